@@ -1,0 +1,77 @@
+#pragma once
+// Counter-based random numbers: Philox4x32-10 (Salmon et al., "Parallel random numbers:
+// as easy as 1, 2, 3", SC'11). A generator is built inside the loop for one
+// (seed, stream, slot, id) and yields the sequence block(0), block(1), ... of that key, so
+// every draw is a pure function of its coordinates and independent of thread scheduling.
+// It models UniformRandomBitGenerator, so Boost.Random distributions can draw from it.
+#include <array>
+#include <cstdint>
+
+#include "streams.hpp"
+
+namespace bankrun {
+
+class Philox4x32 {
+ public:
+  using Counter = std::array<std::uint32_t, 4>;
+  using Key = std::array<std::uint32_t, 2>;
+
+  // Ten rounds of the Philox bijection of `counter` under `key`.
+  static constexpr Counter block(Counter c, Key k) {
+    for (int round = 0; round < 10; ++round) {
+      if (round > 0) {
+        k[0] += kWeyl0;
+        k[1] += kWeyl1;
+      }
+      const std::uint64_t p0 = std::uint64_t{kMul0} * c[0];
+      const std::uint64_t p1 = std::uint64_t{kMul1} * c[2];
+      c = {static_cast<std::uint32_t>(p1 >> 32) ^ c[1] ^ k[0], static_cast<std::uint32_t>(p1),
+           static_cast<std::uint32_t>(p0 >> 32) ^ c[3] ^ k[1], static_cast<std::uint32_t>(p0)};
+    }
+    return c;
+  }
+
+ private:
+  static constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
+  static constexpr std::uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
+};
+
+// The generator for one coordinate (seed, stream, slot, id). `slot` is the tick for
+// per-tick draws, an event index for per-event draws, 0 for set-up draws.
+class CounterRng {
+ public:
+  using result_type = std::uint64_t;
+
+  constexpr CounterRng(std::uint64_t seed, Stream stream, std::uint32_t slot, std::uint32_t id)
+      : key_{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)},
+        counter_{id, slot, static_cast<std::uint32_t>(stream), 0} {}
+
+  static constexpr result_type min() { return 0; }
+  static constexpr result_type max() { return ~result_type{0}; }
+
+  constexpr result_type operator()() {
+    if (buffered_ == 0) refill();
+    --buffered_;
+    return buffer_[buffered_];
+  }
+
+  // A double uniform on [0, 1) from the top 53 bits of one draw (cheaper than a
+  // Boost distribution where only a Bernoulli comparison is needed).
+  constexpr double uniform01() { return static_cast<double>((*this)() >> 11) * 0x1.0p-53; }
+
+ private:
+  constexpr void refill() {
+    const auto out = Philox4x32::block(counter_, key_);
+    ++counter_[3];
+    buffer_[0] = (std::uint64_t{out[0]} << 32) | out[1];
+    buffer_[1] = (std::uint64_t{out[2]} << 32) | out[3];
+    buffered_ = 2;
+  }
+
+  Philox4x32::Key key_;
+  Philox4x32::Counter counter_;
+  std::array<std::uint64_t, 2> buffer_{};
+  int buffered_ = 0;
+};
+
+}  // namespace bankrun

@@ -1,0 +1,17 @@
+#pragma once
+// The one list of random streams. Every random draw in bankrun is a pure function of
+// (seed, stream, tick-or-index, agent-or-node id, draw number); see rng.hpp.
+// Adding a stream: append it. Never renumber: that would change every existing result.
+#include <cstdint>
+
+namespace bankrun {
+
+enum class Stream : std::uint32_t {
+  kClassBalance = 1,    // set-up: balance of agent id              (index slot: 0)
+  kClassThreshold = 2,  // set-up: panic threshold of agent id      (index slot: 0)
+  kNetwork = 3,         // set-up: edges generated from node id     (index slot: 0)
+  kNewsReach = 4,       // whether news event j reached agent id    (index slot: j)
+  kDecisionNoise = 5,   // epsilon_i(t) of the stress equation      (index slot: tick)
+};
+
+}  // namespace bankrun
