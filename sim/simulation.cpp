@@ -61,8 +61,9 @@ double Simulation::flow_signal() const {
                ? static_cast<double>(paid_now) / static_cast<double>(institution_.issued())
                : 0.0;
   }
-  // The oldest ring slot holds the end of tick t-1-W.
-  const std::size_t oldest = static_cast<std::size_t>(tick_) % flow_paid_.size();
+  // The end of tick k is kept in slot (k + 1) mod (W + 1), so the end of tick t-1-W sits in
+  // slot (t - W) mod (W + 1) = (t + 1) mod (W + 1); it survives the writes of t-W .. t-1.
+  const std::size_t oldest = static_cast<std::size_t>(tick_ + 1) % flow_paid_.size();
   const Money base = flow_deposits_[oldest];
   return base > 0 ? static_cast<double>(paid_now - flow_paid_[oldest]) / base : 0.0;
 }

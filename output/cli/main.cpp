@@ -1,0 +1,239 @@
+// bankrun: the command line. Loads a scenario (scenarios/), runs it (sim/), writes HDF5
+// (output/). Exit codes: 0 success, 1 runtime failure, 2 usage or scenario error,
+// 130 interrupted (Ctrl-C / SIGTERM; the output file is complete up to the last tick and
+// marked status="interrupted").
+#include <fmt/format.h>
+#include <tbb/global_control.h>
+#include <tbb/info.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "output/hdf5_writer.hpp"
+#include "scenarios/loader.hpp"
+#include "sim/run.hpp"
+#include "version.hpp"
+
+namespace {
+
+using namespace bankrun;
+
+constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitInterrupted = 130;
+
+std::atomic<bool> g_stop{false};
+
+// First Ctrl-C: stop after the current tick and close the file properly.
+// Second: the default action (the .partial file is left behind, never a truncated output).
+extern "C" void on_stop_signal(int sig) {
+  g_stop.store(true);
+  std::signal(sig, SIG_DFL);
+}
+
+struct RunArgs {
+  std::string scenario;
+  std::string output;
+  std::optional<std::uint64_t> seed;
+  int threads = 0;
+  std::vector<std::string> overrides;
+  bool quiet = false;
+};
+
+class UsageError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string utc_iso(std::int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::int64_t now_unix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string usd(double v) {
+  const double a = std::abs(v);
+  if (a >= 1e9) return fmt::format("${:.2f}B", v / 1e9);
+  if (a >= 1e6) return fmt::format("${:.2f}M", v / 1e6);
+  if (a >= 1e3) return fmt::format("${:.1f}k", v / 1e3);
+  return fmt::format("${:.2f}", v);
+}
+
+// Progress line on stderr: tick, %, ticks/s, ETA. Throttled to 5 updates a second.
+class Progress {
+ public:
+  explicit Progress(bool enabled) : enabled_(enabled) {}
+  void update(std::int32_t done, std::int32_t total) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double rate = elapsed > 0 ? done / elapsed : 0.0;
+    const double eta = rate > 0 ? (total - done) / rate : 0.0;
+    fmt::print(stderr, "\rtick {}/{}  {:5.1f}%  {:.0f} ticks/s  ETA {:.0f} s   ", done, total,
+               100.0 * done / total, rate, eta);
+    if (done == total) fmt::print(stderr, "\n");
+  }
+  void finish() {
+    if (enabled_) fmt::print(stderr, "\n");
+  }
+
+ private:
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_{};
+};
+
+void print_summary(const Scenario& sc, const Summary& s, const std::string& status,
+                   const std::string& out, int threads, double setup_s, double loop_s,
+                   double wall_s) {
+  const auto when = [&](std::int32_t tick) {
+    // The end of tick k is (k + 1) ticks after the start.
+    const double hours = (tick + 1) * sc.time.tick_hours;
+    return fmt::format("{:g} h ({})", hours,
+                       utc_iso(sc.time.start_unix_seconds + std::llround(hours * 3600)));
+  };
+  const double issued = cents_to_usd(s.issued);
+  fmt::print("bankrun {} | scenario '{}' | seed {} | {} thread{} | {} ticks of {:g} h from {}\n",
+             BANKRUN_VERSION, sc.name, sc.seed, threads, threads == 1 ? "" : "s", s.ticks_run,
+             sc.time.tick_hours, sc.time.start_utc);
+  fmt::print("status: {}   output: {}\n", status, out);
+  fmt::print("institution '{}': deposits at start {}\n", sc.institution.name, usd(issued));
+  fmt::print("  total outflow          {} ({:.1f}% of deposits; requested {})\n",
+             usd(cents_to_usd(s.total_outflow)),
+             issued > 0 ? 100.0 * s.total_outflow / s.issued : 0.0,
+             usd(cents_to_usd(s.total_requested)));
+  if (s.peak_daily_outflow_end_tick >= 0)
+    fmt::print("  peak outflow per day   {} (day ending {})\n",
+               usd(cents_to_usd(s.peak_daily_outflow)),
+               when(s.peak_daily_outflow_end_tick));
+  for (std::size_t m = 0; m < Summary::kMilestones.size(); ++m) {
+    const std::int32_t t = s.tick_to_withdrawn[m];
+    fmt::print("  time to {:>2.0f}% withdrawn   {}\n", 100 * Summary::kMilestones[m],
+               t < 0 ? std::string("not reached") : when(t));
+  }
+  fmt::print("  halt                   {}\n",
+             s.halt_tick < 0 ? std::string("none") : "tick " + std::to_string(s.halt_tick) +
+                                                         ", " + when(s.halt_tick));
+  fmt::print("agents withdrawn: {} of {}\n", s.withdrawn_agents, s.agents);
+  fmt::print("set-up {:.3f} s, tick loop {:.3f} s ({:.0f} ticks/s), wall {:.3f} s\n", setup_s,
+             loop_s, loop_s > 0 ? s.ticks_run / loop_s : 0.0, wall_s);
+}
+
+std::string default_output(const std::string& scenario_path) {
+  return std::filesystem::path(scenario_path).stem().string() + ".h5";
+}
+
+void check_output_dir(const std::string& out) {
+  const auto dir = std::filesystem::absolute(out).parent_path();
+  if (!std::filesystem::is_directory(dir))
+    throw UsageError(fmt::format("output directory '{}' does not exist", dir.string()));
+}
+
+int cmd_run(const RunArgs& args) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  const std::int64_t started = now_unix();
+  std::vector<std::string> overrides = args.overrides;
+  if (args.seed) overrides.push_back("seed=" + std::to_string(*args.seed));
+  const LoadedScenario loaded = load_scenario_file(args.scenario, overrides);
+  const std::string out = args.output.empty() ? default_output(args.scenario) : args.output;
+  check_output_dir(out);
+
+  const int threads = args.threads > 0 ? args.threads : tbb::info::default_concurrency();
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
+
+  Simulation sim(loaded.scenario);
+  const double setup_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  Provenance prov{BANKRUN_VERSION, BANKRUN_GIT_COMMIT, loaded.resolved_yaml, loaded.source,
+                  utc_iso(started), loaded.scenario.seed, threads};
+  Hdf5Writer writer(out, sim, prov);
+
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  Progress progress(!args.quiet && isatty(STDERR_FILENO));
+  RunControl control{&g_stop, [&](std::int32_t d, std::int32_t t) { progress.update(d, t); }};
+  const RunResult result = run(sim, writer, control);
+  const bool interrupted = result.status == RunStatus::kInterrupted;
+  if (interrupted) progress.finish();
+  const std::string status = interrupted ? "interrupted" : "complete";
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  writer.finish(status, result.summary, wall_s, result.loop_seconds);
+  if (!args.quiet)
+    print_summary(loaded.scenario, result.summary, status, out, threads, setup_s,
+                  result.loop_seconds, wall_s);
+  if (interrupted) fmt::print(stderr, "bankrun: interrupted; output marked status=interrupted\n");
+  return interrupted ? kExitInterrupted : kExitOk;
+}
+
+int cmd_validate(const std::string& path, const std::vector<std::string>& overrides) {
+  const LoadedScenario loaded = load_scenario_file(path, overrides);
+  const Scenario& s = loaded.scenario;
+  fmt::print("{}: valid scenario '{}' ({} agents, {} classes, {} ticks of {:g} h, {} news events)\n",
+             path, s.name, s.population.agents, s.population.classes.size(), s.time.ticks,
+             s.time.tick_hours, s.news.size());
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bankrun: agent-based simulator of bank and crypto-exchange runs"};
+  app.set_version_flag("--version", fmt::format("bankrun {} ({})", BANKRUN_VERSION,
+                                                BANKRUN_GIT_COMMIT));
+  app.require_subcommand(1);
+
+  RunArgs run_args;
+  CLI::App* run_cmd = app.add_subcommand("run", "Run a scenario and write its HDF5 output");
+  run_cmd->add_option("scenario", run_args.scenario, "Scenario YAML file")->required();
+  run_cmd->add_option("-o,--output", run_args.output,
+                      "Output HDF5 file (default: <scenario name>.h5 in this folder)");
+  run_cmd->add_option("--seed", run_args.seed, "Random seed (overrides the scenario's seed)");
+  run_cmd->add_option("--threads", run_args.threads, "Worker threads (0 = all cores)")
+      ->check(CLI::Range(0, 4096));
+  run_cmd->add_option("--set", run_args.overrides,
+                      "Override a scenario value: key.path=value (repeatable)");
+  run_cmd->add_flag("-q,--quiet", run_args.quiet, "No progress line and no summary");
+
+  std::string validate_path;
+  std::vector<std::string> validate_overrides;
+  CLI::App* validate_cmd = app.add_subcommand("validate", "Check a scenario without running it");
+  validate_cmd->add_option("scenario", validate_path, "Scenario YAML file")->required();
+  validate_cmd->add_option("--set", validate_overrides, "Override a value: key.path=value");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  try {
+    if (*run_cmd) return cmd_run(run_args);
+    if (*validate_cmd) return cmd_validate(validate_path, validate_overrides);
+  } catch (const ScenarioError& e) {
+    fmt::print(stderr, "bankrun: scenario error: {}\n", e.what());
+    return kExitUsage;
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "bankrun: error: {}\n", e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bankrun: run failed: {}\n", e.what());
+    return kExitFailure;
+  }
+  return kExitUsage;
+}

@@ -1,0 +1,667 @@
+// The HDF5 writer: the only translation unit that includes hdf5.h. Layout: output/README.md.
+#include "hdf5_writer.hpp"
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace bankrun {
+namespace {
+
+constexpr int kFormatVersion = 1;
+// Ticks buffered in memory between two writes; also the chunk length of every per-tick
+// dataset, so each flush of a full block writes whole chunks.
+constexpr std::size_t kBlock = 1024;
+constexpr unsigned kDeflateLevel = 4;
+// Fixed width (bytes, NUL terminator included) of the string fields of compound rows.
+constexpr std::size_t kLabelBytes = 64;
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+// The most specific message on the HDF5 error stack (the deepest entry), then clears it.
+herr_t collect_error(unsigned n, const H5E_error2_t* err, void* data) {
+  auto* out = static_cast<std::string*>(data);
+  (void)n;
+  if (err->desc && *err->desc) *out = err->desc;  // walking downward: keep the last (deepest)
+  return 0;
+}
+
+std::string hdf5_detail() {
+  std::string detail;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &detail);
+  H5Eclear2(H5E_DEFAULT);
+  return detail;
+}
+
+[[noreturn]] void fail(const std::string& file, const std::string& what) {
+  std::string message = "HDF5 output " + file + ": " + what;
+  const std::string detail = hdf5_detail();
+  if (!detail.empty()) message += " (" + detail + ")";
+  throw OutputError(message);
+}
+
+// ---------------------------------------------------------------------------------------
+// Owned HDF5 identifiers
+
+using Closer = herr_t (*)(hid_t);
+
+class Handle {
+ public:
+  Handle() = default;
+  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
+  Handle(Handle&& o) noexcept : id_(std::exchange(o.id_, H5I_INVALID_HID)), closer_(o.closer_) {}
+  Handle& operator=(Handle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = std::exchange(o.id_, H5I_INVALID_HID);
+      closer_ = o.closer_;
+    }
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() { reset(); }
+
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  // Closes the identifier; returns false if HDF5 reported an error.
+  bool close() noexcept {
+    if (!valid()) return true;
+    const herr_t rc = closer_(std::exchange(id_, H5I_INVALID_HID));
+    return rc >= 0;
+  }
+  void reset() noexcept { close(); }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  Closer closer_ = nullptr;
+};
+
+// ---------------------------------------------------------------------------------------
+// Per-tick columns
+
+// Copies one field of n buffered records into `out` as T.
+using Fill = void (*)(const TickRecord* records, std::size_t n, void* out);
+
+template <typename T, auto Get>
+void fill(const TickRecord* records, std::size_t n, void* out) {
+  T* o = static_cast<T*>(out);
+  for (std::size_t i = 0; i < n; ++i) o[i] = static_cast<T>(Get(records[i]));
+}
+
+enum class ColumnType { kInt32, kInt64, kFloat64, kUint8 };
+
+struct ColumnSpec {
+  const char* group;  // "institution" is replaced by /institutions/<name>
+  const char* name;
+  ColumnType type;
+  const char* units;
+  const char* description;
+  Fill fill;
+};
+
+constexpr const char* kInstitution = "institution";
+
+// clang-format off
+const std::array<ColumnSpec, 18> kColumns{{
+  {"/time", "tick", ColumnType::kInt32, "tick",
+   "tick index t (0-based); tick t covers [start + t*tick_hours, start + (t+1)*tick_hours)",
+   &fill<std::int32_t, [](const TickRecord& r) { return r.tick; }>},
+  {kInstitution, "deposits", ColumnType::kFloat64, "USD",
+   "customers' claims outstanding at the end of the tick (deposits_cents / 100)",
+   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.deposits); }>},
+  {kInstitution, "deposits_cents", ColumnType::kInt64, "USD cents",
+   "customers' claims outstanding at the end of the tick, exact",
+   &fill<std::int64_t, [](const TickRecord& r) { return r.deposits; }>},
+  {kInstitution, "requests", ColumnType::kFloat64, "USD",
+   "value of the withdrawal requests submitted this tick",
+   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.requested); }>},
+  {kInstitution, "payments", ColumnType::kFloat64, "USD",
+   "value paid out this tick (payments_cents / 100)",
+   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.paid); }>},
+  {kInstitution, "payments_cents", ColumnType::kInt64, "USD cents",
+   "value paid out this tick, exact",
+   &fill<std::int64_t, [](const TickRecord& r) { return r.paid; }>},
+  {kInstitution, "queue_value", ColumnType::kFloat64, "USD",
+   "unpaid value of the withdrawal queue at the end of the tick",
+   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.queue_value); }>},
+  {kInstitution, "queue_count", ColumnType::kInt64, "requests",
+   "requests waiting in the queue at the end of the tick",
+   &fill<std::int64_t, [](const TickRecord& r) { return r.queue_count; }>},
+  {kInstitution, "oldest_wait", ColumnType::kInt32, "ticks",
+   "ticks the oldest unpaid request has waited at the end of the tick (0 if none)",
+   &fill<std::int32_t, [](const TickRecord& r) { return r.oldest_wait_ticks; }>},
+  {kInstitution, "hot_reserves", ColumnType::kFloat64, "USD",
+   "hot (immediately payable) reserves at the end of the tick",
+   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.hot); }>},
+  {kInstitution, "halted", ColumnType::kUint8, "flag",
+   "1 once the institution has suspended convertibility, else 0",
+   &fill<std::uint8_t, [](const TickRecord& r) { return r.halted ? 1 : 0; }>},
+  {"/population", "withdrawn_agents", ColumnType::kInt64, "agents",
+   "agents that have decided to withdraw, cumulative",
+   &fill<std::int64_t, [](const TickRecord& r) { return r.withdrawn_agents; }>},
+  {"/population", "new_withdrawals", ColumnType::kInt64, "agents",
+   "agents that decided to withdraw this tick",
+   &fill<std::int64_t, [](const TickRecord& r) { return r.new_withdrawals; }>},
+  {"/population", "paid_agents", ColumnType::kInt64, "agents",
+   "agents paid in full, cumulative",
+   &fill<std::int64_t, [](const TickRecord& r) { return r.paid_agents; }>},
+  {"/population", "acting_agents", ColumnType::kInt64, "agents",
+   "agents that evaluated the decision rule this tick",
+   &fill<std::int64_t, [](const TickRecord& r) { return r.acting_agents; }>},
+  {"/population", "stress_mean", ColumnType::kFloat64, "stress",
+   "mean stress S_i(t) over the acting agents (0 if none acted)",
+   &fill<double, [](const TickRecord& r) { return r.stress_mean; }>},
+  {"/signals", "flow", ColumnType::kFloat64, "share of deposits",
+   "flow signal G(t-1) seen by the agents at tick t",
+   &fill<double, [](const TickRecord& r) { return r.flow_signal; }>},
+  {"/signals", "news", ColumnType::kFloat64, "stress units",
+   "total news value at tick t: sum of A_j exp(-(t - t_j)/tau_j) over the active events",
+   &fill<double, [](const TickRecord& r) { return r.news_signal; }>},
+}};
+// clang-format on
+
+hid_t file_type(ColumnType t) {
+  switch (t) {
+    case ColumnType::kInt32: return H5T_STD_I32LE;
+    case ColumnType::kInt64: return H5T_STD_I64LE;
+    case ColumnType::kFloat64: return H5T_IEEE_F64LE;
+    case ColumnType::kUint8: return H5T_STD_U8LE;
+  }
+  return H5T_IEEE_F64LE;
+}
+
+hid_t memory_type(ColumnType t) {
+  switch (t) {
+    case ColumnType::kInt32: return H5T_NATIVE_INT32;
+    case ColumnType::kInt64: return H5T_NATIVE_INT64;
+    case ColumnType::kFloat64: return H5T_NATIVE_DOUBLE;
+    case ColumnType::kUint8: return H5T_NATIVE_UINT8;
+  }
+  return H5T_NATIVE_DOUBLE;
+}
+
+// Copies `s` into a fixed field of `bytes` bytes (NUL-terminated), cutting it on a UTF-8
+// character boundary if it is too long.
+void copy_fixed(const std::string& s, char* out, std::size_t bytes) {
+  std::size_t n = std::min(s.size(), bytes - 1);
+  if (n < s.size())
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // continuation
+  std::memset(out, 0, bytes);
+  std::memcpy(out, s.data(), n);
+}
+
+struct NewsRow {
+  char label[kLabelBytes];
+  std::int32_t tick;
+  double magnitude;
+  double decay_ticks;
+  std::int32_t duration_ticks;
+  double reach;
+};
+
+struct ClassRow {
+  char name[kLabelBytes];
+  std::int64_t agents;
+  double share;
+  std::uint32_t first_agent_id;
+};
+
+const char* network_type(NetworkSpec::Kind kind) {
+  switch (kind) {
+    case NetworkSpec::Kind::kNone: return "none";
+    case NetworkSpec::Kind::kKOut: return "k_out";
+    case NetworkSpec::Kind::kErdosRenyi: return "erdos_renyi";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+
+struct Hdf5Writer::Impl {
+  enum class State { kOpen, kClosed };
+
+  std::string final_path;
+  std::string partial_path;
+  State state = State::kOpen;
+
+  Handle file;
+  std::vector<Handle> datasets;  // one per kColumns entry
+
+  std::vector<TickRecord> buffer;     // kBlock records, preallocated
+  std::vector<std::byte> scratch;     // one column of one block, preallocated
+  std::size_t buffered = 0;           // records in `buffer`
+  std::int64_t written = 0;           // records already in the datasets
+
+  [[noreturn]] void fail(const std::string& what) const { bankrun::fail(partial_path, what); }
+
+  hid_t check(hid_t id, const std::string& what) const {
+    if (id < 0) fail(what);
+    return id;
+  }
+  void check_status(herr_t rc, const std::string& what) const {
+    if (rc < 0) fail(what);
+  }
+
+  Handle group(hid_t parent, const std::string& name) {
+    return {check(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                  "cannot create group " + name),
+            H5Gclose};
+  }
+
+  // Fixed-length, NUL-terminated UTF-8 string type holding `s` (size = bytes + 1).
+  Handle string_type(std::size_t bytes) {
+    Handle t(check(H5Tcopy(H5T_C_S1), "cannot copy the string type"), H5Tclose);
+    check_status(H5Tset_size(t.get(), bytes), "cannot set a string size");
+    check_status(H5Tset_cset(t.get(), H5T_CSET_UTF8), "cannot set the UTF-8 character set");
+    check_status(H5Tset_strpad(t.get(), H5T_STR_NULLTERM), "cannot set string padding");
+    return t;
+  }
+
+  // Writes (or replaces) a scalar attribute of type `type` on `obj`.
+  void attribute(hid_t obj, const char* name, hid_t file_t, hid_t mem_t, const void* value) {
+    const std::string what = std::string("attribute ") + name;
+    const htri_t exists = H5Aexists(obj, name);
+    check_status(exists, "cannot look up " + what);
+    if (exists > 0) check_status(H5Adelete(obj, name), "cannot replace " + what);
+    Handle space(check(H5Screate(H5S_SCALAR), "cannot create a scalar dataspace"), H5Sclose);
+    Handle attr(check(H5Acreate2(obj, name, file_t, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                      "cannot create " + what),
+                H5Aclose);
+    check_status(H5Awrite(attr.get(), mem_t, value), "cannot write " + what);
+    if (!attr.close()) fail("cannot close " + what);
+  }
+
+  void attr(hid_t obj, const char* name, const std::string& value) {
+    Handle t = string_type(value.size() + 1);
+    std::vector<char> bytes(value.size() + 1, '\0');
+    std::memcpy(bytes.data(), value.data(), value.size());
+    attribute(obj, name, t.get(), t.get(), bytes.data());
+  }
+  void attr(hid_t obj, const char* name, const char* value) {
+    attr(obj, name, std::string(value));
+  }
+  void attr(hid_t obj, const char* name, std::int32_t v) {
+    attribute(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &v);
+  }
+  void attr(hid_t obj, const char* name, std::int64_t v) {
+    attribute(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
+  }
+  void attr(hid_t obj, const char* name, std::uint32_t v) {
+    attribute(obj, name, H5T_STD_U32LE, H5T_NATIVE_UINT32, &v);
+  }
+  void attr(hid_t obj, const char* name, std::uint64_t v) {
+    attribute(obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v);
+  }
+  void attr(hid_t obj, const char* name, double v) {
+    attribute(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+  }
+
+  // A fixed-size 1-D dataset of compound rows; shape (0,) when there are none.
+  void table(hid_t parent, const char* name, hid_t mem_t, const void* rows, hsize_t count) {
+    const std::string what = std::string("dataset ") + name;
+    Handle file_t(check(H5Tcopy(mem_t), "cannot copy the row type of " + what), H5Tclose);
+    check_status(H5Tpack(file_t.get()), "cannot pack the row type of " + what);
+    const hsize_t dims[1] = {count};
+    Handle space(check(H5Screate_simple(1, dims, nullptr), "cannot create the dataspace of " + what),
+                 H5Sclose);
+    Handle ds(check(H5Dcreate2(parent, name, file_t.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                               H5P_DEFAULT),
+                    "cannot create " + what),
+              H5Dclose);
+    if (count > 0)
+      check_status(H5Dwrite(ds.get(), mem_t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows),
+                   "cannot write " + what);
+    if (!ds.close()) fail("cannot close " + what);
+  }
+
+  void create(const Simulation& sim, const Provenance& prov);
+  void write_root(const Simulation& sim, const Provenance& prov);
+  void write_institution_group(hid_t inst, const Simulation& sim);
+  void write_classes(const Simulation& sim);
+  void write_network(const Simulation& sim);
+  void write_news(const Simulation& sim);
+  void create_columns(hid_t inst);
+  void flush_block();
+  void write_summary(const Summary& s);
+  void close_checked();
+  void close_quietly() noexcept;
+  void rename_to_final();
+};
+
+void Hdf5Writer::Impl::create(const Simulation& sim, const Provenance& prov) {
+  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "cannot create file access properties"),
+              H5Pclose);
+  // Object headers of HDF5 1.8 and later: attributes of any size (the scenario text) are
+  // stored densely; readable by every HDF5 since 1.8.
+  check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST),
+               "cannot set library version bounds");
+#if H5_VERSION_GE(1, 10, 7)
+  // Lock the file where the file system supports it; do not fail where it does not.
+  check_status(H5Pset_file_locking(fapl.get(), true, true), "cannot set file locking");
+#endif
+  file = Handle(check(H5Fcreate(partial_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
+                      "cannot create the file"),
+                H5Fclose);
+
+  write_root(sim, prov);
+  Handle institutions = group(file.get(), "institutions");
+  Handle inst = group(institutions.get(), sim.institution().name());
+  write_institution_group(inst.get(), sim);
+  write_classes(sim);
+  write_network(sim);
+  write_news(sim);
+  create_columns(inst.get());
+  check_status(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "cannot flush the file");
+
+  buffer.resize(kBlock);
+  scratch.resize(kBlock * sizeof(std::int64_t));
+}
+
+void Hdf5Writer::Impl::write_root(const Simulation& sim, const Provenance& prov) {
+  const hid_t root = file.get();
+  const Scenario& sc = sim.scenario();
+  attr(root, "format", "bankrun");
+  attr(root, "format_version", std::int32_t{kFormatVersion});
+  attr(root, "bankrun_version", prov.bankrun_version);
+  attr(root, "git_commit", prov.git_commit);
+  attr(root, "scenario_name", sc.name);
+  attr(root, "scenario_yaml", prov.scenario_yaml);
+  attr(root, "scenario_file", prov.scenario_file);
+  attr(root, "seed", std::uint64_t{prov.seed});
+  attr(root, "threads", std::int32_t{prov.threads});
+  attr(root, "started_utc", prov.started_utc);
+  attr(root, "status", "running");
+  attr(root, "wall_seconds", std::numeric_limits<double>::quiet_NaN());
+  attr(root, "loop_seconds", std::numeric_limits<double>::quiet_NaN());
+  attr(root, "ticks_recorded", std::int64_t{0});
+  attr(root, "ticks_planned", std::int32_t{sc.time.ticks});
+  attr(root, "tick_hours", sc.time.tick_hours);
+  attr(root, "start_utc", sc.time.start_utc);
+  attr(root, "start_unix_seconds", std::int64_t{sc.time.start_unix_seconds});
+  attr(root, "agents", static_cast<std::int64_t>(sim.population().size()));
+}
+
+void Hdf5Writer::Impl::write_institution_group(hid_t inst, const Simulation& sim) {
+  const Institution& in = sim.institution();
+  const Money max_payout = sim.scenario().institution.max_payout_per_tick;
+  attr(inst, "initial_deposits_cents", std::int64_t{in.issued()});
+  attr(inst, "initial_hot_cents", std::int64_t{in.hot()});
+  attr(inst, "max_payout_per_tick_cents",
+       std::int64_t{max_payout == std::numeric_limits<Money>::max() ? -1 : max_payout});
+}
+
+void Hdf5Writer::Impl::write_classes(const Simulation& sim) {
+  const auto& classes = sim.scenario().population.classes;
+  const Population& pop = sim.population();
+  std::vector<ClassRow> rows(classes.size());
+  double share_sum = 0.0;
+  for (const auto& c : classes) share_sum += c.share;
+  for (std::size_t c = 0; c < classes.size(); ++c) {
+    ClassRow& row = rows[c];
+    copy_fixed(classes[c].name, row.name, kLabelBytes);
+    const bool known = c + 1 < pop.class_begin.size();
+    row.first_agent_id = known ? pop.class_begin[c] : 0;
+    row.agents = known ? std::int64_t{pop.class_begin[c + 1]} - pop.class_begin[c] : 0;
+    row.share = share_sum > 0.0 ? classes[c].share / share_sum : 0.0;  // normalised
+  }
+  Handle name_t = string_type(kLabelBytes);
+  Handle row_t(check(H5Tcreate(H5T_COMPOUND, sizeof(ClassRow)), "cannot create the class row type"),
+               H5Tclose);
+  check_status(H5Tinsert(row_t.get(), "name", HOFFSET(ClassRow, name), name_t.get()),
+               "cannot build the class row type");
+  check_status(H5Tinsert(row_t.get(), "agents", HOFFSET(ClassRow, agents), H5T_NATIVE_INT64),
+               "cannot build the class row type");
+  check_status(H5Tinsert(row_t.get(), "share", HOFFSET(ClassRow, share), H5T_NATIVE_DOUBLE),
+               "cannot build the class row type");
+  check_status(H5Tinsert(row_t.get(), "first_agent_id", HOFFSET(ClassRow, first_agent_id),
+                         H5T_NATIVE_UINT32),
+               "cannot build the class row type");
+  table(file.get(), "classes", row_t.get(), rows.data(), rows.size());
+}
+
+void Hdf5Writer::Impl::write_network(const Simulation& sim) {
+  const NetworkSpec& spec = sim.scenario().network;
+  const DegreeStats d = sim.network().degree_stats();
+  Handle g = group(file.get(), "network");
+  attr(g.get(), "type", network_type(spec.kind));
+  attr(g.get(), "k", std::uint32_t{spec.k});
+  attr(g.get(), "mean_degree_requested", spec.mean_degree);
+  attr(g.get(), "degree_mean", d.mean);
+  attr(g.get(), "degree_sd", d.sd);
+  attr(g.get(), "degree_min", std::uint64_t{d.min});
+  attr(g.get(), "degree_max", std::uint64_t{d.max});
+  attr(g.get(), "edges", std::uint64_t{d.edges});
+}
+
+void Hdf5Writer::Impl::write_news(const Simulation& sim) {
+  const auto& news = sim.scenario().news;
+  std::vector<NewsRow> rows(news.size());
+  for (std::size_t j = 0; j < news.size(); ++j) {
+    NewsRow& row = rows[j];
+    copy_fixed(news[j].label, row.label, kLabelBytes);
+    row.tick = news[j].tick;
+    row.magnitude = news[j].magnitude;
+    row.decay_ticks = news[j].decay_ticks;
+    row.duration_ticks = news[j].duration_ticks;
+    row.reach = news[j].reach;
+  }
+  Handle label_t = string_type(kLabelBytes);
+  Handle row_t(check(H5Tcreate(H5T_COMPOUND, sizeof(NewsRow)), "cannot create the news row type"),
+               H5Tclose);
+  const std::string what = "cannot build the news row type";
+  check_status(H5Tinsert(row_t.get(), "label", HOFFSET(NewsRow, label), label_t.get()), what);
+  check_status(H5Tinsert(row_t.get(), "tick", HOFFSET(NewsRow, tick), H5T_NATIVE_INT32), what);
+  check_status(H5Tinsert(row_t.get(), "magnitude", HOFFSET(NewsRow, magnitude), H5T_NATIVE_DOUBLE),
+               what);
+  check_status(
+      H5Tinsert(row_t.get(), "decay_ticks", HOFFSET(NewsRow, decay_ticks), H5T_NATIVE_DOUBLE), what);
+  check_status(H5Tinsert(row_t.get(), "duration_ticks", HOFFSET(NewsRow, duration_ticks),
+                         H5T_NATIVE_INT32),
+               what);
+  check_status(H5Tinsert(row_t.get(), "reach", HOFFSET(NewsRow, reach), H5T_NATIVE_DOUBLE), what);
+  Handle events = group(file.get(), "events");
+  table(events.get(), "news", row_t.get(), rows.data(), rows.size());
+}
+
+void Hdf5Writer::Impl::create_columns(hid_t inst) {
+  Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "cannot create dataset properties"), H5Pclose);
+  const hsize_t chunk[1] = {kBlock};
+  check_status(H5Pset_chunk(dcpl.get(), 1, chunk), "cannot set the chunk size");
+  check_status(H5Pset_shuffle(dcpl.get()), "cannot enable the shuffle filter");
+  check_status(H5Pset_deflate(dcpl.get(), kDeflateLevel), "cannot enable deflate compression");
+  const hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED};
+  Handle space(check(H5Screate_simple(1, dims, maxdims), "cannot create an extensible dataspace"),
+               H5Sclose);
+
+  std::vector<std::pair<std::string, Handle>> groups;  // created on first use
+  datasets.clear();
+  datasets.reserve(kColumns.size());
+  for (const ColumnSpec& col : kColumns) {
+    hid_t parent = inst;
+    if (std::strcmp(col.group, kInstitution) != 0) {
+      auto it = std::find_if(groups.begin(), groups.end(),
+                             [&](const auto& g) { return g.first == col.group; });
+      if (it == groups.end()) {
+        groups.emplace_back(col.group, group(file.get(), col.group));
+        it = std::prev(groups.end());
+      }
+      parent = it->second.get();
+    }
+    const std::string what = std::string("dataset ") + col.name;
+    Handle ds(check(H5Dcreate2(parent, col.name, file_type(col.type), space.get(), H5P_DEFAULT,
+                               dcpl.get(), H5P_DEFAULT),
+                    "cannot create " + what),
+              H5Dclose);
+    attr(ds.get(), "units", col.units);
+    attr(ds.get(), "description", col.description);
+    datasets.push_back(std::move(ds));
+  }
+}
+
+void Hdf5Writer::Impl::flush_block() {
+  if (buffered == 0) return;
+  const hsize_t start[1] = {static_cast<hsize_t>(written)};
+  const hsize_t count[1] = {buffered};
+  const hsize_t new_size[1] = {static_cast<hsize_t>(written) + buffered};
+  Handle memspace(check(H5Screate_simple(1, count, nullptr), "cannot create a memory dataspace"),
+                  H5Sclose);
+  for (std::size_t c = 0; c < kColumns.size(); ++c) {
+    const ColumnSpec& col = kColumns[c];
+    const hid_t ds = datasets[c].get();
+    const std::string what = std::string("dataset ") + col.name;
+    col.fill(buffer.data(), buffered, scratch.data());
+    check_status(H5Dset_extent(ds, new_size), "cannot extend " + what);
+    Handle filespace(check(H5Dget_space(ds), "cannot get the dataspace of " + what), H5Sclose);
+    check_status(
+        H5Sselect_hyperslab(filespace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+        "cannot select the new rows of " + what);
+    check_status(H5Dwrite(ds, memory_type(col.type), memspace.get(), filespace.get(), H5P_DEFAULT,
+                          scratch.data()),
+                 "cannot write " + what);
+  }
+  written += static_cast<std::int64_t>(buffered);
+  buffered = 0;
+  attr(file.get(), "ticks_recorded", std::int64_t{written});
+  check_status(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "cannot flush the file");
+}
+
+void Hdf5Writer::Impl::write_summary(const Summary& s) {
+  Handle g = group(file.get(), "summary");
+  const hid_t id = g.get();
+  attr(id, "ticks_run", std::int32_t{s.ticks_run});
+  attr(id, "issued_usd", cents_to_usd(s.issued));
+  attr(id, "issued_cents", std::int64_t{s.issued});
+  attr(id, "total_outflow_usd", cents_to_usd(s.total_outflow));
+  attr(id, "total_outflow_cents", std::int64_t{s.total_outflow});
+  attr(id, "total_requested_usd", cents_to_usd(s.total_requested));
+  attr(id, "total_requested_cents", std::int64_t{s.total_requested});
+  attr(id, "peak_daily_outflow_usd", cents_to_usd(s.peak_daily_outflow));
+  attr(id, "peak_daily_outflow_cents", std::int64_t{s.peak_daily_outflow});
+  attr(id, "peak_daily_outflow_end_tick", std::int32_t{s.peak_daily_outflow_end_tick});
+  static_assert(Summary::kMilestones.size() == 3);
+  attr(id, "ticks_to_10pct", std::int32_t{s.tick_to_withdrawn[0]});
+  attr(id, "ticks_to_25pct", std::int32_t{s.tick_to_withdrawn[1]});
+  attr(id, "ticks_to_50pct", std::int32_t{s.tick_to_withdrawn[2]});
+  attr(id, "halt_tick", std::int32_t{s.halt_tick});
+  attr(id, "withdrawn_agents", std::int64_t{s.withdrawn_agents});
+  attr(id, "agents", std::int64_t{s.agents});
+  if (!g.close()) fail("cannot close group summary");
+}
+
+void Hdf5Writer::Impl::close_checked() {
+  for (Handle& ds : datasets)
+    if (!ds.close()) fail("cannot close a dataset");
+  datasets.clear();
+  if (!file.close()) fail("cannot close the file");
+  state = State::kClosed;
+}
+
+void Hdf5Writer::Impl::close_quietly() noexcept {
+  for (Handle& ds : datasets) ds.close();
+  datasets.clear();
+  file.close();
+  H5Eclear2(H5E_DEFAULT);
+  state = State::kClosed;
+}
+
+void Hdf5Writer::Impl::rename_to_final() {
+  std::error_code ec;
+  std::filesystem::rename(partial_path, final_path, ec);
+  if (ec)
+    throw OutputError("HDF5 output " + partial_path + ": cannot rename to " + final_path + ": " +
+                      ec.message());
+}
+
+// ---------------------------------------------------------------------------------------
+
+Hdf5Writer::Hdf5Writer(const std::string& path, const Simulation& sim,
+                       const Provenance& provenance)
+    : impl_(std::make_unique<Impl>()), path_(path) {
+  // Errors are reported through return codes and turned into OutputError.
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  impl_->final_path = path;
+  impl_->partial_path = path + ".partial";
+  try {
+    impl_->create(sim, provenance);
+  } catch (...) {
+    // Nothing useful was written: close and leave no file behind.
+    const bool opened = impl_->file.valid();
+    impl_->close_quietly();
+    if (opened) {
+      std::error_code ec;
+      std::filesystem::remove(impl_->partial_path, ec);
+    }
+    throw;
+  }
+}
+
+Hdf5Writer::~Hdf5Writer() {
+  if (!impl_ || impl_->state != Impl::State::kOpen) return;
+  // finish() was not called: an exception is unwinding the stack. Keep what was recorded,
+  // marked "failed". If even that cannot be written, the file stays `<path>.partial`.
+  Impl& m = *impl_;
+  try {
+    try {
+      m.flush_block();
+    } catch (const OutputError&) {
+      // The buffered ticks are lost; the ticks already written are kept.
+    }
+    m.attr(m.file.get(), "status", "failed");
+    m.attr(m.file.get(), "ticks_recorded", std::int64_t{m.written});
+    m.close_checked();
+  } catch (...) {
+    m.close_quietly();
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::rename(m.partial_path, m.final_path, ec);
+}
+
+void Hdf5Writer::record(const TickRecord& r) {
+  Impl& m = *impl_;
+  if (m.state != Impl::State::kOpen)
+    throw OutputError("HDF5 output " + path_ + ": record() after finish()");
+  if (m.buffered == kBlock) m.flush_block();  // a previous flush failed
+  m.buffer[m.buffered++] = r;
+  if (m.buffered == kBlock) m.flush_block();
+}
+
+void Hdf5Writer::finish(std::string_view status, const Summary& summary, double wall_seconds,
+                        double loop_seconds) {
+  Impl& m = *impl_;
+  if (m.state != Impl::State::kOpen)
+    throw OutputError("HDF5 output " + path_ + ": finish() called twice");
+  if (status != "complete" && status != "interrupted" && status != "failed")
+    throw OutputError("HDF5 output " + path_ + ": invalid status \"" + std::string(status) +
+                      "\" (expected complete, interrupted or failed)");
+  try {
+    m.flush_block();
+    m.write_summary(summary);
+    const hid_t root = m.file.get();
+    m.attr(root, "status", std::string(status));
+    m.attr(root, "wall_seconds", wall_seconds);
+    m.attr(root, "loop_seconds", loop_seconds);
+    m.attr(root, "ticks_recorded", std::int64_t{m.written});
+    m.close_checked();
+  } catch (...) {
+    // The file may be inconsistent: close it and leave it as `.partial`.
+    m.close_quietly();
+    throw;
+  }
+  m.rename_to_final();
+}
+
+}  // namespace bankrun

@@ -1,0 +1,47 @@
+#pragma once
+// Scenarios built in code for unit tests (the YAML loader has its own tests).
+#include "sim/scenario.hpp"
+
+namespace bankrun::testing {
+
+inline Distribution constant(double v) { return Distribution::constant(v); }
+
+inline Distribution normal(double mean, double sd, double lo = -1e300, double hi = 1e300) {
+  Distribution d;
+  d.kind = Distribution::Kind::kNormal;
+  d.mean = mean;
+  d.sd = sd;
+  d.clip_min = lo;
+  d.clip_max = hi;
+  return d;
+}
+
+inline Distribution lognormal(double mu, double sigma) {
+  Distribution d;
+  d.kind = Distribution::Kind::kLognormal;
+  d.mu = mu;
+  d.sigma = sigma;
+  return d;
+}
+
+// The reference model of shared/bench/REFERENCE_MODEL.md at n agents.
+inline Scenario reference_scenario(std::uint32_t n, std::uint64_t seed = 1) {
+  Scenario s;
+  s.name = "reference";
+  s.seed = seed;
+  s.time.ticks = 100;
+  s.population.agents = n;
+  s.population.classes = {
+      {"all", 1.0, lognormal(8.0, 1.5), normal(0.5, 0.15, 0.0, 1.0), 0.05, 1.0}};
+  s.network = {NetworkSpec::Kind::kKOut, 10, 0.0};
+  s.stress = {0.6, 0.6, 0, 0.5, 0, 0.0};
+  NewsEvent e;
+  e.label = "shock";
+  e.tick = 10;
+  e.magnitude = 0.35;
+  e.duration_ticks = 5;
+  s.news = {e};
+  return s;
+}
+
+}  // namespace bankrun::testing

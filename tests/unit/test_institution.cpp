@@ -1,0 +1,125 @@
+// The institution: FIFO sequential service, payout limit, partial payment, halts, ledger.
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "sim/institution.hpp"
+
+using namespace bankrun;
+
+namespace {
+struct Payment {
+  std::uint32_t agent;
+  Money amount;
+  bool done;
+};
+std::vector<Payment> settle(Institution& inst, std::int32_t tick) {
+  std::vector<Payment> out;
+  inst.settle(tick, [&](std::uint32_t a, Money m, bool d) { out.push_back({a, m, d}); });
+  return out;
+}
+}  // namespace
+
+TEST_CASE("the queue is served first in, first out, up to the payout limit") {
+  InstitutionSpec spec;
+  spec.hot_reserve_fraction = 1.0;
+  spec.max_payout_per_tick = 150;
+  Institution inst(spec, 1000, 10);
+  inst.submit(3, 0, 100);
+  inst.submit(1, 0, 100);
+  inst.submit(2, 0, 100);
+  auto paid = settle(inst, 0);
+  REQUIRE(paid.size() == 2);
+  CHECK(paid[0].agent == 3);
+  CHECK(paid[0].amount == 100);
+  CHECK(paid[0].done);
+  CHECK(paid[1].agent == 1);  // head partially paid
+  CHECK(paid[1].amount == 50);
+  CHECK_FALSE(paid[1].done);
+  CHECK(inst.queue_count() == 2);
+  CHECK(inst.queue_value() == 150);
+  CHECK(inst.oldest_wait(0) == 0);
+  CHECK(inst.oldest_wait(3) == 3);
+  inst.check_ledger();
+
+  paid = settle(inst, 1);
+  REQUIRE(paid.size() == 2);
+  CHECK(paid[0].agent == 1);
+  CHECK(paid[0].amount == 50);
+  CHECK(paid[0].done);
+  CHECK(paid[1].agent == 2);
+  CHECK(paid[1].amount == 100);
+  CHECK(inst.queue_count() == 0);
+  CHECK(inst.paid_total() == 300);
+  CHECK(inst.deposits() == 700);
+  CHECK(inst.hot() == 700);
+  inst.check_ledger();
+}
+
+TEST_CASE("payments stop when hot reserves run out") {
+  InstitutionSpec spec;
+  spec.hot_reserve_fraction = 0.25;  // 250 of 1000
+  Institution inst(spec, 1000, 10);
+  inst.submit(0, 0, 200);
+  inst.submit(1, 0, 200);
+  settle(inst, 0);
+  CHECK(inst.paid_total() == 250);
+  CHECK(inst.hot() == 0);
+  CHECK(inst.queue_value() == 150);
+  CHECK(settle(inst, 1).empty());
+  inst.check_ledger();
+}
+
+TEST_CASE("halt conditions: hot ratio, withdrawn fraction, scheduled tick") {
+  SUBCASE("hot ratio below threshold halts at the end of the tick") {
+    InstitutionSpec spec;
+    spec.hot_reserve_fraction = 0.5;
+    spec.halt.hot_ratio_below = 0.2;
+    Institution inst(spec, 1000, 10);
+    inst.submit(0, 0, 400);  // hot 500 -> 100, deposits 600: ratio 1/6 < 0.2
+    settle(inst, 0);
+    CHECK(inst.halted());
+    CHECK(inst.halt_tick() == 0);
+    inst.submit(1, 1, 50);
+    CHECK(settle(inst, 1).empty());  // no payment after a halt
+    CHECK(inst.queue_value() == 50);
+  }
+  SUBCASE("withdrawn fraction") {
+    InstitutionSpec spec;
+    spec.halt.withdrawn_fraction_at_least = 0.3;
+    Institution inst(spec, 1000, 10);
+    inst.submit(0, 0, 299);
+    settle(inst, 0);
+    CHECK_FALSE(inst.halted());
+    inst.submit(1, 1, 1);
+    settle(inst, 1);
+    CHECK(inst.halted());
+    CHECK(inst.halt_tick() == 1);
+  }
+  SUBCASE("a scheduled halt stops the payments of its own tick") {
+    InstitutionSpec spec;
+    spec.halt.at_tick = 2;
+    Institution inst(spec, 1000, 10);
+    inst.submit(0, 0, 10);
+    CHECK(settle(inst, 1).size() == 1);
+    inst.submit(1, 2, 10);
+    CHECK(settle(inst, 2).empty());
+    CHECK(inst.halt_tick() == 2);
+  }
+}
+
+TEST_CASE("the ring buffer wraps around without losing order") {
+  InstitutionSpec spec;
+  spec.max_payout_per_tick = 10;
+  Institution inst(spec, 1000, 3);
+  std::vector<std::uint32_t> order;
+  std::uint32_t next = 0;
+  for (int t = 0; t < 6; ++t) {
+    while (inst.queue_count() < 3) inst.submit(next++, t, 10);
+    inst.settle(t, [&](std::uint32_t a, Money, bool) { order.push_back(a); });
+    inst.check_ledger();
+  }
+  for (std::uint32_t k = 0; k < order.size(); ++k) CHECK(order[k] == k);
+  while (inst.queue_count() < 3) inst.submit(next++, 6, 10);
+  CHECK_THROWS_AS(inst.submit(99, 6, 1), LedgerError);  // full: 3 pending
+}
