@@ -13,10 +13,10 @@ struct Distribution {
   enum class Kind { kConstant, kUniform, kNormal, kLognormal };
 
   Kind kind = Kind::kConstant;
-  double value = 0.0;             // constant
-  double low = 0.0, high = 1.0;   // uniform on [low, high)
-  double mean = 0.0, sd = 1.0;    // normal
-  double mu = 0.0, sigma = 1.0;   // lognormal: log X ~ Normal(mu, sigma)
+  double value = 0.0;            // constant
+  double low = 0.0, high = 1.0;  // uniform on [low, high)
+  double mean = 0.0, sd = 1.0;   // normal
+  double mu = 0.0, sigma = 1.0;  // lognormal: log X ~ Normal(mu, sigma)
   // Draws are clipped (not redrawn) to [clip_min, clip_max]; the reference model clips.
   double clip_min = -std::numeric_limits<double>::infinity();
   double clip_max = std::numeric_limits<double>::infinity();

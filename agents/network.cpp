@@ -45,8 +45,7 @@ Network build_k_out(std::uint32_t n, std::uint32_t k, std::uint64_t seed) {
 // The upper neighbours j > i of node i in G(n, p), by geometric skipping (Batagelj &
 // Brandes 2005): the gap to the next edge is floor(log U / log(1 - p)).
 template <typename Emit>
-void erdos_renyi_upper(std::uint32_t i, std::uint32_t n, double p, std::uint64_t seed,
-                       Emit emit) {
+void erdos_renyi_upper(std::uint32_t i, std::uint32_t n, double p, std::uint64_t seed, Emit emit) {
   if (p >= 1.0) {
     for (std::uint64_t j = std::uint64_t{i} + 1; j < n; ++j) emit(static_cast<std::uint32_t>(j));
     return;

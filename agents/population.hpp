@@ -14,11 +14,11 @@ namespace bankrun {
 
 struct InvestorClass {
   std::string name;
-  double share = 1.0;            // of the population; shares are normalised to sum to 1
-  Distribution balance_usd;      // initial claim on the institution, USD (clipped at >= 0)
-  Distribution threshold;        // panic threshold theta_i
-  double noise_sd = 0.0;         // sigma_i of the per-tick stress noise epsilon_i(t)
-  double attention = 1.0;        // probability of noticing a news event that reaches it
+  double share = 1.0;        // of the population; shares are normalised to sum to 1
+  Distribution balance_usd;  // initial claim on the institution, USD (clipped at >= 0)
+  Distribution threshold;    // panic threshold theta_i
+  double noise_sd = 0.0;     // sigma_i of the per-tick stress noise epsilon_i(t)
+  double attention = 1.0;    // probability of noticing a news event that reaches it
 };
 
 struct PopulationSpec {
@@ -36,11 +36,11 @@ struct Population {
   std::vector<double> threshold;       // theta_i
   std::vector<std::uint8_t> class_id;  // index into PopulationSpec::classes
   std::vector<std::uint32_t> class_begin;
-  Money issued = 0;                    // sum of initial claims: the ledger's anchor
+  Money issued = 0;  // sum of initial claims: the ledger's anchor
 
   // Dynamic state.
-  std::vector<Money> claim;            // remaining claim on the institution, cents
-  std::vector<double> stress;          // S_i at the end of the last tick it acted
+  std::vector<Money> claim;              // remaining claim on the institution, cents
+  std::vector<double> stress;            // S_i at the end of the last tick it acted
   std::vector<std::int32_t> decided_at;  // tick of the withdrawal decision, or kNever
 
   std::uint32_t size() const { return static_cast<std::uint32_t>(claim.size()); }

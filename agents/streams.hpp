@@ -10,7 +10,7 @@ enum class Stream : std::uint32_t {
   kClassBalance = 1,    // set-up: balance of agent id              (index slot: 0)
   kClassThreshold = 2,  // set-up: panic threshold of agent id      (index slot: 0)
   kNetwork = 3,         // set-up: edges generated from node id     (index slot: 0)
-  kNewsReach = 4,       // whether news event j reached agent id    (index slot: j)
+  kNewsReach = 4,       // whether news event j reached agent id    (index slot: j / 4)
   kDecisionNoise = 5,   // epsilon_i(t) of the stress equation      (index slot: tick)
 };
 

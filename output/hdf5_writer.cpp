@@ -173,20 +173,28 @@ const std::array<ColumnSpec, 18> kColumns{{
 
 hid_t file_type(ColumnType t) {
   switch (t) {
-    case ColumnType::kInt32: return H5T_STD_I32LE;
-    case ColumnType::kInt64: return H5T_STD_I64LE;
-    case ColumnType::kFloat64: return H5T_IEEE_F64LE;
-    case ColumnType::kUint8: return H5T_STD_U8LE;
+    case ColumnType::kInt32:
+      return H5T_STD_I32LE;
+    case ColumnType::kInt64:
+      return H5T_STD_I64LE;
+    case ColumnType::kFloat64:
+      return H5T_IEEE_F64LE;
+    case ColumnType::kUint8:
+      return H5T_STD_U8LE;
   }
   return H5T_IEEE_F64LE;
 }
 
 hid_t memory_type(ColumnType t) {
   switch (t) {
-    case ColumnType::kInt32: return H5T_NATIVE_INT32;
-    case ColumnType::kInt64: return H5T_NATIVE_INT64;
-    case ColumnType::kFloat64: return H5T_NATIVE_DOUBLE;
-    case ColumnType::kUint8: return H5T_NATIVE_UINT8;
+    case ColumnType::kInt32:
+      return H5T_NATIVE_INT32;
+    case ColumnType::kInt64:
+      return H5T_NATIVE_INT64;
+    case ColumnType::kFloat64:
+      return H5T_NATIVE_DOUBLE;
+    case ColumnType::kUint8:
+      return H5T_NATIVE_UINT8;
   }
   return H5T_NATIVE_DOUBLE;
 }
@@ -219,9 +227,12 @@ struct ClassRow {
 
 const char* network_type(NetworkSpec::Kind kind) {
   switch (kind) {
-    case NetworkSpec::Kind::kNone: return "none";
-    case NetworkSpec::Kind::kKOut: return "k_out";
-    case NetworkSpec::Kind::kErdosRenyi: return "erdos_renyi";
+    case NetworkSpec::Kind::kNone:
+      return "none";
+    case NetworkSpec::Kind::kKOut:
+      return "k_out";
+    case NetworkSpec::Kind::kErdosRenyi:
+      return "erdos_renyi";
   }
   return "unknown";
 }
@@ -240,10 +251,10 @@ struct Hdf5Writer::Impl {
   Handle file;
   std::vector<Handle> datasets;  // one per kColumns entry
 
-  std::vector<TickRecord> buffer;     // kBlock records, preallocated
-  std::vector<std::byte> scratch;     // one column of one block, preallocated
-  std::size_t buffered = 0;           // records in `buffer`
-  std::int64_t written = 0;           // records already in the datasets
+  std::vector<TickRecord> buffer;  // kBlock records, preallocated
+  std::vector<std::byte> scratch;  // one column of one block, preallocated
+  std::size_t buffered = 0;        // records in `buffer`
+  std::int64_t written = 0;        // records already in the datasets
 
   [[noreturn]] void fail(const std::string& what) const { bankrun::fail(partial_path, what); }
 
@@ -261,7 +272,7 @@ struct Hdf5Writer::Impl {
             H5Gclose};
   }
 
-  // Fixed-length, NUL-terminated UTF-8 string type holding `s` (size = bytes + 1).
+  // Fixed-length, NUL-terminated UTF-8 string type of `bytes` bytes (terminator included).
   Handle string_type(std::size_t bytes) {
     Handle t(check(H5Tcopy(H5T_C_S1), "cannot copy the string type"), H5Tclose);
     check_status(H5Tset_size(t.get(), bytes), "cannot set a string size");
@@ -270,12 +281,25 @@ struct Hdf5Writer::Impl {
     return t;
   }
 
-  // Writes (or replaces) a scalar attribute of type `type` on `obj`.
+  // Writes (or replaces) a scalar attribute of file type `file_t` on `obj`.
   void attribute(hid_t obj, const char* name, hid_t file_t, hid_t mem_t, const void* value) {
     const std::string what = std::string("attribute ") + name;
     const htri_t exists = H5Aexists(obj, name);
     check_status(exists, "cannot look up " + what);
-    if (exists > 0) check_status(H5Adelete(obj, name), "cannot replace " + what);
+    if (exists > 0) {
+      // Same type: overwrite in place (ticks_recorded at every flush); else replace.
+      Handle old(check(H5Aopen(obj, name, H5P_DEFAULT), "cannot open " + what), H5Aclose);
+      Handle old_t(check(H5Aget_type(old.get()), "cannot get the type of " + what), H5Tclose);
+      const htri_t same = H5Tequal(old_t.get(), file_t);
+      check_status(same, "cannot compare the type of " + what);
+      if (same > 0) {
+        check_status(H5Awrite(old.get(), mem_t, value), "cannot write " + what);
+        if (!old.close()) fail("cannot close " + what);
+        return;
+      }
+      if (!old.close()) fail("cannot close " + what);
+      check_status(H5Adelete(obj, name), "cannot replace " + what);
+    }
     Handle space(check(H5Screate(H5S_SCALAR), "cannot create a scalar dataspace"), H5Sclose);
     Handle attr(check(H5Acreate2(obj, name, file_t, space.get(), H5P_DEFAULT, H5P_DEFAULT),
                       "cannot create " + what),
@@ -290,9 +314,7 @@ struct Hdf5Writer::Impl {
     std::memcpy(bytes.data(), value.data(), value.size());
     attribute(obj, name, t.get(), t.get(), bytes.data());
   }
-  void attr(hid_t obj, const char* name, const char* value) {
-    attr(obj, name, std::string(value));
-  }
+  void attr(hid_t obj, const char* name, const char* value) { attr(obj, name, std::string(value)); }
   void attr(hid_t obj, const char* name, std::int32_t v) {
     attribute(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &v);
   }
@@ -315,8 +337,9 @@ struct Hdf5Writer::Impl {
     Handle file_t(check(H5Tcopy(mem_t), "cannot copy the row type of " + what), H5Tclose);
     check_status(H5Tpack(file_t.get()), "cannot pack the row type of " + what);
     const hsize_t dims[1] = {count};
-    Handle space(check(H5Screate_simple(1, dims, nullptr), "cannot create the dataspace of " + what),
-                 H5Sclose);
+    Handle space(
+        check(H5Screate_simple(1, dims, nullptr), "cannot create the dataspace of " + what),
+        H5Sclose);
     Handle ds(check(H5Dcreate2(parent, name, file_t.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
                                H5P_DEFAULT),
                     "cannot create " + what),
@@ -342,8 +365,7 @@ struct Hdf5Writer::Impl {
 };
 
 void Hdf5Writer::Impl::create(const Simulation& sim, const Provenance& prov) {
-  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "cannot create file access properties"),
-              H5Pclose);
+  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "cannot create file access properties"), H5Pclose);
   // Object headers of HDF5 1.8 and later: attributes of any size (the scenario text) are
   // stored densely; readable by every HDF5 since 1.8.
   check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST),
@@ -467,10 +489,11 @@ void Hdf5Writer::Impl::write_news(const Simulation& sim) {
   check_status(H5Tinsert(row_t.get(), "magnitude", HOFFSET(NewsRow, magnitude), H5T_NATIVE_DOUBLE),
                what);
   check_status(
-      H5Tinsert(row_t.get(), "decay_ticks", HOFFSET(NewsRow, decay_ticks), H5T_NATIVE_DOUBLE), what);
-  check_status(H5Tinsert(row_t.get(), "duration_ticks", HOFFSET(NewsRow, duration_ticks),
-                         H5T_NATIVE_INT32),
-               what);
+      H5Tinsert(row_t.get(), "decay_ticks", HOFFSET(NewsRow, decay_ticks), H5T_NATIVE_DOUBLE),
+      what);
+  check_status(
+      H5Tinsert(row_t.get(), "duration_ticks", HOFFSET(NewsRow, duration_ticks), H5T_NATIVE_INT32),
+      what);
   check_status(H5Tinsert(row_t.get(), "reach", HOFFSET(NewsRow, reach), H5T_NATIVE_DOUBLE), what);
   Handle events = group(file.get(), "events");
   table(events.get(), "news", row_t.get(), rows.data(), rows.size());
@@ -587,8 +610,7 @@ void Hdf5Writer::Impl::rename_to_final() {
 
 // ---------------------------------------------------------------------------------------
 
-Hdf5Writer::Hdf5Writer(const std::string& path, const Simulation& sim,
-                       const Provenance& provenance)
+Hdf5Writer::Hdf5Writer(const std::string& path, const Simulation& sim, const Provenance& provenance)
     : impl_(std::make_unique<Impl>()), path_(path) {
   // Errors are reported through return codes and turned into OutputError.
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);

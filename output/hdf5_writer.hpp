@@ -5,6 +5,7 @@
 // `.partial` file, never a truncated file under the final name.
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -19,7 +20,7 @@ struct Provenance {
   std::string git_commit;
   std::string scenario_yaml;  // the resolved scenario text
   std::string scenario_file;
-  std::string started_utc;    // ISO 8601
+  std::string started_utc;  // ISO 8601
   std::uint64_t seed = 0;
   int threads = 1;
 };

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -69,12 +70,12 @@ struct Range {
   std::string describe() const;
 };
 
+// "in LO .. HI", or "" for the full range of a signed type.
 template <class T>
 std::string describe_integer_range(T lo, T hi) {
-  if (hi == std::numeric_limits<T>::max()) {
-    if (lo == std::numeric_limits<T>::min()) return "";
-    return ">= " + std::to_string(lo);
-  }
+  if (std::is_signed_v<T> && lo == std::numeric_limits<T>::min() &&
+      hi == std::numeric_limits<T>::max())
+    return "";
   return "in " + std::to_string(lo) + " .. " + std::to_string(hi);
 }
 
@@ -115,6 +116,8 @@ class Origins {
   std::vector<std::pair<std::string, std::string>> overrides_;  // (path, "--set text")
 };
 
+// "at the top level" or "in PATH".
+std::string location(const std::string& path);
 std::string child_path(const std::string& parent, std::string_view key);
 std::string index_path(const std::string& parent, std::size_t index);
 

@@ -8,8 +8,8 @@ namespace bankrun {
 Institution::Institution(const InstitutionSpec& spec, Money deposits, std::uint32_t max_pending)
     : spec_(spec),
       issued_(deposits),
-      hot_initial_(static_cast<Money>(std::llround(spec.hot_reserve_fraction *
-                                                   static_cast<double>(deposits)))),
+      hot_initial_(static_cast<Money>(
+          std::llround(spec.hot_reserve_fraction * static_cast<double>(deposits)))),
       hot_(hot_initial_),
       queue_(std::max<std::uint32_t>(max_pending, 1)) {}
 
@@ -27,8 +27,7 @@ void Institution::submit(std::uint32_t agent, std::int32_t tick, Money amount) {
 void Institution::evaluate_halt(std::int32_t tick) {
   if (halted()) return;
   const double withdrawn = issued_ > 0 ? static_cast<double>(paid_total_) / issued_ : 0.0;
-  const double hot_ratio =
-      deposits() > 0 ? static_cast<double>(hot_) / deposits() : INFINITY;
+  const double hot_ratio = deposits() > 0 ? static_cast<double>(hot_) / deposits() : INFINITY;
   if (withdrawn >= spec_.halt.withdrawn_fraction_at_least || hot_ratio < spec_.halt.hot_ratio_below)
     halt_tick_ = tick;
 }

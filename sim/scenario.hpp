@@ -26,20 +26,20 @@ struct TimeSpec {
 struct NewsEvent {
   std::string label;
   std::int32_t tick = 0;
-  double magnitude = 0.0;                                          // A_j; negative reassures
-  double decay_ticks = std::numeric_limits<double>::infinity();    // tau_j; inf = no decay
-  std::int32_t duration_ticks = kForever;                          // box cut-off
+  double magnitude = 0.0;                                        // A_j; negative reassures
+  double decay_ticks = std::numeric_limits<double>::infinity();  // tau_j; inf = no decay
+  std::int32_t duration_ticks = kForever;                        // box cut-off
   double reach = 1.0;  // probability that the event reaches a given agent
 };
 
 // Weights of the stress equation (MODEL.md section 4).
 struct StressSpec {
-  double news_weight = 0.0;        // beta_news
-  double peer_weight = 0.0;        // beta_peer
-  std::int32_t peer_lag_ticks = 0; // L: peers' state at the end of tick t-1-L
-  double flow_weight = 0.0;        // beta_flow
+  double news_weight = 0.0;            // beta_news
+  double peer_weight = 0.0;            // beta_peer
+  std::int32_t peer_lag_ticks = 0;     // L: peers' state at the end of tick t-1-L
+  double flow_weight = 0.0;            // beta_flow
   std::int32_t flow_window_ticks = 0;  // W: outflow over the last W ticks; 0 = since start
-  double carry = 0.0;              // weight of S_i(t-1)
+  double carry = 0.0;                  // weight of S_i(t-1)
 };
 
 // Conditions under which the institution suspends convertibility; any one suffices.

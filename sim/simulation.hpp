@@ -52,7 +52,8 @@ class Simulation {
   void settle(std::int32_t t);
   void remember_flow();
   double agent_news(std::uint32_t i, std::uint8_t cls) const;
-  double peer_fraction(std::uint32_t i, std::int32_t t) const;
+  double peer_fraction(std::uint32_t i) const;
+  void reveal_peers(std::int32_t t);
 
   Scenario scenario_;
   Population population_;
@@ -74,6 +75,12 @@ class Simulation {
   // Ring of (paid_total, deposits) at the end of the last W+1 ticks, for the flow window.
   std::vector<Money> flow_paid_, flow_deposits_;
   std::vector<double> noise_sd_;  // per class
+  // Every decision in order (agent ids), the log's size at the end of each of the last
+  // L+2 ticks, and the bitset of agents whose decision their peers can see this tick.
+  std::vector<std::uint32_t> decision_log_;
+  std::uint64_t decision_log_size_ = 0;
+  std::vector<std::uint64_t> log_end_;
+  std::vector<std::uint64_t> peers_seen_;
 
   std::int32_t tick_ = 0;
   std::int64_t withdrawn_agents_ = 0, paid_agents_ = 0;

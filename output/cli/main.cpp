@@ -119,16 +119,15 @@ void print_summary(const Scenario& sc, const Summary& s, const std::string& stat
              usd(cents_to_usd(s.total_requested)));
   if (s.peak_daily_outflow_end_tick >= 0)
     fmt::print("  peak outflow per day   {} (day ending {})\n",
-               usd(cents_to_usd(s.peak_daily_outflow)),
-               when(s.peak_daily_outflow_end_tick));
+               usd(cents_to_usd(s.peak_daily_outflow)), when(s.peak_daily_outflow_end_tick));
   for (std::size_t m = 0; m < Summary::kMilestones.size(); ++m) {
     const std::int32_t t = s.tick_to_withdrawn[m];
     fmt::print("  time to {:>2.0f}% withdrawn   {}\n", 100 * Summary::kMilestones[m],
                t < 0 ? std::string("not reached") : when(t));
   }
   fmt::print("  halt                   {}\n",
-             s.halt_tick < 0 ? std::string("none") : "tick " + std::to_string(s.halt_tick) +
-                                                         ", " + when(s.halt_tick));
+             s.halt_tick < 0 ? std::string("none")
+                             : "tick " + std::to_string(s.halt_tick) + ", " + when(s.halt_tick));
   fmt::print("agents withdrawn: {} of {}\n", s.withdrawn_agents, s.agents);
   fmt::print("set-up {:.3f} s, tick loop {:.3f} s ({:.0f} ticks/s), wall {:.3f} s\n", setup_s,
              loop_s, loop_s > 0 ? s.ticks_run / loop_s : 0.0, wall_s);
@@ -159,8 +158,9 @@ int cmd_run(const RunArgs& args) {
   Simulation sim(loaded.scenario);
   const double setup_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  Provenance prov{BANKRUN_VERSION, BANKRUN_GIT_COMMIT, loaded.resolved_yaml, loaded.source,
-                  utc_iso(started), loaded.scenario.seed, threads};
+  Provenance prov{BANKRUN_VERSION, BANKRUN_GIT_COMMIT, loaded.resolved_yaml,
+                  loaded.source,   utc_iso(started),   loaded.scenario.seed,
+                  threads};
   Hdf5Writer writer(out, sim, prov);
 
   std::signal(SIGINT, on_stop_signal);
@@ -184,9 +184,10 @@ int cmd_run(const RunArgs& args) {
 int cmd_validate(const std::string& path, const std::vector<std::string>& overrides) {
   const LoadedScenario loaded = load_scenario_file(path, overrides);
   const Scenario& s = loaded.scenario;
-  fmt::print("{}: valid scenario '{}' ({} agents, {} classes, {} ticks of {:g} h, {} news events)\n",
-             path, s.name, s.population.agents, s.population.classes.size(), s.time.ticks,
-             s.time.tick_hours, s.news.size());
+  fmt::print(
+      "{}: valid scenario '{}' ({} agents, {} classes, {} ticks of {:g} h, {} news events)\n", path,
+      s.name, s.population.agents, s.population.classes.size(), s.time.ticks, s.time.tick_hours,
+      s.news.size());
   return kExitOk;
 }
 
@@ -194,8 +195,8 @@ int cmd_validate(const std::string& path, const std::vector<std::string>& overri
 
 int main(int argc, char** argv) {
   CLI::App app{"bankrun: agent-based simulator of bank and crypto-exchange runs"};
-  app.set_version_flag("--version", fmt::format("bankrun {} ({})", BANKRUN_VERSION,
-                                                BANKRUN_GIT_COMMIT));
+  app.set_version_flag("--version",
+                       fmt::format("bankrun {} ({})", BANKRUN_VERSION, BANKRUN_GIT_COMMIT));
   app.require_subcommand(1);
 
   RunArgs run_args;

@@ -4,7 +4,9 @@
 
 namespace bankrun::testing {
 
-inline Distribution constant(double v) { return Distribution::constant(v); }
+inline Distribution constant(double v) {
+  return Distribution::constant(v);
+}
 
 inline Distribution normal(double mean, double sd, double lo = -1e300, double hi = 1e300) {
   Distribution d;

@@ -2,6 +2,7 @@
 // with the HDF5 C API.
 #include <doctest/doctest.h>
 #include <hdf5.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -69,16 +70,26 @@ Provenance provenance() {
   return p;
 }
 
-fs::path temp_file(const std::string& stem) {
-  static int counter = 0;
-  const fs::path dir = fs::temp_directory_path() / "bankrun-writer-tests";
-  fs::create_directories(dir);
-  const fs::path p =
-      dir / (stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".h5");
-  fs::remove(p);
-  fs::remove(p.string() + ".partial");
-  return p;
-}
+// A unique path in the temporary directory; the file and its `.partial` are removed at the
+// end of the test.
+struct TempPath {
+  fs::path path;
+  explicit TempPath(const std::string& stem) {
+    static int counter = 0;
+    path = fs::temp_directory_path() /
+           ("bankrun-writer-test-" + stem + "-" + std::to_string(::getpid()) + "-" +
+            std::to_string(counter++) + ".h5");
+    remove();
+  }
+  ~TempPath() { remove(); }
+  TempPath(const TempPath&) = delete;
+  TempPath& operator=(const TempPath&) = delete;
+  void remove() const {
+    std::error_code ec;
+    fs::remove(path, ec);
+    fs::remove(path.string() + ".partial", ec);
+  }
+};
 
 // --- Reading back ------------------------------------------------------------------------
 
@@ -187,7 +198,8 @@ class ThrowingRecorder final : public Recorder {
 }  // namespace
 
 TEST_CASE("hdf5 writer: complete run round-trips through the HDF5 C API") {
-  const fs::path path = temp_file("complete");
+  const TempPath tmp("complete");
+  const fs::path& path = tmp.path;
   const Scenario scenario = small_scenario();
   Simulation sim(scenario);
   const Money issued = sim.institution().issued();
@@ -204,6 +216,7 @@ TEST_CASE("hdf5 writer: complete run round-trips through the HDF5 C API") {
     CHECK_THROWS_AS(writer.finish("complete", result.summary, 1.5, 1.0), OutputError);
     CHECK_THROWS_AS(writer.record(TickRecord{}), OutputError);
   }
+  CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0);  // every HDF5 object was closed
   CHECK_FALSE(fs::exists(path.string() + ".partial"));
   REQUIRE(fs::exists(path));
 
@@ -308,8 +321,9 @@ TEST_CASE("hdf5 writer: complete run round-trips through the HDF5 C API") {
   CHECK(row.duration_ticks == kForever);
 }
 
-TEST_CASE("hdf5 writer: a writer destroyed without finish leaves a \"failed\" file") {
-  const fs::path path = temp_file("failed");
+TEST_CASE("hdf5 writer: a writer destroyed without finish leaves a failed file") {
+  const TempPath tmp("failed");
+  const fs::path& path = tmp.path;
   Simulation sim(small_scenario());
   bool threw = false;
   try {
@@ -320,6 +334,7 @@ TEST_CASE("hdf5 writer: a writer destroyed without finish leaves a \"failed\" fi
     threw = std::string(e.what()) == "boom";
   }
   CHECK(threw);
+  CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0);
   CHECK_FALSE(fs::exists(path.string() + ".partial"));
   REQUIRE(fs::exists(path));
   File f(path);
@@ -330,8 +345,48 @@ TEST_CASE("hdf5 writer: a writer destroyed without finish leaves a \"failed\" fi
   CHECK(H5Lexists(f.id, "summary", H5P_DEFAULT) == 0);
 }
 
+TEST_CASE("hdf5 writer: a killed process leaves a readable .partial file") {
+  const TempPath tmp("killed");
+  const fs::path& path = tmp.path;
+  const std::string partial = path.string() + ".partial";
+  Simulation sim(small_scenario());
+  // The child records synthetic ticks (no TBB work after fork) and dies inside the
+  // writer's scope, without unwinding, as if killed.
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int code = 0;
+    try {
+      Hdf5Writer writer(path.string(), sim, provenance());
+      TickRecord r;
+      r.deposits = sim.institution().issued();
+      for (std::int32_t t = 0; t < 2100; ++t) {
+        r.tick = t;
+        writer.record(r);
+      }
+      ::_exit(0);
+    } catch (...) {
+      code = 2;
+    }
+    ::_exit(code);
+  }
+  int wstatus = 0;
+  REQUIRE(::waitpid(pid, &wstatus, 0) == pid);
+  REQUIRE(WIFEXITED(wstatus));
+  REQUIRE(WEXITSTATUS(wstatus) == 0);
+  CHECK_FALSE(fs::exists(path));
+  REQUIRE(fs::exists(partial));
+  File f(partial);
+  CHECK(string_attr(f.id, "/", "status") == "running");
+  CHECK(int_attr(f.id, "/", "ticks_recorded") == 2048);  // two full blocks were flushed
+  for (const std::string& c : kColumns) CHECK_MESSAGE(length(f.id, c) == 2048, c);
+  const auto ticks = read_column<std::int32_t>(f.id, "/time/tick", H5T_NATIVE_INT32);
+  CHECK(ticks.back() == 2047);
+}
+
 TEST_CASE("hdf5 writer: interrupted run keeps a summary of the ticks run") {
-  const fs::path path = temp_file("interrupted");
+  const TempPath tmp("interrupted");
+  const fs::path& path = tmp.path;
   Simulation sim(small_scenario(300));
   std::atomic<bool> stop{false};
   RunControl control;
@@ -352,8 +407,11 @@ TEST_CASE("hdf5 writer: interrupted run keeps a summary of the ticks run") {
   CHECK(length(f.id, "/signals/flow") == 123);
 }
 
-TEST_CASE("hdf5 writer: no news events, unlimited payout, empty strings, large scenario text") {
-  const fs::path path = temp_file("edge");
+TEST_CASE(
+    "hdf5 writer: edge cases - no news events / unlimited payout / empty strings / large scenario "
+    "text") {
+  const TempPath tmp("edge");
+  const fs::path& path = tmp.path;
   Scenario s = small_scenario(5);
   s.news.clear();
   s.network.kind = NetworkSpec::Kind::kNone;
@@ -377,7 +435,8 @@ TEST_CASE("hdf5 writer: no news events, unlimited payout, empty strings, large s
 }
 
 TEST_CASE("hdf5 writer: finish replaces an existing file at the final path") {
-  const fs::path path = temp_file("overwrite");
+  const TempPath tmp("overwrite");
+  const fs::path& path = tmp.path;
   { std::ofstream(path) << "old contents"; }
   Simulation sim(small_scenario(3));
   {

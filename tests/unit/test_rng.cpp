@@ -41,11 +41,13 @@ TEST_CASE("a draw is a pure function of (seed, stream, slot, id)") {
   CHECK(first(42ull | (1ull << 40), Stream::kDecisionNoise, 7, 123) != base);  // high seed bits
 }
 
-TEST_CASE("uniform01 is in [0,1) with mean 1/2 and variance 1/12 within standard errors") {
+TEST_CASE(
+    "uniform01 lies in the unit interval with mean 1/2 and variance 1/12 within standard errors") {
   const int n = 200000;
   double sum = 0.0, sum_sq = 0.0;
   for (int i = 0; i < n; ++i) {
-    const double u = CounterRng(1, Stream::kNewsReach, 0, static_cast<std::uint32_t>(i)).uniform01();
+    const double u =
+        CounterRng(1, Stream::kNewsReach, 0, static_cast<std::uint32_t>(i)).uniform01();
     REQUIRE(u >= 0.0);
     REQUIRE(u < 1.0);
     sum += u;
@@ -67,7 +69,7 @@ TEST_CASE("Boost normal draws from per-agent generators have the right moments")
     sum_sq += x * x;
   }
   const double mean = sum / n, var = sum_sq / n - mean * mean;
-  CHECK(std::abs(mean - 1.0) < 5 * 2.0 / std::sqrt(n));            // SE = sigma / sqrt(n)
+  CHECK(std::abs(mean - 1.0) < 5 * 2.0 / std::sqrt(n));             // SE = sigma / sqrt(n)
   CHECK(std::abs(var - 4.0) < 5 * 4.0 * std::sqrt(2.0 / (n - 1)));  // SE = sigma^2 sqrt(2/(n-1))
 }
 

@@ -151,6 +151,6 @@ TEST_CASE("flow signal: share of deposits paid out over the window") {
   CHECK(ticks[1].flow_signal == doctest::Approx(0.1));  // 10 of 100 paid at tick 0
   CHECK(ticks[2].flow_signal == doctest::Approx(0.1));
   CHECK(ticks[3].flow_signal == 0.0);  // the 2-tick window has moved past tick 0
-  s.stress.flow_window_ticks = 0;       // since the start: G stays at 10%
+  s.stress.flow_window_ticks = 0;      // since the start: G stays at 10%
   CHECK(run_with_threads(s, 1)[5].flow_signal == doctest::Approx(0.1));
 }

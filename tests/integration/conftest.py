@@ -1,0 +1,51 @@
+"""Shared fixtures: the real bankrun binary and helpers to run it and read its HDF5."""
+import os
+import pathlib
+import subprocess
+
+import h5py
+import pytest
+
+SOURCE_DIR = pathlib.Path(os.environ.get("BANKRUN_SOURCE_DIR",
+                                         pathlib.Path(__file__).resolve().parents[2]))
+BANKRUN = pathlib.Path(os.environ.get("BANKRUN_BIN", SOURCE_DIR / "build/output/bankrun"))
+SHARED_DIR = pathlib.Path(os.environ.get("BANKRUN_SHARED", SOURCE_DIR.parent / "shared"))
+REFERENCE_YAML = SOURCE_DIR / "scenarios/bench/reference.yaml"
+
+
+def run_bankrun(*args, check=True, timeout=600, **kwargs):
+    """Runs the binary; returns the CompletedProcess (text mode)."""
+    proc = subprocess.run([str(BANKRUN), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"bankrun {' '.join(map(str, args))} exited {proc.returncode}:\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def attr_str(value):
+    """HDF5 string attributes may come back as bytes or str depending on their type."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@pytest.fixture(scope="session")
+def bankrun_bin():
+    assert BANKRUN.exists(), f"bankrun binary not found at {BANKRUN} (set BANKRUN_BIN)"
+    return BANKRUN
+
+
+@pytest.fixture
+def run_to_h5(tmp_path, bankrun_bin):
+    """run_to_h5(scenario, *extra_args) -> open h5py.File of the run's output."""
+    opened = []
+
+    def _run(scenario, *extra, name="out.h5"):
+        out = tmp_path / name
+        run_bankrun("run", scenario, "-o", out, "--quiet", *extra)
+        f = h5py.File(out, "r")
+        opened.append(f)
+        return f
+
+    yield _run
+    for f in opened:
+        f.close()
