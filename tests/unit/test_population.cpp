@@ -6,25 +6,11 @@
 #include <numeric>
 
 #include "agents/population.hpp"
+#include "fixtures.hpp"
 
 using namespace bankrun;
+using namespace bankrun::testing;
 
-namespace {
-Distribution normal(double mean, double sd) {
-  Distribution d;
-  d.kind = Distribution::Kind::kNormal;
-  d.mean = mean;
-  d.sd = sd;
-  return d;
-}
-Distribution lognormal(double mu, double sigma) {
-  Distribution d;
-  d.kind = Distribution::Kind::kLognormal;
-  d.mu = mu;
-  d.sigma = sigma;
-  return d;
-}
-}  // namespace
 
 TEST_CASE("class counts are exact by largest remainder") {
   PopulationSpec spec;
