@@ -4,19 +4,23 @@
 // assumes they are valid.
 #include <limits>
 #include <string_view>
+#include <vector>
 
 #include "rng.hpp"
 
 namespace bankrun {
 
 struct Distribution {
-  enum class Kind { kConstant, kUniform, kNormal, kLognormal };
+  enum class Kind { kConstant, kUniform, kNormal, kLognormal, kPareto, kBeta, kEmpirical };
 
   Kind kind = Kind::kConstant;
-  double value = 0.0;            // constant
-  double low = 0.0, high = 1.0;  // uniform on [low, high)
-  double mean = 0.0, sd = 1.0;   // normal
-  double mu = 0.0, sigma = 1.0;  // lognormal: log X ~ Normal(mu, sigma)
+  double value = 0.0;               // constant
+  double low = 0.0, high = 1.0;     // uniform on [low, high)
+  double mean = 0.0, sd = 1.0;      // normal
+  double mu = 0.0, sigma = 1.0;     // lognormal: log X ~ Normal(mu, sigma)
+  double scale = 1.0, shape = 2.0;  // Pareto type I: P(X > x) = (scale / x)^shape, x >= scale
+  double alpha = 1.0, beta = 1.0;   // beta on [low, high] (default [0, 1])
+  std::vector<double> values;       // empirical: each value equally likely (bootstrap)
   // Draws are clipped (not redrawn) to [clip_min, clip_max]; the reference model clips.
   double clip_min = -std::numeric_limits<double>::infinity();
   double clip_max = std::numeric_limits<double>::infinity();
@@ -30,6 +34,8 @@ struct Distribution {
   double sample(CounterRng& rng) const;
   // The mean before clipping (used for documentation and statistical tests).
   double unclipped_mean() const;
+  // The cumulative distribution function P(X <= x) before clipping (statistical tests).
+  double cdf(double x) const;
 };
 
 std::string_view to_string(Distribution::Kind kind);

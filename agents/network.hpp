@@ -5,19 +5,39 @@
 // CounterRng(seed, Stream::kNetwork, 0, i) whatever the thread count.
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
+
+#include "distribution.hpp"
 
 namespace bankrun {
 
 struct NetworkSpec {
   enum class Kind {
-    kNone,        // no peers: the peer signal is 0
-    kKOut,        // k out-neighbours per agent, uniform with replacement, no self-loops
-    kErdosRenyi,  // undirected G(n, p) with p = mean_degree / (n - 1)
+    kNone,             // no peers: the peer signal is 0
+    kComplete,         // everyone sees everyone (no CSR: the engine uses global counts)
+    kKOut,             // k out-neighbours per agent, uniform with replacement, no self-loops
+    kErdosRenyi,       // undirected G(n, p) with p = mean_degree / (n - 1)
+    kWattsStrogatz,    // ring lattice, k nearest neighbours (k even), rewired with prob. p
+    kBarabasiAlbert,   // preferential attachment, m edges per new node
+    kConfiguration,    // configuration model: degrees drawn from `degree`, stubs matched
+    kStochasticBlock,  // G(n, p) within and between classes, p = block_probability[a][b]
+    kEdgeList,         // the given edges (from a file, read by the scenario loader)
   };
+  enum class SelfLoops { kReject, kDrop };
   Kind kind = Kind::kNone;
-  std::uint32_t k = 10;
-  double mean_degree = 10.0;
+  std::uint32_t k = 10;                                // k_out, watts_strogatz
+  double mean_degree = 10.0;                           // erdos_renyi
+  double rewire_probability = 0.1;                     // watts_strogatz
+  std::uint32_t m = 3;                                 // barabasi_albert
+  Distribution degree = Distribution::constant(10.0);  // configuration (rounded, >= 0)
+  // stochastic_block: symmetric matrix of edge probabilities between classes.
+  std::vector<std::vector<double>> block_probability;
+  // edge_list: pairs of agent ids; undirected unless `directed` (then i -> j means i
+  // watches j). Duplicate edges are dropped; self-loops rejected or dropped.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;
+  bool directed = false;
+  SelfLoops self_loops = SelfLoops::kReject;
 };
 
 struct DegreeStats {
@@ -45,6 +65,8 @@ class Network {
   std::vector<std::uint32_t> neighbours_;
 };
 
-Network build_network(const NetworkSpec& spec, std::uint32_t node_count, std::uint64_t seed);
+// class_begin: the class id ranges of the population (for the stochastic block model).
+Network build_network(const NetworkSpec& spec, std::uint32_t node_count, std::uint64_t seed,
+                      const std::vector<std::uint32_t>& class_begin = {});
 
 }  // namespace bankrun

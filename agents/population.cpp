@@ -1,14 +1,78 @@
 #include "population.hpp"
 
 #include <tbb/parallel_for.h>
-#include <tbb/parallel_reduce.h>
+#include <tbb/parallel_sort.h>
 
 #include <algorithm>
+#include <boost/math/distributions/normal.hpp>
+#include <boost/random/normal_distribution.hpp>
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
+#include <utility>
 
 namespace bankrun {
+namespace {
+
+template <typename Body>
+void parallel_range(std::uint32_t begin, std::uint32_t end, Body body) {
+  tbb::parallel_for(tbb::blocked_range<std::uint32_t>(begin, end),
+                    [&](const tbb::blocked_range<std::uint32_t>& r) {
+                      for (std::uint32_t i = r.begin(); i != r.end(); ++i) body(i);
+                    });
+}
+
+// A strict total order on doubles that also separates -0.0 from +0.0, so that any sorting
+// algorithm (sequential or parallel) gives the same array. NaN never occurs here.
+bool total_less(double a, double b) {
+  if (a < b) return true;
+  if (b < a) return false;
+  return std::signbit(a) && !std::signbit(b);
+}
+
+// Threshold-balance rank correlation (a Gaussian copula on ranks) for the agents
+// [begin, end) of one class whose thresholds have already been drawn:
+//   1. r_i = rank of agent i's drawn balance within the class (ties broken by id);
+//   2. z_i = Phi^-1((r_i + 0.5) / n), e_i ~ Normal(0, 1) from
+//      CounterRng(seed, kThresholdRank, 0, i), score_i = rho z_i + sqrt(1 - rho^2) e_i;
+//   3. the class's drawn thresholds, sorted ascending, are dealt out in score order: the
+//      k-th smallest threshold goes to the agent with the k-th smallest score (ties by id).
+// The multiset of thresholds is unchanged, so the marginal distribution is exactly the one
+// drawn; the Spearman correlation of balance and threshold is about (6/pi) asin(rho/2).
+// Every key is unique ((value, id) pairs), so the parallel sorts are deterministic.
+// Memory: one (double, id) pair per agent of the class (16 bytes), reused for all steps.
+void correlate_thresholds(std::uint32_t begin, std::uint32_t end, double rho,
+                          const std::vector<double>& balance, std::vector<double>& threshold,
+                          std::uint64_t seed) {
+  const std::uint32_t n = end - begin;
+  if (n < 2) return;
+  using Key = std::pair<double, std::uint32_t>;
+  const auto key_less = [](const Key& a, const Key& b) {
+    if (total_less(a.first, b.first)) return true;
+    if (total_less(b.first, a.first)) return false;
+    return a.second < b.second;
+  };
+  std::vector<Key> keys(n);
+  parallel_range(0, n, [&](std::uint32_t r) { keys[r] = {balance[begin + r], begin + r}; });
+  tbb::parallel_sort(keys.begin(), keys.end(), key_less);
+  const double noise_weight = std::sqrt(std::max(0.0, 1.0 - rho * rho));
+  const boost::math::normal standard;
+  parallel_range(0, n, [&](std::uint32_t r) {
+    const std::uint32_t id = keys[r].second;
+    const double z = boost::math::quantile(standard, (r + 0.5) / n);
+    CounterRng rng(seed, Stream::kThresholdRank, 0, id);
+    const double e = boost::random::normal_distribution<double>(0.0, 1.0)(rng);
+    keys[r].first = rho * z + noise_weight * e;
+  });
+  tbb::parallel_sort(keys.begin(), keys.end(), key_less);
+  const auto first = threshold.begin() + begin, last = threshold.begin() + end;
+  tbb::parallel_sort(first, last, total_less);
+  // keys[k] = (k-th smallest threshold, agent with the k-th smallest score), then scatter.
+  parallel_range(0, n, [&](std::uint32_t k) { keys[k].first = threshold[begin + k]; });
+  parallel_range(0, n, [&](std::uint32_t k) { threshold[keys[k].second] = keys[k].first; });
+}
+
+}  // namespace
 
 std::vector<std::uint32_t> class_counts(const PopulationSpec& spec) {
   const std::size_t c = spec.classes.size();
@@ -36,8 +100,13 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
   const std::uint32_t n = spec.agents;
   Population pop;
   pop.threshold.resize(n);
+  pop.attention.resize(n);
+  pop.withdraw_fraction.resize(n);
+  pop.noise_sd.resize(n);
+  pop.reaction_lag.resize(n);
   pop.class_id.resize(n);
   pop.claim.resize(n);
+  pop.outside.assign(n, 0);
   pop.stress.assign(n, 0.0);
   pop.decided_at.assign(n, kNever);
 
@@ -48,16 +117,25 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
   std::vector<double> balance_usd(n);
   for (std::size_t c = 0; c < counts.size(); ++c) {
     const InvestorClass& cls = spec.classes[c];
-    tbb::parallel_for(tbb::blocked_range<std::uint32_t>(pop.class_begin[c], pop.class_begin[c + 1]),
-                      [&](const tbb::blocked_range<std::uint32_t>& r) {
-                        for (std::uint32_t i = r.begin(); i != r.end(); ++i) {
-                          CounterRng brng(seed, Stream::kClassBalance, 0, i);
-                          CounterRng trng(seed, Stream::kClassThreshold, 0, i);
-                          pop.class_id[i] = static_cast<std::uint8_t>(c);
-                          balance_usd[i] = std::max(0.0, cls.balance_usd.sample(brng));
-                          pop.threshold[i] = cls.threshold.sample(trng);
-                        }
-                      });
+    const std::uint32_t begin = pop.class_begin[c], end = pop.class_begin[c + 1];
+    parallel_range(begin, end, [&](std::uint32_t i) {
+      CounterRng brng(seed, Stream::kClassBalance, 0, i);
+      CounterRng trng(seed, Stream::kClassThreshold, 0, i);
+      pop.class_id[i] = static_cast<std::uint8_t>(c);
+      balance_usd[i] = std::max(0.0, cls.balance_usd.sample(brng));
+      pop.threshold[i] = cls.threshold.sample(trng);
+      // Per-agent attributes, one generator per agent, in this fixed order.
+      CounterRng arng(seed, Stream::kClassAttributes, 0, i);
+      pop.attention[i] = static_cast<float>(std::clamp(cls.attention.sample(arng), 0.0, 1.0));
+      pop.withdraw_fraction[i] =
+          static_cast<float>(std::clamp(cls.withdraw_fraction.sample(arng), 1e-6, 1.0));
+      pop.noise_sd[i] = static_cast<float>(std::max(0.0, cls.noise_sd.sample(arng)));
+      double lag = std::clamp(cls.reaction_lag_ticks.sample(arng), 0.0, 1e6);
+      if (!(lag >= 0.0)) lag = 0.0;  // NaN
+      pop.reaction_lag[i] = static_cast<std::int32_t>(std::llround(lag));
+    });
+    const double rho = cls.threshold_balance_rank_correlation;
+    if (rho != 0.0) correlate_thresholds(begin, end, rho, balance_usd, pop.threshold, seed);
   }
 
   double scale = 1.0;
@@ -67,11 +145,9 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
     if (drawn <= 0.0) throw std::invalid_argument("population: drawn balances sum to zero");
     scale = *spec.total_balance_usd / drawn;
   }
-  tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, n),
-                    [&](const tbb::blocked_range<std::uint32_t>& r) {
-                      for (std::uint32_t i = r.begin(); i != r.end(); ++i)
-                        pop.claim[i] = usd_to_cents(balance_usd[i] * scale);
-                    });
+  parallel_range(0, n,
+                 [&](std::uint32_t i) { pop.claim[i] = usd_to_cents(balance_usd[i] * scale); });
+  pop.initial_claim = pop.claim;
   pop.issued = std::accumulate(pop.claim.begin(), pop.claim.end(), Money{0});
   return pop;
 }

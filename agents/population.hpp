@@ -17,8 +17,21 @@ struct InvestorClass {
   double share = 1.0;        // of the population; shares are normalised to sum to 1
   Distribution balance_usd;  // initial claim on the institution, USD (clipped at >= 0)
   Distribution threshold;    // panic threshold theta_i
-  double noise_sd = 0.0;     // sigma_i of the per-tick stress noise epsilon_i(t)
-  double attention = 1.0;    // probability of noticing a news event that reaches it
+  // Per-agent draws (a constant distribution gives every agent the same value).
+  Distribution noise_sd = Distribution::constant(0.0);            // sigma_i of epsilon_i(t), >= 0
+  Distribution attention = Distribution::constant(1.0);           // P(notice a news event), [0, 1]
+  Distribution withdraw_fraction = Distribution::constant(1.0);   // omega_i, (0, 1]
+  Distribution reaction_lag_ticks = Distribution::constant(0.0);  // rounded, >= 0
+  // Rank correlation between balance and threshold within the class, in [-1, 1]:
+  // thresholds are drawn from their distribution, then assigned to agents in the order of
+  // rho * z(balance rank) + sqrt(1 - rho^2) * noise. rho < 0: large holders more skittish.
+  double threshold_balance_rank_correlation = 0.0;
+  // Calm re-deposits: an agent holding funds outside the institution whose stress stays
+  // below calm_threshold re-deposits, with probability redeposit_rate per tick, the share
+  // redeposit_fraction of them. redeposit_rate = 0 disables it.
+  double calm_threshold = 0.0;
+  double redeposit_rate = 0.0;
+  double redeposit_fraction = 1.0;
 };
 
 struct PopulationSpec {
@@ -33,15 +46,21 @@ inline constexpr std::int32_t kNever = std::numeric_limits<std::int32_t>::max();
 
 struct Population {
   // Immutable after set-up.
-  std::vector<double> threshold;       // theta_i
-  std::vector<std::uint8_t> class_id;  // index into PopulationSpec::classes
+  std::vector<double> threshold;           // theta_i
+  std::vector<float> attention;            // P(notice a news event that reaches i)
+  std::vector<float> withdraw_fraction;    // omega_i in (0, 1]
+  std::vector<float> noise_sd;             // sigma_i >= 0
+  std::vector<std::int32_t> reaction_lag;  // ticks between decision and request, >= 0
+  std::vector<std::uint8_t> class_id;      // index into PopulationSpec::classes
   std::vector<std::uint32_t> class_begin;
-  Money issued = 0;  // sum of initial claims: the ledger's anchor
+  std::vector<Money> initial_claim;  // c_i(0), cents (weights of balance-weighted peers)
+  Money issued = 0;                  // sum of initial claims: the ledger's anchor
 
   // Dynamic state.
   std::vector<Money> claim;              // remaining claim on the institution, cents
+  std::vector<Money> outside;            // funds withdrawn and held outside, cents
   std::vector<double> stress;            // S_i at the end of the last tick it acted
-  std::vector<std::int32_t> decided_at;  // tick of the withdrawal decision, or kNever
+  std::vector<std::int32_t> decided_at;  // tick of the first withdrawal decision, or kNever
 
   std::uint32_t size() const { return static_cast<std::uint32_t>(claim.size()); }
   std::size_t class_count() const { return class_begin.size() - 1; }

@@ -7,11 +7,16 @@
 namespace bankrun {
 
 enum class Stream : std::uint32_t {
-  kClassBalance = 1,    // set-up: balance of agent id              (index slot: 0)
-  kClassThreshold = 2,  // set-up: panic threshold of agent id      (index slot: 0)
-  kNetwork = 3,         // set-up: edges generated from node id     (index slot: 0)
-  kNewsReach = 4,       // whether news event j reached agent id    (index slot: j / 4)
-  kDecisionNoise = 5,   // epsilon_i(t) of the stress equation      (index slot: tick)
+  kClassBalance = 1,     // set-up: balance of agent id              (index slot: 0)
+  kClassThreshold = 2,   // set-up: panic threshold of agent id      (index slot: 0)
+  kNetwork = 3,          // set-up: edges generated from node id     (index slot: 0)
+  kNewsReach = 4,        // whether news event j reached agent id    (index slot: j / 4)
+  kDecisionNoise = 5,    // epsilon_i(t) of the stress equation      (index slot: tick)
+  kClassAttributes = 6,  // set-up: attention, omega, lag, noise sd   (index slot: 0)
+  kThresholdRank = 7,    // set-up: noise of the balance-rank score    (index slot: 0)
+  kNewsProcess = 8,      // set-up: Poisson news arrivals of tick t    (index slot: tick, id 0)
+  kHazard = 9,           // hazard-mode decision uniform               (index slot: tick)
+  kRedeposit = 10,       // calm re-deposit uniform                    (index slot: tick)
 };
 
 }  // namespace bankrun

@@ -113,7 +113,7 @@ struct ColumnSpec {
 constexpr const char* kInstitution = "institution";
 
 // clang-format off
-const std::array<ColumnSpec, 18> kColumns{{
+const std::array<ColumnSpec, 21> kColumns{{
   {"/time", "tick", ColumnType::kInt32, "tick",
    "tick index t (0-based); tick t covers [start + t*tick_hours, start + (t+1)*tick_hours)",
    &fill<std::int32_t, [](const TickRecord& r) { return r.tick; }>},
@@ -132,6 +132,12 @@ const std::array<ColumnSpec, 18> kColumns{{
   {kInstitution, "payments_cents", ColumnType::kInt64, "USD cents",
    "value paid out this tick, exact",
    &fill<std::int64_t, [](const TickRecord& r) { return r.paid; }>},
+  {kInstitution, "inflows", ColumnType::kFloat64, "USD",
+   "value re-deposited this tick (inflows_cents / 100)",
+   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.inflows); }>},
+  {kInstitution, "inflows_cents", ColumnType::kInt64, "USD cents",
+   "value re-deposited this tick, exact",
+   &fill<std::int64_t, [](const TickRecord& r) { return r.inflows; }>},
   {kInstitution, "queue_value", ColumnType::kFloat64, "USD",
    "unpaid value of the withdrawal queue at the end of the tick",
    &fill<double, [](const TickRecord& r) { return cents_to_usd(r.queue_value); }>},
@@ -148,13 +154,13 @@ const std::array<ColumnSpec, 18> kColumns{{
    "1 once the institution has suspended convertibility, else 0",
    &fill<std::uint8_t, [](const TickRecord& r) { return r.halted ? 1 : 0; }>},
   {"/population", "withdrawn_agents", ColumnType::kInt64, "agents",
-   "agents that have decided to withdraw, cumulative",
+   "agents that have decided to withdraw at least once, cumulative",
    &fill<std::int64_t, [](const TickRecord& r) { return r.withdrawn_agents; }>},
   {"/population", "new_withdrawals", ColumnType::kInt64, "agents",
    "agents that decided to withdraw this tick",
    &fill<std::int64_t, [](const TickRecord& r) { return r.new_withdrawals; }>},
   {"/population", "paid_agents", ColumnType::kInt64, "agents",
-   "agents paid in full, cumulative",
+   "agents whose claim is fully paid out (claim 0) at the end of the tick",
    &fill<std::int64_t, [](const TickRecord& r) { return r.paid_agents; }>},
   {"/population", "acting_agents", ColumnType::kInt64, "agents",
    "agents that evaluated the decision rule this tick",
@@ -165,9 +171,49 @@ const std::array<ColumnSpec, 18> kColumns{{
   {"/signals", "flow", ColumnType::kFloat64, "share of deposits",
    "flow signal G(t-1) seen by the agents at tick t",
    &fill<double, [](const TickRecord& r) { return r.flow_signal; }>},
+  {"/signals", "queue", ColumnType::kFloat64, "days",
+   "queue signal Q(t-1) seen at tick t: the oldest unpaid request's wait at the end of t-1",
+   &fill<double, [](const TickRecord& r) { return r.queue_signal; }>},
   {"/signals", "news", ColumnType::kFloat64, "stress units",
    "total news value at tick t: sum of A_j exp(-(t - t_j)/tau_j) over the active events",
    &fill<double, [](const TickRecord& r) { return r.news_signal; }>},
+}};
+// clang-format on
+
+// Per-class columns: 2-D datasets [tick, class] under /population/by_class.
+using ClassFill = void (*)(const ClassTick* rows, std::size_t n, void* out);
+
+template <typename T, auto Get>
+void fill_class(const ClassTick* rows, std::size_t n, void* out) {
+  T* o = static_cast<T*>(out);
+  for (std::size_t i = 0; i < n; ++i) o[i] = static_cast<T>(Get(rows[i]));
+}
+
+struct ClassColumnSpec {
+  const char* name;
+  ColumnType type;
+  const char* units;
+  const char* description;
+  ClassFill fill;
+};
+
+// clang-format off
+const std::array<ClassColumnSpec, 5> kClassColumns{{
+  {"withdrawn_agents", ColumnType::kInt64, "agents",
+   "agents of the class that have decided to withdraw at least once, cumulative",
+   &fill_class<std::int64_t, [](const ClassTick& c) { return c.withdrawn_agents; }>},
+  {"withdrawn_value", ColumnType::kFloat64, "USD",
+   "value paid out to the class's agents, cumulative (withdrawn_value_cents / 100)",
+   &fill_class<double, [](const ClassTick& c) { return cents_to_usd(c.withdrawn_value); }>},
+  {"withdrawn_value_cents", ColumnType::kInt64, "USD cents",
+   "value paid out to the class's agents, cumulative, exact",
+   &fill_class<std::int64_t, [](const ClassTick& c) { return c.withdrawn_value; }>},
+  {"acting_agents", ColumnType::kInt64, "agents",
+   "agents of the class that evaluated the decision rule this tick",
+   &fill_class<std::int64_t, [](const ClassTick& c) { return c.acting_agents; }>},
+  {"stress_mean", ColumnType::kFloat64, "stress",
+   "mean stress S_i(t) over the class's acting agents (0 if none acted)",
+   &fill_class<double, [](const ClassTick& c) { return c.stress_mean; }>},
 }};
 // clang-format on
 
@@ -218,6 +264,18 @@ struct NewsRow {
   double reach;
 };
 
+// One agent of a snapshot (file layout: output/README.md).
+struct SnapshotFileRow {
+  std::int32_t tick;
+  std::uint32_t agent;
+  std::uint8_t class_id;
+  std::uint8_t state;
+  double claim;    // USD
+  double outside;  // USD
+  double threshold;
+  double stress;
+};
+
 struct ClassRow {
   char name[kLabelBytes];
   std::int64_t agents;
@@ -233,6 +291,18 @@ const char* network_type(NetworkSpec::Kind kind) {
       return "k_out";
     case NetworkSpec::Kind::kErdosRenyi:
       return "erdos_renyi";
+    case NetworkSpec::Kind::kComplete:
+      return "complete";
+    case NetworkSpec::Kind::kWattsStrogatz:
+      return "watts_strogatz";
+    case NetworkSpec::Kind::kBarabasiAlbert:
+      return "barabasi_albert";
+    case NetworkSpec::Kind::kConfiguration:
+      return "configuration";
+    case NetworkSpec::Kind::kStochasticBlock:
+      return "stochastic_block";
+    case NetworkSpec::Kind::kEdgeList:
+      return "edge_list";
   }
   return "unknown";
 }
@@ -250,6 +320,15 @@ struct Hdf5Writer::Impl {
 
   Handle file;
   std::vector<Handle> datasets;  // one per kColumns entry
+
+  std::size_t classes = 0, quantiles = 0;
+  std::vector<Handle> class_datasets;   // one per kClassColumns entry
+  Handle quantile_dataset;              // [tick, class, quantile]
+  std::vector<ClassTick> class_buffer;  // [kBlock * classes], preallocated
+  std::vector<double> quantile_buffer;  // [kBlock * classes * quantiles], preallocated
+  Handle snapshot_dataset, snapshot_type;
+  std::vector<SnapshotFileRow> snapshot_rows;
+  std::int64_t snapshot_written = 0;
 
   std::vector<TickRecord> buffer;  // kBlock records, preallocated
   std::vector<std::byte> scratch;  // one column of one block, preallocated
@@ -357,7 +436,11 @@ struct Hdf5Writer::Impl {
   void write_network(const Simulation& sim);
   void write_news(const Simulation& sim);
   void create_columns(hid_t inst);
+  void create_class_columns(const Simulation& sim);
+  void create_snapshots(const Simulation& sim);
+  void write_snapshot(std::int32_t tick, std::span<const SnapshotRow> rows);
   void flush_block();
+  void flush_class_block();
   void write_summary(const Summary& s);
   void close_checked();
   void close_quietly() noexcept;
@@ -386,10 +469,12 @@ void Hdf5Writer::Impl::create(const Simulation& sim, const Provenance& prov) {
   write_network(sim);
   write_news(sim);
   create_columns(inst.get());
+  create_class_columns(sim);
+  create_snapshots(sim);
   check_status(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "cannot flush the file");
 
   buffer.resize(kBlock);
-  scratch.resize(kBlock * sizeof(std::int64_t));
+  scratch.resize(kBlock * std::max<std::size_t>(1, classes) * sizeof(std::int64_t));
 }
 
 void Hdf5Writer::Impl::write_root(const Simulation& sim, const Provenance& prov) {
@@ -555,10 +640,151 @@ void Hdf5Writer::Impl::flush_block() {
                           scratch.data()),
                  "cannot write " + what);
   }
+  flush_class_block();
   written += static_cast<std::int64_t>(buffered);
   buffered = 0;
   attr(file.get(), "ticks_recorded", std::int64_t{written});
   check_status(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "cannot flush the file");
+}
+
+// Extensible chunked datasets of shape (0, classes[, quantiles]) and their buffers.
+void Hdf5Writer::Impl::create_class_columns(const Simulation& sim) {
+  const Scenario& sc = sim.scenario();
+  classes = sc.population.classes.size();
+  quantiles = sc.output.stress_quantiles.size();
+  class_buffer.resize(kBlock * classes);
+  quantile_buffer.resize(kBlock * classes * quantiles);
+  Handle by_class = group(file.get(), "population/by_class");
+  std::string names;
+  for (const auto& c : sc.population.classes) names += (names.empty() ? "" : ",") + c.name;
+  attr(by_class.get(), "class_names", names);
+
+  const auto create = [&](const char* name, ColumnType type, int rank, const hsize_t* extra) {
+    Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "cannot create dataset properties"), H5Pclose);
+    hsize_t dims[3] = {0, extra[0], extra[1]}, maxdims[3] = {H5S_UNLIMITED, extra[0], extra[1]};
+    hsize_t chunk[3] = {kBlock / 8, std::max<hsize_t>(1, extra[0]), std::max<hsize_t>(1, extra[1])};
+    check_status(H5Pset_chunk(dcpl.get(), rank, chunk), "cannot set the chunk size");
+    check_status(H5Pset_shuffle(dcpl.get()), "cannot enable the shuffle filter");
+    check_status(H5Pset_deflate(dcpl.get(), kDeflateLevel), "cannot enable deflate");
+    Handle space(check(H5Screate_simple(rank, dims, maxdims), "cannot create a dataspace"),
+                 H5Sclose);
+    return Handle(check(H5Dcreate2(by_class.get(), name, file_type(type), space.get(), H5P_DEFAULT,
+                                   dcpl.get(), H5P_DEFAULT),
+                        std::string("cannot create dataset ") + name),
+                  H5Dclose);
+  };
+  const hsize_t class_dims[2] = {classes, 1};
+  class_datasets.clear();
+  for (const ClassColumnSpec& col : kClassColumns) {
+    Handle ds = create(col.name, col.type, 2, class_dims);
+    attr(ds.get(), "units", col.units);
+    attr(ds.get(), "description", col.description);
+    class_datasets.push_back(std::move(ds));
+  }
+  const hsize_t quantile_dims[2] = {classes, quantiles};
+  quantile_dataset = create("stress_quantiles", ColumnType::kFloat64, 3, quantile_dims);
+  attr(quantile_dataset.get(), "units", "stress");
+  attr(quantile_dataset.get(), "description",
+       "quantiles of S_i(t) over the class's acting agents (linear interpolation between order "
+       "statistics; NaN if none acted); the quantile levels are in attribute `quantiles`");
+  std::string levels;
+  for (const double q : sc.output.stress_quantiles)
+    levels += (levels.empty() ? "" : ",") + std::to_string(q);
+  attr(quantile_dataset.get(), "quantiles", levels);
+}
+
+// Appends the buffered ticks' class rows to the [tick, class(, quantile)] datasets.
+void Hdf5Writer::Impl::flush_class_block() {
+  const auto append = [&](hid_t ds, int rank, const hsize_t* extra, hid_t mem_t, const void* data,
+                          const char* name) {
+    const std::string what = std::string("dataset ") + name;
+    const hsize_t start[3] = {static_cast<hsize_t>(written), 0, 0};
+    const hsize_t count[3] = {buffered, extra[0], extra[1]};
+    const hsize_t size[3] = {static_cast<hsize_t>(written) + buffered, extra[0], extra[1]};
+    check_status(H5Dset_extent(ds, size), "cannot extend " + what);
+    Handle filespace(check(H5Dget_space(ds), "cannot get the dataspace of " + what), H5Sclose);
+    check_status(
+        H5Sselect_hyperslab(filespace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+        "cannot select the new rows of " + what);
+    Handle memspace(check(H5Screate_simple(rank, count, nullptr), "cannot create a dataspace"),
+                    H5Sclose);
+    check_status(H5Dwrite(ds, mem_t, memspace.get(), filespace.get(), H5P_DEFAULT, data),
+                 "cannot write " + what);
+  };
+  const hsize_t class_dims[2] = {classes, 1};
+  for (std::size_t c = 0; c < kClassColumns.size(); ++c) {
+    const ClassColumnSpec& col = kClassColumns[c];
+    col.fill(class_buffer.data(), buffered * classes, scratch.data());
+    append(class_datasets[c].get(), 2, class_dims, memory_type(col.type), scratch.data(), col.name);
+  }
+  const hsize_t quantile_dims[2] = {classes, quantiles};
+  append(quantile_dataset.get(), 3, quantile_dims, H5T_NATIVE_DOUBLE, quantile_buffer.data(),
+         "stress_quantiles");
+}
+
+// /snapshots: an extensible table, one row per sampled agent and snapshot tick.
+void Hdf5Writer::Impl::create_snapshots(const Simulation& sim) {
+  const std::size_t rows =
+      sim.scenario().output.snapshot_ticks.empty()
+          ? 0
+          : std::min<std::size_t>(sim.scenario().output.snapshot_agents, sim.population().size());
+  snapshot_rows.resize(rows);
+  snapshot_type = Handle(check(H5Tcreate(H5T_COMPOUND, sizeof(SnapshotFileRow)),
+                               "cannot create the snapshot row type"),
+                         H5Tclose);
+  const hid_t t = snapshot_type.get();
+  const std::string what = "cannot build the snapshot row type";
+  check_status(H5Tinsert(t, "tick", HOFFSET(SnapshotFileRow, tick), H5T_NATIVE_INT32), what);
+  check_status(H5Tinsert(t, "agent", HOFFSET(SnapshotFileRow, agent), H5T_NATIVE_UINT32), what);
+  check_status(H5Tinsert(t, "class", HOFFSET(SnapshotFileRow, class_id), H5T_NATIVE_UINT8), what);
+  check_status(H5Tinsert(t, "state", HOFFSET(SnapshotFileRow, state), H5T_NATIVE_UINT8), what);
+  check_status(H5Tinsert(t, "claim_usd", HOFFSET(SnapshotFileRow, claim), H5T_NATIVE_DOUBLE), what);
+  check_status(H5Tinsert(t, "outside_usd", HOFFSET(SnapshotFileRow, outside), H5T_NATIVE_DOUBLE),
+               what);
+  check_status(H5Tinsert(t, "threshold", HOFFSET(SnapshotFileRow, threshold), H5T_NATIVE_DOUBLE),
+               what);
+  check_status(H5Tinsert(t, "stress", HOFFSET(SnapshotFileRow, stress), H5T_NATIVE_DOUBLE), what);
+  Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "cannot create dataset properties"), H5Pclose);
+  const hsize_t chunk[1] = {std::max<hsize_t>(1, std::min<hsize_t>(rows, 4096))};
+  check_status(H5Pset_chunk(dcpl.get(), 1, chunk), "cannot set the chunk size");
+  check_status(H5Pset_deflate(dcpl.get(), kDeflateLevel), "cannot enable deflate");
+  const hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED};
+  Handle space(check(H5Screate_simple(1, dims, maxdims), "cannot create a dataspace"), H5Sclose);
+  snapshot_dataset = Handle(check(H5Dcreate2(file.get(), "snapshots", t, space.get(), H5P_DEFAULT,
+                                             dcpl.get(), H5P_DEFAULT),
+                                  "cannot create dataset snapshots"),
+                            H5Dclose);
+  attr(snapshot_dataset.get(), "description",
+       "per-agent sample (agents floor(k N / size)) at the end of the snapshot ticks; state: "
+       "0 holding, 1 waiting out its reaction lag, 2 request pending in the queue, 3 left");
+}
+
+void Hdf5Writer::Impl::write_snapshot(std::int32_t tick, std::span<const SnapshotRow> rows) {
+  const std::size_t n = std::min(rows.size(), snapshot_rows.size());
+  for (std::size_t k = 0; k < n; ++k) {
+    const SnapshotRow& r = rows[k];
+    snapshot_rows[k] = {tick,
+                        r.agent,
+                        r.class_id,
+                        static_cast<std::uint8_t>(r.state),
+                        cents_to_usd(r.claim),
+                        cents_to_usd(r.outside),
+                        r.threshold,
+                        r.stress};
+  }
+  const hid_t ds = snapshot_dataset.get();
+  const hsize_t start[1] = {static_cast<hsize_t>(snapshot_written)}, count[1] = {n};
+  const hsize_t size[1] = {static_cast<hsize_t>(snapshot_written) + n};
+  check_status(H5Dset_extent(ds, size), "cannot extend dataset snapshots");
+  Handle filespace(check(H5Dget_space(ds), "cannot get the dataspace of snapshots"), H5Sclose);
+  check_status(H5Sselect_hyperslab(filespace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+               "cannot select the new rows of snapshots");
+  Handle memspace(check(H5Screate_simple(1, count, nullptr), "cannot create a dataspace"),
+                  H5Sclose);
+  check_status(H5Dwrite(ds, snapshot_type.get(), memspace.get(), filespace.get(), H5P_DEFAULT,
+                        snapshot_rows.data()),
+               "cannot write dataset snapshots");
+  snapshot_written += static_cast<std::int64_t>(n);
 }
 
 void Hdf5Writer::Impl::write_summary(const Summary& s) {
@@ -657,8 +883,18 @@ void Hdf5Writer::record(const TickRecord& r) {
   if (m.state != Impl::State::kOpen)
     throw OutputError("HDF5 output " + path_ + ": record() after finish()");
   if (m.buffered == kBlock) m.flush_block();  // a previous flush failed
+  std::copy(r.classes.begin(), r.classes.end(), m.class_buffer.begin() + m.buffered * m.classes);
+  std::copy(r.class_stress_quantiles.begin(), r.class_stress_quantiles.end(),
+            m.quantile_buffer.begin() + m.buffered * m.classes * m.quantiles);
   m.buffer[m.buffered++] = r;
   if (m.buffered == kBlock) m.flush_block();
+}
+
+void Hdf5Writer::snapshot(std::int32_t tick, std::span<const SnapshotRow> rows) {
+  Impl& m = *impl_;
+  if (m.state != Impl::State::kOpen)
+    throw OutputError("HDF5 output " + path_ + ": snapshot() after finish()");
+  m.write_snapshot(tick, rows);
 }
 
 void Hdf5Writer::finish(std::string_view status, const Summary& summary, double wall_seconds,

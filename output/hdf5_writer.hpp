@@ -39,6 +39,7 @@ class Hdf5Writer final : public Recorder {
   Hdf5Writer& operator=(const Hdf5Writer&) = delete;
 
   void record(const TickRecord& r) override;
+  void snapshot(std::int32_t tick, std::span<const SnapshotRow> rows) override;
 
   // status: "complete", "interrupted" or "failed". Flushes, writes the summary and the
   // closing attributes, closes and renames the file to its final path.

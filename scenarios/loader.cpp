@@ -5,9 +5,11 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "scenarios/data_files.hpp"
 #include "scenarios/yaml_reader.hpp"
 
 namespace bankrun {
@@ -59,12 +61,58 @@ std::string identifier(const Value& v) {
   return s;
 }
 
+using yaml_reader::format_number;
+
+// "a", "a or b", "a, b or c".
+std::string or_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += i + 1 == items.size() ? " or " : ", ";
+    out += items[i];
+  }
+  return out;
+}
+
+// Fails at the position of mapping `m`, with the key path of its (absent) key `key`.
+[[noreturn]] void fail_missing(const MapReader& m, std::string_view key,
+                               const std::string& message) {
+  m.value().origins().fail(m.value().mark(), yaml_reader::child_path(m.path(), key), message);
+}
+
+// ---- data files -----------------------------------------------------------------------------
+
+// What a load needs beyond the tree: where relative file paths start, and the absolute
+// paths written back into resolved_yaml.
+struct Context {
+  std::filesystem::path base_dir;  // empty: the current directory
+  std::vector<std::pair<YAML::Node, std::string>> absolute_files;
+};
+
+// Resolves a `file:` value against the base directory and opens it. `shown` receives the
+// path used in error messages (base directory / file, normalised).
+std::ifstream open_data_file(const Value& v, Context& ctx, std::string& shown) {
+  namespace fs = std::filesystem;
+  if (!v.is_scalar()) v.fail("expected a file path, got " + v.describe());
+  const std::string written = v.string();
+  if (written.empty()) v.fail("expected a file path, got an empty string");
+  const fs::path path(written);
+  const fs::path resolved = (path.is_absolute() ? path : ctx.base_dir / path).lexically_normal();
+  shown = resolved.string();
+  std::error_code ec;
+  const fs::path absolute = fs::absolute(resolved, ec);
+  ctx.absolute_files.emplace_back(v.node(), (ec ? resolved : absolute).lexically_normal().string());
+  if (fs::is_directory(resolved, ec)) v.fail("cannot open '" + shown + "': it is a directory");
+  std::ifstream in(resolved, std::ios::binary);
+  if (!in) v.fail("cannot open '" + shown + "': " + std::strerror(errno));
+  return in;
+}
+
 // ---- distributions ------------------------------------------------------------------------
 
 struct DistributionKind {
   const char* name;
   Distribution::Kind kind;
-  std::vector<std::string> parameters;  // required
+  std::vector<std::string> parameters;  // the keys of this kind (besides dist, clip_*)
 };
 
 const std::vector<DistributionKind>& distribution_kinds() {
@@ -73,8 +121,17 @@ const std::vector<DistributionKind>& distribution_kinds() {
       {"uniform", Distribution::Kind::kUniform, {"low", "high"}},
       {"normal", Distribution::Kind::kNormal, {"mean", "sd"}},
       {"lognormal", Distribution::Kind::kLognormal, {"mu", "sigma"}},
+      {"pareto", Distribution::Kind::kPareto, {"scale", "shape"}},
+      {"beta", Distribution::Kind::kBeta, {"alpha", "beta", "low", "high"}},
+      {"empirical", Distribution::Kind::kEmpirical, {"values", "file", "column"}},
   };
   return kinds;
+}
+
+std::vector<std::string> distribution_names() {
+  std::vector<std::string> names;
+  for (const auto& k : distribution_kinds()) names.push_back(k.name);
+  return names;
 }
 
 void read_clip(const MapReader& m, Distribution& d) {
@@ -82,21 +139,55 @@ void read_clip(const MapReader& m, Distribution& d) {
   d.clip_max = m.number("clip_max", Range::any(), d.clip_max);
   if (d.clip_min > d.clip_max)
     m.get("clip_max")
-        ->fail("expected clip_max >= clip_min (" + yaml_reader::format_number(d.clip_min) +
-               "), got " + yaml_reader::format_number(d.clip_max));
+        ->fail("expected clip_max >= clip_min (" + format_number(d.clip_min) + "), got " +
+               format_number(d.clip_max));
 }
 
-void read_parameters(const MapReader& m, Distribution& d) {
+data_files::CsvColumn read_csv_column_key(const Value& v) {
+  if (v.is_scalar() && !v.is_quoted_string() &&
+      yaml_reader::parse_number(v.node().Scalar()).status != yaml_reader::NumberStatus::kNotANumber)
+    return data_files::CsvColumn::at(v.integer<std::uint32_t>(0, 1'000'000));
+  if (!v.is_scalar())
+    v.fail("expected a column name or a 0-based column index, got " + v.describe());
+  const std::string name = v.string();
+  if (name.empty()) v.fail("expected a column name or a 0-based column index, got an empty string");
+  return data_files::CsvColumn::named(name);
+}
+
+void read_empirical(const MapReader& m, Distribution& d, Context& ctx) {
+  const auto values = m.get("values"), file = m.get("file"), column = m.get("column");
+  if (values && file) file->fail("give either 'values' or 'file', not both");
+  if (!values && !file)
+    fail_missing(m, "values",
+                 "missing required key: dist: empirical needs 'values' (a list of numbers) or "
+                 "'file' (a CSV file)");
+  if (column && !file) column->fail("'column' is only valid with 'file'");
+  if (values) {
+    const std::vector<Value> items = values->list();
+    if (items.empty()) values->fail("expected a non-empty list of numbers, got an empty list");
+    d.values.reserve(items.size());
+    for (const Value& item : items) d.values.push_back(item.number());
+    return;
+  }
+  const data_files::CsvColumn which =
+      column ? read_csv_column_key(*column) : data_files::CsvColumn::at(0);
+  std::string shown;
+  std::ifstream in = open_data_file(*file, ctx, shown);
+  d.values = data_files::read_csv_column(in, shown, which, file->path());
+}
+
+void read_parameters(const MapReader& m, Distribution& d, Context& ctx,
+                     const Range& constant_range) {
   switch (d.kind) {
     case Distribution::Kind::kConstant:
-      d.value = m.required_number("value", Range::any());
+      d.value = m.required_number("value", constant_range);
       break;
     case Distribution::Kind::kUniform:
       d.low = m.required_number("low", Range::any());
       d.high = m.required_number("high", Range::any());
       if (!(d.low < d.high))
-        m.get("high")->fail("expected high > low (" + yaml_reader::format_number(d.low) +
-                            "), got " + yaml_reader::format_number(d.high));
+        m.get("high")->fail("expected high > low (" + format_number(d.low) + "), got " +
+                            format_number(d.high));
       break;
     case Distribution::Kind::kNormal:
       d.mean = m.required_number("mean", Range::any());
@@ -106,25 +197,48 @@ void read_parameters(const MapReader& m, Distribution& d) {
       d.mu = m.required_number("mu", Range::any());
       d.sigma = m.required_number("sigma", Range::at_least(0));
       break;
+    case Distribution::Kind::kPareto:
+      d.scale = m.required_number("scale", Range::above(0));
+      d.shape = m.required_number("shape", Range::above(0));
+      break;
+    case Distribution::Kind::kBeta: {
+      d.alpha = m.required_number("alpha", Range::above(0));
+      d.beta = m.required_number("beta", Range::above(0));
+      const auto low = m.get("low"), high = m.get("high");
+      d.low = low ? low->number() : 0.0;
+      d.high = high ? high->number() : 1.0;
+      if (!(d.low < d.high)) {
+        if (high)
+          high->fail("expected high > low (" + format_number(d.low) + (low ? "" : ", the default") +
+                     "), got " + format_number(d.high));
+        low->fail("expected low < high (1, the default), got " + format_number(d.low));
+      }
+      break;
+    }
+    case Distribution::Kind::kEmpirical:
+      read_empirical(m, d, ctx);
+      break;
   }
 }
 
 // A plain number (a constant) or {dist: KIND, parameters..., clip_min, clip_max}.
-Distribution read_distribution(const Value& v) {
+// `constant_range` applies to constants (plain numbers and dist: constant) only.
+Distribution read_distribution(const Value& v, Context& ctx,
+                               const Range& constant_range = Range::any()) {
   if (v.is_scalar() && !v.is_quoted_string() &&
       yaml_reader::parse_number(v.node().Scalar()).status != yaml_reader::NumberStatus::kNotANumber)
-    return Distribution::constant(v.number());
+    return Distribution::constant(v.number(constant_range));
+  const std::vector<std::string> names = distribution_names();
   if (!v.is_map())
-    v.fail(
-        "expected a number or a mapping with 'dist' (constant, uniform, normal, lognormal), got " +
-        v.describe());
+    v.fail("expected a number or a mapping with 'dist' (" + yaml_reader::join(names) + "), got " +
+           v.describe());
   const MapReader m(v);
   const auto& kinds = distribution_kinds();
-  std::vector<std::string> names, all_keys = {"dist", "clip_min", "clip_max"};
-  for (const auto& k : kinds) {
-    names.push_back(k.name);
-    all_keys.insert(all_keys.end(), k.parameters.begin(), k.parameters.end());
-  }
+  std::vector<std::string> all_keys = {"dist"};
+  for (const auto& k : kinds)
+    for (const auto& p : k.parameters)
+      if (std::find(all_keys.begin(), all_keys.end(), p) == all_keys.end()) all_keys.push_back(p);
+  all_keys.insert(all_keys.end(), {"clip_min", "clip_max"});
   if (!m.has("dist")) {
     m.allow_only(all_keys);
     m.required("dist");
@@ -133,15 +247,17 @@ Distribution read_distribution(const Value& v) {
   std::vector<std::string> allowed = {"dist"};
   allowed.insert(allowed.end(), kind.parameters.begin(), kind.parameters.end());
   allowed.insert(allowed.end(), {"clip_min", "clip_max"});
-  std::map<std::string, std::string> notes;
+  std::map<std::string, std::vector<std::string>> owners;  // key -> the kinds it belongs to
   for (const auto& other : kinds)
-    for (const auto& p : other.parameters)
-      if (&other != &kind) notes[p] = "'" + p + "' belongs to dist: " + other.name;
+    for (const auto& p : other.parameters) owners[p].push_back(other.name);
+  std::map<std::string, std::string> notes;
+  for (const auto& [key, kind_names] : owners)
+    notes[key] = "'" + key + "' belongs to dist: " + yaml_reader::join(kind_names);
   m.allow_only(allowed, notes, std::string("(dist: ") + kind.name + ")");
 
   Distribution d;
   d.kind = kind.kind;
-  read_parameters(m, d);
+  read_parameters(m, d, ctx, constant_range);
   read_clip(m, d);
   return d;
 }
@@ -161,27 +277,39 @@ TimeSpec read_time(const Value& v) {
   return t;
 }
 
-InvestorClass read_class(const Value& v) {
+InvestorClass read_class(const Value& v, Context& ctx) {
   const MapReader m(v);
-  m.allow_only({"name", "share", "balance_usd", "threshold", "noise_sd", "attention"});
+  m.allow_only({"name", "share", "balance_usd", "threshold", "noise_sd", "attention",
+                "withdraw_fraction", "reaction_lag_ticks", "threshold_balance_rank_correlation",
+                "calm_threshold", "redeposit_rate", "redeposit_fraction"});
   InvestorClass c;
   c.name = identifier(m.required("name"));
   c.share = m.number("share", Range::above(0), 1.0);
-  c.balance_usd = read_distribution(m.required("balance_usd"));
-  c.threshold = read_distribution(m.required("threshold"));
-  c.noise_sd = m.number("noise_sd", Range::at_least(0), 0.0);
-  c.attention = m.number("attention", Range::closed(0, 1), 1.0);
+  c.balance_usd = read_distribution(m.required("balance_usd"), ctx);
+  c.threshold = read_distribution(m.required("threshold"), ctx);
+  if (const auto x = m.get("noise_sd")) c.noise_sd = read_distribution(*x, ctx, Range::at_least(0));
+  if (const auto x = m.get("attention"))
+    c.attention = read_distribution(*x, ctx, Range::closed(0, 1));
+  if (const auto x = m.get("withdraw_fraction"))
+    c.withdraw_fraction = read_distribution(*x, ctx, Range::open_closed(0, 1));
+  if (const auto x = m.get("reaction_lag_ticks"))
+    c.reaction_lag_ticks = read_distribution(*x, ctx, Range::at_least(0));
+  c.threshold_balance_rank_correlation =
+      m.number("threshold_balance_rank_correlation", Range::closed(-1, 1), 0.0);
+  c.calm_threshold = m.number("calm_threshold", Range::any(), 0.0);
+  c.redeposit_rate = m.number("redeposit_rate", Range::closed(0, 1), 0.0);
+  c.redeposit_fraction = m.number("redeposit_fraction", Range::open_closed(0, 1), 1.0);
   return c;
 }
 
-std::vector<InvestorClass> read_classes(const Value& v) {
+std::vector<InvestorClass> read_classes(const Value& v, Context& ctx) {
   const std::vector<Value> items = v.list();
   if (items.empty() || items.size() > 255)
     v.fail("expected a list of 1 .. 255 classes, got " + std::to_string(items.size()));
   std::vector<InvestorClass> classes;
   double share_sum = 0.0;
   for (const Value& item : items) {
-    classes.push_back(read_class(item));
+    classes.push_back(read_class(item, ctx));
     share_sum += classes.back().share;
     for (std::size_t i = 0; i + 1 < classes.size(); ++i)
       if (classes[i].name == classes.back().name)
@@ -192,65 +320,217 @@ std::vector<InvestorClass> read_classes(const Value& v) {
   return classes;
 }
 
-PopulationSpec read_population(const Value& v) {
+PopulationSpec read_population(const Value& v, Context& ctx) {
   const MapReader m(v);
   m.allow_only({"agents", "total_balance_usd", "classes"});
   PopulationSpec p;
   p.agents = m.required_integer<std::uint32_t>("agents", 1, 4'000'000'000U);
   p.total_balance_usd = m.optional_number("total_balance_usd", Range::open_closed(0, kMaxUsd));
-  p.classes = read_classes(m.required("classes"));
+  p.classes = read_classes(m.required("classes"), ctx);
   return p;
 }
 
-NetworkSpec read_network(const std::optional<Value>& v, std::uint32_t agents) {
+// ---- network ------------------------------------------------------------------------------
+
+struct NetworkType {
+  const char* name;
+  NetworkSpec::Kind kind;
+  std::vector<std::string> keys;  // besides `type`
+};
+
+const std::vector<NetworkType>& network_types() {
+  static const std::vector<NetworkType> types = {
+      {"none", NetworkSpec::Kind::kNone, {}},
+      {"complete", NetworkSpec::Kind::kComplete, {}},
+      {"k_out", NetworkSpec::Kind::kKOut, {"k"}},
+      {"erdos_renyi", NetworkSpec::Kind::kErdosRenyi, {"mean_degree"}},
+      {"watts_strogatz", NetworkSpec::Kind::kWattsStrogatz, {"k", "rewire_probability"}},
+      {"barabasi_albert", NetworkSpec::Kind::kBarabasiAlbert, {"m"}},
+      {"configuration", NetworkSpec::Kind::kConfiguration, {"degree"}},
+      {"stochastic_block", NetworkSpec::Kind::kStochasticBlock, {"block_probability"}},
+      {"edge_list", NetworkSpec::Kind::kEdgeList, {"file", "directed", "self_loops"}},
+  };
+  return types;
+}
+
+// An integer key in lo .. hi (hi depends on population.agents), defaulting to `fallback`,
+// which must itself be in range.
+std::uint32_t bounded_count(const MapReader& m, std::string_view key, std::uint32_t lo,
+                            std::uint32_t hi, std::uint32_t fallback, const std::string& hi_text) {
+  if (const auto v = m.get(key)) return v->integer<std::uint32_t>(lo, hi);
+  if (fallback > hi)
+    fail_missing(m, key,
+                 "expected " + std::string(key) + " in " + std::to_string(lo) + " .. " +
+                     std::to_string(hi) + " (" + hi_text + "), got " + std::to_string(fallback) +
+                     " (the default; set " + yaml_reader::child_path(m.path(), key) + ")");
+  return fallback;
+}
+
+std::vector<std::vector<double>> read_block_matrix(const Value& v,
+                                                   const std::vector<InvestorClass>& classes) {
+  const std::size_t n = classes.size();
+  std::vector<std::string> names;
+  for (const InvestorClass& c : classes) names.push_back(c.name);
+  const std::vector<Value> rows = v.list();
+  if (rows.size() != n)
+    v.fail("expected " + std::to_string(n) + " row" + (n == 1 ? "" : "s") +
+           " (one per investor class, in class order: " + yaml_reader::join(names) + "), got " +
+           std::to_string(rows.size()));
+  std::vector<std::vector<double>> matrix(n);
+  std::vector<std::vector<Value>> cells;
+  for (std::size_t i = 0; i < n; ++i) {
+    cells.push_back(rows[i].list());
+    if (cells[i].size() != n)
+      rows[i].fail("expected " + std::to_string(n) + " entr" + (n == 1 ? "y" : "ies") +
+                   " (one per investor class: the matrix is classes x classes), got " +
+                   std::to_string(cells[i].size()));
+    for (const Value& cell : cells[i]) matrix[i].push_back(cell.number(Range::closed(0, 1)));
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (matrix[i][j] != matrix[j][i])
+        cells[i][j].fail("expected a symmetric matrix: block_probability[" + std::to_string(i) +
+                         "][" + std::to_string(j) + "] = " + format_number(matrix[i][j]) +
+                         " but block_probability[" + std::to_string(j) + "][" + std::to_string(i) +
+                         "] = " + format_number(matrix[j][i]));
+  return matrix;
+}
+
+NetworkSpec read_network(const std::optional<Value>& v, const PopulationSpec& population,
+                         Context& ctx) {
   NetworkSpec n;
   if (!v) return n;
+  const std::uint32_t agents = population.agents;
   const MapReader m(*v);
-  const std::vector<std::string> types = {"none", "k_out", "erdos_renyi"};
-  if (!m.has("type"))
-    m.allow_only({"type"}, {{"k", "'k' needs type: k_out"},
-                            {"mean_degree", "'mean_degree' needs type: erdos_renyi"}});
-  const std::size_t type = m.has("type") ? m.get("type")->choice(types) : 0;
-  const std::string context = "(type: " + types[type] + ")";
-  const std::map<std::string, std::string> notes = {
-      {"k", "'k' is only valid with type: k_out"},
-      {"mean_degree", "'mean_degree' is only valid with type: erdos_renyi"}};
-  if (type == 0) {
-    m.allow_only({"type"}, notes, context);
-  } else if (type == 1) {
-    m.allow_only({"type", "k"}, notes, context);
-    n.kind = NetworkSpec::Kind::kKOut;
-    n.k = m.integer<std::uint32_t>("k", 0, 1000, 10);
-  } else {
-    m.allow_only({"type", "mean_degree"}, notes, context);
-    n.kind = NetworkSpec::Kind::kErdosRenyi;
-    const auto mean_degree = m.get("mean_degree");
-    n.mean_degree = mean_degree ? mean_degree->number(Range::at_least(0)) : n.mean_degree;
-    if (n.mean_degree > static_cast<double>(agents) - 1.0) {
-      const std::string message = "expected a mean degree <= population.agents - 1 (" +
-                                  std::to_string(agents - 1) + "), got " +
-                                  yaml_reader::format_number(n.mean_degree);
-      if (mean_degree) mean_degree->fail(message);
-      m.fail(message + " (the default; set network.mean_degree)");
+  const auto& types = network_types();
+  std::vector<std::string> names;
+  std::map<std::string, std::vector<std::string>> owners;  // key -> the types it belongs to
+  for (const auto& t : types) {
+    names.push_back(t.name);
+    for (const auto& key : t.keys) owners[key].push_back(t.name);
+  }
+  if (!m.has("type")) {
+    std::map<std::string, std::string> needs;
+    for (const auto& [key, type_names] : owners)
+      needs[key] = "'" + key + "' needs type: " + or_list(type_names);
+    m.allow_only({"type"}, needs);
+  }
+  const std::size_t index = m.has("type") ? m.get("type")->choice(names) : 0;
+  const NetworkType& type = types[index];
+  std::map<std::string, std::string> notes;
+  for (const auto& [key, type_names] : owners)
+    notes[key] = "'" + key + "' is only valid with type: " + or_list(type_names);
+  std::vector<std::string> allowed = {"type"};
+  allowed.insert(allowed.end(), type.keys.begin(), type.keys.end());
+  m.allow_only(allowed, notes, "(type: " + std::string(type.name) + ")");
+  n.kind = type.kind;
+
+  // For types whose parameter is bounded by agents - 1: the smallest population they need.
+  auto need_agents = [&](std::uint32_t minimum, const std::string& why) {
+    if (agents < minimum)
+      m.get("type")->fail("type: " + std::string(type.name) +
+                          " needs population.agents >= " + std::to_string(minimum) + " (" + why +
+                          "), got " + std::to_string(agents));
+  };
+  const std::uint32_t cap = std::min<std::uint32_t>(1000, agents - 1);
+  const std::string cap_text = "min(1000, population.agents - 1)";
+  switch (n.kind) {
+    case NetworkSpec::Kind::kNone:
+    case NetworkSpec::Kind::kComplete:
+      break;
+    case NetworkSpec::Kind::kKOut:
+      n.k = m.integer<std::uint32_t>("k", 0, 1000, 10);
+      break;
+    case NetworkSpec::Kind::kErdosRenyi: {
+      const auto mean_degree = m.get("mean_degree");
+      n.mean_degree = mean_degree ? mean_degree->number(Range::at_least(0)) : n.mean_degree;
+      if (n.mean_degree > static_cast<double>(agents) - 1.0) {
+        const std::string message = "expected a mean degree <= population.agents - 1 (" +
+                                    std::to_string(agents - 1) + "), got " +
+                                    format_number(n.mean_degree);
+        if (mean_degree) mean_degree->fail(message);
+        m.fail(message + " (the default; set network.mean_degree)");
+      }
+      break;
+    }
+    case NetworkSpec::Kind::kWattsStrogatz: {
+      need_agents(3, "k >= 2 and k <= agents - 1");
+      n.k = bounded_count(m, "k", 2, cap, 10, cap_text);
+      if (n.k % 2 != 0)
+        m.get("k")->fail(
+            "expected an even k (the ring lattice links k / 2 neighbours on each "
+            "side), got " +
+            std::to_string(n.k));
+      n.rewire_probability = m.number("rewire_probability", Range::closed(0, 1), 0.1);
+      break;
+    }
+    case NetworkSpec::Kind::kBarabasiAlbert:
+      need_agents(2, "m >= 1 and m <= agents - 1");
+      n.m = bounded_count(m, "m", 1, cap, 3, cap_text);
+      break;
+    case NetworkSpec::Kind::kConfiguration:
+      n.degree = read_distribution(m.required("degree"), ctx);
+      break;
+    case NetworkSpec::Kind::kStochasticBlock:
+      n.block_probability = read_block_matrix(m.required("block_probability"), population.classes);
+      break;
+    case NetworkSpec::Kind::kEdgeList: {
+      n.directed = m.boolean("directed", false);
+      if (const auto loops = m.get("self_loops"))
+        n.self_loops = loops->choice({"reject", "drop"}) == 0 ? NetworkSpec::SelfLoops::kReject
+                                                              : NetworkSpec::SelfLoops::kDrop;
+      const Value file = m.required("file");
+      std::string shown;
+      std::ifstream in = open_data_file(file, ctx, shown);
+      n.edges = data_files::read_edge_list(
+          in, shown, {agents, n.self_loops == NetworkSpec::SelfLoops::kDrop}, file.path());
+      break;
     }
   }
   return n;
 }
+
+// ---- stress, decision -----------------------------------------------------------------------
 
 StressSpec read_stress(const std::optional<Value>& v) {
   StressSpec s;
   if (!v) return s;
   const MapReader m(*v);
   m.allow_only({"news_weight", "peer_weight", "flow_weight", "carry", "peer_lag_ticks",
-                "flow_window_ticks"});
+                "flow_window_ticks", "peer_balance_weighted", "queue_weight", "price_weight"});
   s.news_weight = m.number("news_weight", Range::any(), 0.0);
   s.peer_weight = m.number("peer_weight", Range::any(), 0.0);
   s.flow_weight = m.number("flow_weight", Range::any(), 0.0);
   s.carry = m.number("carry", Range::closed(0, 1), 0.0);
   s.peer_lag_ticks = m.integer<std::int32_t>("peer_lag_ticks", 0, 100'000, 0);
   s.flow_window_ticks = m.integer<std::int32_t>("flow_window_ticks", 0, 100'000, 0);
+  s.peer_balance_weighted = m.boolean("peer_balance_weighted", false);
+  s.queue_weight = m.number("queue_weight", Range::any(), 0.0);
+  s.price_weight = m.number("price_weight", Range::any(), 0.0);
   return s;
 }
+
+DecisionSpec read_decision(const std::optional<Value>& v) {
+  DecisionSpec d;
+  if (!v) return d;
+  const MapReader m(*v);
+  const std::vector<std::string> rules = {"threshold", "hazard"};
+  const std::size_t rule = m.has("rule") ? m.get("rule")->choice(rules) : 0;
+  const std::map<std::string, std::string> notes = {
+      {"hazard_rate", "'hazard_rate' is only valid with rule: hazard"},
+      {"temperature", "'temperature' is only valid with rule: hazard"}};
+  if (rule == 0) {
+    m.allow_only({"rule"}, notes, "(rule: threshold)");
+    return d;
+  }
+  m.allow_only({"rule", "hazard_rate", "temperature"}, notes, "(rule: hazard)");
+  d.rule = DecisionSpec::Rule::kHazard;
+  d.hazard_rate = m.number("hazard_rate", Range::open_closed(0, 1), 1.0);
+  d.temperature = m.number("temperature", Range::above(0), 0.1);
+  return d;
+}
+
+// ---- news ---------------------------------------------------------------------------------
 
 // The tick containing the instant `at` (which must not be before time.start).
 std::int32_t tick_at(const Value& at, const TimeSpec& time) {
@@ -275,8 +555,7 @@ NewsEvent read_news_event(const Value& v, std::size_t index, const TimeSpec& tim
   const auto tick = m.get("tick"), at = m.get("at");
   if (tick && at) at->fail("give either 'tick' or 'at', not both");
   if (!tick && !at)
-    m.value().origins().fail(v.mark(), yaml_reader::child_path(v.path(), "tick"),
-                             "missing required key: each news event needs 'tick' or 'at'");
+    fail_missing(m, "tick", "missing required key: each news event needs 'tick' or 'at'");
   e.tick = tick ? tick->integer<std::int32_t>(0, kLastTick) : tick_at(*at, time);
   e.magnitude = m.required_number("magnitude", Range::any());
   e.decay_ticks = m.number("decay_ticks", Range::above(0), e.decay_ticks);
@@ -294,6 +573,42 @@ std::vector<NewsEvent> read_news(const std::optional<Value>& v, const TimeSpec& 
                    [](const NewsEvent& a, const NewsEvent& b) { return a.tick < b.tick; });
   return news;
 }
+
+NewsProcessSpec read_news_process(const std::optional<Value>& v, const TimeSpec& time,
+                                  Context& ctx) {
+  NewsProcessSpec p;
+  if (!v) return p;
+  const MapReader m(*v);
+  m.allow_only({"rate_per_tick", "magnitude", "decay_ticks", "duration_ticks", "reach",
+                "start_tick", "start", "end_tick", "end"});
+  p.rate_per_tick = m.required_number("rate_per_tick", Range::at_least(0));
+  p.magnitude = read_distribution(m.required("magnitude"), ctx);
+  p.decay_ticks = m.number("decay_ticks", Range::above(0), p.decay_ticks);
+  p.duration_ticks = m.integer<std::int32_t>("duration_ticks", 1, kForever, kForever);
+  p.reach = m.number("reach", Range::closed(0, 1), 1.0);
+  const auto start_tick = m.get("start_tick"), start = m.get("start");
+  if (start_tick && start) start->fail("give either 'start_tick' or 'start', not both");
+  if (start_tick) p.start_tick = start_tick->integer<std::int32_t>(0, kLastTick);
+  if (start) p.start_tick = tick_at(*start, time);
+  const auto end_tick = m.get("end_tick"), end = m.get("end");
+  if (end_tick && end) end->fail("give either 'end_tick' or 'end', not both");
+  if (end_tick) {
+    p.end_tick = end_tick->integer<std::int32_t>(1, kForever);
+    if (p.end_tick <= p.start_tick)
+      end_tick->fail("expected end_tick > start_tick (" + std::to_string(p.start_tick) + "), got " +
+                     std::to_string(p.end_tick));
+  }
+  if (end) {
+    p.end_tick = tick_at(*end, time);
+    if (p.end_tick <= p.start_tick)
+      end->fail("expected a time after the start of the process (tick " +
+                std::to_string(p.start_tick) + "), got '" + end->node().Scalar() +
+                "', which falls in tick " + std::to_string(p.end_tick));
+  }
+  return p;
+}
+
+// ---- institution ----------------------------------------------------------------------------
 
 HaltSpec read_halt(const std::optional<Value>& v, const TimeSpec& time) {
   HaltSpec h;
@@ -333,21 +648,78 @@ InstitutionSpec read_institutions(const Value& v, const TimeSpec& time) {
   return read_institution(items[0], time);
 }
 
-Scenario read_scenario(const Value& root) {
+// ---- output -------------------------------------------------------------------------------
+
+OutputSpec read_output(const std::optional<Value>& v, const TimeSpec& time, std::uint32_t agents) {
+  OutputSpec o;
+  o.snapshot_agents = std::min<std::uint32_t>(1000, agents);
+  if (!v) return o;
+  const MapReader m(*v);
+  m.allow_only({"stress_quantiles", "snapshot_ticks", "snapshot_at", "snapshot_agents"});
+  if (const auto q = m.get("stress_quantiles")) {
+    const std::vector<Value> items = q->list();
+    if (items.size() > 16)
+      q->fail("expected at most 16 quantiles, got " + std::to_string(items.size()));
+    o.stress_quantiles.clear();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const double x = items[i].number(Range::closed(0, 1));
+      if (i > 0 && !(x > o.stress_quantiles.back()))
+        items[i].fail("expected strictly increasing quantiles: " + format_number(x) +
+                      " is not greater than the previous one (" +
+                      format_number(o.stress_quantiles.back()) + ")");
+      o.stress_quantiles.push_back(x);
+    }
+  }
+  const auto ticks = m.get("snapshot_ticks"), at = m.get("snapshot_at");
+  if (ticks && at) at->fail("give either 'snapshot_ticks' or 'snapshot_at', not both");
+  if (ticks) {
+    const std::vector<Value> items = ticks->list();
+    for (const Value& item : items) {
+      const auto t = item.integer<std::int32_t>(0, time.ticks - 1);
+      if (!o.snapshot_ticks.empty() && t <= o.snapshot_ticks.back())
+        item.fail("expected strictly increasing ticks: " + std::to_string(t) +
+                  " is not greater than the previous one (" +
+                  std::to_string(o.snapshot_ticks.back()) + ")");
+      o.snapshot_ticks.push_back(t);
+    }
+  }
+  if (at) {
+    const std::vector<Value> items = at->list();
+    for (const Value& item : items) {
+      const std::int32_t t = tick_at(item, time);
+      if (t >= time.ticks)
+        item.fail("the time '" + item.node().Scalar() + "' falls in tick " + std::to_string(t) +
+                  ", after the last tick (time.ticks = " + std::to_string(time.ticks) + ")");
+      if (!o.snapshot_ticks.empty() && t <= o.snapshot_ticks.back())
+        item.fail("expected strictly increasing times in distinct ticks: '" + item.node().Scalar() +
+                  "' falls in tick " + std::to_string(t) +
+                  ", not after the previous time's tick (" +
+                  std::to_string(o.snapshot_ticks.back()) + ")");
+      o.snapshot_ticks.push_back(t);
+    }
+  }
+  o.snapshot_agents = m.integer<std::uint32_t>("snapshot_agents", 1, agents, o.snapshot_agents);
+  return o;
+}
+
+Scenario read_scenario(const Value& root, Context& ctx) {
   const MapReader m(root);
   m.allow_only({"name", "description", "seed", "time", "population", "network", "stress", "news",
-                "institutions"});
+                "news_process", "decision", "institutions", "output"});
   Scenario s;
   s.name = m.required_string("name");
   if (s.name.empty()) m.get("name")->fail("expected a non-empty name");
   s.description = m.string("description", "");
   s.seed = m.integer<std::uint64_t>("seed", 0, std::numeric_limits<std::uint64_t>::max(), 1);
   s.time = read_time(m.required("time"));
-  s.population = read_population(m.required("population"));
-  s.network = read_network(m.get("network"), s.population.agents);
+  s.population = read_population(m.required("population"), ctx);
+  s.network = read_network(m.get("network"), s.population, ctx);
   s.stress = read_stress(m.get("stress"));
   s.news = read_news(m.get("news"), s.time);
+  s.news_process = read_news_process(m.get("news_process"), s.time, ctx);
+  s.decision = read_decision(m.get("decision"));
   s.institution = read_institutions(m.required("institutions"), s.time);
+  s.output = read_output(m.get("output"), s.time, s.population.agents);
   return s;
 }
 
@@ -377,10 +749,8 @@ std::string emit(const YAML::Node& root) {
   return std::string(out.c_str()) + "\n";
 }
 
-}  // namespace
-
-LoadedScenario load_scenario_text(std::string_view yaml, const std::string& source_name,
-                                  const std::vector<std::string>& overrides) {
+LoadedScenario load(std::string_view yaml, const std::string& source_name,
+                    const std::vector<std::string>& overrides, std::filesystem::path base_dir) {
   yaml_reader::Origins origins(source_name);
   YAML::Node root = parse_document(yaml, source_name);
   for (const std::string& text : overrides) yaml_reader::apply_override(root, text, origins);
@@ -388,11 +758,25 @@ LoadedScenario load_scenario_text(std::string_view yaml, const std::string& sour
     throw ScenarioError(source_name, 0, 0, "",
                         "the scenario is empty (expected a mapping with at least name, time, "
                         "population and institutions)");
+  Context ctx{std::move(base_dir), {}};
   LoadedScenario loaded;
-  loaded.scenario = read_scenario(Value(origins, root, "", root.Mark()));
+  loaded.scenario = read_scenario(Value(origins, root, "", root.Mark()), ctx);
+  // Data files are recorded with absolute paths, so that the resolved YAML reads the same
+  // files wherever it is loaded from.
+  for (auto& [node, absolute] : ctx.absolute_files) {
+    YAML::Node target = node;
+    if (target.Scalar() != absolute) target = absolute;
+  }
   loaded.resolved_yaml = emit(root);
   loaded.source = source_name;
   return loaded;
+}
+
+}  // namespace
+
+LoadedScenario load_scenario_text(std::string_view yaml, const std::string& source_name,
+                                  const std::vector<std::string>& overrides) {
+  return load(yaml, source_name, overrides, {});
 }
 
 LoadedScenario load_scenario_file(const std::string& path,
@@ -402,7 +786,7 @@ LoadedScenario load_scenario_file(const std::string& path,
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw ScenarioError(path, 0, 0, "", "cannot read the file");
-  return load_scenario_text(text.str(), path, overrides);
+  return load(text.str(), path, overrides, std::filesystem::path(path).parent_path());
 }
 
 }  // namespace bankrun

@@ -487,6 +487,15 @@ std::int64_t Value::timestamp() const {
   return parsed.unix_seconds;
 }
 
+bool Value::boolean() const {
+  if (is_scalar() && !is_quoted_string()) {
+    const std::string& t = node_.Scalar();
+    if (t == "true" || t == "True" || t == "TRUE") return true;
+    if (t == "false" || t == "False" || t == "FALSE") return false;
+  }
+  fail("expected true or false, got " + describe());
+}
+
 std::size_t Value::choice(const std::vector<std::string>& options) const {
   const std::string expected = "expected one of " + join(options, ", ");
   if (!is_scalar()) fail(expected + ", got " + describe());
@@ -578,6 +587,11 @@ std::optional<double> MapReader::optional_number(std::string_view key, const Ran
 
 std::string MapReader::string(std::string_view key, std::string fallback) const {
   if (const auto v = get(key)) return v->string();
+  return fallback;
+}
+
+bool MapReader::boolean(std::string_view key, bool fallback) const {
+  if (const auto v = get(key)) return v->boolean();
   return fallback;
 }
 

@@ -152,6 +152,8 @@ class Value {
   double number(const Range& range = Range::any()) const;
   std::string string() const;  // any scalar, as written
   std::int64_t timestamp() const;
+  // true or false (also True, TRUE, False, FALSE); quoted scalars are strings.
+  bool boolean() const;
   // The index of the option equal to the scalar; did-you-mean otherwise.
   std::size_t choice(const std::vector<std::string>& options) const;
   std::vector<Value> list() const;
@@ -217,6 +219,7 @@ class MapReader {
   std::optional<double> optional_number(std::string_view key, const Range& range) const;
   std::string string(std::string_view key, std::string fallback) const;
   std::string required_string(std::string_view key) const;
+  bool boolean(std::string_view key, bool fallback) const;
 
   template <class T>
   T integer(std::string_view key, T lo, T hi, T fallback) const {

@@ -31,6 +31,8 @@ class Institution {
   Institution(const InstitutionSpec& spec, Money deposits, std::uint32_t max_pending);
 
   void submit(std::uint32_t agent, std::int32_t tick, Money amount);
+  // A re-deposit: the customer's claim and the hot reserves both grow by `amount`.
+  void deposit(Money amount);
 
   // Settles tick t: applies a scheduled halt, pays the queue head-first from hot reserves
   // (at most max_payout_per_tick in total, partially paying the last request reached), then
@@ -43,7 +45,8 @@ class Institution {
   void check_ledger() const;
 
   Money issued() const { return issued_; }
-  Money deposits() const { return issued_ - paid_total_; }
+  Money deposits() const { return issued_ + inflow_total_ - paid_total_; }
+  Money inflow_total() const { return inflow_total_; }
   Money hot() const { return hot_; }
   Money requested_total() const { return requested_total_; }
   Money paid_total() const { return paid_total_; }
@@ -69,6 +72,7 @@ class Institution {
   Money hot_;
   Money requested_total_ = 0;
   Money paid_total_ = 0;
+  Money inflow_total_ = 0;
   Money queue_value_ = 0;
   std::vector<WithdrawalRequest> queue_;  // ring buffer
   std::size_t head_ = 0, count_ = 0;

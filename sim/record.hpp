@@ -2,10 +2,19 @@
 // What one tick leaves behind, and the interface through which it leaves the engine.
 // The engine never sees a file format: output/ implements Recorder.
 #include <cstdint>
+#include <span>
 
 #include "agents/money.hpp"
 
 namespace bankrun {
+
+// One investor class at the end of a tick.
+struct ClassTick {
+  std::int64_t withdrawn_agents = 0;  // agents of the class that have decided, cumulative
+  Money withdrawn_value = 0;          // paid out to the class's agents, cumulative (cents)
+  std::int64_t acting_agents = 0;     // agents of the class that evaluated the rule
+  double stress_mean = 0.0;           // mean S_i over them (0 if none)
+};
 
 struct TickRecord {
   std::int32_t tick = 0;
@@ -13,6 +22,7 @@ struct TickRecord {
   Money deposits = 0;     // customers' claims outstanding at the end of the tick
   Money requested = 0;    // value of withdrawal requests submitted this tick
   Money paid = 0;         // value paid out this tick
+  Money inflows = 0;      // value re-deposited this tick
   Money queue_value = 0;  // unpaid requests at the end of the tick
   std::int64_t queue_count = 0;
   std::int32_t oldest_wait_ticks = 0;
@@ -20,19 +30,44 @@ struct TickRecord {
   bool halted = false;
   // Population.
   std::int64_t withdrawn_agents = 0;  // agents that have decided to withdraw, cumulative
-  std::int64_t new_withdrawals = 0;   // agents that decided this tick
-  std::int64_t paid_agents = 0;       // agents paid in full, cumulative
+  std::int64_t new_withdrawals = 0;   // agents that decided for the first time this tick
+  std::int64_t paid_agents = 0;       // agents whose claim is fully paid out (claim 0)
   std::int64_t acting_agents = 0;     // agents that evaluated the decision rule this tick
   double stress_mean = 0.0;           // mean S_i over the acting agents (0 if none)
   // Public signals the agents saw this tick.
-  double flow_signal = 0.0;  // G(t-1)
-  double news_signal = 0.0;  // sum of A_j exp(-(t-t_j)/tau_j) over active events
+  double flow_signal = 0.0;   // G(t-1)
+  double queue_signal = 0.0;  // Q(t-1), days
+  double news_signal = 0.0;   // sum of A_j exp(-(t-t_j)/tau_j) over active events
+  // Per class (valid until the next tick): one entry per class, and the stress quantiles
+  // of the acting agents of each class, [class * quantiles + q] (NaN if none acted).
+  std::span<const ClassTick> classes;
+  std::span<const double> class_stress_quantiles;
+};
+
+// The state of one agent, as recorded in snapshots.
+enum class AgentState : std::uint8_t {
+  kHolding = 0,  // holds a claim (or funds outside) and evaluates the rule every tick
+  kWaiting = 1,  // decided; its request waits out its reaction lag
+  kPending = 2,  // its request is in the institution's queue
+  kLeft = 3,     // nothing left to withdraw and nothing to re-deposit: no longer acts
+};
+
+struct SnapshotRow {
+  std::uint32_t agent = 0;
+  std::uint8_t class_id = 0;
+  AgentState state = AgentState::kHolding;
+  Money claim = 0;    // cents
+  Money outside = 0;  // cents withdrawn and held outside
+  double threshold = 0.0;
+  double stress = 0.0;
 };
 
 class Recorder {
  public:
   virtual ~Recorder() = default;
   virtual void record(const TickRecord& r) = 0;
+  // Per-agent sample at the end of `tick` (only at the scenario's snapshot ticks).
+  virtual void snapshot(std::int32_t /*tick*/, std::span<const SnapshotRow> /*rows*/) {}
 };
 
 }  // namespace bankrun

@@ -15,6 +15,7 @@ RunResult run(Simulation& sim, Recorder& recorder, const RunControl& control) {
     }
     const TickRecord& r = sim.step();
     recorder.record(r);
+    if (!sim.snapshot().empty()) recorder.snapshot(r.tick, sim.snapshot());
     summary.add(r);
     if (control.on_tick) control.on_tick(r.tick + 1, sim.scenario().time.ticks);
   }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "agents/distribution.hpp"
 #include "agents/money.hpp"
 #include "agents/network.hpp"
 #include "agents/population.hpp"
@@ -40,6 +41,36 @@ struct StressSpec {
   double flow_weight = 0.0;            // beta_flow
   std::int32_t flow_window_ticks = 0;  // W: outflow over the last W ticks; 0 = since start
   double carry = 0.0;                  // weight of S_i(t-1)
+  bool peer_balance_weighted = false;  // P_i weighted by the neighbours' initial balances
+  double queue_weight = 0.0;           // beta_queue: Q(t-1) = oldest request's wait, days
+  double price_weight = 0.0;           // beta_price: X(t-1); 0 until prices exist (issue 4)
+};
+
+// Decision rule: threshold (S_i > theta_i) or smooth hazard h0 * Phi((S_i - theta_i) / T).
+struct DecisionSpec {
+  enum class Rule { kThreshold, kHazard };
+  Rule rule = Rule::kThreshold;
+  double hazard_rate = 1.0;  // h0 in (0, 1]: probability per tick when S_i >> theta_i
+  double temperature = 0.1;  // T > 0
+};
+
+// Stochastic news: Poisson(rate_per_tick) events per tick in [start_tick, end_tick),
+// magnitudes drawn from `magnitude`; generated at set-up from stream kNewsProcess.
+struct NewsProcessSpec {
+  double rate_per_tick = 0.0;  // 0 = no stochastic news
+  Distribution magnitude = Distribution::constant(0.0);
+  double decay_ticks = std::numeric_limits<double>::infinity();
+  std::int32_t duration_ticks = kForever;
+  double reach = 1.0;
+  std::int32_t start_tick = 0;
+  std::int32_t end_tick = kForever;
+};
+
+// What is recorded beyond the standard series.
+struct OutputSpec {
+  std::vector<double> stress_quantiles{0.1, 0.5, 0.9};  // per class, per tick
+  std::vector<std::int32_t> snapshot_ticks;  // per-agent snapshots at the end of these ticks
+  std::uint32_t snapshot_agents = 1000;      // sample size (every (N / size)-th agent)
 };
 
 // Conditions under which the institution suspends convertibility; any one suffices.
@@ -69,7 +100,10 @@ struct Scenario {
   NetworkSpec network;
   StressSpec stress;
   std::vector<NewsEvent> news;  // sorted by tick
+  NewsProcessSpec news_process;
+  DecisionSpec decision;
   InstitutionSpec institution;
+  OutputSpec output;
 };
 
 }  // namespace bankrun

@@ -1,16 +1,20 @@
 #pragma once
 // The tick loop. Each call to step() runs one tick in the fixed order of MODEL.md section 7:
 //
-//   1. observe  public signals from the state at the end of t-1 (flow G, news values)
-//   2. decide   every agent still holding its claim computes S_i(t) and compares it
-//               with theta_i (parallel over fixed blocks of the active list)
-//   3. submit   new requests join the FIFO queue in agent-id order
-//   4. settle   the institution pays the queue, then evaluates its halt conditions
-//   5. record   a TickRecord; the ledger identities are checked
+//   1. observe  public signals from the state at the end of t-1 (flow G, queue delay Q,
+//               news values, which peers' decisions are visible)
+//   2. decide   every active agent computes S_i(t) and applies the decision rule
+//               (parallel over fixed blocks of the active list)
+//   3. submit   re-deposits are credited; requests whose reaction lag is over join the
+//               FIFO queue in agent-id order
+//   4. settle   the institution pays the queue, then evaluates its halt conditions;
+//               agents paid in full with something left to do become active again
+//   5. record   a TickRecord (and snapshots at chosen ticks); ledger identities checked
 //
-// Work per tick is proportional to the agents that can still act (the active list) plus
-// the requests paid; nothing is allocated after construction.
+// Work per tick is proportional to the agents that can still act plus the requests
+// moved; nothing is allocated after construction.
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "agents/network.hpp"
@@ -30,57 +34,100 @@ class Simulation {
   bool done() const { return tick_ >= scenario_.time.ticks; }
   std::int32_t next_tick() const { return tick_; }
 
+  // After step(): the per-agent sample if the tick just run is a snapshot tick, else empty.
+  std::span<const SnapshotRow> snapshot() const { return snapshot_view_; }
+
+  // The scenario as run: news includes the events drawn by the news process.
   const Scenario& scenario() const { return scenario_; }
   const Population& population() const { return population_; }
   const Network& network() const { return network_; }
   const Institution& institution() const { return institution_; }
+  AgentState agent_state(std::uint32_t i) const { return state_[i]; }
 
   // Full O(N) audit of the ledger against the per-agent state; throws LedgerError.
   void audit() const;
 
  private:
-  struct BlockResult {
-    std::uint32_t survivors = 0;
-    std::uint32_t deciders = 0;
-    double stress_sum = 0.0;
-  };
+  enum class Outcome : std::uint8_t { kStay, kWithdraw, kRedeposit };
 
+  void draw_news_process();
   double flow_signal() const;
+  double queue_signal() const;
   void prepare_news(std::int32_t t);
-  void decide(std::int32_t t, double flow);
-  void submit(std::int32_t t);
-  void settle(std::int32_t t);
-  void remember_flow();
-  double agent_news(std::uint32_t i, std::uint8_t cls) const;
-  double peer_fraction(std::uint32_t i) const;
   void reveal_peers(std::int32_t t);
+  void decide(std::int32_t t, double public_stress);
+  void gather_stress_quantiles(std::uint32_t nblocks);
+  void compact(std::uint32_t nblocks);
+  void submit(std::int32_t t);
+  void credit_redeposits();
+  void request(std::uint32_t i, std::int32_t t);
+  void settle(std::int32_t t);
+  void merge_returning();
+  void remember_flow();
+  void take_snapshot(std::int32_t t);
+
+  Outcome decide_agent(std::uint32_t i, std::int32_t t, double public_stress);
+  double agent_news(std::uint32_t i) const;
+  double peer_fraction(std::uint32_t i) const;
+  bool peer_seen(std::uint32_t j) const { return (peers_seen_[j >> 6] >> (j & 63)) & 1u; }
+  bool can_redeposit(std::uint32_t i) const {
+    return redeposit_rate_[population_.class_id[i]] > 0.0;
+  }
 
   Scenario scenario_;
   Population population_;
   Network network_;
   Institution institution_;
+  std::size_t classes_ = 0;
+  std::vector<double> redeposit_rate_;  // per class
 
-  // Active list: ids of agents that can still decide, in increasing id order. Each block
-  // of the decide phase writes its survivors and deciders into the staging arrays at its
-  // own offset; a compaction then gathers them in block order.
-  std::vector<std::uint32_t> active_, staging_, deciders_, decider_staging_;
-  std::vector<BlockResult> blocks_;
-  std::uint32_t active_count_ = 0, decider_count_ = 0;
-  // News values of this tick (one per event; 0 when inactive) and reach probabilities
-  // per (event, class).
+  // Agent state and the active list: ids of agents that evaluate the rule, in increasing
+  // id order. Each block of the decide phase writes its stayers, withdrawers and
+  // re-depositors into staging arrays at its own offset; a compaction then gathers them.
+  std::vector<AgentState> state_;
+  std::vector<std::uint32_t> active_, staging_;
+  std::vector<std::uint32_t> withdrawers_, withdrawer_staging_;
+  std::vector<std::uint32_t> redepositors_, redepositor_staging_;
+  std::vector<std::uint32_t> returning_;  // paid in full this tick, active again next tick
+  std::vector<std::uint32_t> requests_;   // requests of this tick, sorted by id
+  std::vector<std::pair<std::int32_t, std::uint32_t>> waiting_;  // (due tick, agent)
+  std::uint32_t active_count_ = 0, withdrawer_count_ = 0, redepositor_count_ = 0;
+  std::uint32_t returning_count_ = 0, waiting_count_ = 0;
+
+  struct BlockCounts {
+    std::uint32_t stay = 0, withdraw = 0, redeposit = 0;
+  };
+  std::vector<BlockCounts> blocks_;         // per block; after compaction: output offsets
+  std::vector<double> block_class_stress_;  // [block * classes + class]
+  std::vector<std::uint32_t> block_class_acting_;
+
+  // News values of this tick (one per event; 0 when inactive) and the live events.
   std::vector<double> news_value_;
-  std::vector<double> reach_;  // [event * classes + class]
   std::vector<std::uint32_t> live_events_;
   std::uint32_t live_event_count_ = 0;
-  // Ring of (paid_total, deposits) at the end of the last W+1 ticks, for the flow window.
-  std::vector<Money> flow_paid_, flow_deposits_;
-  std::vector<double> noise_sd_;  // per class
-  // Every decision in order (agent ids), the log's size at the end of each of the last
-  // L+2 ticks, and the bitset of agents whose decision their peers can see this tick.
+
+  // Peers: every first decision in order (agent ids), the log's size at the end of each of
+  // the last L+2 ticks, and the bitset of agents whose decision their peers see this tick.
   std::vector<std::uint32_t> decision_log_;
   std::uint64_t decision_log_size_ = 0;
   std::vector<std::uint64_t> log_end_;
   std::vector<std::uint64_t> peers_seen_;
+  std::uint64_t seen_count_ = 0;  // complete graph: agents seen
+  double seen_weight_ = 0.0;      // complete graph: their initial claims
+  double total_weight_ = 0.0;     // complete graph: all initial claims
+
+  // Ring of (net outflow, deposits) at the end of the last W+1 ticks, for the flow window.
+  std::vector<Money> flow_out_, flow_deposits_;
+
+  // Per-class results of this tick and the stress quantile workspace.
+  std::vector<ClassTick> class_ticks_;
+  std::vector<double> class_quantiles_;         // [class * quantiles + q]
+  std::vector<double> quantile_work_;           // stress of the acting agents, grouped by class
+  std::vector<std::uint64_t> quantile_offset_;  // [class * (blocks + 1) + block]
+
+  std::vector<SnapshotRow> snapshot_rows_;
+  std::span<const SnapshotRow> snapshot_view_;
+  std::size_t next_snapshot_ = 0;
 
   std::int32_t tick_ = 0;
   std::int64_t withdrawn_agents_ = 0, paid_agents_ = 0;

@@ -73,3 +73,34 @@ def test_different_seeds_differ(run_to_h5):
     b = run_to_h5(REFERENCE_YAML, *SMALL, "--seed", "2", name="b.h5")
     assert not np.array_equal(a["population/withdrawn_agents"][:],
                               b["population/withdrawn_agents"][:])
+
+
+def test_inflows_per_class_series_and_snapshots(run_to_h5):
+    f = run_to_h5(REFERENCE_YAML, *SMALL, "--set", "population.classes[0].redeposit_rate=0.2",
+                  "--set", "population.classes[0].calm_threshold=0.3",
+                  "--set", "population.classes[0].withdraw_fraction=0.5",
+                  "--set", "output.snapshot_ticks=[5, 50]", "--set", "output.snapshot_agents=100",
+                  "--set", "output.stress_quantiles=[0.1, 0.5, 0.9]")
+    bank = f["institutions/bank"]
+    inflows = np.cumsum(bank["inflows_cents"][:])
+    paid = np.cumsum(bank["payments_cents"][:])
+    assert inflows[-1] > 0  # calm agents did re-deposit
+    np.testing.assert_array_equal(bank["deposits_cents"][:] + paid,
+                                  int(bank.attrs["initial_deposits_cents"]) + inflows)
+    by_class = f["population/by_class"]
+    assert attr_str(by_class.attrs["class_names"]) == "all"
+    assert by_class["withdrawn_value_cents"].shape == (100, 1)
+    np.testing.assert_array_equal(by_class["withdrawn_value_cents"][:, 0], paid)
+    np.testing.assert_array_equal(by_class["withdrawn_agents"][:, 0],
+                                  f["population/withdrawn_agents"][:])
+    q = by_class["stress_quantiles"]
+    assert q.shape == (100, 1, 3)
+    assert attr_str(q.attrs["quantiles"]).startswith("0.1")
+    acting = by_class["acting_agents"][:, 0]
+    ok = acting > 0
+    assert np.all(q[:, 0, 0][ok] <= q[:, 0, 1][ok]) and np.all(q[:, 0, 1][ok] <= q[:, 0, 2][ok])
+    snap = f["snapshots"][:]
+    assert len(snap) == 200
+    assert set(snap["tick"]) == {5, 50}
+    assert set(snap["state"]) <= {0, 1, 2, 3}
+    np.testing.assert_array_equal(snap["agent"][:100], np.arange(100) * 200)

@@ -1,5 +1,8 @@
 #pragma once
 // Scenarios built in code for unit tests (the YAML loader has its own tests).
+#include <string>
+#include <utility>
+
 #include "sim/scenario.hpp"
 
 namespace bankrun::testing {
@@ -26,6 +29,20 @@ inline Distribution lognormal(double mu, double sigma) {
   return d;
 }
 
+// A class with constant noise and attention (the common case in these tests).
+inline InvestorClass investor_class(std::string name, double share, Distribution balance,
+                                    Distribution threshold, double noise_sd = 0.0,
+                                    double attention = 1.0) {
+  InvestorClass c;
+  c.name = std::move(name);
+  c.share = share;
+  c.balance_usd = balance;
+  c.threshold = threshold;
+  c.noise_sd = constant(noise_sd);
+  c.attention = constant(attention);
+  return c;
+}
+
 // The reference model of shared/bench/REFERENCE_MODEL.md at n agents.
 inline Scenario reference_scenario(std::uint32_t n, std::uint64_t seed = 1) {
   Scenario s;
@@ -34,7 +51,7 @@ inline Scenario reference_scenario(std::uint32_t n, std::uint64_t seed = 1) {
   s.time.ticks = 100;
   s.population.agents = n;
   s.population.classes = {
-      {"all", 1.0, lognormal(8.0, 1.5), normal(0.5, 0.15, 0.0, 1.0), 0.05, 1.0}};
+      investor_class("all", 1.0, lognormal(8.0, 1.5), normal(0.5, 0.15, 0.0, 1.0), 0.05, 1.0)};
   s.network = {NetworkSpec::Kind::kKOut, 10, 0.0};
   s.stress = {0.6, 0.6, 0, 0.5, 0, 0.0};
   NewsEvent e;

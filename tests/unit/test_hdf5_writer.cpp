@@ -39,7 +39,7 @@ Scenario small_scenario(std::int32_t ticks = 2500) {
   retail.threshold.kind = Distribution::Kind::kNormal;
   retail.threshold.mean = 1.0;
   retail.threshold.sd = 0.3;
-  retail.noise_sd = 0.05;
+  retail.noise_sd = Distribution::constant(0.05);
   s.population.classes.push_back(retail);
   s.network.kind = NetworkSpec::Kind::kKOut;
   s.network.k = 3;

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -123,6 +125,11 @@ void check_same(const Distribution& a, const Distribution& b) {
   CHECK(a.sd == b.sd);
   CHECK(a.mu == b.mu);
   CHECK(a.sigma == b.sigma);
+  CHECK(a.scale == b.scale);
+  CHECK(a.shape == b.shape);
+  CHECK(a.alpha == b.alpha);
+  CHECK(a.beta == b.beta);
+  CHECK(a.values == b.values);
   CHECK(a.clip_min == b.clip_min);
   CHECK(a.clip_max == b.clip_max);
 }
@@ -144,18 +151,47 @@ void check_same(const Scenario& a, const Scenario& b) {
     CHECK(x.share == y.share);
     check_same(x.balance_usd, y.balance_usd);
     check_same(x.threshold, y.threshold);
-    CHECK(x.noise_sd == y.noise_sd);
-    CHECK(x.attention == y.attention);
+    check_same(x.noise_sd, y.noise_sd);
+    check_same(x.attention, y.attention);
+    check_same(x.withdraw_fraction, y.withdraw_fraction);
+    check_same(x.reaction_lag_ticks, y.reaction_lag_ticks);
+    CHECK(x.threshold_balance_rank_correlation == y.threshold_balance_rank_correlation);
+    CHECK(x.calm_threshold == y.calm_threshold);
+    CHECK(x.redeposit_rate == y.redeposit_rate);
+    CHECK(x.redeposit_fraction == y.redeposit_fraction);
   }
   CHECK(a.network.kind == b.network.kind);
   CHECK(a.network.k == b.network.k);
   CHECK(a.network.mean_degree == b.network.mean_degree);
+  CHECK(a.network.rewire_probability == b.network.rewire_probability);
+  CHECK(a.network.m == b.network.m);
+  check_same(a.network.degree, b.network.degree);
+  CHECK(a.network.block_probability == b.network.block_probability);
+  CHECK(a.network.edges == b.network.edges);
+  CHECK(a.network.directed == b.network.directed);
+  CHECK(a.network.self_loops == b.network.self_loops);
   CHECK(a.stress.news_weight == b.stress.news_weight);
   CHECK(a.stress.peer_weight == b.stress.peer_weight);
   CHECK(a.stress.peer_lag_ticks == b.stress.peer_lag_ticks);
   CHECK(a.stress.flow_weight == b.stress.flow_weight);
   CHECK(a.stress.flow_window_ticks == b.stress.flow_window_ticks);
   CHECK(a.stress.carry == b.stress.carry);
+  CHECK(a.stress.peer_balance_weighted == b.stress.peer_balance_weighted);
+  CHECK(a.stress.queue_weight == b.stress.queue_weight);
+  CHECK(a.stress.price_weight == b.stress.price_weight);
+  CHECK(a.decision.rule == b.decision.rule);
+  CHECK(a.decision.hazard_rate == b.decision.hazard_rate);
+  CHECK(a.decision.temperature == b.decision.temperature);
+  CHECK(a.news_process.rate_per_tick == b.news_process.rate_per_tick);
+  check_same(a.news_process.magnitude, b.news_process.magnitude);
+  CHECK(a.news_process.decay_ticks == b.news_process.decay_ticks);
+  CHECK(a.news_process.duration_ticks == b.news_process.duration_ticks);
+  CHECK(a.news_process.reach == b.news_process.reach);
+  CHECK(a.news_process.start_tick == b.news_process.start_tick);
+  CHECK(a.news_process.end_tick == b.news_process.end_tick);
+  CHECK(a.output.stress_quantiles == b.output.stress_quantiles);
+  CHECK(a.output.snapshot_ticks == b.output.snapshot_ticks);
+  CHECK(a.output.snapshot_agents == b.output.snapshot_agents);
   REQUIRE(a.news.size() == b.news.size());
   for (std::size_t i = 0; i < a.news.size(); ++i) {
     CHECK(a.news[i].label == b.news[i].label);
@@ -205,8 +241,9 @@ TEST_CASE("loader: a full scenario parses to the expected values") {
   CHECK(retail.threshold.sd == 0.1);
   CHECK(retail.threshold.clip_min == 0.0);
   CHECK(retail.threshold.clip_max == 1.0);
-  CHECK(retail.noise_sd == 0.05);
-  CHECK(retail.attention == 0.7);
+  CHECK(retail.noise_sd.kind == Distribution::Kind::kConstant);
+  CHECK(retail.noise_sd.value == 0.05);
+  CHECK(retail.attention.value == 0.7);
   const InvestorClass& whale = s.population.classes[1];
   CHECK(whale.name == "whale.1");
   CHECK(whale.share == 1.0);
@@ -282,8 +319,18 @@ TEST_CASE("loader: defaults") {
   CHECK(c.balance_usd.value == 1000.0);
   CHECK(c.threshold.value == 0.5);
   CHECK(c.threshold.clip_min == -std::numeric_limits<double>::infinity());
-  CHECK(c.noise_sd == 0.0);
-  CHECK(c.attention == 1.0);
+  CHECK(c.noise_sd.kind == Distribution::Kind::kConstant);
+  CHECK(c.noise_sd.value == 0.0);
+  CHECK(c.attention.kind == Distribution::Kind::kConstant);
+  CHECK(c.attention.value == 1.0);
+  CHECK(c.withdraw_fraction.kind == Distribution::Kind::kConstant);
+  CHECK(c.withdraw_fraction.value == 1.0);
+  CHECK(c.reaction_lag_ticks.kind == Distribution::Kind::kConstant);
+  CHECK(c.reaction_lag_ticks.value == 0.0);
+  CHECK(c.threshold_balance_rank_correlation == 0.0);
+  CHECK(c.calm_threshold == 0.0);
+  CHECK(c.redeposit_rate == 0.0);
+  CHECK(c.redeposit_fraction == 1.0);
   CHECK(s.network.kind == NetworkSpec::Kind::kNone);
   CHECK(s.stress.news_weight == 0.0);
   CHECK(s.stress.peer_weight == 0.0);
@@ -291,7 +338,16 @@ TEST_CASE("loader: defaults") {
   CHECK(s.stress.carry == 0.0);
   CHECK(s.stress.peer_lag_ticks == 0);
   CHECK(s.stress.flow_window_ticks == 0);
+  CHECK_FALSE(s.stress.peer_balance_weighted);
+  CHECK(s.stress.queue_weight == 0.0);
+  CHECK(s.stress.price_weight == 0.0);
   CHECK(s.news.empty());
+  CHECK(s.news_process.rate_per_tick == 0.0);
+  CHECK(s.news_process.end_tick == kForever);
+  CHECK(s.decision.rule == DecisionSpec::Rule::kThreshold);
+  CHECK(s.output.stress_quantiles == std::vector<double>{0.1, 0.5, 0.9});
+  CHECK(s.output.snapshot_ticks.empty());
+  CHECK(s.output.snapshot_agents == 100);  // min(1000, agents)
   CHECK(s.institution.name == "bank");
   CHECK(s.institution.hot_reserve_fraction == 1.0);
   CHECK(s.institution.max_payout_per_tick == std::numeric_limits<Money>::max());
@@ -363,7 +419,8 @@ TEST_CASE("loader: unknown keys are rejected with the nearest valid key") {
   // Nothing close: list the valid keys.
   CHECK(contains(error_of(kMinimal + "frobnicate: 1\n"),
                  "unknown key 'frobnicate' at the top level; valid keys: name, description, seed, "
-                 "time, population, network, stress, news, institutions"));
+                 "time, population, network, stress, news, news_process, decision, "
+                 "institutions, output"));
   CHECK(contains(error_of(kMinimal + "stress: {xyzzy: 1}\n"), "test.yaml:12:10: stress.xyzzy:"));
 }
 
@@ -463,7 +520,7 @@ TEST_CASE("loader: missing required keys name the key path, at the parent's posi
 TEST_CASE("loader: distributions: kinds, parameters, keys of other kinds") {
   CHECK(contains(error_of(replace(kMinimal, "threshold: 0.5", "threshold: {dist: gaussian}")),
                  "population.classes[0].threshold.dist: expected one of constant, uniform, "
-                 "normal, lognormal, got 'gaussian'"));
+                 "normal, lognormal, pareto, beta, empirical, got 'gaussian'"));
   CHECK(contains(
       error_of(replace(kMinimal, "threshold: 0.5", "threshold: {dist: normall, mean: 0, sd: 1}")),
       "did you mean 'normal'?"));
@@ -505,11 +562,12 @@ TEST_CASE("loader: distributions: kinds, parameters, keys of other kinds") {
 TEST_CASE("loader: network keys of the other type are rejected") {
   CHECK(contains(error_of(kMinimal + "network: {type: erdos_renyi, k: 3}\n"),
                  "network.k: unknown key 'k' in network (type: erdos_renyi) ('k' is only valid "
-                 "with type: k_out)"));
+                 "with type: k_out or watts_strogatz)"));
   CHECK(contains(error_of(kMinimal + "network: {k: 3}\n"), "network.k: unknown key 'k'"));
   CHECK(contains(error_of(kMinimal + "network: {type: kout}\n"),
-                 "network.type: expected one of none, k_out, erdos_renyi, got 'kout'; did you "
-                 "mean 'k_out'?"));
+                 "network.type: expected one of none, complete, k_out, erdos_renyi, "
+                 "watts_strogatz, barabasi_albert, configuration, stochastic_block, edge_list, "
+                 "got 'kout'; did you mean 'k_out'?"));
 }
 
 TEST_CASE("loader: timestamps") {
@@ -751,4 +809,759 @@ TEST_CASE("yaml_reader: UTC timestamps") {
         "9999-12-31T23:59:59Z");
   CHECK(yr::format_utc_timestamp(yr::parse_utc_timestamp("0001-01-01").unix_seconds) ==
         "0001-01-01T00:00:00Z");
+}
+
+// ---- distributions: pareto, beta, empirical ---------------------------------------------------
+
+namespace {
+
+// A fresh directory under the system temp directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    namespace fs = std::filesystem;
+    std::random_device random;
+    for (int attempt = 0;; ++attempt) {
+      path_ = fs::temp_directory_path() / ("bankrun-loader-test-" + std::to_string(random()));
+      if (fs::create_directory(path_)) break;
+      REQUIRE(attempt < 100);
+    }
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  // Writes `text` to the relative path `name` (creating directories); returns its path.
+  std::string write(const std::string& name, const std::string& text) const {
+    const std::filesystem::path file = path_ / name;
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream out(file, std::ios::binary);
+    out << text;
+    return file.string();
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Changes the current directory for the lifetime of the object.
+class WorkingDirectory {
+ public:
+  explicit WorkingDirectory(const std::filesystem::path& dir)
+      : previous_(std::filesystem::current_path()) {
+    std::filesystem::current_path(dir);
+  }
+  ~WorkingDirectory() { std::filesystem::current_path(previous_); }
+  WorkingDirectory(const WorkingDirectory&) = delete;
+  WorkingDirectory& operator=(const WorkingDirectory&) = delete;
+
+ private:
+  std::filesystem::path previous_;
+};
+
+std::string file_error(const std::string& path, const std::vector<std::string>& overrides = {}) {
+  try {
+    load_scenario_file(path, overrides);
+  } catch (const ScenarioError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// kMinimal with `threshold: 0.5` replaced by `threshold: TEXT`.
+std::string with_threshold(const std::string& text) {
+  return replace(kMinimal, "threshold: 0.5", "threshold: " + text);
+}
+
+Distribution threshold_of(const std::string& text) {
+  return load(with_threshold(text)).scenario.population.classes[0].threshold;
+}
+
+}  // namespace
+
+TEST_CASE("loader: pareto, beta and inline empirical distributions") {
+  const Distribution p = threshold_of("{dist: pareto, scale: 1000, shape: 1.5, clip_max: 1e9}");
+  CHECK(p.kind == Distribution::Kind::kPareto);
+  CHECK(p.scale == 1000.0);
+  CHECK(p.shape == 1.5);
+  CHECK(p.clip_max == 1e9);
+  const Distribution b = threshold_of("{dist: beta, alpha: 2, beta: 5}");
+  CHECK(b.kind == Distribution::Kind::kBeta);
+  CHECK(b.alpha == 2.0);
+  CHECK(b.beta == 5.0);
+  CHECK(b.low == 0.0);
+  CHECK(b.high == 1.0);
+  const Distribution b2 = threshold_of("{dist: beta, alpha: 0.5, beta: 0.5, low: -1, high: 3}");
+  CHECK(b2.low == -1.0);
+  CHECK(b2.high == 3.0);
+  CHECK(threshold_of("{dist: beta, alpha: 1, beta: 1, high: 0.5}").high == 0.5);
+  const Distribution e = threshold_of("{dist: empirical, values: [3, 1.5, -2, 1e3], clip_min: 0}");
+  CHECK(e.kind == Distribution::Kind::kEmpirical);
+  CHECK(e.values == std::vector<double>{3.0, 1.5, -2.0, 1000.0});
+  CHECK(e.clip_min == 0.0);
+}
+
+TEST_CASE("loader: pareto and beta parameter errors") {
+  CHECK(contains(error_of(with_threshold("{dist: pareto, scale: 0, shape: 1}")),
+                 "population.classes[0].threshold.scale: expected a number > 0, got 0"));
+  CHECK(contains(error_of(with_threshold("{dist: pareto, scale: 1, shape: -2}")),
+                 "threshold.shape: expected a number > 0, got -2"));
+  CHECK(contains(error_of(with_threshold("{dist: pareto, scale: 1}")),
+                 "threshold.shape: missing required key 'shape'"));
+  CHECK(contains(error_of(with_threshold("{dist: beta, alpha: 0, beta: 1}")),
+                 "threshold.alpha: expected a number > 0, got 0"));
+  CHECK(contains(error_of(with_threshold("{dist: beta, alpha: 1}")),
+                 "threshold.beta: missing required key 'beta'"));
+  CHECK(contains(error_of(with_threshold("{dist: beta, alpha: 1, beta: 1, low: 2, high: 2}")),
+                 "threshold.high: expected high > low (2), got 2"));
+  CHECK(contains(error_of(with_threshold("{dist: beta, alpha: 1, beta: 1, high: -1}")),
+                 "threshold.high: expected high > low (0, the default), got -1"));
+  CHECK(contains(error_of(with_threshold("{dist: beta, alpha: 1, beta: 1, low: 1}")),
+                 "threshold.low: expected low < high (1, the default), got 1"));
+  // Keys of another kind say where they belong; low/high belong to two kinds.
+  const std::string wrong = error_of(with_threshold("{dist: pareto, scale: 1, shape: 1, low: 0}"));
+  CHECK(contains(wrong,
+                 "unknown key 'low' in population.classes[0].threshold (dist: pareto) "
+                 "('low' belongs to dist: uniform, beta)"));
+  CHECK(contains(error_of(with_threshold("{dist: beta, alpha: 1, beta: 1, sahpe: 1}")),
+                 "unknown key 'sahpe'"));
+  CHECK(contains(error_of(with_threshold("{dist: paretto, scale: 1, shape: 1}")),
+                 "did you mean 'pareto'?"));
+}
+
+TEST_CASE("loader: empirical distribution keys") {
+  CHECK(contains(error_of(with_threshold("{dist: empirical}")),
+                 "test.yaml:9:18: population.classes[0].threshold.values: missing required key: "
+                 "dist: empirical needs 'values' (a list of numbers) or 'file' (a CSV file)"));
+  CHECK(contains(error_of(with_threshold("{dist: empirical, values: []}")),
+                 "threshold.values: expected a non-empty list of numbers, got an empty list"));
+  CHECK(contains(error_of(with_threshold("{dist: empirical, values: [1, abc]}")),
+                 "threshold.values[1]: expected a number, got 'abc'"));
+  CHECK(contains(error_of(with_threshold("{dist: empirical, values: [1, .nan]}")),
+                 "threshold.values[1]: expected a finite number"));
+  CHECK(contains(error_of(with_threshold("{dist: empirical, values: 3}")),
+                 "threshold.values: expected a list, got 3"));
+  CHECK(contains(error_of(with_threshold("{dist: empirical, values: [1], file: x.csv}")),
+                 "threshold.file: give either 'values' or 'file', not both"));
+  CHECK(contains(error_of(with_threshold("{dist: empirical, values: [1], column: 0}")),
+                 "threshold.column: 'column' is only valid with 'file'"));
+  CHECK(contains(error_of(with_threshold("{dist: empirical, values: [1], mean: 0}")),
+                 "('mean' belongs to dist: normal)"));
+  CHECK(contains(error_of(with_threshold("{dist: normal, mean: 0, sd: 1, values: [1]}")),
+                 "('values' belongs to dist: empirical)"));
+}
+
+TEST_CASE("loader: empirical distribution read from a CSV file") {
+  const TempDir dir;
+  dir.write("data/balances.csv",
+            "id,balance_usd,note\n"
+            "0,100.5,a\n"
+            "\n"
+            "1, 2e3 ,\"b, quoted\"\r\n"
+            "2,\"7\",c\n");
+  dir.write("data/plain.csv", "5\n6\n7.5\n");
+  const std::string scenario =
+      replace(kMinimal, "balance_usd: 1000",
+              "balance_usd: {dist: empirical, file: data/balances.csv, column: balance_usd}");
+  const std::string path = dir.write("scenario.yaml", scenario);
+  const Scenario s = load_scenario_file(path).scenario;
+  CHECK(s.population.classes[0].balance_usd.kind == Distribution::Kind::kEmpirical);
+  CHECK(s.population.classes[0].balance_usd.values == std::vector<double>{100.5, 2000.0, 7.0});
+
+  // By index; the header is detected because the cell in that column is not a number.
+  CHECK(load_scenario_file(path, {"population.classes[0].balance_usd.column=1"})
+            .scenario.population.classes[0]
+            .balance_usd.values == std::vector<double>{100.5, 2000.0, 7.0});
+  CHECK(load_scenario_file(path, {"population.classes[0].balance_usd.column=0"})
+            .scenario.population.classes[0]
+            .balance_usd.values == std::vector<double>{0.0, 1.0, 2.0});
+  // Without a header row, and the default column (the first).
+  const Scenario plain =
+      load_scenario_file(path, {"population.classes[0].balance_usd={dist: empirical, file: "
+                                "data/plain.csv}"})
+          .scenario;
+  CHECK(plain.population.classes[0].balance_usd.values == std::vector<double>{5.0, 6.0, 7.5});
+  // load_scenario_text resolves relative to the current directory.
+  {
+    const WorkingDirectory cwd(dir.path() / "data");
+    CHECK(load(with_threshold("{dist: empirical, file: plain.csv}"))
+              .scenario.population.classes[0]
+              .threshold.values.size() == 3);
+  }
+  // An absolute path is used as is.
+  CHECK(load(with_threshold("{dist: empirical, file: '" + (dir.path() / "data/plain.csv").string() +
+                            "'}"))
+            .scenario.population.classes[0]
+            .threshold.values.size() == 3);
+}
+
+TEST_CASE("loader: CSV errors name the CSV file, its line and what is wrong") {
+  const TempDir dir;
+  const std::string yaml =
+      dir.write("s.yaml", with_threshold("{dist: empirical, file: t.csv, column: theta}"));
+  auto csv_error = [&](const std::string& csv, const std::vector<std::string>& overrides = {}) {
+    dir.write("t.csv", csv);
+    return file_error(yaml, overrides);
+  };
+  const std::string csv = (dir.path() / "t.csv").string();
+  const std::string key = "population.classes[0].threshold.file";
+  CHECK(csv_error("theta\n0.5\nabc\n") ==
+        csv + ":3:1: " + key + ": expected a number in column 'theta' (index 0), got 'abc'");
+  CHECK(csv_error("x,theta\n1,0.5\n2,\n") ==
+        csv + ":3:3: " + key +
+            ": expected a number in column 'theta' (index 1), got an empty cell");
+  CHECK(csv_error("x,theta\n1,0.5\n2\n") ==
+        csv + ":3:1: " + key + ": the row has 1 cell; column 'theta' (index 1) is missing");
+  CHECK(csv_error("x,y\n1,2\n") == csv + ":1:1: " + key +
+                                       ": no column named 'theta' in the header row (found 'x', "
+                                       "'y')");
+  CHECK(csv_error("") == csv + ": " + key + ": empty file: expected numbers in column 'theta'");
+  CHECK(csv_error("\n  \n") ==
+        csv + ": " + key + ": empty file: expected numbers in column 'theta'");
+  CHECK(csv_error("theta\n") ==
+        csv + ":1:1: " + key +
+            ": no data rows after the header: expected numbers in column 'theta' (index 0)");
+  CHECK(csv_error("theta\n1\ninf\n") ==
+        csv + ":3:1: " + key + ": expected a finite number in column 'theta' (index 0), got 'inf'");
+  CHECK(contains(csv_error("theta\n\"1\n"), ":2:1: " + key + ": malformed CSV row: unterminated"));
+  // By index: a first row with a number in the column is data, not a header.
+  const std::vector<std::string> by_index = {"population.classes[0].threshold.column=2"};
+  CHECK(csv_error("1,2,3\n4,5\n", by_index) ==
+        csv + ":2:1: " + key + ": the row has 2 cells; column 2 is missing");
+  CHECK(csv_error("a,b,c\n4,5,x\n", by_index) ==
+        csv + ":2:5: " + key + ": expected a number in column 2 ('c'), got 'x'");
+  CHECK(contains(csv_error("1\n", {"population.classes[0].threshold.column=-1"}),
+                 "threshold.column: expected an integer in 0 .. 1000000, got -1"));
+  CHECK(contains(csv_error("1\n", {"population.classes[0].threshold.column=''"}),
+                 "threshold.column: expected a column name or a 0-based column index"));
+  // A file that cannot be opened is reported at the scenario key.
+  CHECK(file_error(yaml, {"population.classes[0].threshold.file=missing.csv"}) ==
+        "--set population.classes[0].threshold.file=missing.csv: " + key + ": cannot open '" +
+            (dir.path() / "missing.csv").string() + "': No such file or directory");
+  std::filesystem::create_directory(dir.path() / "sub");
+  CHECK(contains(file_error(yaml, {"population.classes[0].threshold.file=sub"}),
+                 "it is a directory"));
+  CHECK(contains(error_of(with_threshold("{dist: empirical, file: /nonexistent/x.csv}")),
+                 "test.yaml:9:42: " + key + ": cannot open '/nonexistent/x.csv'"));
+}
+
+// ---- population.classes[i]: new keys ----------------------------------------------------------
+
+TEST_CASE("loader: class attributes as distributions and the new class keys") {
+  const std::string yaml = replace(kMinimal, "threshold: 0.5",
+                                   "threshold: 0.5\n"
+                                   "      noise_sd: {dist: uniform, low: 0, high: 0.1}\n"
+                                   "      attention: {dist: beta, alpha: 2, beta: 2}\n"
+                                   "      withdraw_fraction: 0.25\n"
+                                   "      reaction_lag_ticks: {dist: lognormal, mu: 1, sigma: 1}\n"
+                                   "      threshold_balance_rank_correlation: -0.5\n"
+                                   "      calm_threshold: -0.2\n"
+                                   "      redeposit_rate: 0.1\n"
+                                   "      redeposit_fraction: 0.5");
+  const InvestorClass c = load(yaml).scenario.population.classes[0];
+  CHECK(c.noise_sd.kind == Distribution::Kind::kUniform);
+  CHECK(c.noise_sd.high == 0.1);
+  CHECK(c.attention.kind == Distribution::Kind::kBeta);
+  CHECK(c.withdraw_fraction.kind == Distribution::Kind::kConstant);
+  CHECK(c.withdraw_fraction.value == 0.25);
+  CHECK(c.reaction_lag_ticks.kind == Distribution::Kind::kLognormal);
+  CHECK(c.threshold_balance_rank_correlation == -0.5);
+  CHECK(c.calm_threshold == -0.2);
+  CHECK(c.redeposit_rate == 0.1);
+  CHECK(c.redeposit_fraction == 0.5);
+  // Non-constant distributions need no range (the engine clamps draws).
+  CHECK(load(replace(kMinimal, "threshold: 0.5",
+                     "threshold: 0.5\n      attention: {dist: normal, mean: 0.5, sd: 2}"))
+            .scenario.population.classes[0]
+            .attention.kind == Distribution::Kind::kNormal);
+}
+
+TEST_CASE("loader: range checks on constant class attributes") {
+  auto class_error = [](const std::string& line) {
+    return error_of(replace(kMinimal, "threshold: 0.5", "threshold: 0.5\n      " + line));
+  };
+  const std::string at = "population.classes[0].";
+  CHECK(contains(class_error("withdraw_fraction: 0"),
+                 at + "withdraw_fraction: expected a number in (0, 1], got 0"));
+  CHECK(contains(class_error("withdraw_fraction: 1.5"), "expected a number in (0, 1], got 1.5"));
+  CHECK(contains(class_error("withdraw_fraction: {dist: constant, value: 0}"),
+                 at + "withdraw_fraction.value: expected a number in (0, 1], got 0"));
+  CHECK(contains(class_error("reaction_lag_ticks: -1"),
+                 at + "reaction_lag_ticks: expected a number >= 0, got -1"));
+  CHECK(contains(class_error("noise_sd: {dist: constant, value: -1}"),
+                 at + "noise_sd.value: expected a number >= 0, got -1"));
+  CHECK(contains(class_error("attention: {dist: constant, value: 2}"),
+                 at + "attention.value: expected a number in [0, 1], got 2"));
+  CHECK(
+      contains(class_error("threshold_balance_rank_correlation: -1.5"),
+               at + "threshold_balance_rank_correlation: expected a number in [-1, 1], got -1.5"));
+  CHECK(contains(class_error("calm_threshold: .inf"), "expected a finite number"));
+  CHECK(contains(class_error("redeposit_rate: 1.1"),
+                 at + "redeposit_rate: expected a number in [0, 1], got 1.1"));
+  CHECK(contains(class_error("redeposit_fraction: 0"),
+                 at + "redeposit_fraction: expected a number in (0, 1], got 0"));
+  CHECK(contains(class_error("reaction_lag_tick: 1"),
+                 "unknown key 'reaction_lag_tick' in population.classes[0]; did you mean "
+                 "'reaction_lag_ticks'?"));
+  CHECK(contains(class_error("withdraw_fraction: {dist: uniform, low: 0.5, high: 0.4}"),
+                 at + "withdraw_fraction.high: expected high > low (0.5), got 0.4"));
+  CHECK(contains(class_error("noise_sd: '0.1'"),
+                 at + "noise_sd: expected a number or a mapping with 'dist'"));
+}
+
+// ---- network ------------------------------------------------------------------------------
+
+TEST_CASE("loader: network types and their parameters") {
+  CHECK(load(kMinimal + "network: {type: complete}\n").scenario.network.kind ==
+        NetworkSpec::Kind::kComplete);
+  const NetworkSpec ws =
+      load(kMinimal + "network: {type: watts_strogatz, k: 4, rewire_probability: 0.25}\n")
+          .scenario.network;
+  CHECK(ws.kind == NetworkSpec::Kind::kWattsStrogatz);
+  CHECK(ws.k == 4);
+  CHECK(ws.rewire_probability == 0.25);
+  const NetworkSpec ws_default =
+      load(kMinimal + "network: {type: watts_strogatz}\n").scenario.network;
+  CHECK(ws_default.k == 10);
+  CHECK(ws_default.rewire_probability == 0.1);
+  const NetworkSpec ba =
+      load(kMinimal + "network: {type: barabasi_albert, m: 5}\n").scenario.network;
+  CHECK(ba.kind == NetworkSpec::Kind::kBarabasiAlbert);
+  CHECK(ba.m == 5);
+  CHECK(load(kMinimal + "network: {type: barabasi_albert}\n").scenario.network.m == 3);
+  const NetworkSpec conf =
+      load(kMinimal +
+           "network: {type: configuration, degree: {dist: pareto, scale: 2, shape: 2.5}}\n")
+          .scenario.network;
+  CHECK(conf.kind == NetworkSpec::Kind::kConfiguration);
+  CHECK(conf.degree.kind == Distribution::Kind::kPareto);
+  CHECK(conf.degree.shape == 2.5);
+  CHECK(load(kMinimal + "network: {type: configuration, degree: -3}\n")
+            .scenario.network.degree.value == -3.0);  // negative draws become 0 in the engine
+
+  const std::string two_classes =
+      replace(kMinimal, "  classes:\n",
+              "  classes:\n    - {name: whale, share: 0.1, balance_usd: 1e6, threshold: 0.2}\n");
+  const NetworkSpec sbm =
+      load(two_classes +
+           "network:\n  type: stochastic_block\n  block_probability: [[0.5, 0.01], [0.01, 0.1]]\n")
+          .scenario.network;
+  CHECK(sbm.kind == NetworkSpec::Kind::kStochasticBlock);
+  CHECK(sbm.block_probability == std::vector<std::vector<double>>{{0.5, 0.01}, {0.01, 0.1}});
+}
+
+TEST_CASE("loader: network parameter errors") {
+  CHECK(contains(error_of(kMinimal + "network: {type: watts_strogatz, k: 5}\n"),
+                 "network.k: expected an even k (the ring lattice links k / 2 neighbours on each "
+                 "side), got 5"));
+  CHECK(contains(error_of(kMinimal + "network: {type: watts_strogatz, k: 100}\n"),
+                 "network.k: expected an integer in 2 .. 99, got 100"));
+  CHECK(contains(error_of(kMinimal + "network: {type: watts_strogatz, k: 0}\n"),
+                 "network.k: expected an integer in 2 .. 99, got 0"));
+  CHECK(contains(
+      error_of(replace(kMinimal, "agents: 100", "agents: 8") + "network: {type: watts_strogatz}\n"),
+      "test.yaml:12:10: network.k: expected k in 2 .. 7 (min(1000, population.agents - "
+      "1)), got 10 (the default; set network.k)"));
+  CHECK(contains(error_of(replace(kMinimal, "agents: 100", "agents: 2") +
+                          "network: {type: watts_strogatz, k: 2}\n"),
+                 "network.type: type: watts_strogatz needs population.agents >= 3"));
+  CHECK(contains(error_of(kMinimal + "network: {type: watts_strogatz, rewire_probability: 2}\n"),
+                 "network.rewire_probability: expected a number in [0, 1], got 2"));
+  CHECK(contains(error_of(kMinimal + "network: {type: barabasi_albert, m: 0}\n"),
+                 "network.m: expected an integer in 1 .. 99, got 0"));
+  CHECK(contains(error_of(replace(kMinimal, "agents: 100", "agents: 1") +
+                          "network: {type: barabasi_albert}\n"),
+                 "needs population.agents >= 2"));
+  CHECK(contains(error_of(replace(kMinimal, "agents: 100", "agents: 3") +
+                          "network: {type: barabasi_albert}\n"),
+                 "network.m: expected m in 1 .. 2"));
+  CHECK(contains(error_of(kMinimal + "network: {type: configuration}\n"),
+                 "network.degree: missing required key 'degree' in network"));
+  CHECK(contains(error_of(kMinimal + "network: {type: configuration, degree: {dist: normal}}\n"),
+                 "network.degree.mean: missing required key 'mean'"));
+  // Keys of another type.
+  CHECK(contains(error_of(kMinimal + "network: {type: watts_strogatz, m: 3}\n"),
+                 "network.m: unknown key 'm' in network (type: watts_strogatz) ('m' is only valid "
+                 "with type: barabasi_albert)"));
+  CHECK(contains(error_of(kMinimal + "network: {type: barabasi_albert, k: 3}\n"),
+                 "('k' is only valid with type: k_out or watts_strogatz)"));
+  CHECK(contains(error_of(kMinimal + "network: {type: k_out, rewire_probability: 0.1}\n"),
+                 "('rewire_probability' is only valid with type: watts_strogatz)"));
+  CHECK(contains(error_of(kMinimal + "network: {type: complete, k: 3}\n"),
+                 "unknown key 'k' in network (type: complete)"));
+  CHECK(contains(error_of(kMinimal + "network: {type: k_out, directed: true}\n"),
+                 "('directed' is only valid with type: edge_list)"));
+  CHECK(contains(error_of(kMinimal + "network: {type: watts_strogatz, rewire_probabilty: 0.1}\n"),
+                 "did you mean 'rewire_probability'?"));
+  CHECK(contains(error_of(kMinimal + "network: {file: e.txt}\n"),
+                 "network.file: unknown key 'file' in network ('file' needs type: edge_list)"));
+  CHECK(contains(error_of(kMinimal + "network: {type: watts-strogatz}\n"),
+                 "did you mean 'watts_strogatz'?"));
+}
+
+TEST_CASE("loader: stochastic block matrix errors") {
+  const std::string two_classes =
+      replace(kMinimal, "  classes:\n",
+              "  classes:\n    - {name: whale, share: 0.1, balance_usd: 1e6, threshold: 0.2}\n");
+  auto sbm_error = [&](const std::string& matrix) {
+    return error_of(two_classes +
+                    "network:\n  type: stochastic_block\n  block_probability: " + matrix + "\n");
+  };
+  CHECK(contains(sbm_error("[[0.5, 0.1], [0.2, 0.3]]"),
+                 "test.yaml:15:36: network.block_probability[1][0]: expected a symmetric matrix: "
+                 "block_probability[1][0] = 0.2 but block_probability[0][1] = 0.1"));
+  CHECK(contains(sbm_error("[[0.5, 0.1]]"),
+                 "network.block_probability: expected 2 rows (one per investor class, in class "
+                 "order: whale, all), got 1"));
+  CHECK(contains(sbm_error("[[0.5, 0.1], [0.1]]"),
+                 "network.block_probability[1]: expected 2 entries (one per investor class: the "
+                 "matrix is classes x classes), got 1"));
+  CHECK(contains(sbm_error("[[0.5, 0.1], [0.1, 1.5]]"),
+                 "network.block_probability[1][1]: expected a number in [0, 1], got 1.5"));
+  CHECK(
+      contains(sbm_error("[0.5, 0.1]"), "network.block_probability[0]: expected a list, got 0.5"));
+  CHECK(contains(sbm_error("0.5"), "network.block_probability: expected a list, got 0.5"));
+  CHECK(contains(error_of(kMinimal + "network: {type: stochastic_block}\n"),
+                 "network.block_probability: missing required key 'block_probability'"));
+}
+
+TEST_CASE("loader: edge list read from a file") {
+  const TempDir dir;
+  dir.write("net/edges.txt",
+            "# id pairs\n"
+            "0 1\n"
+            "\n"
+            "1,2   # a comment\n"
+            "  3 ,\t4\r\n"
+            "99 0\n"
+            "5 5\n");
+  const std::string path =
+      dir.write("scenario.yaml", kMinimal +
+                                     "network: {type: edge_list, file: net/edges.txt, "
+                                     "self_loops: drop, directed: true}\n");
+  const NetworkSpec n = load_scenario_file(path).scenario.network;
+  CHECK(n.kind == NetworkSpec::Kind::kEdgeList);
+  CHECK(n.directed);
+  CHECK(n.self_loops == NetworkSpec::SelfLoops::kDrop);
+  using Edges = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
+  CHECK(n.edges == Edges{{0, 1}, {1, 2}, {3, 4}, {99, 0}});
+  // Defaults: undirected, self-loops rejected.
+  dir.write("net/ok.txt", "0 1\n2 3\n");
+  const NetworkSpec d =
+      load_scenario_file(path, {"network={type: edge_list, file: net/ok.txt}"}).scenario.network;
+  CHECK_FALSE(d.directed);
+  CHECK(d.self_loops == NetworkSpec::SelfLoops::kReject);
+  CHECK(d.edges == Edges{{0, 1}, {2, 3}});
+  // An empty edge list is allowed (no peers).
+  dir.write("net/empty.txt", "# nothing\n\n");
+  CHECK(load_scenario_file(path, {"network.file=net/empty.txt"}).scenario.network.edges.empty());
+}
+
+TEST_CASE("loader: edge list errors name the edge file and its line") {
+  const TempDir dir;
+  const std::string path = dir.write("s.yaml", replace(kMinimal, "agents: 100", "agents: 1000") +
+                                                   "network:\n  type: edge_list\n  file: e.txt\n");
+  const std::string edges = (dir.path() / "e.txt").string();
+  auto edge_error = [&](const std::string& text, const std::vector<std::string>& overrides = {}) {
+    dir.write("e.txt", text);
+    return file_error(path, overrides);
+  };
+  CHECK(edge_error("0 1\n# c\n5 1200\n") ==
+        edges +
+            ":3:3: network.file: agent id 1200 out of range 0 .. 999 (population.agents = "
+            "1000)");
+  CHECK(edge_error("0 1\n7 7\n") ==
+        edges +
+            ":2:1: network.file: self-loop: agent 7 is linked to itself (set "
+            "network.self_loops: drop to skip self-loops)");
+  CHECK(edge_error("0 1 2\n") ==
+        edges +
+            ":1:1: network.file: expected two agent ids (integers) separated by whitespace "
+            "or a comma, got '0 1 2'");
+  CHECK(contains(edge_error("0\n"), edges + ":1:1: network.file: expected two agent ids"));
+  CHECK(contains(edge_error("1 2\n0 x\n"), edges + ":2:3: network.file: expected two agent ids"));
+  CHECK(contains(edge_error("-1 2\n"), edges + ":1:1: network.file: expected two agent ids"));
+  CHECK(contains(edge_error("1.5 2\n"), "expected two agent ids"));
+  CHECK(contains(edge_error("1,,2\n"), "expected two agent ids"));
+  CHECK(contains(edge_error("1 2,\n"), "expected two agent ids"));
+  CHECK(contains(edge_error("3 99999999999999999999999\n"),
+                 ":1:3: network.file: agent id 99999999999999999999999 out of range 0 .. 999"));
+  CHECK(contains(file_error(path, {"network.file=nope.txt"}),
+                 "--set network.file=nope.txt: network.file: cannot open '"));
+  CHECK(contains(edge_error("1 2\n", {"network.self_loops=keep"}),
+                 "network.self_loops: expected one of reject, drop, got 'keep'"));
+  CHECK(contains(edge_error("1 2\n", {"network.directed=yes please"}),
+                 "network.directed: expected true or false, got 'yes please'"));
+  CHECK(contains(edge_error("1 2\n", {"network.directed='true'"}),
+                 "expected true or false, got the string \"true\""));
+  CHECK(contains(error_of(kMinimal + "network: {type: edge_list}\n"),
+                 "network.file: missing required key 'file' in network"));
+}
+
+// ---- stress, decision, news_process, output -----------------------------------------------------
+
+TEST_CASE("loader: new stress keys") {
+  const StressSpec s =
+      load(kMinimal +
+           "stress: {peer_balance_weighted: true, queue_weight: 0.5, price_weight: -1}\n")
+          .scenario.stress;
+  CHECK(s.peer_balance_weighted);
+  CHECK(s.queue_weight == 0.5);
+  CHECK(s.price_weight == -1.0);
+  CHECK(contains(error_of(kMinimal + "stress: {peer_balance_weighted: 1}\n"),
+                 "stress.peer_balance_weighted: expected true or false, got 1"));
+  CHECK(contains(error_of(kMinimal + "stress: {queue_weight: .inf}\n"),
+                 "stress.queue_weight: expected a finite number"));
+  CHECK(
+      contains(error_of(kMinimal + "stress: {price_wieght: 1}\n"), "did you mean 'price_weight'?"));
+}
+
+TEST_CASE("loader: decision rule") {
+  const DecisionSpec h =
+      load(kMinimal + "decision: {rule: hazard, hazard_rate: 0.2, temperature: 0.05}\n")
+          .scenario.decision;
+  CHECK(h.rule == DecisionSpec::Rule::kHazard);
+  CHECK(h.hazard_rate == 0.2);
+  CHECK(h.temperature == 0.05);
+  const DecisionSpec hd = load(kMinimal + "decision: {rule: hazard}\n").scenario.decision;
+  CHECK(hd.hazard_rate == 1.0);
+  CHECK(hd.temperature == 0.1);
+  CHECK(load(kMinimal + "decision: {rule: threshold}\n").scenario.decision.rule ==
+        DecisionSpec::Rule::kThreshold);
+  CHECK(load(kMinimal + "decision: {}\n").scenario.decision.rule == DecisionSpec::Rule::kThreshold);
+  CHECK(contains(error_of(kMinimal + "decision: {rule: threshold, temperature: 0.1}\n"),
+                 "decision.temperature: unknown key 'temperature' in decision (rule: threshold) "
+                 "('temperature' is only valid with rule: hazard)"));
+  CHECK(contains(error_of(kMinimal + "decision: {hazard_rate: 0.5}\n"),
+                 "('hazard_rate' is only valid with rule: hazard)"));
+  CHECK(contains(error_of(kMinimal + "decision: {rule: hazard, hazard_rate: 0}\n"),
+                 "decision.hazard_rate: expected a number in (0, 1], got 0"));
+  CHECK(contains(error_of(kMinimal + "decision: {rule: hazard, temperature: 0}\n"),
+                 "decision.temperature: expected a number > 0, got 0"));
+  CHECK(contains(error_of(kMinimal + "decision: {rule: hazzard}\n"),
+                 "decision.rule: expected one of threshold, hazard, got 'hazzard'; did you mean "
+                 "'hazard'?"));
+  CHECK(contains(error_of(kMinimal + "decision: {rule: hazard, temprature: 1}\n"),
+                 "did you mean 'temperature'?"));
+}
+
+TEST_CASE("loader: news_process") {
+  const NewsProcessSpec p = load(kMinimal +
+                                 "news_process:\n"
+                                 "  rate_per_tick: 0.05\n"
+                                 "  magnitude: {dist: normal, mean: 0.1, sd: 0.05}\n"
+                                 "  decay_ticks: 12\n"
+                                 "  duration_ticks: 48\n"
+                                 "  reach: 0.3\n"
+                                 "  start_tick: 2\n"
+                                 "  end_tick: 8\n")
+                                .scenario.news_process;
+  CHECK(p.rate_per_tick == 0.05);
+  CHECK(p.magnitude.kind == Distribution::Kind::kNormal);
+  CHECK(p.magnitude.mean == 0.1);
+  CHECK(p.decay_ticks == 12.0);
+  CHECK(p.duration_ticks == 48);
+  CHECK(p.reach == 0.3);
+  CHECK(p.start_tick == 2);
+  CHECK(p.end_tick == 8);
+  const NewsProcessSpec d =
+      load(kMinimal + "news_process: {rate_per_tick: 1, magnitude: 0.2}\n").scenario.news_process;
+  CHECK(d.magnitude.value == 0.2);
+  CHECK(d.decay_ticks == std::numeric_limits<double>::infinity());
+  CHECK(d.duration_ticks == kForever);
+  CHECK(d.reach == 1.0);
+  CHECK(d.start_tick == 0);
+  CHECK(d.end_tick == kForever);
+  // Timestamps (ticks of one hour from 2022-01-01).
+  const NewsProcessSpec t = load(kMinimal +
+                                 "news_process: {rate_per_tick: 1, magnitude: 1, "
+                                 "start: 2022-01-01T02:30Z, end: 2022-01-01T05:00Z}\n")
+                                .scenario.news_process;
+  CHECK(t.start_tick == 2);
+  CHECK(t.end_tick == 5);
+
+  const std::string base = kMinimal + "news_process: {rate_per_tick: 1, magnitude: 1, ";
+  CHECK(contains(error_of(kMinimal + "news_process: {magnitude: 1}\n"),
+                 "news_process.rate_per_tick: missing required key 'rate_per_tick'"));
+  CHECK(contains(error_of(kMinimal + "news_process: {rate_per_tick: 1}\n"),
+                 "news_process.magnitude: missing required key 'magnitude'"));
+  CHECK(contains(error_of(kMinimal + "news_process: {rate_per_tick: -1, magnitude: 1}\n"),
+                 "news_process.rate_per_tick: expected a number >= 0, got -1"));
+  CHECK(contains(error_of(base + "decay_ticks: 0}\n"),
+                 "news_process.decay_ticks: expected a number > 0, got 0"));
+  CHECK(contains(error_of(base + "duration_ticks: 0}\n"),
+                 "news_process.duration_ticks: expected an integer in 1 .. 2147483647, got 0"));
+  CHECK(
+      contains(error_of(base + "reach: 2}\n"), "news_process.reach: expected a number in [0, 1]"));
+  CHECK(contains(error_of(base + "start_tick: 1, start: 2022-01-02}\n"),
+                 "news_process.start: give either 'start_tick' or 'start', not both"));
+  CHECK(contains(error_of(base + "end_tick: 9, end: 2022-01-02}\n"),
+                 "news_process.end: give either 'end_tick' or 'end', not both"));
+  CHECK(contains(error_of(base + "start_tick: 5, end_tick: 5}\n"),
+                 "news_process.end_tick: expected end_tick > start_tick (5), got 5"));
+  CHECK(contains(error_of(base + "start_tick: 3, end: 2022-01-01T03:59Z}\n"),
+                 "news_process.end: expected a time after the start of the process (tick 3), got "
+                 "'2022-01-01T03:59Z', which falls in tick 3"));
+  CHECK(contains(error_of(base + "start: 2021-01-01}\n"),
+                 "news_process.start: expected a time not before time.start"));
+  CHECK(contains(error_of(base + "rate: 1}\n"), "unknown key 'rate' in news_process"));
+  CHECK(contains(error_of(base + "magnitude: {dist: normal, mean: 0}}\n"),
+                 "duplicate key 'magnitude'"));
+  CHECK(contains(error_of(kMinimal + "news_process: {rate_per_tick: 1, magnitude: {dist: beta}}\n"),
+                 "news_process.magnitude.alpha: missing required key 'alpha'"));
+}
+
+TEST_CASE("loader: output options") {
+  const OutputSpec o = load(kMinimal +
+                            "output: {stress_quantiles: [0, 0.25, 1], snapshot_ticks: [0, 4, 9], "
+                            "snapshot_agents: 50}\n")
+                           .scenario.output;
+  CHECK(o.stress_quantiles == std::vector<double>{0.0, 0.25, 1.0});
+  CHECK(o.snapshot_ticks == std::vector<std::int32_t>{0, 4, 9});
+  CHECK(o.snapshot_agents == 50);
+  CHECK(
+      load(kMinimal + "output: {stress_quantiles: []}\n").scenario.output.stress_quantiles.empty());
+  const OutputSpec at =
+      load(kMinimal + "output: {snapshot_at: [2022-01-01, 2022-01-01T03:30Z]}\n").scenario.output;
+  CHECK(at.snapshot_ticks == std::vector<std::int32_t>{0, 3});
+  CHECK(load(replace(kMinimal, "agents: 100", "agents: 5000")).scenario.output.snapshot_agents ==
+        1000);
+
+  CHECK(contains(error_of(kMinimal + "output: {stress_quantiles: [0.1, 0.5, 0.5]}\n"),
+                 "test.yaml:12:39: output.stress_quantiles[2]: expected strictly increasing "
+                 "quantiles: 0.5 is not greater than the previous one (0.5)"));
+  CHECK(contains(error_of(kMinimal + "output: {stress_quantiles: [0.9, 0.1]}\n"),
+                 "output.stress_quantiles[1]: expected strictly increasing quantiles"));
+  CHECK(contains(error_of(kMinimal + "output: {stress_quantiles: [1.5]}\n"),
+                 "output.stress_quantiles[0]: expected a number in [0, 1], got 1.5"));
+  std::string many = "[";
+  for (int i = 1; i <= 17; ++i) many += (i > 1 ? ", " : "") + std::to_string(i * 0.05);
+  CHECK(contains(error_of(kMinimal + "output: {stress_quantiles: " + many + "]}\n"),
+                 "output.stress_quantiles: expected at most 16 quantiles, got 17"));
+  CHECK(contains(error_of(kMinimal + "output: {snapshot_ticks: [0, 10]}\n"),
+                 "output.snapshot_ticks[1]: expected an integer in 0 .. 9, got 10"));
+  CHECK(contains(error_of(kMinimal + "output: {snapshot_ticks: [-1]}\n"),
+                 "output.snapshot_ticks[0]: expected an integer in 0 .. 9, got -1"));
+  CHECK(contains(error_of(kMinimal + "output: {snapshot_ticks: [3, 3]}\n"),
+                 "output.snapshot_ticks[1]: expected strictly increasing ticks: 3 is not greater "
+                 "than the previous one (3)"));
+  CHECK(contains(error_of(kMinimal + "output: {snapshot_at: [2022-01-01T10:00Z]}\n"),
+                 "output.snapshot_at[0]: the time '2022-01-01T10:00Z' falls in tick 10, after the "
+                 "last tick (time.ticks = 10)"));
+  CHECK(contains(
+      error_of(kMinimal + "output: {snapshot_at: [2022-01-01T01:10Z, 2022-01-01T01:50Z]}\n"),
+      "output.snapshot_at[1]: expected strictly increasing times in distinct ticks"));
+  CHECK(contains(error_of(kMinimal + "output: {snapshot_at: [2022-01-01], snapshot_ticks: [1]}\n"),
+                 "output.snapshot_at: give either 'snapshot_ticks' or 'snapshot_at', not both"));
+  CHECK(contains(error_of(kMinimal + "output: {snapshot_agents: 101}\n"),
+                 "output.snapshot_agents: expected an integer in 1 .. 100, got 101"));
+  CHECK(contains(error_of(kMinimal + "output: {snapshot_agents: 0}\n"),
+                 "output.snapshot_agents: expected an integer in 1 .. 100, got 0"));
+  CHECK(contains(error_of(kMinimal + "output: {snapshot_tick: [1]}\n"),
+                 "did you mean 'snapshot_ticks'?"));
+  CHECK(contains(error_of(kMinimal + "output: {snapshot_ticks: 3}\n"),
+                 "output.snapshot_ticks: expected a list, got 3"));
+}
+
+// ---- overrides and round trip of the new keys ---------------------------------------------------
+
+TEST_CASE("loader: --set overrides of the new keys") {
+  const Scenario s =
+      load(kMinimal,
+           {"population.classes[0].withdraw_fraction=0.5",
+            "population.classes[0].noise_sd={dist: uniform, low: 0, high: 1}",
+            "population.classes[0].redeposit_rate=0.2",
+            "population.classes[0].threshold={dist: pareto, scale: 1, shape: 3}",
+            "network={type: watts_strogatz}", "network.k=6", "stress.peer_balance_weighted=true",
+            "stress.queue_weight=2", "decision.rule=hazard", "decision.temperature=0.5",
+            "news_process={rate_per_tick: 0.1, magnitude: 1}", "news_process.end_tick=7",
+            "output.snapshot_ticks=[1, 2]", "output.stress_quantiles=[0.5]",
+            "output.snapshot_agents=10"})
+          .scenario;
+  const InvestorClass& c = s.population.classes[0];
+  CHECK(c.withdraw_fraction.value == 0.5);
+  CHECK(c.noise_sd.kind == Distribution::Kind::kUniform);
+  CHECK(c.redeposit_rate == 0.2);
+  CHECK(c.threshold.kind == Distribution::Kind::kPareto);
+  CHECK(s.network.kind == NetworkSpec::Kind::kWattsStrogatz);
+  CHECK(s.network.k == 6);
+  CHECK(s.stress.peer_balance_weighted);
+  CHECK(s.stress.queue_weight == 2.0);
+  CHECK(s.decision.rule == DecisionSpec::Rule::kHazard);
+  CHECK(s.decision.temperature == 0.5);
+  CHECK(s.news_process.rate_per_tick == 0.1);
+  CHECK(s.news_process.end_tick == 7);
+  CHECK(s.output.snapshot_ticks == std::vector<std::int32_t>{1, 2});
+  CHECK(s.output.stress_quantiles == std::vector<double>{0.5});
+  CHECK(s.output.snapshot_agents == 10);
+  // Errors in overridden values name the override.
+  CHECK(contains(error_of(kMinimal, {"decision.temperature=1"}),
+                 "--set decision.temperature=1: decision.temperature: unknown key 'temperature' "
+                 "in decision (rule: threshold)"));
+  CHECK(error_of(kMinimal, {"output.snapshot_ticks=[5, 20]"}) ==
+        "--set output.snapshot_ticks=[5, 20]: output.snapshot_ticks[1]: expected an integer in 0 "
+        ".. 9, got 20");
+  CHECK(contains(error_of(kMinimal, {"population.classes.0.withdraw_fraction=0"}),
+                 "--set population.classes.0.withdraw_fraction=0: "
+                 "population.classes[0].withdraw_fraction: expected a number in (0, 1], got 0"));
+}
+
+TEST_CASE("loader: resolved_yaml round trip with the new keys") {
+  const std::string yaml = replace(kFull, "network:\n  type: k_out\n  k: 7\n",
+                                   "network:\n  type: stochastic_block\n"
+                                   "  block_probability: [[0.1, 0.2], [0.2, 0.05]]\n") +
+                           "decision: {rule: hazard, hazard_rate: 0.3}\n"
+                           "news_process:\n  rate_per_tick: 0.02\n"
+                           "  magnitude: {dist: empirical, values: [0.1, 0.2, -0.3]}\n"
+                           "  start: 2022-11-07\n  end_tick: 500\n"
+                           "output: {stress_quantiles: [0.05, 0.95], snapshot_at: [2022-11-07]}\n";
+  const LoadedScenario first =
+      load(yaml, {"population.classes[0].attention={dist: beta, alpha: 2, beta: 3, low: 0.1}",
+                  "population.classes[1].reaction_lag_ticks=4",
+                  "population.classes[1].threshold_balance_rank_correlation=-0.7",
+                  "stress.price_weight=0.5"});
+  const LoadedScenario again = load_scenario_text(first.resolved_yaml, "resolved.yaml");
+  check_same(first.scenario, again.scenario);
+  CHECK(again.resolved_yaml == first.resolved_yaml);
+  CHECK(first.scenario.population.classes[0].attention.low == 0.1);
+  CHECK(first.scenario.output.snapshot_ticks == std::vector<std::int32_t>{23});
+  CHECK(first.scenario.news_process.start_tick == 23);
+}
+
+TEST_CASE("loader: resolved_yaml of file-based data records absolute paths") {
+  const TempDir dir;
+  dir.write("data/theta.csv", "theta\n0.2\n0.4\n0.9\n");
+  dir.write("data/edges.csv", "0,1\n1,2\n2,2\n");
+  const std::string path =
+      dir.write("scenarios/s.yaml",
+                replace(kMinimal, "threshold: 0.5",
+                        "threshold: {dist: empirical, file: ../data/theta.csv, column: theta}") +
+                    "network: {type: edge_list, file: ../data/edges.csv, self_loops: drop}\n");
+  const LoadedScenario first = load_scenario_file(path);
+  CHECK(first.scenario.population.classes[0].threshold.values ==
+        std::vector<double>{0.2, 0.4, 0.9});
+  CHECK(first.scenario.network.edges.size() == 2);
+  const std::string theta = (dir.path() / "data/theta.csv").lexically_normal().string();
+  const std::string edges = (dir.path() / "data/edges.csv").lexically_normal().string();
+  CHECK(contains(first.resolved_yaml, theta));
+  CHECK(contains(first.resolved_yaml, edges));
+  CHECK_FALSE(contains(first.resolved_yaml, "../data"));
+  // Loaded as text (relative to the current directory, which is elsewhere) ...
+  const LoadedScenario text = load_scenario_text(first.resolved_yaml, "resolved.yaml");
+  check_same(first.scenario, text.scenario);
+  CHECK(text.resolved_yaml == first.resolved_yaml);
+  // ... or as a file stored in another directory: the same scenario.
+  const std::string stored = dir.write("out/run/resolved.yaml", first.resolved_yaml);
+  check_same(first.scenario, load_scenario_file(stored).scenario);
+  // Overrides of file keys resolve against the scenario's directory too.
+  dir.write("scenarios/edges2.txt", "3 4\n");
+  const LoadedScenario overridden = load_scenario_file(path, {"network.file=edges2.txt"});
+  CHECK(overridden.scenario.network.edges ==
+        std::vector<std::pair<std::uint32_t, std::uint32_t>>{{3, 4}});
+  CHECK(contains(overridden.resolved_yaml,
+                 (dir.path() / "scenarios/edges2.txt").lexically_normal().string()));
 }

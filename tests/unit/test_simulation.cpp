@@ -80,7 +80,7 @@ TEST_CASE("news reach: the share of agents reached matches reach x attention") {
   s.name = "reach";
   s.time.ticks = 3;
   s.population.agents = 40000;
-  s.population.classes = {{"a", 1.0, constant(10), constant(0.5), 0.0, 0.8}};
+  s.population.classes = {investor_class("a", 1.0, constant(10), constant(0.5), 0.0, 0.8)};
   s.stress.news_weight = 1.0;
   NewsEvent e;
   e.tick = 1;
@@ -99,7 +99,7 @@ TEST_CASE("news decays exponentially and stops after its duration") {
   s.name = "decay";
   s.time.ticks = 8;
   s.population.agents = 10;
-  s.population.classes = {{"a", 1.0, constant(10), constant(100.0), 0.0, 1.0}};
+  s.population.classes = {investor_class("a", 1.0, constant(10), constant(100.0), 0.0, 1.0)};
   s.stress.news_weight = 1.0;
   NewsEvent e;
   e.tick = 2;
@@ -124,8 +124,8 @@ TEST_CASE("peers are seen with lag L, and the flow signal uses its window") {
     s.name = "lag";
     s.time.ticks = 8;
     s.population.agents = 2;
-    s.population.classes = {{"leader", 1.0, constant(10), constant(-1.0), 0.0, 1.0},
-                            {"follower", 1.0, constant(10), constant(0.5), 0.0, 1.0}};
+    s.population.classes = {investor_class("leader", 1.0, constant(10), constant(-1.0), 0.0, 1.0),
+                            investor_class("follower", 1.0, constant(10), constant(0.5), 0.0, 1.0)};
     s.network = {NetworkSpec::Kind::kKOut, 1, 0.0};  // with n = 2: each agent's one neighbour
     s.stress.peer_weight = 1.0;
     s.stress.peer_lag_ticks = lag;
@@ -144,8 +144,8 @@ TEST_CASE("flow signal: share of deposits paid out over the window") {
   s.stress.flow_weight = 1.0;
   s.stress.flow_window_ticks = 2;
   // 10 "runners" (threshold below any stress) withdraw at tick 0 and are paid at once.
-  s.population.classes = {{"runner", 1.0, constant(1), constant(-1.0), 0.0, 1.0},
-                          {"stayer", 9.0, constant(1), constant(1000.0), 0.0, 1.0}};
+  s.population.classes = {investor_class("runner", 1.0, constant(1), constant(-1.0), 0.0, 1.0),
+                          investor_class("stayer", 9.0, constant(1), constant(1000.0), 0.0, 1.0)};
   const auto ticks = run_with_threads(s, 1);
   CHECK(ticks[0].flow_signal == 0.0);
   CHECK(ticks[1].flow_signal == doctest::Approx(0.1));  // 10 of 100 paid at tick 0
