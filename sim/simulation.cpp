@@ -77,6 +77,10 @@ Simulation::Simulation(Scenario scenario)
   log_end_.assign(static_cast<std::size_t>(scenario_.stress.peer_lag_ticks) + 2, 0);
   peers_seen_.assign((std::size_t{n} + 63) / 64, 0);
   for (const Money c : population_.initial_claim) total_weight_ += static_cast<double>(c);
+  peer_mode_ = (scenario_.network.kind == NetworkSpec::Kind::kComplete ||
+                scenario_.stress.peer_balance_weighted)
+                   ? PeerMode::kOther
+                   : PeerMode::kCounted;
 
   news_value_.assign(scenario_.news.size(), 0.0);
   live_events_.resize(scenario_.news.size());
@@ -200,6 +204,17 @@ double Simulation::agent_news(std::uint32_t i) const {
 // On the complete graph the neighbours are all other agents (global counts). The
 // neighbours' state is read from the `peers_seen_` bitset (N bits: it stays in cache).
 double Simulation::peer_fraction(std::uint32_t i) const {
+  if (peer_mode_ == PeerMode::kCounted) [[likely]] {
+    const auto nbrs = network_.neighbours_of(i);
+    std::uint32_t count = 0;
+    for (const std::uint32_t j : nbrs) count += peer_seen(j);
+    return nbrs.empty() ? 0.0 : static_cast<double>(count) / static_cast<double>(nbrs.size());
+  }
+  return peer_fraction_other(i);
+}
+
+// The less common peer signals: balance-weighted, and the complete graph.
+double Simulation::peer_fraction_other(std::uint32_t i) const {
   const bool weighted = scenario_.stress.peer_balance_weighted;
   if (scenario_.network.kind == NetworkSpec::Kind::kComplete) {
     const double self = peer_seen(i) ? 1.0 : 0.0;
@@ -211,15 +226,8 @@ double Simulation::peer_fraction(std::uint32_t i) const {
     const double others = total_weight_ - w;
     return others > 0 ? (seen_weight_ - self * w) / others : 0.0;
   }
-  const auto nbrs = network_.neighbours_of(i);
-  if (nbrs.empty()) return 0.0;
-  if (!weighted) {
-    std::uint32_t count = 0;
-    for (const std::uint32_t j : nbrs) count += peer_seen(j);
-    return static_cast<double>(count) / static_cast<double>(nbrs.size());
-  }
   double seen = 0.0, all = 0.0;
-  for (const std::uint32_t j : nbrs) {
+  for (const std::uint32_t j : network_.neighbours_of(i)) {
     const double w = static_cast<double>(population_.initial_claim[j]);
     all += w;
     seen += peer_seen(j) ? w : 0.0;
@@ -274,7 +282,7 @@ Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t,
         return Outcome::kWithdraw;
     }
   }
-  if (population_.outside[i] > 0 && can_redeposit(i)) {
+  if (any_redeposit_ && population_.outside[i] > 0 && can_redeposit(i)) {
     const InvestorClass& cls = scenario_.population.classes[population_.class_id[i]];
     if (s < cls.calm_threshold &&
         CounterRng(scenario_.seed, Stream::kRedeposit, tick, i).uniform01() < cls.redeposit_rate)
@@ -452,7 +460,9 @@ void Simulation::submit(std::int32_t t) {
     }
   }
   waiting_count_ = still_waiting;
-  std::sort(requests_.begin(), requests_.begin() + n_requests);
+  // Already in id order unless lagged requests came due (the common case costs O(n)).
+  if (!std::is_sorted(requests_.begin(), requests_.begin() + n_requests))
+    std::sort(requests_.begin(), requests_.begin() + n_requests);
   for (std::uint32_t k = 0; k < n_requests; ++k) request(requests_[k], t);
 
   withdrawn_agents_ += first;

@@ -69,6 +69,7 @@ class Simulation {
   Outcome decide_agent(std::uint32_t i, std::int32_t t, double public_stress);
   double agent_news(std::uint32_t i) const;
   double peer_fraction(std::uint32_t i) const;
+  double peer_fraction_other(std::uint32_t i) const;
   bool peer_seen(std::uint32_t j) const { return (peers_seen_[j >> 6] >> (j & 63)) & 1u; }
   bool can_redeposit(std::uint32_t i) const {
     return redeposit_rate_[population_.class_id[i]] > 0.0;
@@ -80,6 +81,7 @@ class Simulation {
   Institution institution_;
   std::size_t classes_ = 0;
   std::vector<double> redeposit_rate_;  // per class
+  bool any_redeposit_ = false;
 
   // Agent state and the active list: ids of agents that evaluate the rule, in increasing
   // id order. Each block of the decide phase writes its stayers, withdrawers and
@@ -112,6 +114,8 @@ class Simulation {
   std::uint64_t decision_log_size_ = 0;
   std::vector<std::uint64_t> log_end_;
   std::vector<std::uint64_t> peers_seen_;
+  enum class PeerMode { kCounted, kOther };  // kOther: weighted or complete graph
+  PeerMode peer_mode_ = PeerMode::kCounted;
   std::uint64_t seen_count_ = 0;  // complete graph: agents seen
   double seen_weight_ = 0.0;      // complete graph: their initial claims
   double total_weight_ = 0.0;     // complete graph: all initial claims
