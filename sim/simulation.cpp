@@ -58,8 +58,10 @@ Simulation::Simulation(Scenario scenario)
       classes_(population_.class_count()) {
   const std::uint32_t n = population_.size();
   draw_news_process();
-  for (const auto& cls : scenario_.population.classes)
+  for (const auto& cls : scenario_.population.classes) {
     redeposit_rate_.push_back(cls.redeposit_rate);
+    any_redeposit_ = any_redeposit_ || cls.redeposit_rate > 0.0;
+  }
 
   state_.assign(n, AgentState::kHolding);
   active_.resize(n);
