@@ -260,8 +260,8 @@ void Simulation::reveal_peers(std::int32_t t) {
 // h0 * Phi((S_i - theta_i) / T), U ~ (seed, kHazard, t, i). Only an agent with a claim
 // can withdraw. An agent with funds outside re-deposits, if its class allows it, with
 // probability redeposit_rate when S_i < calm_threshold, U ~ (seed, kRedeposit, t, i).
-Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t,
-                                             double public_stress) {
+Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, double public_stress,
+                                             double& stress) {
   const StressSpec& w = scenario_.stress;
   const auto tick = static_cast<std::uint32_t>(t);
   double s = public_stress + w.carry * population_.stress[i];
@@ -272,6 +272,7 @@ Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t,
     s += boost::random::normal_distribution<double>(0.0, population_.noise_sd[i])(rng);
   }
   population_.stress[i] = s;
+  stress = s;
 
   const double theta = population_.threshold[i];
   if (population_.claim[i] > 0) {
@@ -298,16 +299,17 @@ void Simulation::decide(std::int32_t t, double public_stress) {
   parallel_blocks(nblocks, [&](std::uint32_t b) {
     const std::uint32_t lo = b * kBlock;
     const std::uint32_t hi = std::min(lo + kBlock, active_count_);
-    double* class_stress = &block_class_stress_[std::size_t{b} * classes_];
-    std::uint32_t* class_acting = &block_class_acting_[std::size_t{b} * classes_];
-    std::fill_n(class_stress, classes_, 0.0);
-    std::fill_n(class_acting, classes_, 0u);
+    // Per-class sums in local arrays: they cannot alias the agents' state, so the compiler
+    // keeps them out of the store-to-load chains of the per-agent writes.
+    double class_stress[256] = {};
+    std::uint32_t class_acting[256] = {};
     BlockCounts counts;
     for (std::uint32_t k = lo; k < hi; ++k) {
       const std::uint32_t i = active_[k];
-      const Outcome outcome = decide_agent(i, t, public_stress);
+      double stress;
+      const Outcome outcome = decide_agent(i, t, public_stress, stress);
       const std::uint8_t c = population_.class_id[i];
-      class_stress[c] += population_.stress[i];
+      class_stress[c] += stress;
       ++class_acting[c];
       if (outcome == Outcome::kWithdraw) {
         withdrawer_staging_[lo + counts.withdraw++] = i;
@@ -316,6 +318,8 @@ void Simulation::decide(std::int32_t t, double public_stress) {
       if (outcome == Outcome::kRedeposit) redepositor_staging_[lo + counts.redeposit++] = i;
       staging_[lo + counts.stay++] = i;
     }
+    std::copy_n(class_stress, classes_, &block_class_stress_[std::size_t{b} * classes_]);
+    std::copy_n(class_acting, classes_, &block_class_acting_[std::size_t{b} * classes_]);
     blocks_[b] = counts;
   });
 

@@ -66,7 +66,7 @@ class Simulation {
   void remember_flow();
   void take_snapshot(std::int32_t t);
 
-  Outcome decide_agent(std::uint32_t i, std::int32_t t, double public_stress);
+  Outcome decide_agent(std::uint32_t i, std::int32_t t, double public_stress, double& stress);
   double agent_news(std::uint32_t i) const;
   double peer_fraction(std::uint32_t i) const;
   double peer_fraction_other(std::uint32_t i) const;
