@@ -113,7 +113,7 @@ struct ColumnSpec {
 constexpr const char* kInstitution = "institution";
 
 // clang-format off
-const std::array<ColumnSpec, 21> kColumns{{
+const std::array<ColumnSpec, 27> kColumns{{
   {"/time", "tick", ColumnType::kInt32, "tick",
    "tick index t (0-based); tick t covers [start + t*tick_hours, start + (t+1)*tick_hours)",
    &fill<std::int32_t, [](const TickRecord& r) { return r.tick; }>},
@@ -150,6 +150,24 @@ const std::array<ColumnSpec, 21> kColumns{{
   {kInstitution, "hot_reserves", ColumnType::kFloat64, "USD",
    "hot (immediately payable) reserves at the end of the tick",
    &fill<double, [](const TickRecord& r) { return cents_to_usd(r.hot); }>},
+  {kInstitution, "cold_reserves", ColumnType::kFloat64, "USD",
+   "cold reserves at the end of the tick",
+   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.cold); }>},
+  {kInstitution, "in_transit", ColumnType::kFloat64, "USD",
+   "cold funds on their way to hot reserves at the end of the tick",
+   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.in_transit); }>},
+  {kInstitution, "illiquid", ColumnType::kFloat64, "USD",
+   "illiquid assets (at par) at the end of the tick",
+   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.illiquid); }>},
+  {kInstitution, "equity", ColumnType::kFloat64, "USD",
+   "hot + cold + in transit + illiquid - deposits - lender-of-last-resort loans, at par",
+   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.equity); }>},
+  {kInstitution, "insolvent", ColumnType::kUint8, "flag",
+   "1 when equity < 0 at the end of the tick, else 0",
+   &fill<std::uint8_t, [](const TickRecord& r) { return r.insolvent ? 1 : 0; }>},
+  {kInstitution, "injections", ColumnType::kFloat64, "USD",
+   "lender-of-last-resort injections into hot reserves this tick",
+   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.injections); }>},
   {kInstitution, "halted", ColumnType::kUint8, "flag",
    "1 once the institution has suspended convertibility, else 0",
    &fill<std::uint8_t, [](const TickRecord& r) { return r.halted ? 1 : 0; }>},
@@ -312,6 +330,10 @@ const char* network_type(NetworkSpec::Kind kind) {
 // ---------------------------------------------------------------------------------------
 
 struct Hdf5Writer::Impl {
+  // The run being written (it outlives the writer). The news table and the policy
+  // firings are written when the file is closed: proof-of-reserves news joins the
+  // events, and policies fire, during the run.
+  const Simulation* sim = nullptr;
   enum class State { kOpen, kClosed };
 
   std::string final_path;
@@ -435,6 +457,11 @@ struct Hdf5Writer::Impl {
   void write_classes(const Simulation& sim);
   void write_network(const Simulation& sim);
   void write_news(const Simulation& sim);
+  void write_policies(const Simulation& sim);
+  void write_closing_tables() {
+    write_news(*sim);
+    write_policies(*sim);
+  }
   void create_columns(hid_t inst);
   void create_class_columns(const Simulation& sim);
   void create_snapshots(const Simulation& sim);
@@ -467,7 +494,7 @@ void Hdf5Writer::Impl::create(const Simulation& sim, const Provenance& prov) {
   write_institution_group(inst.get(), sim);
   write_classes(sim);
   write_network(sim);
-  write_news(sim);
+  this->sim = &sim;
   create_columns(inst.get());
   create_class_columns(sim);
   create_snapshots(sim);
@@ -551,6 +578,51 @@ void Hdf5Writer::Impl::write_network(const Simulation& sim) {
   attr(g.get(), "degree_min", std::uint64_t{d.min});
   attr(g.get(), "degree_max", std::uint64_t{d.max});
   attr(g.get(), "edges", std::uint64_t{d.edges});
+}
+
+struct PolicyRow {
+  char label[kLabelBytes];
+  char kind[32];
+  std::int32_t fired_tick;
+};
+
+const char* policy_kind(PolicySpec::Kind kind) {
+  switch (kind) {
+    case PolicySpec::Kind::kLenderOfLastResort:
+      return "lender_of_last_resort";
+    case PolicySpec::Kind::kProofOfReserves:
+      return "proof_of_reserves";
+    case PolicySpec::Kind::kDepositInsurance:
+      return "deposit_insurance";
+    case PolicySpec::Kind::kGate:
+      return "gate";
+  }
+  return "unknown";
+}
+
+// /institutions/<name>/policies: one row per policy, the tick it fired (-1: never).
+void Hdf5Writer::Impl::write_policies(const Simulation& sim) {
+  const auto& policies = sim.scenario().institution.policies;
+  std::vector<PolicyRow> rows(policies.size());
+  for (std::size_t k = 0; k < policies.size(); ++k) {
+    copy_fixed(policies[k].label, rows[k].label, kLabelBytes);
+    copy_fixed(policy_kind(policies[k].kind), rows[k].kind, sizeof rows[k].kind);
+    const std::int32_t fired = sim.policy_fired_tick(k);
+    rows[k].fired_tick = fired == kForever ? -1 : fired;
+  }
+  Handle label_t = string_type(kLabelBytes), kind_t = string_type(sizeof(PolicyRow::kind));
+  Handle row_t(
+      check(H5Tcreate(H5T_COMPOUND, sizeof(PolicyRow)), "cannot create the policy row type"),
+      H5Tclose);
+  const std::string what = "cannot build the policy row type";
+  check_status(H5Tinsert(row_t.get(), "label", HOFFSET(PolicyRow, label), label_t.get()), what);
+  check_status(H5Tinsert(row_t.get(), "kind", HOFFSET(PolicyRow, kind), kind_t.get()), what);
+  check_status(
+      H5Tinsert(row_t.get(), "fired_tick", HOFFSET(PolicyRow, fired_tick), H5T_NATIVE_INT32), what);
+  const std::string path = "institutions/" + sim.institution().name();
+  Handle inst(check(H5Gopen2(file.get(), path.c_str(), H5P_DEFAULT), "cannot open " + path),
+              H5Gclose);
+  table(inst.get(), "policies", row_t.get(), rows.data(), rows.size());
 }
 
 void Hdf5Writer::Impl::write_news(const Simulation& sim) {
@@ -867,6 +939,11 @@ Hdf5Writer::~Hdf5Writer() {
     } catch (const OutputError&) {
       // The buffered ticks are lost; the ticks already written are kept.
     }
+    try {
+      m.write_closing_tables();
+    } catch (const OutputError&) {
+      // The file stays readable without them.
+    }
     m.attr(m.file.get(), "status", "failed");
     m.attr(m.file.get(), "ticks_recorded", std::int64_t{m.written});
     m.close_checked();
@@ -908,6 +985,7 @@ void Hdf5Writer::finish(std::string_view status, const Summary& summary, double 
   try {
     m.flush_block();
     m.write_summary(summary);
+    m.write_closing_tables();
     const hid_t root = m.file.get();
     m.attr(root, "status", std::string(status));
     m.attr(root, "wall_seconds", wall_seconds);

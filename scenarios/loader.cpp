@@ -43,7 +43,8 @@ using yaml_reader::Range;
 using yaml_reader::Value;
 
 constexpr std::int32_t kLastTick = kForever - 1;  // kForever itself means "never"
-// 100 trillion USD: keeps amounts in cents, even times hot_reserve_fraction (<= 100), in int64.
+// 100 trillion USD: keeps amounts in cents, even the deposits times the three reserve
+// fractions (each <= 100: at most 3e18 cents together), in int64.
 constexpr double kMaxUsd = 1.0e14;
 const char* const kDefaultStart = "2022-01-01T00:00:00Z";
 
@@ -610,33 +611,146 @@ NewsProcessSpec read_news_process(const std::optional<Value>& v, const TimeSpec&
 
 // ---- institution ----------------------------------------------------------------------------
 
-HaltSpec read_halt(const std::optional<Value>& v, const TimeSpec& time) {
-  HaltSpec h;
-  if (!v) return h;
-  const MapReader m(*v);
-  m.allow_only({"at_tick", "at", "withdrawn_fraction_at_least", "hot_ratio_below"});
+const std::vector<std::string>& trigger_keys() {
+  static const std::vector<std::string> keys = {"at_tick", "at", "withdrawn_fraction_at_least",
+                                                "hot_ratio_below", "when_insolvent"};
+  return keys;
+}
+
+// A trigger mapping (institutions[0].halt, institutions[0].policies[i].when); unset
+// conditions are never met.
+Trigger read_trigger(const MapReader& m, const TimeSpec& time) {
+  m.allow_only(trigger_keys());
+  Trigger t;
   const auto at_tick = m.get("at_tick"), at = m.get("at");
   if (at_tick && at) at->fail("give either 'at_tick' or 'at', not both");
-  if (at_tick) h.at_tick = at_tick->integer<std::int32_t>(0, kLastTick);
-  if (at) h.at_tick = tick_at(*at, time);
-  h.withdrawn_fraction_at_least = m.number("withdrawn_fraction_at_least", Range::open_closed(0, 1),
-                                           h.withdrawn_fraction_at_least);
-  h.hot_ratio_below = m.number("hot_ratio_below", Range::open_closed(0, 1), h.hot_ratio_below);
-  return h;
+  if (at_tick) t.at_tick = at_tick->integer<std::int32_t>(0, kLastTick);
+  if (at) t.at_tick = tick_at(*at, time);
+  t.withdrawn_fraction_at_least = m.number("withdrawn_fraction_at_least", Range::open_closed(0, 1),
+                                           t.withdrawn_fraction_at_least);
+  t.hot_ratio_below = m.number("hot_ratio_below", Range::open_closed(0, 1), t.hot_ratio_below);
+  t.when_insolvent = m.boolean("when_insolvent", false);
+  return t;
+}
+
+HaltSpec read_halt(const std::optional<Value>& v, const TimeSpec& time) {
+  if (!v) return {};
+  return read_trigger(MapReader(*v), time);
+}
+
+// ---- policies -------------------------------------------------------------------------------
+
+struct PolicyKind {
+  const char* name;
+  PolicySpec::Kind kind;
+  std::vector<std::string> keys;  // besides kind, label, when
+};
+
+const std::vector<PolicyKind>& policy_kinds() {
+  static const std::vector<PolicyKind> kinds = {
+      {"lender_of_last_resort", PolicySpec::Kind::kLenderOfLastResort, {"amount_usd"}},
+      {"proof_of_reserves",
+       PolicySpec::Kind::kProofOfReserves,
+       {"magnitude", "decay_ticks", "duration_ticks", "reach"}},
+      {"deposit_insurance",
+       PolicySpec::Kind::kDepositInsurance,
+       {"coverage_usd", "insured_stress_factor"}},
+      {"gate", PolicySpec::Kind::kGate, {"fraction_per_day"}},
+  };
+  return kinds;
+}
+
+// A USD amount in [0, 1e14] (or (0, 1e14] when `positive`), in cents; a positive amount
+// must be at least one cent.
+Money read_usd(const Value& v, bool positive) {
+  const Money cents =
+      usd_to_cents(v.number(positive ? Range::open_closed(0, kMaxUsd) : Range::closed(0, kMaxUsd)));
+  if (positive && cents < 1) v.fail("expected at least 0.01 USD (one cent), got " + v.describe());
+  return cents;
+}
+
+PolicySpec read_policy(const Value& v, std::size_t index, const TimeSpec& time) {
+  const MapReader m(v);
+  const auto& kinds = policy_kinds();
+  std::vector<std::string> names;
+  std::map<std::string, std::vector<std::string>> owners;  // key -> the kinds it belongs to
+  for (const auto& k : kinds) {
+    names.push_back(k.name);
+    for (const auto& key : k.keys) owners[key].push_back(k.name);
+  }
+  const std::vector<std::string> common = {"kind", "label", "when"};
+  if (!m.has("kind")) {
+    std::map<std::string, std::string> needs;
+    for (const auto& [key, kind_names] : owners)
+      needs[key] = "'" + key + "' needs kind: " + or_list(kind_names);
+    m.allow_only(common, needs);
+    m.required("kind");
+  }
+  const PolicyKind& kind = kinds[m.get("kind")->choice(names)];
+  std::map<std::string, std::string> notes;
+  for (const auto& [key, kind_names] : owners)
+    notes[key] = "'" + key + "' is only valid with kind: " + or_list(kind_names);
+  std::vector<std::string> allowed = common;
+  allowed.insert(allowed.end(), kind.keys.begin(), kind.keys.end());
+  m.allow_only(allowed, notes, "(kind: " + std::string(kind.name) + ")");
+
+  PolicySpec p;
+  p.kind = kind.kind;
+  p.label = m.string("label", std::string(kind.name) + " " + std::to_string(index));
+  const std::string needs_trigger =
+      "a policy needs a trigger: set at least one of " + or_list(trigger_keys());
+  const auto when = m.get("when");
+  if (!when) fail_missing(m, "when", "missing required key 'when': " + needs_trigger);
+  p.trigger = read_trigger(MapReader(*when), time);
+  if (!p.trigger.any()) when->fail(needs_trigger);
+  switch (p.kind) {
+    case PolicySpec::Kind::kLenderOfLastResort:
+      p.injection = read_usd(m.required("amount_usd"), true);
+      break;
+    case PolicySpec::Kind::kProofOfReserves:
+      p.news_magnitude = m.number("magnitude", Range::at_most(0), p.news_magnitude);
+      p.news_decay_ticks = m.number("decay_ticks", Range::above(0), p.news_decay_ticks);
+      p.news_duration_ticks = m.integer<std::int32_t>("duration_ticks", 1, kForever, kForever);
+      p.news_reach = m.number("reach", Range::closed(0, 1), 1.0);
+      break;
+    case PolicySpec::Kind::kDepositInsurance:
+      p.coverage = read_usd(m.required("coverage_usd"), false);
+      p.insured_stress_factor = m.number("insured_stress_factor", Range::closed(0, 1), 0.0);
+      break;
+    case PolicySpec::Kind::kGate:
+      p.gate_fraction = m.required_number("fraction_per_day", Range::open_closed(0, 1));
+      break;
+  }
+  return p;
+}
+
+std::vector<PolicySpec> read_policies(const std::optional<Value>& v, const TimeSpec& time) {
+  std::vector<PolicySpec> policies;
+  if (!v) return policies;
+  const std::vector<Value> items = v->list();
+  if (items.size() > 64)
+    v->fail("expected at most 64 policies, got " + std::to_string(items.size()));
+  for (std::size_t i = 0; i < items.size(); ++i) policies.push_back(read_policy(items[i], i, time));
+  return policies;
 }
 
 InstitutionSpec read_institution(const Value& v, const TimeSpec& time) {
   const MapReader m(v);
-  m.allow_only({"name", "hot_reserve_fraction", "max_payout_per_tick_usd", "halt"});
+  m.allow_only({"name", "hot_reserve_fraction", "cold_reserve_fraction", "illiquid_fraction",
+                "cold_to_hot_per_tick_usd", "cold_delay_ticks", "max_payout_per_tick_usd", "halt",
+                "policies"});
   InstitutionSpec s;
   if (const auto name = m.get("name")) s.name = identifier(*name);
   s.hot_reserve_fraction = m.number("hot_reserve_fraction", Range::closed(0, 100), 1.0);
-  if (const auto payout = m.get("max_payout_per_tick_usd")) {
-    s.max_payout_per_tick = usd_to_cents(payout->number(Range::open_closed(0, kMaxUsd)));
-    if (s.max_payout_per_tick < 1)
-      payout->fail("expected at least 0.01 USD (one cent), got " + payout->describe());
-  }
+  s.cold_reserve_fraction = m.number("cold_reserve_fraction", Range::closed(0, 100), 0.0);
+  s.illiquid_fraction = m.number("illiquid_fraction", Range::closed(0, 100), 0.0);
+  if (const auto rate = m.get("cold_to_hot_per_tick_usd"))
+    s.cold_to_hot_per_tick = read_usd(*rate, true);
+  s.cold_delay_ticks = m.integer<std::int32_t>("cold_delay_ticks", 0, 100'000, 0);
+  if (const auto payout = m.get("max_payout_per_tick_usd"))
+    s.max_payout_per_tick = read_usd(*payout, true);
   s.halt = read_halt(m.get("halt"), time);
+  s.policies = read_policies(m.get("policies"), time);
   return s;
 }
 

@@ -63,6 +63,7 @@ struct Range {
   static Range any() { return {}; }
   static Range above(double lo) { return {lo, std::numeric_limits<double>::infinity(), true}; }
   static Range at_least(double lo) { return {lo, std::numeric_limits<double>::infinity()}; }
+  static Range at_most(double hi) { return {-std::numeric_limits<double>::infinity(), hi}; }
   static Range closed(double lo, double hi) { return {lo, hi}; }
   static Range open_closed(double lo, double hi) { return {lo, hi, true, false}; }
   bool contains(double x) const;

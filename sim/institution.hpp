@@ -1,7 +1,9 @@
 #pragma once
-// One institution: hot reserves, a FIFO withdrawal queue served sequentially up to a
-// per-tick payout limit, and a halt (suspension of convertibility) trigger.
-// All amounts are cents; the ledger identities are checked every tick by check_ledger().
+// One institution: hot, cold and illiquid reserves, a FIFO withdrawal queue served
+// sequentially up to a per-tick payout limit, and a halt (suspension of convertibility)
+// trigger. All amounts are cents; the ledger identities are checked every tick by
+// check_ledger().
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -33,21 +35,40 @@ class Institution {
   void submit(std::uint32_t agent, std::int32_t tick, Money amount);
   // A re-deposit: the customer's claim and the hot reserves both grow by `amount`.
   void deposit(Money amount);
+  // A lender-of-last-resort loan: hot reserves grow by `amount`, and so do the
+  // institution's debts (to the lender); customers' claims do not change.
+  void inject(Money amount);
 
-  // Settles tick t: applies a scheduled halt, pays the queue head-first from hot reserves
-  // (at most max_payout_per_tick in total, partially paying the last request reached), then
-  // evaluates the halt conditions on the end-of-tick state. halt_tick() is the first tick
-  // whose record shows the halt; a scheduled halt at tick k stops the payments of tick k.
-  // on_payment(agent, amount, fully_paid) is called for each payment, in queue order.
+  // Settles tick t: applies a scheduled halt; receives the cold funds arriving now and,
+  // if the queue exceeds hot + funds in transit, starts a cold-to-hot transfer (arriving
+  // cold_delay_ticks later; at once when the delay is 0); pays the queue head-first from
+  // hot reserves (at most max_payout_per_tick in total, partially paying the last request
+  // reached); then evaluates the halt conditions on the end-of-tick state. halt_tick() is
+  // the first tick whose record shows the halt; a scheduled halt at tick k stops the
+  // payments of tick k. on_payment(agent, amount, fully_paid) is called for each payment,
+  // in queue order.
   template <typename OnPayment>
   Money settle(std::int32_t tick, OnPayment&& on_payment);
+
+  // Whether a trigger's end-of-tick conditions hold now (at_tick is checked by callers).
+  bool conditions_met(const Trigger& trigger) const;
 
   void check_ledger() const;
 
   Money issued() const { return issued_; }
   Money deposits() const { return issued_ + inflow_total_ - paid_total_; }
   Money inflow_total() const { return inflow_total_; }
+  Money injection_total() const { return injection_total_; }
   Money hot() const { return hot_; }
+  Money cold() const { return cold_; }
+  Money in_transit() const { return in_transit_; }
+  Money illiquid() const { return illiquid_; }
+  // Equity at par: every reserve tier minus the customers' claims and the
+  // lender-of-last-resort loans (an injection is a loan: it adds liquidity, not equity).
+  Money equity() const {
+    return hot_ + cold_ + in_transit_ + illiquid_ - deposits() - injection_total_;
+  }
+  bool insolvent() const { return equity() < 0; }
   Money requested_total() const { return requested_total_; }
   Money paid_total() const { return paid_total_; }
   Money queue_value() const { return queue_value_; }
@@ -63,46 +84,55 @@ class Institution {
   Money queue_sum() const;
 
  private:
-  void evaluate_halt(std::int32_t tick);
-  WithdrawalRequest& at(std::size_t k) { return queue_[(head_ + k) % queue_.size()]; }
+  void move_cold_to_hot(std::int32_t tick);
+  Money pay_queue(Money budget, auto&& on_payment);
 
   InstitutionSpec spec_;
   Money issued_;
-  Money hot_initial_;
-  Money hot_;
+  Money hot_, cold_, illiquid_;
+  Money liquid_initial_;  // hot + cold at tick 0
+  Money in_transit_ = 0;
+  std::vector<Money> arrivals_;  // ring: cold funds arriving at tick k in slot k mod size
   Money requested_total_ = 0;
   Money paid_total_ = 0;
   Money inflow_total_ = 0;
+  Money injection_total_ = 0;
   Money queue_value_ = 0;
   std::vector<WithdrawalRequest> queue_;  // ring buffer
   std::size_t head_ = 0, count_ = 0;
   std::int32_t halt_tick_ = kForever;
 };
 
+Money Institution::pay_queue(Money budget, auto&& on_payment) {
+  Money paid = 0;
+  while (count_ > 0 && budget > 0) {
+    WithdrawalRequest& head = queue_[head_];
+    const Money pay = std::min(head.amount, budget);
+    head.amount -= pay;
+    budget -= pay;
+    paid += pay;
+    const bool done = head.amount == 0;
+    on_payment(head.agent, pay, done);
+    if (done) {
+      head_ = (head_ + 1) % queue_.size();
+      --count_;
+    }
+  }
+  return paid;
+}
+
 template <typename OnPayment>
 Money Institution::settle(std::int32_t tick, OnPayment&& on_payment) {
   if (tick >= spec_.halt.at_tick && !halted()) halt_tick_ = tick;
   Money paid = 0;
   if (!halted()) {
-    Money budget = std::min(spec_.max_payout_per_tick, hot_);
-    while (count_ > 0 && budget > 0) {
-      WithdrawalRequest& head = queue_[head_];
-      const Money pay = std::min(head.amount, budget);
-      head.amount -= pay;
-      budget -= pay;
-      paid += pay;
-      const bool done = head.amount == 0;
-      on_payment(head.agent, pay, done);
-      if (done) {
-        head_ = (head_ + 1) % queue_.size();
-        --count_;
-      }
-    }
+    move_cold_to_hot(tick);
+    paid = pay_queue(std::min(spec_.max_payout_per_tick, hot_), on_payment);
     hot_ -= paid;
     paid_total_ += paid;
     queue_value_ -= paid;
   }
-  evaluate_halt(tick);
+  if (!halted() && conditions_met(spec_.halt)) halt_tick_ = tick;
   return paid;
 }
 

@@ -26,8 +26,14 @@ struct TickRecord {
   Money queue_value = 0;  // unpaid requests at the end of the tick
   std::int64_t queue_count = 0;
   std::int32_t oldest_wait_ticks = 0;
-  Money hot = 0;  // hot reserves at the end of the tick
+  Money hot = 0;         // hot reserves at the end of the tick
+  Money cold = 0;        // cold reserves at the end of the tick
+  Money in_transit = 0;  // cold funds on their way to hot
+  Money illiquid = 0;    // illiquid assets (at par)
+  Money equity = 0;      // hot + cold + in transit + illiquid - deposits - loans
+  Money injections = 0;  // lender-of-last-resort injections this tick
   bool halted = false;
+  bool insolvent = false;
   // Population.
   std::int64_t withdrawn_agents = 0;  // agents that have decided to withdraw, cumulative
   std::int64_t new_withdrawals = 0;   // agents that decided for the first time this tick

@@ -73,22 +73,58 @@ struct OutputSpec {
   std::uint32_t snapshot_agents = 1000;      // sample size (every (N / size)-th agent)
 };
 
-// Conditions under which the institution suspends convertibility; any one suffices.
-// Unset conditions are never met.
-struct HaltSpec {
+// A condition on the institution, checked on its state at the end of each tick (a
+// scheduled tick fires at the start of that tick); any set condition suffices. Unset
+// conditions are never met.
+struct Trigger {
   std::int32_t at_tick = kForever;
-  double withdrawn_fraction_at_least = std::numeric_limits<double>::infinity();
-  double hot_ratio_below = -std::numeric_limits<double>::infinity();
+  double withdrawn_fraction_at_least = std::numeric_limits<double>::infinity();  // net
+  double hot_ratio_below = -std::numeric_limits<double>::infinity();             // hot / deposits
+  bool when_insolvent = false;                                                   // equity < 0
   bool any() const {
-    return at_tick != kForever || withdrawn_fraction_at_least <= 1.0 || hot_ratio_below > -1.0;
+    return at_tick != kForever || withdrawn_fraction_at_least <= 1.0 || hot_ratio_below > -1.0 ||
+           when_insolvent;
   }
+};
+
+// Suspension of convertibility: once triggered, nothing more is paid.
+using HaltSpec = Trigger;
+
+// An intervention that fires once, when its trigger is met (MODEL.md section 2).
+struct PolicySpec {
+  enum class Kind {
+    kLenderOfLastResort,  // `injection` cents join the hot reserves
+    kProofOfReserves,     // a reassuring news event (magnitude <= 0) to the depositors
+    kDepositInsurance,    // claims insured up to `coverage`: insured share feels less stress
+    kGate,                // per-account limit: `gate_fraction` of the claim per day
+  };
+  Kind kind = Kind::kLenderOfLastResort;
+  std::string label;
+  Trigger trigger;
+  Money injection = 0;           // lender_of_last_resort, cents
+  double news_magnitude = -0.2;  // proof_of_reserves
+  double news_decay_ticks = std::numeric_limits<double>::infinity();
+  std::int32_t news_duration_ticks = kForever;
+  double news_reach = 1.0;
+  Money coverage = 0;                  // deposit_insurance, cents per account
+  double insured_stress_factor = 0.0;  // deposit_insurance: stress weight of the insured share
+  double gate_fraction = 1.0;          // gate: share of the claim an account may ask per day
 };
 
 struct InstitutionSpec {
   std::string name = "bank";
-  double hot_reserve_fraction = 1.0;  // hot reserves at tick 0, as a share of deposits
+  // Reserves at tick 0 as shares of deposits. Hot reserves pay the queue; cold reserves
+  // move to hot at most cold_to_hot_per_tick a tick, arriving cold_delay_ticks later;
+  // illiquid assets (loans, own token) cannot pay anyone. Equity = hot + cold + in transit
+  // + illiquid - deposits (at par: prices come later).
+  double hot_reserve_fraction = 1.0;
+  double cold_reserve_fraction = 0.0;
+  double illiquid_fraction = 0.0;
+  Money cold_to_hot_per_tick = std::numeric_limits<Money>::max();  // cents; max = unlimited
+  std::int32_t cold_delay_ticks = 0;
   Money max_payout_per_tick = std::numeric_limits<Money>::max();  // cents; max = unlimited
   HaltSpec halt;
+  std::vector<PolicySpec> policies;
 };
 
 struct Scenario {

@@ -63,6 +63,21 @@ Simulation::Simulation(Scenario scenario)
     any_redeposit_ = any_redeposit_ || cls.redeposit_rate > 0.0;
   }
 
+  const auto& policies = scenario_.institution.policies;
+  policy_fired_.assign(policies.size(), kForever);
+  policy_armed_.assign(policies.size(), 0);
+  ticks_per_day_ =
+      static_cast<std::int32_t>(std::max(1L, std::lround(24.0 / scenario_.time.tick_hours)));
+  std::size_t proofs = 0;
+  for (const PolicySpec& p : policies) {
+    proofs += p.kind == PolicySpec::Kind::kProofOfReserves;
+    if (p.kind == PolicySpec::Kind::kGate && last_request_.empty())
+      last_request_.assign(n, std::numeric_limits<std::int32_t>::min() / 2);
+  }
+  // Proof-of-reserves events join the news list when they fire: room is made now, so
+  // the tick loop never reallocates.
+  scenario_.news.reserve(scenario_.news.size() + proofs);
+
   state_.assign(n, AgentState::kHolding);
   active_.resize(n);
   std::iota(active_.begin(), active_.end(), 0u);
@@ -84,8 +99,8 @@ Simulation::Simulation(Scenario scenario)
                    ? PeerMode::kOther
                    : PeerMode::kCounted;
 
-  news_value_.assign(scenario_.news.size(), 0.0);
-  live_events_.resize(scenario_.news.size());
+  news_value_.assign(scenario_.news.capacity(), 0.0);
+  live_events_.resize(scenario_.news.capacity());
 
   const std::size_t window = static_cast<std::size_t>(scenario_.stress.flow_window_ticks) + 1;
   flow_out_.assign(window, 0);
@@ -271,11 +286,13 @@ Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, do
     CounterRng rng(scenario_.seed, Stream::kDecisionNoise, tick, i);
     s += boost::random::normal_distribution<double>(0.0, population_.noise_sd[i])(rng);
   }
+  if (insurance_active_) s *= insured_stress_scale(i);
   population_.stress[i] = s;
   stress = s;
 
   const double theta = population_.threshold[i];
-  if (population_.claim[i] > 0) {
+  const bool gated = gate_active_ && t - last_request_[i] < ticks_per_day_;
+  if (population_.claim[i] > 0 && !gated) {
     const DecisionSpec& d = scenario_.decision;
     if (d.rule == DecisionSpec::Rule::kThreshold) {
       if (s > theta) return Outcome::kWithdraw;
@@ -427,9 +444,13 @@ void Simulation::credit_redeposits() {
 void Simulation::request(std::uint32_t i, std::int32_t t) {
   const Money claim = population_.claim[i];
   const float omega = population_.withdraw_fraction[i];
-  const Money amount =
+  Money amount =
       omega >= 1.0f ? claim
                     : std::clamp<Money>(std::llround(omega * static_cast<double>(claim)), 1, claim);
+  if (gate_active_)
+    amount = std::min(
+        amount, std::max<Money>(1, std::llround(gate_fraction_ * static_cast<double>(claim))));
+  if (!last_request_.empty()) last_request_[i] = t;
   state_[i] = AgentState::kPending;
   institution_.submit(i, t, amount);
   record_.requested += amount;
@@ -526,12 +547,69 @@ void Simulation::take_snapshot(std::int32_t t) {
   snapshot_view_ = snapshot_rows_;
 }
 
+// Deposit insurance: S_i is scaled by (1 - s_i) + f s_i, where s_i = min(c_i, coverage) / c_i
+// is the insured share of the agent's claim and f the insured stress factor.
+double Simulation::insured_stress_scale(std::uint32_t i) const {
+  const Money claim = population_.claim[i];
+  if (claim <= 0) return 1.0;
+  const double insured =
+      static_cast<double>(std::min(claim, insurance_coverage_)) / static_cast<double>(claim);
+  return (1.0 - insured) + insured_stress_factor_ * insured;
+}
+
+// Policies fire once: at the start of their scheduled tick, or at the start of the tick
+// after the one at whose end their conditions held.
+void Simulation::apply_policies(std::int32_t t) {
+  const auto& policies = scenario_.institution.policies;
+  Money injected = 0;
+  for (std::size_t k = 0; k < policies.size(); ++k) {
+    if (policy_fired_[k] != kForever) continue;
+    if (policies[k].trigger.at_tick > t && !policy_armed_[k]) continue;
+    policy_fired_[k] = t;
+    if (policies[k].kind == PolicySpec::Kind::kLenderOfLastResort)
+      injected += policies[k].injection;
+    fire_policy(policies[k], t);
+  }
+  record_.injections = injected;
+}
+
+void Simulation::fire_policy(const PolicySpec& p, std::int32_t t) {
+  switch (p.kind) {
+    case PolicySpec::Kind::kLenderOfLastResort:
+      institution_.inject(p.injection);
+      break;
+    case PolicySpec::Kind::kProofOfReserves:
+      // Within the capacity reserved at construction: no reallocation.
+      scenario_.news.push_back({"proof of reserves: " + p.label, t, p.news_magnitude,
+                                p.news_decay_ticks, p.news_duration_ticks, p.news_reach});
+      break;
+    case PolicySpec::Kind::kDepositInsurance:
+      insurance_active_ = true;
+      insurance_coverage_ = p.coverage;
+      insured_stress_factor_ = p.insured_stress_factor;
+      break;
+    case PolicySpec::Kind::kGate:
+      gate_active_ = true;
+      gate_fraction_ = p.gate_fraction;
+      break;
+  }
+}
+
+// At the end of a tick: which unfired policies' conditions hold (they fire next tick).
+void Simulation::arm_policies() {
+  const auto& policies = scenario_.institution.policies;
+  for (std::size_t k = 0; k < policies.size(); ++k)
+    if (policy_fired_[k] == kForever && institution_.conditions_met(policies[k].trigger))
+      policy_armed_[k] = 1;
+}
+
 const TickRecord& Simulation::step() {
   const std::int32_t t = tick_;
   record_ = TickRecord{};
   record_.tick = t;
 
-  // 1. observe
+  // 1. observe (policies armed at the end of t-1 take effect first)
+  apply_policies(t);
   record_.flow_signal = flow_signal();
   record_.queue_signal = queue_signal();
   prepare_news(t);
@@ -550,7 +628,13 @@ const TickRecord& Simulation::step() {
   record_.queue_count = institution_.queue_count();
   record_.oldest_wait_ticks = institution_.oldest_wait(t);
   record_.hot = institution_.hot();
+  record_.cold = institution_.cold();
+  record_.in_transit = institution_.in_transit();
+  record_.illiquid = institution_.illiquid();
+  record_.equity = institution_.equity();
+  record_.insolvent = institution_.insolvent();
   record_.halted = institution_.halted();
+  arm_policies();
   record_.withdrawn_agents = withdrawn_agents_;
   record_.paid_agents = paid_agents_;
   record_.classes = class_ticks_;

@@ -43,6 +43,8 @@ class Simulation {
   const Network& network() const { return network_; }
   const Institution& institution() const { return institution_; }
   AgentState agent_state(std::uint32_t i) const { return state_[i]; }
+  // Tick at which policy k of the institution fired, or kForever.
+  std::int32_t policy_fired_tick(std::size_t k) const { return policy_fired_[k]; }
 
   // Full O(N) audit of the ledger against the per-agent state; throws LedgerError.
   void audit() const;
@@ -51,6 +53,10 @@ class Simulation {
   enum class Outcome : std::uint8_t { kStay, kWithdraw, kRedeposit };
 
   void draw_news_process();
+  void apply_policies(std::int32_t t);
+  void fire_policy(const PolicySpec& policy, std::int32_t t);
+  void arm_policies();
+  double insured_stress_scale(std::uint32_t i) const;
   double flow_signal() const;
   double queue_signal() const;
   void prepare_news(std::int32_t t);
@@ -128,6 +134,16 @@ class Simulation {
   std::vector<double> class_quantiles_;         // [class * quantiles + q]
   std::vector<double> quantile_work_;           // stress of the acting agents, grouped by class
   std::vector<std::uint64_t> quantile_offset_;  // [class * (blocks + 1) + block]
+
+  // Policies: the tick each fired (kForever: not yet), whether its end-of-tick conditions
+  // held at the end of the last tick, and the state the fired ones put in force.
+  std::vector<std::int32_t> policy_fired_;
+  std::vector<char> policy_armed_;
+  bool insurance_active_ = false, gate_active_ = false;
+  Money insurance_coverage_ = 0;
+  double insured_stress_factor_ = 1.0, gate_fraction_ = 1.0;
+  std::int32_t ticks_per_day_ = 24;
+  std::vector<std::int32_t> last_request_;  // tick of each agent's last request (gates)
 
   std::vector<SnapshotRow> snapshot_rows_;
   std::span<const SnapshotRow> snapshot_view_;

@@ -104,3 +104,58 @@ def test_inflows_per_class_series_and_snapshots(run_to_h5):
     assert set(snap["tick"]) == {5, 50}
     assert set(snap["state"]) <= {0, 1, 2, 3}
     np.testing.assert_array_equal(snap["agent"][:100], np.arange(100) * 200)
+
+
+POLICY_SCENARIO = """\
+name: policies
+time: {ticks: 48}
+population:
+  agents: 5000
+  total_balance_usd: 1.0e7
+  classes:
+    - name: a
+      balance_usd: {dist: lognormal, mu: 7, sigma: 1}
+      threshold: {dist: normal, mean: 0.5, sd: 0.2}
+      noise_sd: 0.05
+stress: {news_weight: 1, flow_weight: 2, flow_window_ticks: 6}
+news:
+  - {tick: 2, magnitude: 0.5, decay_ticks: 12}
+institutions:
+  - name: bank
+    hot_reserve_fraction: 0.1
+    cold_reserve_fraction: 0.3
+    illiquid_fraction: 0.5
+    cold_to_hot_per_tick_usd: 2.0e5
+    cold_delay_ticks: 3
+    policies:
+      - {kind: lender_of_last_resort, label: central bank, amount_usd: 1.0e6,
+         when: {hot_ratio_below: 0.02}}
+      - {kind: proof_of_reserves, label: audit, magnitude: -0.3, when: {at_tick: 10}}
+      - {kind: gate, label: never, fraction_per_day: 0.5, when: {at_tick: 1000}}
+"""
+
+
+def test_liquidity_tiers_and_policies(tmp_path, run_to_h5):
+    path = tmp_path / "policies.yaml"
+    path.write_text(POLICY_SCENARIO)
+    f = run_to_h5(path)
+    bank = f["institutions/bank"]
+    policies = {p["label"].decode(): p for p in bank["policies"][:]}
+    assert policies["audit"]["fired_tick"] == 10
+    assert policies["never"]["fired_tick"] == -1
+    fired = policies["central bank"]["fired_tick"]
+    assert fired > 0
+    injections = bank["injections"][:]
+    assert injections[fired] == 1.0e6 and injections.sum() == 1.0e6
+    news = f["events/news"][:]
+    assert [n["tick"] for n in news if n["label"].startswith(b"proof of reserves")] == [10]
+    # Liquid reserves change only by payments and injections; equity by nothing here
+    # (payments reduce assets and claims alike; the loan adds assets and a debt).
+    liquid = bank["hot_reserves"][:] + bank["cold_reserves"][:] + bank["in_transit"][:]
+    initial = bank.attrs["initial_deposits_cents"] / 100
+    paid = np.cumsum(bank["payments"][:])
+    # (each tier is rounded to the cent at tick 0)
+    np.testing.assert_allclose(liquid, 0.4 * initial - paid + np.cumsum(injections), atol=0.02)
+    np.testing.assert_allclose(bank["equity"][:], -0.1 * initial, atol=0.03)
+    assert bank["insolvent"][:].all()
+    assert bank["cold_reserves"][-1] < 0.3 * initial  # cold funds were moved to hot

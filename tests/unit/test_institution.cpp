@@ -123,3 +123,74 @@ TEST_CASE("the ring buffer wraps around without losing order") {
   while (inst.queue_count() < 3) inst.submit(next++, 6, 10);
   CHECK_THROWS_AS(inst.submit(99, 6, 1), LedgerError);  // full: 3 pending
 }
+
+TEST_CASE("cold reserves move to hot at the transfer limit and arrive after the delay") {
+  InstitutionSpec spec;
+  spec.hot_reserve_fraction = 0.1;   // 100 of 1000
+  spec.cold_reserve_fraction = 0.5;  // 500
+  spec.cold_to_hot_per_tick = 100;
+  spec.cold_delay_ticks = 2;
+  Institution inst(spec, 1000, 10);
+  inst.submit(0, 0, 400);
+  // Tick 0: pays the 100 hot; shortfall 300 - 0 in transit: moves 100 (arrives tick 2).
+  settle(inst, 0);
+  CHECK(inst.paid_total() == 100);
+  CHECK(inst.cold() == 400);
+  CHECK(inst.in_transit() == 100);
+  inst.check_ledger();
+  settle(inst, 1);  // nothing arrives; moves another 100 (shortfall 300 - 100 in transit)
+  CHECK(inst.paid_total() == 100);
+  CHECK(inst.in_transit() == 200);
+  settle(inst, 2);  // the first 100 arrives and is paid; one more 100 leaves cold
+  CHECK(inst.paid_total() == 200);
+  CHECK(inst.cold() == 200);
+  settle(inst, 3);
+  settle(inst, 4);
+  CHECK(inst.paid_total() == 400);  // the whole request, from cold funds
+  CHECK(inst.queue_value() == 0);
+  CHECK(inst.hot() + inst.cold() + inst.in_transit() == 600 - 400);
+  inst.check_ledger();
+}
+
+TEST_CASE("with no delay, cold funds pay the queue in the same tick") {
+  InstitutionSpec spec;
+  spec.hot_reserve_fraction = 0.0;
+  spec.cold_reserve_fraction = 1.0;
+  Institution inst(spec, 1000, 10);
+  inst.submit(0, 0, 250);
+  settle(inst, 0);
+  CHECK(inst.paid_total() == 250);
+  CHECK(inst.cold() == 750);
+  CHECK(inst.hot() == 0);
+  inst.check_ledger();
+}
+
+TEST_CASE("equity at par, insolvency and a halt when insolvent") {
+  InstitutionSpec spec;
+  spec.hot_reserve_fraction = 0.3;
+  spec.illiquid_fraction = 0.6;
+  Institution inst(spec, 1000, 10);
+  CHECK(inst.equity() == -100);
+  CHECK(inst.insolvent());
+  spec.halt.when_insolvent = true;
+  Institution halting(spec, 1000, 10);
+  halting.submit(0, 0, 10);
+  settle(halting, 0);
+  CHECK(halting.halted());
+  CHECK(halting.halt_tick() == 0);
+  InstitutionSpec solvent;
+  solvent.hot_reserve_fraction = 0.5;
+  solvent.illiquid_fraction = 0.6;
+  CHECK(Institution(solvent, 1000, 10).equity() == 100);
+}
+
+TEST_CASE("a lender-of-last-resort injection raises hot reserves, not claims") {
+  InstitutionSpec spec;
+  spec.hot_reserve_fraction = 0.1;
+  Institution inst(spec, 1000, 10);
+  inst.inject(500);
+  CHECK(inst.hot() == 600);
+  CHECK(inst.deposits() == 1000);
+  CHECK(inst.equity() == 600 - 1000 - 500);  // a loan: liquidity up, equity unchanged
+  inst.check_ledger();
+}

@@ -1,0 +1,105 @@
+// Interventions with triggers (MODEL.md section 2): lender of last resort, proof of
+// reserves, deposit insurance, per-account gates.
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "fixtures.hpp"
+#include "sim/run.hpp"
+#include "sim/simulation.hpp"
+
+using namespace bankrun;
+using namespace bankrun::testing;
+
+namespace {
+struct Collect : Recorder {
+  std::vector<TickRecord> ticks;
+  void record(const TickRecord& r) override { ticks.push_back(r); }
+};
+
+// n agents with $100 each and the given threshold, news of `news` from tick 0 on.
+Scenario base(std::uint32_t n, double threshold, double news, std::int32_t ticks) {
+  Scenario s;
+  s.name = "policies";
+  s.time.ticks = ticks;
+  s.population.agents = n;
+  s.population.classes = {investor_class("a", 1, constant(100), constant(threshold))};
+  s.stress.news_weight = 1.0;
+  NewsEvent e;
+  e.magnitude = news;
+  s.news = {e};
+  return s;
+}
+
+PolicySpec policy(PolicySpec::Kind kind, std::int32_t at_tick) {
+  PolicySpec p;
+  p.kind = kind;
+  p.label = "test";
+  p.trigger.at_tick = at_tick;
+  return p;
+}
+}  // namespace
+
+TEST_CASE("lender of last resort: the injection lets a stalled queue be paid") {
+  Scenario s = base(10, 0.5, 1.0, 5);  // everyone asks for $100 at tick 0: $1000
+  s.institution.hot_reserve_fraction = 0.2;
+  PolicySpec lolr = policy(PolicySpec::Kind::kLenderOfLastResort, kForever);
+  lolr.trigger.hot_ratio_below = 0.01;  // hot runs out at tick 0: fires at tick 1
+  lolr.injection = 50000;               // $500
+  s.institution.policies = {lolr};
+  Simulation sim(s);
+  Collect c;
+  run(sim, c);
+  CHECK(c.ticks[0].paid == 20000);
+  CHECK(c.ticks[0].injections == 0);
+  CHECK(c.ticks[1].injections == 50000);
+  CHECK(c.ticks[1].paid == 50000);
+  CHECK(sim.policy_fired_tick(0) == 1);
+  CHECK(c.ticks[4].queue_value == 30000);  // the rest stays unpaid
+}
+
+TEST_CASE("proof of reserves: a reassuring news event from the tick it fires") {
+  Scenario s = base(1000, 0.5, 0.4, 6);  // stress 0.4 < 0.5: nobody runs
+  PolicySpec por = policy(PolicySpec::Kind::kProofOfReserves, 3);
+  por.news_magnitude = -0.3;
+  s.institution.policies = {por};
+  Simulation sim(s);
+  Collect c;
+  run(sim, c);
+  REQUIRE(sim.scenario().news.size() == 2);
+  CHECK(sim.scenario().news[1].tick == 3);
+  CHECK(c.ticks[2].news_signal == doctest::Approx(0.4));
+  CHECK(c.ticks[3].news_signal == doctest::Approx(0.1));
+  CHECK(c.ticks[3].stress_mean == doctest::Approx(0.1));
+}
+
+TEST_CASE("deposit insurance: fully insured depositors with factor 0 feel no stress") {
+  for (const double factor : {0.0, 1.0}) {
+    Scenario s = base(100, 0.5, 1.0, 3);
+    PolicySpec ins = policy(PolicySpec::Kind::kDepositInsurance, 0);
+    ins.coverage = 5000;  // $50 of each $100 claim
+    ins.insured_stress_factor = factor;
+    s.institution.policies = {ins};
+    Simulation sim(s);
+    Collect c;
+    run(sim, c);
+    // S = 1.0 * ((1 - 0.5) + factor * 0.5): 0.5 (not > 0.5: stay) or 1.0 (withdraw).
+    CHECK(c.ticks[0].stress_mean == doctest::Approx(factor == 0.0 ? 0.5 : 1.0));
+    CHECK(c.ticks[0].withdrawn_agents == (factor == 0.0 ? 0 : 100));
+  }
+}
+
+TEST_CASE("gate: at most a share of the claim per request, one request a day") {
+  Scenario s = base(10, 0.5, 1.0, 50);
+  s.time.tick_hours = 1;  // a day is 24 ticks
+  PolicySpec gate = policy(PolicySpec::Kind::kGate, 0);
+  gate.gate_fraction = 0.1;
+  s.institution.policies = {gate};
+  Simulation sim(s);
+  Collect c;
+  run(sim, c);
+  CHECK(c.ticks[0].paid == 10 * 1000);  // 10% of $100 each
+  for (int t = 1; t < 24; ++t) CHECK(c.ticks[t].paid == 0);
+  CHECK(c.ticks[24].paid == 10 * 900);  // 10% of the remaining $90
+  CHECK(c.ticks[48].paid == 10 * 810);
+}
