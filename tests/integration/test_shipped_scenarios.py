@@ -1,0 +1,57 @@
+"""Every shipped scenario: money is conserved exactly, every tick, between the
+institution and the depositors' outside holdings; and the flagship's calibration shape."""
+import re
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import SOURCE_DIR, run_bankrun
+
+SHIPPED = sorted((SOURCE_DIR / "scenarios").rglob("*.yaml"))
+MAX_AGENTS = 30000  # keeps the suite fast; the identities do not depend on the size
+
+
+def run_small(tmp_path, scenario):
+    agents = int(re.search(r"\((\d+) agents", run_bankrun("validate", scenario).stdout)[1])
+    out = tmp_path / "run.h5"
+    args = ["run", scenario, "-o", out, "--quiet"]
+    if agents > MAX_AGENTS:
+        args += ["--set", f"population.agents={MAX_AGENTS}"]
+    run_bankrun(*args)
+    return h5py.File(out)
+
+
+@pytest.mark.parametrize("scenario", SHIPPED, ids=lambda p: str(p.relative_to(SOURCE_DIR)))
+def test_money_is_conserved_every_tick(tmp_path, bankrun_bin, scenario):
+    with run_small(tmp_path, scenario) as f:
+        (name,) = f["institutions"].keys()
+        bank = f["institutions"][name]
+        paid = np.cumsum(bank["payments_cents"][:])
+        inflows = np.cumsum(bank["inflows_cents"][:])
+        initial = int(bank.attrs["initial_deposits_cents"])
+        # Claims outstanding + paid out = issued + re-deposited, exactly, every tick.
+        np.testing.assert_array_equal(bank["deposits_cents"][:] + paid, initial + inflows)
+        # What left the institution is what the classes received, exactly.
+        by_class = f["population/by_class/withdrawn_value_cents"][:]
+        np.testing.assert_array_equal(by_class.sum(axis=1), paid)
+        # Liquid reserves change only by payments, inflows and injections (USD, to the cent).
+        liquid = bank["hot_reserves"][:] + bank["cold_reserves"][:] + bank["in_transit"][:]
+        change = (inflows - paid) / 100 + np.cumsum(bank["injections"][:])
+        np.testing.assert_allclose(liquid - change, liquid[0] - change[0], atol=0.02)
+        assert f.attrs["status"].decode() == "complete"
+
+
+def test_ftx_shape(tmp_path, bankrun_bin):
+    """CASES.md, FTX: roughly a third of deposits out within about three days of the main
+    shock (Binance's FTT announcement, 6 Nov 2022), then a halt; little before it."""
+    with run_small(tmp_path, SOURCE_DIR / "scenarios/ftx-2022.yaml") as f:
+        bank = f["institutions/ftx"]
+        share = np.cumsum(bank["payments_cents"][:]) / bank.attrs["initial_deposits_cents"]
+        halt = int(f["summary"].attrs["halt_tick"])
+        news = f["events/news"][:]
+    main_shock = int(news[news["label"] == b"Binance to sell its FTT"]["tick"][0])
+    assert share[main_shock - 1] < 0.05                 # calm before the main shock
+    assert 0 <= halt - main_shock <= 72 + 24            # halt within about three days
+    assert 0.25 <= share[halt] <= 0.45                  # about a third out by then
+    assert share[-1] == share[halt]                     # nothing paid after the halt
