@@ -17,6 +17,7 @@ enum class Stream : std::uint32_t {
   kNewsProcess = 8,      // set-up: Poisson news arrivals of tick t    (index slot: tick, id 0)
   kHazard = 9,           // hazard-mode decision uniform               (index slot: tick)
   kRedeposit = 10,       // calm re-deposit uniform                    (index slot: tick)
+  kAssetPrice = 11,      // price shock of asset a at tick t           (slot: tick, id: a)
 };
 
 }  // namespace bankrun

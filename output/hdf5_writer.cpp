@@ -113,7 +113,7 @@ struct ColumnSpec {
 constexpr const char* kInstitution = "institution";
 
 // clang-format off
-const std::array<ColumnSpec, 27> kColumns{{
+const std::array<ColumnSpec, 28> kColumns{{
   {"/time", "tick", ColumnType::kInt32, "tick",
    "tick index t (0-based); tick t covers [start + t*tick_hours, start + (t+1)*tick_hours)",
    &fill<std::int32_t, [](const TickRecord& r) { return r.tick; }>},
@@ -189,6 +189,9 @@ const std::array<ColumnSpec, 27> kColumns{{
   {"/signals", "flow", ColumnType::kFloat64, "share of deposits",
    "flow signal G(t-1) seen by the agents at tick t",
    &fill<double, [](const TickRecord& r) { return r.flow_signal; }>},
+  {"/signals", "price", ColumnType::kFloat64, "share",
+   "price signal X(t-1) seen at tick t: the own token's drawdown 1 - P / max P so far",
+   &fill<double, [](const TickRecord& r) { return r.price_signal; }>},
   {"/signals", "queue", ColumnType::kFloat64, "days",
    "queue signal Q(t-1) seen at tick t: the oldest unpaid request's wait at the end of t-1",
    &fill<double, [](const TickRecord& r) { return r.queue_signal; }>},
@@ -234,6 +237,25 @@ const std::array<ClassColumnSpec, 5> kClassColumns{{
    &fill_class<double, [](const ClassTick& c) { return c.stress_mean; }>},
 }};
 // clang-format on
+
+// Per-asset columns: 2-D datasets [tick, asset] under /institutions/<name>/assets.
+struct AssetColumnSpec {
+  const char* name;
+  const char* units;
+  const char* description;
+  double (*get)(const AssetTick&);
+};
+
+const std::array<AssetColumnSpec, 4> kAssetColumns{{
+    {"price", "USD per unit", "price at the end of the tick",
+     [](const AssetTick& a) { return a.price; }},
+    {"value", "USD", "the institution's holding at the end-of-tick price",
+     [](const AssetTick& a) { return cents_to_usd(a.value); }},
+    {"sale_proceeds", "USD", "fire-sale proceeds this tick",
+     [](const AssetTick& a) { return cents_to_usd(a.proceeds); }},
+    {"realised_loss", "USD", "loss on this tick's sales: P q - proceeds (price impact)",
+     [](const AssetTick& a) { return cents_to_usd(a.loss); }},
+}};
 
 hid_t file_type(ColumnType t) {
   switch (t) {
@@ -343,7 +365,9 @@ struct Hdf5Writer::Impl {
   Handle file;
   std::vector<Handle> datasets;  // one per kColumns entry
 
-  std::size_t classes = 0, quantiles = 0;
+  std::size_t classes = 0, quantiles = 0, assets = 0;
+  std::vector<Handle> asset_datasets;   // one per kAssetColumns entry
+  std::vector<AssetTick> asset_buffer;  // [kBlock * assets], preallocated
   std::vector<Handle> class_datasets;   // one per kClassColumns entry
   Handle quantile_dataset;              // [tick, class, quantile]
   std::vector<ClassTick> class_buffer;  // [kBlock * classes], preallocated
@@ -468,6 +492,12 @@ struct Hdf5Writer::Impl {
   void write_snapshot(std::int32_t tick, std::span<const SnapshotRow> rows);
   void flush_block();
   void flush_class_block();
+  Handle create_matrix(hid_t parent, const char* name, ColumnType type, int rank,
+                       const hsize_t* extra);
+  void append_matrix(hid_t ds, int rank, const hsize_t* extra, hid_t mem_t, const void* data,
+                     const char* name);
+  void create_asset_columns(const Simulation& sim);
+  void flush_asset_block();
   void write_summary(const Summary& s);
   void close_checked();
   void close_quietly() noexcept;
@@ -497,11 +527,12 @@ void Hdf5Writer::Impl::create(const Simulation& sim, const Provenance& prov) {
   this->sim = &sim;
   create_columns(inst.get());
   create_class_columns(sim);
+  create_asset_columns(sim);
   create_snapshots(sim);
   check_status(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "cannot flush the file");
 
   buffer.resize(kBlock);
-  scratch.resize(kBlock * std::max<std::size_t>(1, classes) * sizeof(std::int64_t));
+  scratch.resize(kBlock * std::max<std::size_t>({1, classes, assets}) * sizeof(std::int64_t));
 }
 
 void Hdf5Writer::Impl::write_root(const Simulation& sim, const Provenance& prov) {
@@ -713,10 +744,74 @@ void Hdf5Writer::Impl::flush_block() {
                  "cannot write " + what);
   }
   flush_class_block();
+  flush_asset_block();
   written += static_cast<std::int64_t>(buffered);
   buffered = 0;
   attr(file.get(), "ticks_recorded", std::int64_t{written});
   check_status(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "cannot flush the file");
+}
+
+// An extensible chunked dataset of shape (0, extra[0][, extra[1]]), rank 2 or 3.
+Handle Hdf5Writer::Impl::create_matrix(hid_t parent, const char* name, ColumnType type, int rank,
+                                       const hsize_t* extra) {
+  Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "cannot create dataset properties"), H5Pclose);
+  hsize_t dims[3] = {0, extra[0], extra[1]}, maxdims[3] = {H5S_UNLIMITED, extra[0], extra[1]};
+  hsize_t chunk[3] = {kBlock / 8, std::max<hsize_t>(1, extra[0]), std::max<hsize_t>(1, extra[1])};
+  check_status(H5Pset_chunk(dcpl.get(), rank, chunk), "cannot set the chunk size");
+  check_status(H5Pset_shuffle(dcpl.get()), "cannot enable the shuffle filter");
+  check_status(H5Pset_deflate(dcpl.get(), kDeflateLevel), "cannot enable deflate");
+  Handle space(check(H5Screate_simple(rank, dims, maxdims), "cannot create a dataspace"), H5Sclose);
+  return Handle(check(H5Dcreate2(parent, name, file_type(type), space.get(), H5P_DEFAULT,
+                                 dcpl.get(), H5P_DEFAULT),
+                      std::string("cannot create dataset ") + name),
+                H5Dclose);
+}
+
+// Appends the buffered ticks' rows (shape (buffered, extra[0][, extra[1]])) to `ds`.
+void Hdf5Writer::Impl::append_matrix(hid_t ds, int rank, const hsize_t* extra, hid_t mem_t,
+                                     const void* data, const char* name) {
+  const std::string what = std::string("dataset ") + name;
+  const hsize_t start[3] = {static_cast<hsize_t>(written), 0, 0};
+  const hsize_t count[3] = {buffered, extra[0], extra[1]};
+  const hsize_t size[3] = {static_cast<hsize_t>(written) + buffered, extra[0], extra[1]};
+  check_status(H5Dset_extent(ds, size), "cannot extend " + what);
+  Handle filespace(check(H5Dget_space(ds), "cannot get the dataspace of " + what), H5Sclose);
+  check_status(H5Sselect_hyperslab(filespace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+               "cannot select the new rows of " + what);
+  Handle memspace(check(H5Screate_simple(rank, count, nullptr), "cannot create a dataspace"),
+                  H5Sclose);
+  check_status(H5Dwrite(ds, mem_t, memspace.get(), filespace.get(), H5P_DEFAULT, data),
+               "cannot write " + what);
+}
+
+// /institutions/<name>/assets/: [tick, asset] datasets, assets in liquidation order.
+void Hdf5Writer::Impl::create_asset_columns(const Simulation& sim) {
+  const auto& specs = sim.scenario().institution.assets;
+  assets = specs.size();
+  asset_buffer.resize(kBlock * assets);
+  const std::string path = "institutions/" + sim.institution().name() + "/assets";
+  Handle g = group(file.get(), path);
+  std::string names;
+  for (const auto& a : specs) names += (names.empty() ? "" : ",") + a.name;
+  attr(g.get(), "asset_names", names);
+  const hsize_t dims[2] = {assets, 1};
+  asset_datasets.clear();
+  for (const AssetColumnSpec& col : kAssetColumns) {
+    Handle ds = create_matrix(g.get(), col.name, ColumnType::kFloat64, 2, dims);
+    attr(ds.get(), "units", col.units);
+    attr(ds.get(), "description", col.description);
+    asset_datasets.push_back(std::move(ds));
+  }
+}
+
+void Hdf5Writer::Impl::flush_asset_block() {
+  const hsize_t dims[2] = {assets, 1};
+  for (std::size_t c = 0; c < kAssetColumns.size(); ++c) {
+    double* out = reinterpret_cast<double*>(scratch.data());
+    for (std::size_t k = 0; k < buffered * assets; ++k)
+      out[k] = kAssetColumns[c].get(asset_buffer[k]);
+    append_matrix(asset_datasets[c].get(), 2, dims, H5T_NATIVE_DOUBLE, out, kAssetColumns[c].name);
+  }
 }
 
 // Extensible chunked datasets of shape (0, classes[, quantiles]) and their buffers.
@@ -732,18 +827,7 @@ void Hdf5Writer::Impl::create_class_columns(const Simulation& sim) {
   attr(by_class.get(), "class_names", names);
 
   const auto create = [&](const char* name, ColumnType type, int rank, const hsize_t* extra) {
-    Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "cannot create dataset properties"), H5Pclose);
-    hsize_t dims[3] = {0, extra[0], extra[1]}, maxdims[3] = {H5S_UNLIMITED, extra[0], extra[1]};
-    hsize_t chunk[3] = {kBlock / 8, std::max<hsize_t>(1, extra[0]), std::max<hsize_t>(1, extra[1])};
-    check_status(H5Pset_chunk(dcpl.get(), rank, chunk), "cannot set the chunk size");
-    check_status(H5Pset_shuffle(dcpl.get()), "cannot enable the shuffle filter");
-    check_status(H5Pset_deflate(dcpl.get(), kDeflateLevel), "cannot enable deflate");
-    Handle space(check(H5Screate_simple(rank, dims, maxdims), "cannot create a dataspace"),
-                 H5Sclose);
-    return Handle(check(H5Dcreate2(by_class.get(), name, file_type(type), space.get(), H5P_DEFAULT,
-                                   dcpl.get(), H5P_DEFAULT),
-                        std::string("cannot create dataset ") + name),
-                  H5Dclose);
+    return create_matrix(by_class.get(), name, type, rank, extra);
   };
   const hsize_t class_dims[2] = {classes, 1};
   class_datasets.clear();
@@ -768,21 +852,7 @@ void Hdf5Writer::Impl::create_class_columns(const Simulation& sim) {
 // Appends the buffered ticks' class rows to the [tick, class(, quantile)] datasets.
 void Hdf5Writer::Impl::flush_class_block() {
   const auto append = [&](hid_t ds, int rank, const hsize_t* extra, hid_t mem_t, const void* data,
-                          const char* name) {
-    const std::string what = std::string("dataset ") + name;
-    const hsize_t start[3] = {static_cast<hsize_t>(written), 0, 0};
-    const hsize_t count[3] = {buffered, extra[0], extra[1]};
-    const hsize_t size[3] = {static_cast<hsize_t>(written) + buffered, extra[0], extra[1]};
-    check_status(H5Dset_extent(ds, size), "cannot extend " + what);
-    Handle filespace(check(H5Dget_space(ds), "cannot get the dataspace of " + what), H5Sclose);
-    check_status(
-        H5Sselect_hyperslab(filespace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
-        "cannot select the new rows of " + what);
-    Handle memspace(check(H5Screate_simple(rank, count, nullptr), "cannot create a dataspace"),
-                    H5Sclose);
-    check_status(H5Dwrite(ds, mem_t, memspace.get(), filespace.get(), H5P_DEFAULT, data),
-                 "cannot write " + what);
-  };
+                          const char* name) { append_matrix(ds, rank, extra, mem_t, data, name); };
   const hsize_t class_dims[2] = {classes, 1};
   for (std::size_t c = 0; c < kClassColumns.size(); ++c) {
     const ClassColumnSpec& col = kClassColumns[c];
@@ -961,6 +1031,7 @@ void Hdf5Writer::record(const TickRecord& r) {
     throw OutputError("HDF5 output " + path_ + ": record() after finish()");
   if (m.buffered == kBlock) m.flush_block();  // a previous flush failed
   std::copy(r.classes.begin(), r.classes.end(), m.class_buffer.begin() + m.buffered * m.classes);
+  std::copy(r.assets.begin(), r.assets.end(), m.asset_buffer.begin() + m.buffered * m.assets);
   std::copy(r.class_stress_quantiles.begin(), r.class_stress_quantiles.end(),
             m.quantile_buffer.begin() + m.buffered * m.classes * m.quantiles);
   m.buffer[m.buffered++] = r;

@@ -734,11 +734,57 @@ std::vector<PolicySpec> read_policies(const std::optional<Value>& v, const TimeS
   return policies;
 }
 
+// ---- assets ---------------------------------------------------------------------------------
+
+AssetSpec read_asset(const Value& v) {
+  const MapReader m(v);
+  m.allow_only({"name", "holding_fraction", "price_usd", "drift_per_day", "volatility_per_day",
+                "daily_volume_usd", "impact", "permanent_share", "outflow_drift", "own_token"});
+  AssetSpec a;
+  a.name = identifier(m.required("name"));
+  a.holding_fraction = m.required_number("holding_fraction", Range::closed(0, 100));
+  a.price_usd = m.number("price_usd", Range::open_closed(0, 1e9), a.price_usd);
+  a.drift_per_day = m.number("drift_per_day", Range::any(), a.drift_per_day);
+  a.volatility_per_day = m.number("volatility_per_day", Range::closed(0, 10), a.volatility_per_day);
+  a.daily_volume_usd =
+      m.number("daily_volume_usd", Range::open_closed(0, 1e15), a.daily_volume_usd);
+  a.impact = m.number("impact", Range::closed(0, 10), a.impact);
+  a.permanent_share = m.number("permanent_share", Range::closed(0, 1), a.permanent_share);
+  a.outflow_drift = m.number("outflow_drift", Range::closed(0, 1000), a.outflow_drift);
+  a.own_token = m.boolean("own_token", a.own_token);
+  return a;
+}
+
+// institutions[0].assets: at most 32, unique names, at most one own token; list order is
+// the liquidation order.
+std::vector<AssetSpec> read_assets(const std::optional<Value>& v) {
+  std::vector<AssetSpec> assets;
+  if (!v) return assets;
+  const std::vector<Value> items = v->list();
+  if (items.size() > 32) v->fail("expected at most 32 assets, got " + std::to_string(items.size()));
+  for (std::size_t j = 0; j < items.size(); ++j) {
+    assets.push_back(read_asset(items[j]));
+    const AssetSpec& a = assets.back();
+    for (std::size_t i = 0; i < j; ++i) {
+      if (assets[i].name == a.name)
+        MapReader(items[j]).get("name")->fail("duplicate asset name '" + a.name + "' (also " +
+                                              yaml_reader::index_path(v->path(), i) + ")");
+      if (assets[i].own_token && a.own_token)
+        MapReader(items[j])
+            .get("own_token")
+            ->fail("at most one asset may be the own token: '" + a.name + "' and '" +
+                   assets[i].name + "' (" + yaml_reader::index_path(v->path(), i) +
+                   ") both set own_token: true");
+    }
+  }
+  return assets;
+}
+
 InstitutionSpec read_institution(const Value& v, const TimeSpec& time) {
   const MapReader m(v);
   m.allow_only({"name", "hot_reserve_fraction", "cold_reserve_fraction", "illiquid_fraction",
                 "cold_to_hot_per_tick_usd", "cold_delay_ticks", "max_payout_per_tick_usd", "halt",
-                "policies"});
+                "policies", "assets"});
   InstitutionSpec s;
   if (const auto name = m.get("name")) s.name = identifier(*name);
   s.hot_reserve_fraction = m.number("hot_reserve_fraction", Range::closed(0, 100), 1.0);
@@ -751,6 +797,7 @@ InstitutionSpec read_institution(const Value& v, const TimeSpec& time) {
     s.max_payout_per_tick = read_usd(*payout, true);
   s.halt = read_halt(m.get("halt"), time);
   s.policies = read_policies(m.get("policies"), time);
+  s.assets = read_assets(m.get("assets"));
   return s;
 }
 

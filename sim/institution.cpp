@@ -1,7 +1,10 @@
 #include "institution.hpp"
 
+#include <boost/random/normal_distribution.hpp>
 #include <cmath>
 #include <string>
+
+#include "agents/rng.hpp"
 
 namespace bankrun {
 namespace {
@@ -10,15 +13,106 @@ Money share_of(double fraction, Money deposits) {
 }
 }  // namespace
 
-Institution::Institution(const InstitutionSpec& spec, Money deposits, std::uint32_t max_pending)
+Institution::Institution(const InstitutionSpec& spec, Money deposits, std::uint32_t max_pending,
+                         double tick_hours)
     : spec_(spec),
+      tick_hours_(tick_hours),
       issued_(deposits),
       hot_(share_of(spec.hot_reserve_fraction, deposits)),
       cold_(share_of(spec.cold_reserve_fraction, deposits)),
       illiquid_(share_of(spec.illiquid_fraction, deposits)),
       liquid_initial_(hot_ + cold_),
       arrivals_(static_cast<std::size_t>(spec.cold_delay_ticks) + 1, 0),
-      queue_(std::max<std::uint32_t>(max_pending, 1)) {}
+      queue_(std::max<std::uint32_t>(max_pending, 1)) {
+  for (const AssetSpec& a : spec.assets) {
+    AssetState st;
+    const double units = a.holding_fraction * cents_to_usd(deposits) / a.price_usd;
+    if (units / kAssetUnit > 9e18)
+      throw std::invalid_argument("asset '" + a.name + "': holding too large");
+    st.units = static_cast<std::int64_t>(std::llround(units / kAssetUnit));
+    st.price = st.peak_price = a.price_usd;
+    st.depth_units = a.daily_volume_usd / a.price_usd;  // per day; scaled per tick in sell()
+    assets_.push_back(st);
+  }
+}
+
+Money AssetState::value() const {
+  return static_cast<Money>(
+      std::llround(static_cast<double>(units) * kAssetUnit * price * kCentsPerUsd));
+}
+
+Money Institution::asset_value() const {
+  Money v = 0;
+  for (const AssetState& a : assets_) v += a.value();
+  return v;
+}
+
+double Institution::own_token_drawdown() const {
+  for (std::size_t a = 0; a < assets_.size(); ++a)
+    if (spec_.assets[a].own_token) return 1.0 - assets_[a].price / assets_[a].peak_price;
+  return 0.0;
+}
+
+// Fire sales: raise `need` cents by selling assets in liquidation order.
+void Institution::sell_assets(Money need) {
+  for (std::size_t a = 0; a < assets_.size() && need > 0; ++a) need -= sell(a, need);
+}
+
+// Sells q units of asset a to raise up to `need` cents (square-root law, MODEL.md §5):
+//   I(q) = Y sigma sqrt(q / V),  proceeds = q P (1 - I),  then P <- P (1 - perm I).
+// q solves q P (1 - I(q)) = need by fixed-point iteration, capped at the holding (and I
+// at 0.99). Returns the proceeds (cents), which join hot reserves.
+Money Institution::sell(std::size_t a, Money need) {
+  AssetState& st = assets_[a];
+  const AssetSpec& spec = spec_.assets[a];
+  if (st.units <= 0 || st.price <= 0.0) return 0;
+  const double holding = static_cast<double>(st.units) * kAssetUnit;
+  const double depth = st.depth_units * tick_hours_ / 24.0;
+  const auto impact = [&](double q) {
+    return std::min(0.99, spec.impact * spec.volatility_per_day * std::sqrt(q / depth));
+  };
+  const double need_usd = cents_to_usd(need);
+  double q = std::min(holding, need_usd / st.price);
+  for (int k = 0; k < 20; ++k) q = std::min(holding, need_usd / (st.price * (1.0 - impact(q))));
+  const std::int64_t units =
+      std::min(st.units, static_cast<std::int64_t>(std::llround(q / kAssetUnit)));
+  q = static_cast<double>(units) * kAssetUnit;
+  const double i = impact(q);
+  const Money proceeds = std::min(need, usd_to_cents(q * st.price * (1.0 - i)));
+  const Money loss = usd_to_cents(q * st.price) - proceeds;
+  st.units -= units;
+  st.price *= 1.0 - spec.permanent_share * i;
+  st.proceeds += proceeds;
+  st.loss += loss;
+  hot_ += proceeds;
+  proceeds_total_ += proceeds;
+  loss_total_ += loss;
+  return proceeds;
+}
+
+// One tick of each price: P <- P exp((mu - sigma^2/2) dt + sigma sqrt(dt) Z), dt = tick in
+// days, Z ~ N(0,1) from (seed, kAssetPrice, tick, a); the own token also falls by the
+// factor exp(-kappa * net outflow / total assets).
+void Institution::update_prices(std::uint64_t seed, std::int32_t tick, Money net_outflow) {
+  const double dt = tick_hours_ / 24.0;
+  const double total = static_cast<double>(hot_ + cold_ + in_transit_ + illiquid_ + asset_value());
+  for (std::size_t a = 0; a < assets_.size(); ++a) {
+    const AssetSpec& spec = spec_.assets[a];
+    AssetState& st = assets_[a];
+    double log_change =
+        (spec.drift_per_day - 0.5 * spec.volatility_per_day * spec.volatility_per_day) * dt;
+    if (spec.volatility_per_day > 0.0) {
+      CounterRng rng(seed, Stream::kAssetPrice, static_cast<std::uint32_t>(tick),
+                     static_cast<std::uint32_t>(a));
+      log_change += spec.volatility_per_day * std::sqrt(dt) *
+                    boost::random::normal_distribution<double>(0.0, 1.0)(rng);
+    }
+    if (spec.own_token && total > 0.0)
+      log_change -= spec.outflow_drift * static_cast<double>(net_outflow) / total;
+    st.price *= std::exp(log_change);
+    st.peak_price = std::max(st.peak_price, st.price);
+  }
+}
 
 void Institution::submit(std::uint32_t agent, std::int32_t tick, Money amount) {
   if (count_ == queue_.size()) throw LedgerError("withdrawal queue overflow");
@@ -86,8 +180,10 @@ void Institution::check_ledger() const {
   // checks deposits against the agents' claims). Liquid reserves change only by payments,
   // inflows and injections; moving cold to hot changes only their split.
   if (hot_ + cold_ + in_transit_ !=
-      liquid_initial_ + inflow_total_ + injection_total_ - paid_total_)
-    fail("hot + cold + in transit != initial + inflows + injections - paid");
+      liquid_initial_ + inflow_total_ + injection_total_ + proceeds_total_ - paid_total_)
+    fail("hot + cold + in transit != initial + inflows + injections + sales - paid");
+  for (const AssetState& a : assets_)
+    if (a.units < 0) fail("an asset holding is negative");
   if (hot_ < 0 || cold_ < 0 || in_transit_ < 0) fail("a reserve tier is negative");
   if (queue_value_ != requested_total_ - paid_total_) fail("queue value != requested - paid");
   if (queue_value_ < 0 || queue_value_ > deposits()) fail("queue value outside [0, deposits]");

@@ -20,6 +20,20 @@ class LedgerError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+// The state of one market asset held by the institution (AssetSpec). Quantities are
+// integer base units of 1e-8 of the asset ("satoshi-like"); prices are USD per unit.
+struct AssetState {
+  std::int64_t units = 0;
+  double price = 0.0;
+  double peak_price = 0.0;   // highest price so far (for the drawdown)
+  double depth_units = 0.0;  // V: units the market absorbs per tick
+  Money proceeds = 0;        // this tick's fire-sale proceeds, cents
+  Money loss = 0;            // this tick's realised loss (P q - proceeds), cents
+  Money value() const;       // units at the current price, cents
+};
+
+inline constexpr double kAssetUnit = 1e-8;  // one base unit of an asset
+
 struct WithdrawalRequest {
   std::uint32_t agent;
   std::int32_t tick;  // when it joined the queue
@@ -30,7 +44,9 @@ class Institution {
  public:
   // `deposits` are the customers' claims at tick 0; `max_pending` bounds the queue
   // (each agent has at most one pending request), so the queue never reallocates.
-  Institution(const InstitutionSpec& spec, Money deposits, std::uint32_t max_pending);
+  // tick_hours scales the market depth of assets to a tick.
+  Institution(const InstitutionSpec& spec, Money deposits, std::uint32_t max_pending,
+              double tick_hours = 1.0);
 
   void submit(std::uint32_t agent, std::int32_t tick, Money amount);
   // A re-deposit: the customer's claim and the hot reserves both grow by `amount`.
@@ -43,12 +59,23 @@ class Institution {
   // if the queue exceeds hot + funds in transit, starts a cold-to-hot transfer (arriving
   // cold_delay_ticks later; at once when the delay is 0); pays the queue head-first from
   // hot reserves (at most max_payout_per_tick in total, partially paying the last request
-  // reached); then evaluates the halt conditions on the end-of-tick state. halt_tick() is
-  // the first tick whose record shows the halt; a scheduled halt at tick k stops the
+  // reached) after fire sales of assets (in liquidation order) raise what hot reserves lack
+  // for this tick's payments; then evaluates the halt conditions on the end-of-tick state.
+  // halt_tick() is the first tick whose record shows the halt; a scheduled halt at tick k stops the
   // payments of tick k. on_payment(agent, amount, fully_paid) is called for each payment,
   // in queue order.
   template <typename OnPayment>
   Money settle(std::int32_t tick, OnPayment&& on_payment);
+
+  // Moves every asset's price one tick (GBM, and the own token's outflow drift, with
+  // net_outflow = paid - inflows of the tick); shocks from (seed, kAssetPrice, tick, a).
+  void update_prices(std::uint64_t seed, std::int32_t tick, Money net_outflow);
+  const std::vector<AssetState>& assets() const { return assets_; }
+  Money asset_value() const;
+  // The own token's drawdown 1 - P / max P so far (0 without an own token).
+  double own_token_drawdown() const;
+  Money sale_proceeds_total() const { return proceeds_total_; }
+  Money realised_loss_total() const { return loss_total_; }
 
   // Whether a trigger's end-of-tick conditions hold now (at_tick is checked by callers).
   bool conditions_met(const Trigger& trigger) const;
@@ -66,7 +93,7 @@ class Institution {
   // Equity at par: every reserve tier minus the customers' claims and the
   // lender-of-last-resort loans (an injection is a loan: it adds liquidity, not equity).
   Money equity() const {
-    return hot_ + cold_ + in_transit_ + illiquid_ - deposits() - injection_total_;
+    return hot_ + cold_ + in_transit_ + illiquid_ + asset_value() - deposits() - injection_total_;
   }
   bool insolvent() const { return equity() < 0; }
   Money requested_total() const { return requested_total_; }
@@ -85,14 +112,19 @@ class Institution {
 
  private:
   void move_cold_to_hot(std::int32_t tick);
+  void sell_assets(Money need);
+  Money sell(std::size_t a, Money need);
   Money pay_queue(Money budget, auto&& on_payment);
 
   InstitutionSpec spec_;
+  double tick_hours_;
   Money issued_;
   Money hot_, cold_, illiquid_;
   Money liquid_initial_;  // hot + cold at tick 0
   Money in_transit_ = 0;
   std::vector<Money> arrivals_;  // ring: cold funds arriving at tick k in slot k mod size
+  std::vector<AssetState> assets_;
+  Money proceeds_total_ = 0, loss_total_ = 0;
   Money requested_total_ = 0;
   Money paid_total_ = 0;
   Money inflow_total_ = 0;
@@ -125,8 +157,10 @@ template <typename OnPayment>
 Money Institution::settle(std::int32_t tick, OnPayment&& on_payment) {
   if (tick >= spec_.halt.at_tick && !halted()) halt_tick_ = tick;
   Money paid = 0;
+  for (AssetState& a : assets_) a.proceeds = a.loss = 0;
   if (!halted()) {
     move_cold_to_hot(tick);
+    sell_assets(std::min(queue_value_, spec_.max_payout_per_tick) - hot_);
     paid = pay_queue(std::min(spec_.max_payout_per_tick, hot_), on_payment);
     hot_ -= paid;
     paid_total_ += paid;

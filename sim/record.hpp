@@ -16,6 +16,14 @@ struct ClassTick {
   double stress_mean = 0.0;           // mean S_i over them (0 if none)
 };
 
+// One asset of the institution at the end of a tick.
+struct AssetTick {
+  double price = 0.0;  // USD per unit
+  Money value = 0;     // holding at that price, cents
+  Money proceeds = 0;  // fire-sale proceeds this tick, cents
+  Money loss = 0;      // realised loss of this tick's sales (P q - proceeds), cents
+};
+
 struct TickRecord {
   std::int32_t tick = 0;
   // Institution (cents unless noted).
@@ -43,11 +51,14 @@ struct TickRecord {
   // Public signals the agents saw this tick.
   double flow_signal = 0.0;   // G(t-1)
   double queue_signal = 0.0;  // Q(t-1), days
+  double price_signal = 0.0;  // X(t-1): the own token's drawdown
   double news_signal = 0.0;   // sum of A_j exp(-(t-t_j)/tau_j) over active events
   // Per class (valid until the next tick): one entry per class, and the stress quantiles
   // of the acting agents of each class, [class * quantiles + q] (NaN if none acted).
   std::span<const ClassTick> classes;
   std::span<const double> class_stress_quantiles;
+  // Per asset of the institution, in liquidation order (valid until the next tick).
+  std::span<const AssetTick> assets;
 };
 
 // The state of one agent, as recorded in snapshots.

@@ -111,6 +111,26 @@ struct PolicySpec {
   double gate_fraction = 1.0;          // gate: share of the claim an account may ask per day
 };
 
+// A market asset the institution holds (its own token, or another crypto asset). When hot
+// and cold funds cannot pay the tick's queue, assets are sold in list order (the
+// liquidation order) at prices moved by the square-root law:
+//   impact I(q) = Y * sigma * sqrt(q / V),  V = daily volume (units) * tick_hours / 24,
+//   execution price P * (1 - I), then P <- P * (1 - permanent_share * I).
+// Between sales the price follows a geometric Brownian motion (drift and volatility per
+// day); an own token also drifts by -outflow_drift * (net outflow / total assets) a tick.
+struct AssetSpec {
+  std::string name;
+  double holding_fraction = 0.0;    // value held at tick 0, as a share of deposits
+  double price_usd = 1.0;           // price at tick 0
+  double drift_per_day = 0.0;       // mu
+  double volatility_per_day = 0.0;  // sigma (also scales the price impact)
+  double daily_volume_usd = 1e9;    // market depth: V at the tick-0 price
+  double impact = 0.5;              // Y
+  double permanent_share = 0.5;     // share of the impact that stays in the price
+  double outflow_drift = 0.0;       // kappa (own token)
+  bool own_token = false;           // its drawdown is the price signal X
+};
+
 struct InstitutionSpec {
   std::string name = "bank";
   // Reserves at tick 0 as shares of deposits. Hot reserves pay the queue; cold reserves
@@ -125,6 +145,7 @@ struct InstitutionSpec {
   Money max_payout_per_tick = std::numeric_limits<Money>::max();  // cents; max = unlimited
   HaltSpec halt;
   std::vector<PolicySpec> policies;
+  std::vector<AssetSpec> assets;  // in liquidation order
 };
 
 struct Scenario {

@@ -54,7 +54,8 @@ Simulation::Simulation(Scenario scenario)
       population_(create_population(scenario_.population, scenario_.seed)),
       network_(build_network(scenario_.network, population_.size(), scenario_.seed,
                              population_.class_begin)),
-      institution_(scenario_.institution, population_.issued, population_.size()),
+      institution_(scenario_.institution, population_.issued, population_.size(),
+                   scenario_.time.tick_hours),
       classes_(population_.class_count()) {
   const std::uint32_t n = population_.size();
   draw_news_process();
@@ -107,6 +108,7 @@ Simulation::Simulation(Scenario scenario)
   flow_deposits_.assign(window, institution_.deposits());
 
   class_ticks_.resize(classes_);
+  asset_ticks_.resize(scenario_.institution.assets.size());
   const std::size_t nq = scenario_.output.stress_quantiles.size();
   class_quantiles_.assign(classes_ * nq, 0.0);
   if (nq > 0) {
@@ -612,15 +614,18 @@ const TickRecord& Simulation::step() {
   apply_policies(t);
   record_.flow_signal = flow_signal();
   record_.queue_signal = queue_signal();
+  record_.price_signal = institution_.own_token_drawdown();
   prepare_news(t);
   reveal_peers(t);
   const StressSpec& w = scenario_.stress;
-  const double public_stress =
-      w.flow_weight * record_.flow_signal + w.queue_weight * record_.queue_signal;
+  const double public_stress = w.flow_weight * record_.flow_signal +
+                               w.queue_weight * record_.queue_signal +
+                               w.price_weight * record_.price_signal;
   // 2. decide, 3. submit, 4. settle
   decide(t, public_stress);
   submit(t);
   settle(t);
+  institution_.update_prices(scenario_.seed, t, record_.paid - record_.inflows);
   // 5. record
   institution_.check_ledger();
   record_.deposits = institution_.deposits();
@@ -638,6 +643,10 @@ const TickRecord& Simulation::step() {
   record_.withdrawn_agents = withdrawn_agents_;
   record_.paid_agents = paid_agents_;
   record_.classes = class_ticks_;
+  const auto& assets = institution_.assets();
+  for (std::size_t a = 0; a < assets.size(); ++a)
+    asset_ticks_[a] = {assets[a].price, assets[a].value(), assets[a].proceeds, assets[a].loss};
+  record_.assets = asset_ticks_;
   record_.class_stress_quantiles = class_quantiles_;
   take_snapshot(t);
   remember_flow();

@@ -145,6 +145,8 @@ class Simulation {
   std::int32_t ticks_per_day_ = 24;
   std::vector<std::int32_t> last_request_;  // tick of each agent's last request (gates)
 
+  std::vector<AssetTick> asset_ticks_;
+
   std::vector<SnapshotRow> snapshot_rows_;
   std::span<const SnapshotRow> snapshot_view_;
   std::size_t next_snapshot_ = 0;

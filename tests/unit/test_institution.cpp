@@ -194,3 +194,84 @@ TEST_CASE("a lender-of-last-resort injection raises hot reserves, not claims") {
   CHECK(inst.equity() == 600 - 1000 - 500);  // a loan: liquidity up, equity unchanged
   inst.check_ledger();
 }
+
+namespace {
+AssetSpec asset(double fraction, double price, double sigma = 0.0, double volume = 1e9) {
+  AssetSpec a;
+  a.name = "token";
+  a.holding_fraction = fraction;
+  a.price_usd = price;
+  a.volatility_per_day = sigma;
+  a.daily_volume_usd = volume;
+  a.impact = 1.0;
+  a.permanent_share = 0.5;
+  return a;
+}
+}  // namespace
+
+TEST_CASE("fire sale without price impact raises exactly what the queue needs") {
+  InstitutionSpec spec;
+  spec.hot_reserve_fraction = 0.0;
+  spec.assets = {asset(1.0, 10.0)};
+  Institution inst(spec, 100000, 10, 24.0);  // $1000 of deposits, $1000 of tokens at $10
+  CHECK(inst.assets()[0].units == 100 * 100000000LL);
+  inst.submit(0, 0, 25000);  // $250
+  settle(inst, 0);
+  CHECK(inst.paid_total() == 25000);
+  CHECK(inst.assets()[0].proceeds == 25000);
+  CHECK(inst.assets()[0].loss == 0);
+  CHECK(inst.assets()[0].units == 75 * 100000000LL);
+  CHECK(inst.equity() == 0);  // $750 of tokens against $750 of claims
+  inst.check_ledger();
+}
+
+TEST_CASE("fire sale with square-root price impact: proceeds, realised loss, permanent impact") {
+  InstitutionSpec spec;
+  spec.hot_reserve_fraction = 0.0;
+  // $1M of deposits, all in a token at $1; depth 1e6 units a day (one tick = one day);
+  // Y sigma = 0.1.
+  spec.assets = {asset(1.0, 1.0, 0.1, 1e6)};
+  Institution inst(spec, usd_to_cents(1e6), 10, 24.0);
+  inst.submit(0, 0, usd_to_cents(10000));
+  settle(inst, 0);
+  const AssetState& a = inst.assets()[0];
+  // q solves q (1 - 0.1 sqrt(q / 1e6)) = 10000: q ~ 10101.5, I ~ 0.01005.
+  const double q = 1e6 - static_cast<double>(a.units) * kAssetUnit;
+  CHECK(q == doctest::Approx(10101.5).epsilon(1e-4));
+  const double impact = 0.1 * std::sqrt(q / 1e6);
+  CHECK(inst.paid_total() == usd_to_cents(10000));
+  CHECK(cents_to_usd(a.loss) == doctest::Approx(q * impact).epsilon(1e-3));
+  CHECK(a.price == doctest::Approx(1.0 - 0.5 * impact));
+  inst.check_ledger();
+}
+
+TEST_CASE("asset prices: geometric Brownian motion moments and the own token's outflow drift") {
+  InstitutionSpec spec;
+  AssetSpec a = asset(0.5, 100.0, 0.04);
+  a.drift_per_day = 0.01;
+  spec.assets = {a};
+  Institution inst(spec, usd_to_cents(1e6), 10, 24.0);
+  const int n = 20000;
+  double sum = 0, sum_sq = 0, last = 100.0;
+  for (int t = 0; t < n; ++t) {
+    inst.update_prices(7, t, 0);
+    const double r = std::log(inst.assets()[0].price / last);
+    last = inst.assets()[0].price;
+    sum += r;
+    sum_sq += r * r;
+  }
+  const double mean = sum / n, sd = std::sqrt(sum_sq / n - mean * mean);
+  CHECK(std::abs(mean - (0.01 - 0.5 * 0.04 * 0.04)) < 5 * 0.04 / std::sqrt(n));
+  CHECK(std::abs(sd - 0.04) < 5 * 0.04 / std::sqrt(2.0 * n));
+
+  InstitutionSpec own;
+  AssetSpec token = asset(1.0, 20.0);
+  token.own_token = true;
+  token.outflow_drift = 2.0;
+  own.hot_reserve_fraction = 1.0;
+  own.assets = {token};
+  Institution ftx(own, usd_to_cents(1000), 10, 1.0);  // total assets $2000
+  ftx.update_prices(1, 0, usd_to_cents(100));         // net outflow 5% of assets
+  CHECK(ftx.assets()[0].price == doctest::Approx(20.0 * std::exp(-2.0 * 0.05)));
+  CHECK(ftx.own_token_drawdown() == doctest::Approx(1.0 - std::exp(-0.1)));
+}

@@ -232,6 +232,21 @@ void check_same(const Scenario& a, const Scenario& b) {
     CHECK(x.insured_stress_factor == y.insured_stress_factor);
     CHECK(x.gate_fraction == y.gate_fraction);
   }
+  REQUIRE(a.institution.assets.size() == b.institution.assets.size());
+  for (std::size_t i = 0; i < a.institution.assets.size(); ++i) {
+    const AssetSpec& x = a.institution.assets[i];
+    const AssetSpec& y = b.institution.assets[i];
+    CHECK(x.name == y.name);
+    CHECK(x.holding_fraction == y.holding_fraction);
+    CHECK(x.price_usd == y.price_usd);
+    CHECK(x.drift_per_day == y.drift_per_day);
+    CHECK(x.volatility_per_day == y.volatility_per_day);
+    CHECK(x.daily_volume_usd == y.daily_volume_usd);
+    CHECK(x.impact == y.impact);
+    CHECK(x.permanent_share == y.permanent_share);
+    CHECK(x.outflow_drift == y.outflow_drift);
+    CHECK(x.own_token == y.own_token);
+  }
 }
 
 }  // namespace
@@ -1936,4 +1951,257 @@ TEST_CASE("loader: resolved_yaml round trip with the institution keys and polici
   CHECK(s.policies[1].trigger.at_tick == 35);  // 17.5 h after the start, in 0.5 h ticks
   CHECK(s.policies[1].news_duration_ticks == 48);
   CHECK(s.policies[3].gate_fraction == 0.1);
+}
+
+// ---- institutions[0].assets
+// ----------------------------------------------------------------------
+
+namespace {
+
+// kMinimal with institutions[0].assets set to `assets` (a flow list).
+std::string with_assets(const std::string& assets) {
+  return with_institution("{assets: " + assets + "}");
+}
+
+}  // namespace
+
+TEST_CASE("loader: a full asset list is parsed in liquidation order") {
+  const std::string yaml =
+      replace(kMinimal, "  - {}\n",
+              "  - assets:\n"
+              "      - name: FTT\n"
+              "        holding_fraction: 0.4\n"
+              "        price_usd: 22.5\n"
+              "        drift_per_day: -0.01\n"
+              "        volatility_per_day: 0.08\n"
+              "        daily_volume_usd: 3e8\n"
+              "        impact: 0.7\n"
+              "        permanent_share: 0.6\n"
+              "        outflow_drift: 2.5\n"
+              "        own_token: true\n"
+              "      - name: btc.spot-1\n"
+              "        holding_fraction: 0\n"
+              "        price_usd: 1e9\n"
+              "        drift_per_day: 1e-3\n"
+              "        volatility_per_day: 10\n"
+              "        daily_volume_usd: 1e15\n"
+              "        impact: 0\n"
+              "        permanent_share: 1\n"
+              "        outflow_drift: 1000\n"
+              "        own_token: false\n"
+              "      - {name: sol, holding_fraction: 100, permanent_share: 0}\n");
+  const std::vector<AssetSpec> a = load(yaml).scenario.institution.assets;
+  REQUIRE(a.size() == 3);
+  CHECK(a[0].name == "FTT");
+  CHECK(a[0].holding_fraction == 0.4);
+  CHECK(a[0].price_usd == 22.5);
+  CHECK(a[0].drift_per_day == -0.01);
+  CHECK(a[0].volatility_per_day == 0.08);
+  CHECK(a[0].daily_volume_usd == 3e8);
+  CHECK(a[0].impact == 0.7);
+  CHECK(a[0].permanent_share == 0.6);
+  CHECK(a[0].outflow_drift == 2.5);
+  CHECK(a[0].own_token);
+  CHECK(a[1].name == "btc.spot-1");
+  CHECK(a[1].holding_fraction == 0.0);
+  CHECK(a[1].price_usd == 1e9);
+  CHECK(a[1].drift_per_day == 1e-3);
+  CHECK(a[1].volatility_per_day == 10.0);
+  CHECK(a[1].daily_volume_usd == 1e15);
+  CHECK(a[1].impact == 0.0);
+  CHECK(a[1].permanent_share == 1.0);
+  CHECK(a[1].outflow_drift == 1000.0);
+  CHECK_FALSE(a[1].own_token);
+  CHECK(a[2].name == "sol");
+  CHECK(a[2].holding_fraction == 100.0);
+  CHECK(a[2].permanent_share == 0.0);
+}
+
+TEST_CASE("loader: asset defaults") {
+  CHECK(load(kMinimal).scenario.institution.assets.empty());
+  CHECK(load(with_assets("[]")).scenario.institution.assets.empty());
+  const AssetSpec a =
+      load(with_assets("[{name: x, holding_fraction: 0.25}]")).scenario.institution.assets.at(0);
+  CHECK(a.name == "x");
+  CHECK(a.holding_fraction == 0.25);
+  CHECK(a.price_usd == 1.0);
+  CHECK(a.drift_per_day == 0.0);
+  CHECK(a.volatility_per_day == 0.0);
+  CHECK(a.daily_volume_usd == 1e9);
+  CHECK(a.impact == 0.5);
+  CHECK(a.permanent_share == 0.5);
+  CHECK(a.outflow_drift == 0.0);
+  CHECK_FALSE(a.own_token);
+}
+
+TEST_CASE("loader: asset names are required, valid and unique") {
+  CHECK(error_of(with_assets("[{name: a, holding_fraction: 1}, {name: a, holding_fraction: 2}]")) ==
+        "test.yaml:11:54: institutions[0].assets[1].name: duplicate asset name 'a' (also "
+        "institutions[0].assets[0])");
+  CHECK(
+      contains(error_of(with_assets("[{name: a, holding_fraction: 1}, {name: b, holding_fraction: "
+                                    "1}, {name: a, holding_fraction: 1}]")),
+               "institutions[0].assets[2].name: duplicate asset name 'a' (also "
+               "institutions[0].assets[0])"));
+  CHECK(contains(error_of(with_assets("[{holding_fraction: 1}]")),
+                 "institutions[0].assets[0].name: missing required key 'name'"));
+  CHECK(contains(error_of(with_assets("[{name: a}]")),
+                 "institutions[0].assets[0].holding_fraction: missing required key "
+                 "'holding_fraction'"));
+  CHECK(contains(error_of(with_assets("[{name: 'a b', holding_fraction: 1}]")),
+                 "institutions[0].assets[0].name: expected a name of letters, digits"));
+  CHECK(contains(error_of(with_assets("[{name: '', holding_fraction: 1}]")),
+                 "institutions[0].assets[0].name: expected a name of letters, digits"));
+  // Names are unique among the assets only: an asset may share its name with a class.
+  CHECK(
+      load(with_assets("[{name: all, holding_fraction: 1}]")).scenario.institution.assets.size() ==
+      1);
+}
+
+TEST_CASE("loader: at most one asset is the own token") {
+  CHECK(error_of(with_assets("[{name: a, holding_fraction: 1, own_token: true}, {name: b, "
+                             "holding_fraction: 1}, {name: c, holding_fraction: 1, own_token: "
+                             "true}]")) ==
+        "test.yaml:11:138: institutions[0].assets[2].own_token: at most one asset may be the own "
+        "token: 'c' and 'a' (institutions[0].assets[0]) both set own_token: true");
+  CHECK(load(with_assets("[{name: a, holding_fraction: 1, own_token: false}, {name: b, "
+                         "holding_fraction: 1, own_token: true}]"))
+            .scenario.institution.assets.at(1)
+            .own_token);
+  CHECK(contains(error_of(with_assets("[{name: a, holding_fraction: 1, own_token: 1}]")),
+                 "institutions[0].assets[0].own_token: expected true or false, got 1"));
+}
+
+TEST_CASE("loader: asset values are range-checked") {
+  const auto err = [](const std::string& key_value) {
+    return error_of(with_assets("[{name: a, holding_fraction: 1, " + key_value + "}]"));
+  };
+  CHECK(error_of(with_assets("[{name: a, holding_fraction: -0.5}]")) ==
+        "test.yaml:11:43: institutions[0].assets[0].holding_fraction: expected a number in [0, "
+        "100], got -0.5");
+  CHECK(contains(error_of(with_assets("[{name: a, holding_fraction: 100.5}]")),
+                 "institutions[0].assets[0].holding_fraction: expected a number in [0, 100], got "
+                 "100.5"));
+  CHECK(contains(err("price_usd: 0"),
+                 "institutions[0].assets[0].price_usd: expected a number in (0, 1e+09], got 0"));
+  CHECK(contains(err("price_usd: 2e9"),
+                 "institutions[0].assets[0].price_usd: expected a number in (0, 1e+09], got 2e9"));
+  CHECK(contains(err("drift_per_day: .inf"),
+                 "institutions[0].assets[0].drift_per_day: expected a finite number"));
+  CHECK(contains(err("drift_per_day: abc"),
+                 "institutions[0].assets[0].drift_per_day: expected a number"));
+  CHECK(load(with_assets("[{name: a, holding_fraction: 1, drift_per_day: -5}]"))
+            .scenario.institution.assets.at(0)
+            .drift_per_day == -5.0);
+  CHECK(contains(err("volatility_per_day: -0.1"),
+                 "institutions[0].assets[0].volatility_per_day: expected a number in [0, 10], got "
+                 "-0.1"));
+  CHECK(contains(err("volatility_per_day: 11"),
+                 "institutions[0].assets[0].volatility_per_day: expected a number in [0, 10], got "
+                 "11"));
+  CHECK(contains(err("daily_volume_usd: 0"),
+                 "institutions[0].assets[0].daily_volume_usd: expected a number in (0, 1e+15], got "
+                 "0"));
+  CHECK(contains(err("daily_volume_usd: 1.5e15"),
+                 "institutions[0].assets[0].daily_volume_usd: expected a number in (0, 1e+15]"));
+  CHECK(contains(err("impact: -1"),
+                 "institutions[0].assets[0].impact: expected a number in [0, 10], got -1"));
+  CHECK(contains(err("impact: 10.5"),
+                 "institutions[0].assets[0].impact: expected a number in [0, 10], got 10.5"));
+  CHECK(contains(err("permanent_share: 1.01"),
+                 "institutions[0].assets[0].permanent_share: expected a number in [0, 1], got "
+                 "1.01"));
+  CHECK(contains(err("permanent_share: -0.01"),
+                 "institutions[0].assets[0].permanent_share: expected a number in [0, 1], got "
+                 "-0.01"));
+  CHECK(
+      contains(err("outflow_drift: -1"),
+               "institutions[0].assets[0].outflow_drift: expected a number in [0, 1000], got -1"));
+  CHECK(contains(err("outflow_drift: 1001"),
+                 "institutions[0].assets[0].outflow_drift: expected a number in [0, 1000], got "
+                 "1001"));
+}
+
+TEST_CASE("loader: asset list shape and unknown asset keys") {
+  CHECK(contains(error_of(with_assets("{name: a, holding_fraction: 1}")),
+                 "institutions[0].assets: expected a list"));
+  CHECK(contains(error_of(with_assets("[x]")), "institutions[0].assets[0]: expected a mapping"));
+  std::string many = "[";
+  for (int i = 0; i < 33; ++i)
+    many +=
+        (i ? ", " : "") + std::string("{name: a") + std::to_string(i) + ", holding_fraction: 0.01}";
+  many += "]";
+  CHECK(contains(error_of(with_assets(many)),
+                 "institutions[0].assets: expected at most 32 assets, got 33"));
+  CHECK(load(with_assets(many.substr(0, many.rfind(", {")) + "]"))
+            .scenario.institution.assets.size() == 32);
+  CHECK(error_of(with_assets("[{name: a, holding_fraction: 1, volatilty_per_day: 0.1}]")) ==
+        "test.yaml:11:46: institutions[0].assets[0].volatilty_per_day: unknown key "
+        "'volatilty_per_day' in institutions[0].assets[0]; did you mean 'volatility_per_day'?");
+  CHECK(contains(error_of(with_assets("[{name: a, holding_fraction: 1, own_tokn: true}]")),
+                 "unknown key 'own_tokn' in institutions[0].assets[0]; did you mean 'own_token'?"));
+  CHECK(contains(error_of(with_institution("{asets: []}")),
+                 "unknown key 'asets' in institutions[0]; did you mean 'assets'?"));
+}
+
+TEST_CASE("loader: --set overrides of asset fields") {
+  const std::string yaml =
+      with_assets("[{name: a, holding_fraction: 1}, {name: b, holding_fraction: 2}]");
+  const std::vector<AssetSpec> a = load(yaml, {"institutions[0].assets[1].volatility_per_day=0.2",
+                                               "institutions[0].assets.0.own_token=true",
+                                               "institutions[0].assets[0].price_usd=3"})
+                                       .scenario.institution.assets;
+  REQUIRE(a.size() == 2);
+  CHECK(a[0].own_token);
+  CHECK(a[0].price_usd == 3.0);
+  CHECK(a[1].volatility_per_day == 0.2);
+  CHECK(a[1].holding_fraction == 2.0);
+  // A whole list from --set.
+  const std::vector<AssetSpec> b =
+      load(kMinimal,
+           {"institutions[0].assets=[{name: tok, holding_fraction: 0.3, own_token: true}]"})
+          .scenario.institution.assets;
+  REQUIRE(b.size() == 1);
+  CHECK(b[0].name == "tok");
+  CHECK(b[0].own_token);
+  // Errors in overridden values name the override.
+  CHECK(error_of(yaml, {"institutions[0].assets[1].impact=11"}) ==
+        "--set institutions[0].assets[1].impact=11: institutions[0].assets[1].impact: expected a "
+        "number in [0, 10], got 11");
+  CHECK(error_of(yaml, {"institutions[0].assets[1].name=a"}) ==
+        "--set institutions[0].assets[1].name=a: institutions[0].assets[1].name: duplicate asset "
+        "name 'a' (also institutions[0].assets[0])");
+  CHECK(contains(error_of(yaml, {"institutions[0].assets[0].own_token=true",
+                                 "institutions[0].assets[1].own_token=true"}),
+                 "--set institutions[0].assets[1].own_token=true: "
+                 "institutions[0].assets[1].own_token: at most one asset may be the own token"));
+  CHECK(
+      contains(error_of(yaml, {"institutions[0].assets[2].impact=1"}), "index 2 is out of range"));
+}
+
+TEST_CASE("loader: resolved_yaml round trip with assets") {
+  const std::string yaml =
+      replace(kFull, "    max_payout_per_tick_usd: 2e8\n",
+              "    max_payout_per_tick_usd: 2e8\n"
+              "    assets:\n"
+              "      - {name: FTT, holding_fraction: 0.7, price_usd: 22.13, drift_per_day: "
+              "-0.0125, volatility_per_day: 0.09, daily_volume_usd: 4.5e8, impact: 0.8, "
+              "permanent_share: 0.65, outflow_drift: 3.5, own_token: true}\n"
+              "      - {name: BTC, holding_fraction: 0.1, price_usd: 20600.5}\n"
+              "      - name: SOL\n"
+              "        holding_fraction: 0.2\n"
+              "        volatility_per_day: 0.1\n");
+  const LoadedScenario first =
+      load(yaml, {"institutions[0].assets[1].daily_volume_usd=1.23e10",
+                  "institutions[0].assets[2].permanent_share=0.3", "stress.price_weight=0.75"});
+  const LoadedScenario again = load_scenario_text(first.resolved_yaml, "resolved.yaml");
+  check_same(first.scenario, again.scenario);
+  CHECK(again.resolved_yaml == first.resolved_yaml);
+  const std::vector<AssetSpec>& a = first.scenario.institution.assets;
+  REQUIRE(a.size() == 3);
+  CHECK(a[0].own_token);
+  CHECK(a[0].drift_per_day == -0.0125);
+  CHECK(a[1].daily_volume_usd == 1.23e10);
+  CHECK(a[2].permanent_share == 0.3);
+  CHECK(first.scenario.stress.price_weight == 0.75);
 }
