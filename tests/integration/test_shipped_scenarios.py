@@ -35,9 +35,11 @@ def test_money_is_conserved_every_tick(tmp_path, bankrun_bin, scenario):
         # What left the institution is what the classes received, exactly.
         by_class = f["population/by_class/withdrawn_value_cents"][:]
         np.testing.assert_array_equal(by_class.sum(axis=1), paid)
-        # Liquid reserves change only by payments, inflows and injections (USD, to the cent).
+        # Liquid reserves change only by payments, inflows, injections and fire sales
+        # (USD, to the cent).
         liquid = bank["hot_reserves"][:] + bank["cold_reserves"][:] + bank["in_transit"][:]
-        change = (inflows - paid) / 100 + np.cumsum(bank["injections"][:])
+        sales = np.cumsum(bank["assets/sale_proceeds"][:].sum(axis=1))
+        change = (inflows - paid) / 100 + np.cumsum(bank["injections"][:]) + sales
         np.testing.assert_allclose(liquid - change, liquid[0] - change[0], atol=0.02)
         assert f.attrs["status"].decode() == "complete"
 
