@@ -1,8 +1,11 @@
 #pragma once
 // Scenarios built in code for unit tests (the YAML loader has its own tests).
+#include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "sim/record.hpp"
 #include "sim/scenario.hpp"
 
 namespace bankrun::testing {
@@ -62,5 +65,21 @@ inline Scenario reference_scenario(std::uint32_t n, std::uint64_t seed = 1) {
   s.news = {e};
   return s;
 }
+
+// A Recorder that keeps everything in memory.
+struct Collect : Recorder {
+  std::vector<TickRecord> ticks;
+  std::vector<std::vector<ClassTick>> classes;
+  std::vector<std::vector<double>> quantiles;
+  std::vector<std::pair<std::int32_t, std::vector<SnapshotRow>>> snapshots;
+  void record(const TickRecord& r) override {
+    ticks.push_back(r);
+    classes.emplace_back(r.classes.begin(), r.classes.end());
+    quantiles.emplace_back(r.class_stress_quantiles.begin(), r.class_stress_quantiles.end());
+  }
+  void snapshot(std::int32_t tick, std::span<const SnapshotRow> rows) override {
+    snapshots.emplace_back(tick, std::vector<SnapshotRow>(rows.begin(), rows.end()));
+  }
+};
 
 }  // namespace bankrun::testing

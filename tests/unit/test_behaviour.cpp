@@ -17,21 +17,6 @@ using namespace bankrun::testing;
 
 namespace {
 
-struct Collect : Recorder {
-  std::vector<TickRecord> ticks;
-  std::vector<std::vector<ClassTick>> classes;
-  std::vector<std::vector<double>> quantiles;
-  std::vector<std::pair<std::int32_t, std::vector<SnapshotRow>>> snapshots;
-  void record(const TickRecord& r) override {
-    ticks.push_back(r);
-    classes.emplace_back(r.classes.begin(), r.classes.end());
-    quantiles.emplace_back(r.class_stress_quantiles.begin(), r.class_stress_quantiles.end());
-  }
-  void snapshot(std::int32_t tick, std::span<const SnapshotRow> rows) override {
-    snapshots.emplace_back(tick, std::vector<SnapshotRow>(rows.begin(), rows.end()));
-  }
-};
-
 Collect run_scenario(const Scenario& s, int threads = 2) {
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
   Simulation sim(s);

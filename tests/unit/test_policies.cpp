@@ -12,11 +12,6 @@ using namespace bankrun;
 using namespace bankrun::testing;
 
 namespace {
-struct Collect : Recorder {
-  std::vector<TickRecord> ticks;
-  void record(const TickRecord& r) override { ticks.push_back(r); }
-};
-
 // n agents with $100 each and the given threshold, news of `news` from tick 0 on.
 Scenario base(std::uint32_t n, double threshold, double news, std::int32_t ticks) {
   Scenario s;

@@ -13,11 +13,6 @@ using namespace bankrun;
 using namespace bankrun::testing;
 
 namespace {
-struct Collect : Recorder {
-  std::vector<TickRecord> ticks;
-  void record(const TickRecord& r) override { ticks.push_back(r); }
-};
-
 std::vector<TickRecord> run_with_threads(const Scenario& s, int threads,
                                          std::vector<double>* stress = nullptr) {
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
