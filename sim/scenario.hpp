@@ -1,6 +1,8 @@
 #pragma once
 // The frozen scenario: everything a run needs, validated by the scenarios/ loader before
 // the engine sees it. The engine copies it and never parses text or touches a file.
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -20,6 +22,10 @@ struct TimeSpec {
   double tick_hours = 1.0;
   std::int64_t start_unix_seconds = 0;  // UTC time of the start of tick 0
   std::string start_utc = "1970-01-01T00:00:00Z";
+  // A day, in ticks: round(24 / tick_hours), at least one.
+  std::int32_t ticks_per_day() const {
+    return static_cast<std::int32_t>(std::max(1L, std::lround(24.0 / tick_hours)));
+  }
 };
 
 // One news item: from `tick` on, for `duration_ticks` ticks, it contributes

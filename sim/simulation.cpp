@@ -64,20 +64,7 @@ Simulation::Simulation(Scenario scenario)
     any_redeposit_ = any_redeposit_ || cls.redeposit_rate > 0.0;
   }
 
-  const auto& policies = scenario_.institution.policies;
-  policy_fired_.assign(policies.size(), kForever);
-  policy_armed_.assign(policies.size(), 0);
-  ticks_per_day_ =
-      static_cast<std::int32_t>(std::max(1L, std::lround(24.0 / scenario_.time.tick_hours)));
-  std::size_t proofs = 0;
-  for (const PolicySpec& p : policies) {
-    proofs += p.kind == PolicySpec::Kind::kProofOfReserves;
-    if (p.kind == PolicySpec::Kind::kGate && last_request_.empty())
-      last_request_.assign(n, std::numeric_limits<std::int32_t>::min() / 2);
-  }
-  // Proof-of-reserves events join the news list when they fire: room is made now, so
-  // the tick loop never reallocates.
-  scenario_.news.reserve(scenario_.news.size() + proofs);
+  prepare_policies(n);
 
   state_.assign(n, AgentState::kHolding);
   active_.resize(n);
@@ -117,6 +104,23 @@ Simulation::Simulation(Scenario scenario)
   }
   if (!scenario_.output.snapshot_ticks.empty())
     snapshot_rows_.resize(std::min<std::uint32_t>(scenario_.output.snapshot_agents, n));
+}
+
+// Policy bookkeeping, and what the policies will need when they fire: the agents' last
+// request ticks (gates) and room in the news list (proofs of reserves), so the tick loop
+// never allocates.
+void Simulation::prepare_policies(std::uint32_t n) {
+  const auto& policies = scenario_.institution.policies;
+  policy_fired_.assign(policies.size(), kForever);
+  policy_armed_.assign(policies.size(), 0);
+  ticks_per_day_ = scenario_.time.ticks_per_day();
+  std::size_t proofs = 0;
+  for (const PolicySpec& p : policies) {
+    proofs += p.kind == PolicySpec::Kind::kProofOfReserves;
+    if (p.kind == PolicySpec::Kind::kGate && last_request_.empty())
+      last_request_.assign(n, std::numeric_limits<std::int32_t>::min() / 2);
+  }
+  scenario_.news.reserve(scenario_.news.size() + proofs);
 }
 
 // Stochastic news: at each tick t of [start, end) a Poisson(rate) number of events, each

@@ -53,6 +53,7 @@ class Simulation {
   enum class Outcome : std::uint8_t { kStay, kWithdraw, kRedeposit };
 
   void draw_news_process();
+  void prepare_policies(std::uint32_t n);
   void apply_policies(std::int32_t t);
   void fire_policy(const PolicySpec& policy, std::int32_t t);
   void arm_policies();

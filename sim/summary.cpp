@@ -6,9 +6,7 @@
 namespace bankrun {
 
 SummaryBuilder::SummaryBuilder(const Scenario& scenario, Money issued)
-    // A day is round(24 / tick_hours) ticks, at least one.
-    : window_(static_cast<std::size_t>(std::max(1L, std::lround(24.0 / scenario.time.tick_hours))),
-              0) {
+    : window_(static_cast<std::size_t>(scenario.time.ticks_per_day()), 0) {
   summary_.issued = issued;
   summary_.agents = scenario.population.agents;
   summary_.tick_hours = scenario.time.tick_hours;
