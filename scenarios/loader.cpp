@@ -612,8 +612,9 @@ NewsProcessSpec read_news_process(const std::optional<Value>& v, const TimeSpec&
 // ---- institution ----------------------------------------------------------------------------
 
 const std::vector<std::string>& trigger_keys() {
-  static const std::vector<std::string> keys = {"at_tick", "at", "withdrawn_fraction_at_least",
-                                                "hot_ratio_below", "when_insolvent"};
+  static const std::vector<std::string> keys = {
+      "at_tick",       "at", "withdrawn_fraction_at_least", "hot_ratio_below", "liquid_ratio_below",
+      "when_insolvent"};
   return keys;
 }
 
@@ -629,6 +630,8 @@ Trigger read_trigger(const MapReader& m, const TimeSpec& time) {
   t.withdrawn_fraction_at_least = m.number("withdrawn_fraction_at_least", Range::open_closed(0, 1),
                                            t.withdrawn_fraction_at_least);
   t.hot_ratio_below = m.number("hot_ratio_below", Range::open_closed(0, 1), t.hot_ratio_below);
+  t.liquid_ratio_below =
+      m.number("liquid_ratio_below", Range::open_closed(0, 1), t.liquid_ratio_below);
   t.when_insolvent = m.boolean("when_insolvent", false);
   return t;
 }

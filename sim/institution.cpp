@@ -156,13 +156,17 @@ void Institution::move_cold_to_hot(std::int32_t tick) {
 
 // End-of-tick conditions:
 //   withdrawn fraction = (paid out - inflows) / issued,   hot ratio = hot / deposits,
+//   liquid ratio = (hot + cold + in transit + market assets) / deposits,
 //   insolvent = equity < 0.
 bool Institution::conditions_met(const Trigger& trigger) const {
   const double withdrawn =
       issued_ > 0 ? static_cast<double>(paid_total_ - inflow_total_) / issued_ : 0.0;
-  const double hot_ratio = deposits() > 0 ? static_cast<double>(hot_) / deposits() : INFINITY;
+  const double d = static_cast<double>(deposits());
+  const double hot_ratio = d > 0 ? static_cast<double>(hot_) / d : INFINITY;
+  const double liquid_ratio =
+      d > 0 ? static_cast<double>(hot_ + cold_ + in_transit_ + asset_value()) / d : INFINITY;
   return withdrawn >= trigger.withdrawn_fraction_at_least || hot_ratio < trigger.hot_ratio_below ||
-         (trigger.when_insolvent && insolvent());
+         liquid_ratio < trigger.liquid_ratio_below || (trigger.when_insolvent && insolvent());
 }
 
 Money Institution::queue_sum() const {

@@ -86,10 +86,12 @@ struct Trigger {
   std::int32_t at_tick = kForever;
   double withdrawn_fraction_at_least = std::numeric_limits<double>::infinity();  // net
   double hot_ratio_below = -std::numeric_limits<double>::infinity();             // hot / deposits
-  bool when_insolvent = false;                                                   // equity < 0
+  // (hot + cold + in transit + market assets) / deposits: what could still pay anyone
+  double liquid_ratio_below = -std::numeric_limits<double>::infinity();
+  bool when_insolvent = false;  // equity < 0
   bool any() const {
     return at_tick != kForever || withdrawn_fraction_at_least <= 1.0 || hot_ratio_below > -1.0 ||
-           when_insolvent;
+           liquid_ratio_below > -1.0 || when_insolvent;
   }
 };
 

@@ -275,3 +275,22 @@ TEST_CASE("asset prices: geometric Brownian motion moments and the own token's o
   CHECK(ftx.assets()[0].price == doctest::Approx(20.0 * std::exp(-2.0 * 0.05)));
   CHECK(ftx.own_token_drawdown() == doctest::Approx(1.0 - std::exp(-0.1)));
 }
+
+TEST_CASE("liquid ratio trigger counts every reserve that could still pay, assets included") {
+  InstitutionSpec spec;
+  spec.hot_reserve_fraction = 0.1;
+  spec.cold_reserve_fraction = 0.1;
+  spec.illiquid_fraction = 0.9;
+  AssetSpec token;
+  token.name = "token";
+  token.holding_fraction = 0.2;
+  spec.assets = {token};
+  Institution inst(spec, 1000, 10, 24.0);
+  Trigger t;
+  t.liquid_ratio_below = 0.41;  // (100 + 100 + 200) / 1000 = 0.4
+  CHECK(inst.conditions_met(t));
+  t.liquid_ratio_below = 0.39;
+  CHECK_FALSE(inst.conditions_met(t));
+  t.hot_ratio_below = 0.11;  // illiquid assets never count
+  CHECK(inst.conditions_met(t));
+}

@@ -208,6 +208,7 @@ void check_same(const Scenario& a, const Scenario& b) {
   CHECK(a.institution.halt.withdrawn_fraction_at_least ==
         b.institution.halt.withdrawn_fraction_at_least);
   CHECK(a.institution.halt.hot_ratio_below == b.institution.halt.hot_ratio_below);
+  CHECK(a.institution.halt.liquid_ratio_below == b.institution.halt.liquid_ratio_below);
   CHECK(a.institution.halt.when_insolvent == b.institution.halt.when_insolvent);
   CHECK(a.institution.cold_reserve_fraction == b.institution.cold_reserve_fraction);
   CHECK(a.institution.illiquid_fraction == b.institution.illiquid_fraction);
@@ -222,6 +223,7 @@ void check_same(const Scenario& a, const Scenario& b) {
     CHECK(x.trigger.at_tick == y.trigger.at_tick);
     CHECK(x.trigger.withdrawn_fraction_at_least == y.trigger.withdrawn_fraction_at_least);
     CHECK(x.trigger.hot_ratio_below == y.trigger.hot_ratio_below);
+    CHECK(x.trigger.liquid_ratio_below == y.trigger.liquid_ratio_below);
     CHECK(x.trigger.when_insolvent == y.trigger.when_insolvent);
     CHECK(x.injection == y.injection);
     CHECK(x.news_magnitude == y.news_magnitude);
@@ -1765,8 +1767,8 @@ TEST_CASE("loader: a policy needs a trigger") {
                          "        when: {}\n"
                          "        fraction_per_day: 0.5\n")) ==
         "test.yaml:13:15: institutions[0].policies[0].when: a policy needs a trigger: set at "
-        "least one of at_tick, at, withdrawn_fraction_at_least, hot_ratio_below or "
-        "when_insolvent");
+        "least one of at_tick, at, withdrawn_fraction_at_least, hot_ratio_below, "
+        "liquid_ratio_below or when_insolvent");
   CHECK(contains(error_of(with_policy("{kind: gate, when: {when_insolvent: false}, "
                                       "fraction_per_day: 0.5}")),
                  "institutions[0].policies[0].when: a policy needs a trigger"));
