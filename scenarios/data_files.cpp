@@ -79,6 +79,46 @@ std::string split_csv(const std::string& line, std::vector<Cell>& cells) {
 
 }  // namespace
 
+std::vector<std::pair<std::int64_t, double>> read_price_series(std::istream& in,
+                                                               const std::string& file_name,
+                                                               const std::string& key_path) {
+  auto fail = [&](int line, int col, const std::string& message) {
+    throw ScenarioError(file_name, line, col, key_path, message);
+  };
+  std::vector<std::pair<std::int64_t, double>> rows;
+  std::vector<Cell> cells;
+  std::string line;
+  int line_number = 0;
+  bool first_row = true;
+  while (std::getline(in, line)) {
+    ++line_number;
+    strip_cr(line);
+    if (blank_line(line)) continue;
+    if (const std::string error = split_csv(line, cells); !error.empty())
+      fail(line_number, 1, "malformed CSV row: " + error);
+    const yaml_reader::TimestampParse when = yaml_reader::parse_utc_timestamp(cells[0].text);
+    if (first_row) {
+      first_row = false;
+      if (!when.error.empty()) continue;  // a header row
+    }
+    if (!when.error.empty())
+      fail(line_number, cells[0].column,
+           "expected " + std::string(yaml_reader::kTimestampFormats) + ", got '" +
+               shown(cells[0].text) + "'");
+    if (cells.size() < 2)
+      fail(line_number, 1, "expected two cells, TIMESTAMP,PRICE; the price is missing");
+    const yaml_reader::NumberParse price = yaml_reader::parse_number(cells[1].text);
+    if (price.status != yaml_reader::NumberStatus::kOk || !(price.value > 0.0))
+      fail(line_number, cells[1].column,
+           "expected a price > 0, got '" + shown(cells[1].text) + "'");
+    if (!rows.empty() && when.unix_seconds <= rows.back().first)
+      fail(line_number, cells[0].column, "timestamps must be strictly increasing");
+    rows.emplace_back(when.unix_seconds, price.value);
+  }
+  if (rows.empty()) fail(line_number, 1, "no price rows");
+  return rows;
+}
+
 std::string CsvColumn::describe() const {
   return index ? std::to_string(*index) : "'" + name + "'";
 }

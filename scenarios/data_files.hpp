@@ -32,6 +32,14 @@ struct CsvColumn {
 std::vector<double> read_csv_column(std::istream& in, const std::string& file_name,
                                     const CsvColumn& column, const std::string& key_path);
 
+// Reads a price series: rows "TIMESTAMP,PRICE" (timestamps as in scenarios:
+// YYYY-MM-DDTHH:MM:SSZ, YYYY-MM-DDTHH:MMZ or YYYY-MM-DD; strictly increasing; prices
+// finite and > 0). An optional header row (its first cell not a timestamp) is skipped.
+// Returns (unix seconds, price) pairs; at least one row is required.
+std::vector<std::pair<std::int64_t, double>> read_price_series(std::istream& in,
+                                                               const std::string& file_name,
+                                                               const std::string& key_path);
+
 struct EdgeListOptions {
   std::uint32_t agents = 0;  // ids must be in 0 .. agents - 1
   bool drop_self_loops = false;

@@ -739,10 +739,28 @@ std::vector<PolicySpec> read_policies(const std::optional<Value>& v, const TimeS
 
 // ---- assets ---------------------------------------------------------------------------------
 
-AssetSpec read_asset(const Value& v) {
+// A price series from `price_file`: row times become ticks (floor((t - start) / tick));
+// rows before the start apply from tick 0; when several rows fall in one tick the last wins.
+std::vector<std::pair<std::int32_t, double>> read_price_file(const Value& file,
+                                                             const TimeSpec& time, Context& ctx) {
+  std::string shown;
+  std::ifstream in = open_data_file(file, ctx, shown);
+  std::vector<std::pair<std::int32_t, double>> series;
+  for (const auto& [when, price] : data_files::read_price_series(in, shown, file.path())) {
+    const double ticks = std::floor(static_cast<double>(when - time.start_unix_seconds) /
+                                    (time.tick_hours * 3600.0));
+    const auto tick = static_cast<std::int32_t>(std::clamp(ticks, 0.0, double{kLastTick}));
+    if (!series.empty() && series.back().first == tick) series.pop_back();
+    series.emplace_back(tick, price);
+  }
+  return series;
+}
+
+AssetSpec read_asset(const Value& v, const TimeSpec& time, Context& ctx) {
   const MapReader m(v);
   m.allow_only({"name", "holding_fraction", "price_usd", "drift_per_day", "volatility_per_day",
-                "daily_volume_usd", "impact", "permanent_share", "outflow_drift", "own_token"});
+                "daily_volume_usd", "impact", "permanent_share", "outflow_drift", "own_token",
+                "price_file"});
   AssetSpec a;
   a.name = identifier(m.required("name"));
   a.holding_fraction = m.required_number("holding_fraction", Range::closed(0, 100));
@@ -755,18 +773,20 @@ AssetSpec read_asset(const Value& v) {
   a.permanent_share = m.number("permanent_share", Range::closed(0, 1), a.permanent_share);
   a.outflow_drift = m.number("outflow_drift", Range::closed(0, 1000), a.outflow_drift);
   a.own_token = m.boolean("own_token", a.own_token);
+  if (const auto file = m.get("price_file")) a.price_series = read_price_file(*file, time, ctx);
   return a;
 }
 
 // institutions[0].assets: at most 32, unique names, at most one own token; list order is
 // the liquidation order.
-std::vector<AssetSpec> read_assets(const std::optional<Value>& v) {
+std::vector<AssetSpec> read_assets(const std::optional<Value>& v, const TimeSpec& time,
+                                   Context& ctx) {
   std::vector<AssetSpec> assets;
   if (!v) return assets;
   const std::vector<Value> items = v->list();
   if (items.size() > 32) v->fail("expected at most 32 assets, got " + std::to_string(items.size()));
   for (std::size_t j = 0; j < items.size(); ++j) {
-    assets.push_back(read_asset(items[j]));
+    assets.push_back(read_asset(items[j], time, ctx));
     const AssetSpec& a = assets.back();
     for (std::size_t i = 0; i < j; ++i) {
       if (assets[i].name == a.name)
@@ -783,7 +803,7 @@ std::vector<AssetSpec> read_assets(const std::optional<Value>& v) {
   return assets;
 }
 
-InstitutionSpec read_institution(const Value& v, const TimeSpec& time) {
+InstitutionSpec read_institution(const Value& v, const TimeSpec& time, Context& ctx) {
   const MapReader m(v);
   m.allow_only({"name", "hot_reserve_fraction", "cold_reserve_fraction", "illiquid_fraction",
                 "cold_to_hot_per_tick_usd", "cold_delay_ticks", "max_payout_per_tick_usd", "halt",
@@ -800,16 +820,16 @@ InstitutionSpec read_institution(const Value& v, const TimeSpec& time) {
     s.max_payout_per_tick = read_usd(*payout, true);
   s.halt = read_halt(m.get("halt"), time);
   s.policies = read_policies(m.get("policies"), time);
-  s.assets = read_assets(m.get("assets"));
+  s.assets = read_assets(m.get("assets"), time, ctx);
   return s;
 }
 
-InstitutionSpec read_institutions(const Value& v, const TimeSpec& time) {
+InstitutionSpec read_institutions(const Value& v, const TimeSpec& time, Context& ctx) {
   const std::vector<Value> items = v.list();
   if (items.size() != 1)
     v.fail("expected exactly one institution (this version supports a single institution), got " +
            std::to_string(items.size()));
-  return read_institution(items[0], time);
+  return read_institution(items[0], time, ctx);
 }
 
 // ---- output -------------------------------------------------------------------------------
@@ -882,7 +902,7 @@ Scenario read_scenario(const Value& root, Context& ctx) {
   s.news = read_news(m.get("news"), s.time);
   s.news_process = read_news_process(m.get("news_process"), s.time, ctx);
   s.decision = read_decision(m.get("decision"));
-  s.institution = read_institutions(m.required("institutions"), s.time);
+  s.institution = read_institutions(m.required("institutions"), s.time, ctx);
   s.output = read_output(m.get("output"), s.time, s.population.agents);
   return s;
 }

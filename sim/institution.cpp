@@ -30,7 +30,7 @@ Institution::Institution(const InstitutionSpec& spec, Money deposits, std::uint3
     if (units / kAssetUnit > 9e18)
       throw std::invalid_argument("asset '" + a.name + "': holding too large");
     st.units = static_cast<std::int64_t>(std::llround(units / kAssetUnit));
-    st.price = st.peak_price = a.price_usd;
+    st.price = st.peak_price = st.market = a.price_usd;
     st.depth_units = a.daily_volume_usd / a.price_usd;  // per day; scaled per tick in sell()
     assets_.push_back(st);
   }
@@ -81,7 +81,8 @@ Money Institution::sell(std::size_t a, Money need) {
   const Money proceeds = std::min(need, usd_to_cents(q * st.price * (1.0 - i)));
   const Money loss = usd_to_cents(q * st.price) - proceeds;
   st.units -= units;
-  st.price *= 1.0 - spec.permanent_share * i;
+  st.factor *= 1.0 - spec.permanent_share * i;
+  st.price = st.market * st.factor;
   st.proceeds += proceeds;
   st.loss += loss;
   hot_ += proceeds;
@@ -90,26 +91,34 @@ Money Institution::sell(std::size_t a, Money need) {
   return proceeds;
 }
 
-// One tick of each price: P <- P exp((mu - sigma^2/2) dt + sigma sqrt(dt) Z), dt = tick in
-// days, Z ~ N(0,1) from (seed, kAssetPrice, tick, a); the own token also falls by the
-// factor exp(-kappa * net outflow / total assets).
+// One tick of each market price (for tick t+1): the CSV series value in force at t+1 if
+// the asset has one, else P <- P exp((mu - sigma^2/2) dt + sigma sqrt(dt) Z), dt = tick in
+// days, Z ~ N(0,1) from (seed, kAssetPrice, tick, a). The own token's factor also falls by
+// exp(-kappa * net outflow / total assets). Price = market * factor.
 void Institution::update_prices(std::uint64_t seed, std::int32_t tick, Money net_outflow) {
   const double dt = tick_hours_ / 24.0;
   const double total = static_cast<double>(hot_ + cold_ + in_transit_ + illiquid_ + asset_value());
   for (std::size_t a = 0; a < assets_.size(); ++a) {
     const AssetSpec& spec = spec_.assets[a];
     AssetState& st = assets_[a];
-    double log_change =
-        (spec.drift_per_day - 0.5 * spec.volatility_per_day * spec.volatility_per_day) * dt;
-    if (spec.volatility_per_day > 0.0) {
-      CounterRng rng(seed, Stream::kAssetPrice, static_cast<std::uint32_t>(tick),
-                     static_cast<std::uint32_t>(a));
-      log_change += spec.volatility_per_day * std::sqrt(dt) *
-                    boost::random::normal_distribution<double>(0.0, 1.0)(rng);
+    if (!spec.price_series.empty()) {
+      while (st.next_series < spec.price_series.size() &&
+             spec.price_series[st.next_series].first <= tick + 1)
+        st.market = spec.price_series[st.next_series++].second;
+    } else {
+      double log_change =
+          (spec.drift_per_day - 0.5 * spec.volatility_per_day * spec.volatility_per_day) * dt;
+      if (spec.volatility_per_day > 0.0) {
+        CounterRng rng(seed, Stream::kAssetPrice, static_cast<std::uint32_t>(tick),
+                       static_cast<std::uint32_t>(a));
+        log_change += spec.volatility_per_day * std::sqrt(dt) *
+                      boost::random::normal_distribution<double>(0.0, 1.0)(rng);
+      }
+      st.market *= std::exp(log_change);
     }
     if (spec.own_token && total > 0.0)
-      log_change -= spec.outflow_drift * static_cast<double>(net_outflow) / total;
-    st.price *= std::exp(log_change);
+      st.factor *= std::exp(-spec.outflow_drift * static_cast<double>(net_outflow) / total);
+    st.price = st.market * st.factor;
     st.peak_price = std::max(st.peak_price, st.price);
   }
 }

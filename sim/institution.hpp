@@ -24,12 +24,15 @@ class LedgerError : public std::logic_error {
 // integer base units of 1e-8 of the asset ("satoshi-like"); prices are USD per unit.
 struct AssetState {
   std::int64_t units = 0;
-  double price = 0.0;
-  double peak_price = 0.0;   // highest price so far (for the drawdown)
-  double depth_units = 0.0;  // V: units the market absorbs per tick
-  Money proceeds = 0;        // this tick's fire-sale proceeds, cents
-  Money loss = 0;            // this tick's realised loss (P q - proceeds), cents
-  Money value() const;       // units at the current price, cents
+  double price = 0.0;           // = market * factor
+  double market = 0.0;          // the exogenous price (GBM or the CSV series)
+  double factor = 1.0;          // permanent impact of sales and the own token's outflow drift
+  std::size_t next_series = 0;  // next entry of AssetSpec::price_series
+  double peak_price = 0.0;      // highest price so far (for the drawdown)
+  double depth_units = 0.0;     // V: units the market absorbs per tick
+  Money proceeds = 0;           // this tick's fire-sale proceeds, cents
+  Money loss = 0;               // this tick's realised loss (P q - proceeds), cents
+  Money value() const;          // units at the current price, cents
 };
 
 inline constexpr double kAssetUnit = 1e-8;  // one base unit of an asset

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agents/distribution.hpp"
@@ -137,6 +138,10 @@ struct AssetSpec {
   double permanent_share = 0.5;     // share of the impact that stays in the price
   double outflow_drift = 0.0;       // kappa (own token)
   bool own_token = false;           // its drawdown is the price signal X
+  // Exogenous path (from a CSV file of timestamped prices): (tick, price) sorted by tick;
+  // from each listed tick on, the market price is that value (instead of the GBM). Sales'
+  // permanent impact and the own token's outflow drift still multiply it.
+  std::vector<std::pair<std::int32_t, double>> price_series;
 };
 
 struct InstitutionSpec {
