@@ -77,6 +77,21 @@ std::string split_csv(const std::string& line, std::vector<Cell>& cells) {
   return "";
 }
 
+// Reads the next non-blank line of a CSV file and splits it into `cells`; false at the end.
+template <typename Fail>
+bool next_csv_row(std::istream& in, std::string& line, int& line_number, std::vector<Cell>& cells,
+                  Fail&& fail) {
+  while (std::getline(in, line)) {
+    ++line_number;
+    strip_cr(line);
+    if (blank_line(line)) continue;
+    if (const std::string error = split_csv(line, cells); !error.empty())
+      fail(line_number, 1, "malformed CSV row: " + error);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<std::pair<std::int64_t, double>> read_price_series(std::istream& in,
@@ -90,12 +105,7 @@ std::vector<std::pair<std::int64_t, double>> read_price_series(std::istream& in,
   std::string line;
   int line_number = 0;
   bool first_row = true;
-  while (std::getline(in, line)) {
-    ++line_number;
-    strip_cr(line);
-    if (blank_line(line)) continue;
-    if (const std::string error = split_csv(line, cells); !error.empty())
-      fail(line_number, 1, "malformed CSV row: " + error);
+  while (next_csv_row(in, line, line_number, cells, fail)) {
     const yaml_reader::TimestampParse when = yaml_reader::parse_utc_timestamp(cells[0].text);
     if (first_row) {
       first_row = false;
@@ -135,12 +145,7 @@ std::vector<double> read_csv_column(std::istream& in, const std::string& file_na
   bool first_row = true;
   std::size_t index = column.index.value_or(0);
   std::string what = "column " + column.describe();
-  while (std::getline(in, line)) {
-    ++line_number;
-    strip_cr(line);
-    if (blank_line(line)) continue;
-    if (const std::string error = split_csv(line, cells); !error.empty())
-      fail(line_number, 1, "malformed CSV row: " + error);
+  while (next_csv_row(in, line, line_number, cells, fail)) {
     if (first_row) {
       first_row = false;
       if (!column.index) {
