@@ -32,7 +32,9 @@ class OutputError : public std::runtime_error {
 
 class Hdf5Writer final : public Recorder {
  public:
-  // Creates the file and writes everything known before the first tick.
+  // Creates the file and writes everything known before the first tick. `sim` must
+  // outlive the writer: the news table and the policy firings are read from it when the
+  // file is closed.
   Hdf5Writer(const std::string& path, const Simulation& sim, const Provenance& provenance);
   ~Hdf5Writer() override;
   Hdf5Writer(const Hdf5Writer&) = delete;
