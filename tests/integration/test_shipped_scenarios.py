@@ -57,3 +57,30 @@ def test_ftx_shape(tmp_path, bankrun_bin):
     assert 0 <= halt - main_shock <= 72 + 24            # halt within about three days
     assert 0.25 <= share[halt] <= 0.45                  # about a third out by then
     assert share[-1] == share[halt]                     # nothing paid after the halt
+
+
+def test_binance_shape(tmp_path, bankrun_bin):
+    """CASES.md, Binance: ~6% net out in the week of 7-13 Dec 2022, ~24% over 60 days,
+    2-3% a day at the peak, inflows continuing, no halt (full-size run)."""
+    out = tmp_path / "binance.h5"
+    run_bankrun("run", SOURCE_DIR / "scenarios/binance-2022.yaml", "-o", out, "--quiet")
+    with h5py.File(out) as f:
+        bank = f["institutions/binance"]
+        initial = bank.attrs["initial_deposits_cents"]
+        net = np.cumsum(bank["payments_cents"][:] - bank["inflows_cents"][:]) / initial
+        inflows = bank["inflows_cents"][:].sum() / initial
+        hours = float(f.attrs["tick_hours"])
+        start = np.datetime64(f.attrs["start_utc"].decode().rstrip("Z"))
+        halt = int(f["summary"].attrs["halt_tick"])
+
+    def tick(when):  # the tick that contains `when`
+        return int((np.datetime64(when) - start) / np.timedelta64(int(hours * 3600), "s"))
+
+    week = net[tick("2022-12-14T00:00") - 1] - net[tick("2022-12-07T00:00") - 1]
+    per_day = int(round(24 / hours))
+    daily = np.add.reduceat(np.diff(net, prepend=0.0), np.arange(0, len(net), per_day))
+    assert 0.04 <= week <= 0.08, week            # ~6% (net -$3.66B of ~$60B)
+    assert 0.18 <= net[-1] <= 0.30, net[-1]      # ~24% in under 60 days
+    assert daily.max() <= 0.04, daily.max()      # stayed open through 2-3% a day
+    assert inflows > 0.02                        # gross outflows exceeded net ones
+    assert halt == -1                            # no halt
