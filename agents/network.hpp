@@ -56,9 +56,6 @@ class Network {
   }
   bool empty() const { return neighbours_.empty(); }
   DegreeStats degree_stats() const;
-  std::size_t memory_bytes() const {
-    return offsets_.size() * sizeof(std::uint64_t) + neighbours_.size() * sizeof(std::uint32_t);
-  }
 
  private:
   std::vector<std::uint64_t> offsets_{0};

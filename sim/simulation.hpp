@@ -32,7 +32,6 @@ class Simulation {
   // Runs one tick and returns its record (valid until the next call).
   const TickRecord& step();
   bool done() const { return tick_ >= scenario_.time.ticks; }
-  std::int32_t next_tick() const { return tick_; }
 
   // After step(): the per-agent sample if the tick just run is a snapshot tick, else empty.
   std::span<const SnapshotRow> snapshot() const { return snapshot_view_; }
@@ -42,7 +41,6 @@ class Simulation {
   const Population& population() const { return population_; }
   const Network& network() const { return network_; }
   const Institution& institution() const { return institution_; }
-  AgentState agent_state(std::uint32_t i) const { return state_[i]; }
   // Tick at which policy k of the institution fired, or kForever.
   std::int32_t policy_fired_tick(std::size_t k) const { return policy_fired_[k]; }
 

@@ -31,7 +31,6 @@ class SummaryBuilder {
   SummaryBuilder(const Scenario& scenario, Money issued);
   void add(const TickRecord& r);
   const Summary& summary() const { return summary_; }
-  std::int32_t ticks_per_day() const { return static_cast<std::int32_t>(window_.size()); }
 
  private:
   Summary summary_;

@@ -46,6 +46,25 @@ inline InvestorClass investor_class(std::string name, double share, Distribution
   return c;
 }
 
+// n agents of one class with a $100 balance and a constant threshold, no network, a constant news
+// value `news` from tick `from` for `duration` ticks.
+inline Scenario news_only_scenario(std::uint32_t n, double threshold, double news,
+                                   std::int32_t ticks = 5, std::int32_t from = 0,
+                                   std::int32_t duration = kForever) {
+  Scenario s;
+  s.name = "news-only";
+  s.time.ticks = ticks;
+  s.population.agents = n;
+  s.population.classes = {investor_class("a", 1.0, constant(100), constant(threshold))};
+  s.stress.news_weight = 1.0;
+  NewsEvent e;
+  e.tick = from;
+  e.magnitude = news;
+  e.duration_ticks = duration;
+  s.news = {e};
+  return s;
+}
+
 // The reference model of shared/bench/REFERENCE_MODEL.md at n agents.
 inline Scenario reference_scenario(std::uint32_t n, std::uint64_t seed = 1) {
   Scenario s;

@@ -25,24 +25,6 @@ Collect run_scenario(const Scenario& s, int threads = 2) {
   return c;
 }
 
-// n agents of one class with constant balance and threshold, no network, a constant news
-// value `news` from tick `from` for `duration` ticks.
-Scenario simple(std::uint32_t n, double threshold, double news, std::int32_t ticks = 5,
-                std::int32_t from = 0, std::int32_t duration = kForever) {
-  Scenario s;
-  s.name = "behaviour";
-  s.time.ticks = ticks;
-  s.population.agents = n;
-  s.population.classes = {investor_class("a", 1.0, constant(100), constant(threshold))};
-  s.stress.news_weight = 1.0;
-  NewsEvent e;
-  e.tick = from;
-  e.magnitude = news;
-  e.duration_ticks = duration;
-  s.news = {e};
-  return s;
-}
-
 double binomial_se(double n, double p) {
   return std::sqrt(n * p * (1 - p));
 }
@@ -50,7 +32,7 @@ double binomial_se(double n, double p) {
 }  // namespace
 
 TEST_CASE("hazard rule: withdrawal probability h0 Phi((S - theta) / T) per tick") {
-  Scenario s = simple(50000, 0.5, 0.6, 1);
+  Scenario s = news_only_scenario(50000, 0.5, 0.6, 1);
   s.decision.rule = DecisionSpec::Rule::kHazard;
   s.decision.hazard_rate = 0.3;
   s.decision.temperature = 0.2;
@@ -61,7 +43,7 @@ TEST_CASE("hazard rule: withdrawal probability h0 Phi((S - theta) / T) per tick"
 
 TEST_CASE("hazard rule with T near 0 and h0 = 1 is the threshold rule") {
   for (const double news : {0.49, 0.51}) {
-    Scenario s = simple(1000, 0.5, news, 2);
+    Scenario s = news_only_scenario(1000, 0.5, news, 2);
     s.decision.rule = DecisionSpec::Rule::kHazard;
     s.decision.hazard_rate = 1.0;
     s.decision.temperature = 1e-12;
@@ -70,7 +52,7 @@ TEST_CASE("hazard rule with T near 0 and h0 = 1 is the threshold rule") {
 }
 
 TEST_CASE("partial withdrawals ask for omega of the remaining claim each time") {
-  Scenario s = simple(10, 0.5, 1.0, 4);
+  Scenario s = news_only_scenario(10, 0.5, 1.0, 4);
   s.population.classes[0].withdraw_fraction = constant(0.5);
   const auto c = run_scenario(s, 1);
   // $100 = 10000 cents per agent: paid 5000, 2500, 1250, 625 (unlimited payout: the agent
@@ -82,7 +64,7 @@ TEST_CASE("partial withdrawals ask for omega of the remaining claim each time") 
 }
 
 TEST_CASE("reaction lag delays the request, not the decision") {
-  Scenario s = simple(100, 0.5, 1.0, 6);
+  Scenario s = news_only_scenario(100, 0.5, 1.0, 6);
   s.population.classes[0].reaction_lag_ticks = constant(3);
   const auto c = run_scenario(s);
   CHECK(c.ticks[0].withdrawn_agents == 100);
@@ -94,7 +76,7 @@ TEST_CASE("reaction lag delays the request, not the decision") {
 TEST_CASE("calm agents re-deposit, and money is conserved with inflows") {
   // A one-tick shock makes everyone withdraw at tick 0; from tick 1 stress is 0, below the
   // calm threshold, and every agent re-deposits all it holds outside.
-  Scenario s = simple(200, 0.5, 1.0, 4, 0, 1);
+  Scenario s = news_only_scenario(200, 0.5, 1.0, 4, 0, 1);
   auto& cls = s.population.classes[0];
   cls.calm_threshold = 0.1;
   cls.redeposit_rate = 1.0;
@@ -110,7 +92,7 @@ TEST_CASE("calm agents re-deposit, and money is conserved with inflows") {
 }
 
 TEST_CASE("re-deposits happen at the configured rate") {
-  Scenario s = simple(40000, 0.5, 1.0, 2, 0, 1);
+  Scenario s = news_only_scenario(40000, 0.5, 1.0, 2, 0, 1);
   auto& cls = s.population.classes[0];
   cls.calm_threshold = 0.1;
   cls.redeposit_rate = 0.25;
@@ -122,7 +104,7 @@ TEST_CASE("re-deposits happen at the configured rate") {
 
 TEST_CASE("queue signal: the oldest request's wait in days feeds stress") {
   // Payout of one agent's claim per tick: the queue waits; Q(t-1) = wait * hours / 24.
-  Scenario s = simple(10, 0.5, 1.0, 5, 0, 1);
+  Scenario s = news_only_scenario(10, 0.5, 1.0, 5, 0, 1);
   s.time.tick_hours = 6;
   s.institution.max_payout_per_tick = 10000;
   s.stress.queue_weight = 1.0;
@@ -179,7 +161,7 @@ TEST_CASE("Granovetter on the complete graph: thresholds 0,1,2,... riot; one cha
 }
 
 TEST_CASE("stochastic news: Poisson arrivals at the configured rate, deterministic in the seed") {
-  Scenario s = simple(10, 100.0, 0.0, 2000);
+  Scenario s = news_only_scenario(10, 100.0, 0.0, 2000);
   s.news.clear();
   s.news_process.rate_per_tick = 0.05;
   s.news_process.magnitude = normal(0.2, 0.05);
@@ -198,7 +180,7 @@ TEST_CASE("stochastic news: Poisson arrivals at the configured rate, determinist
 
 TEST_CASE("per-class series and stress quantiles") {
   // Stress = news 0.3 + Normal(0, 0.1) noise; thresholds high so nobody leaves.
-  Scenario s = simple(40000, 10.0, 0.3, 2);
+  Scenario s = news_only_scenario(40000, 10.0, 0.3, 2);
   s.population.classes = {investor_class("calm", 3, constant(100), constant(10), 0.1),
                           investor_class("other", 1, constant(100), constant(10), 0.1)};
   s.output.stress_quantiles = {0.1, 0.5, 0.9};
@@ -216,7 +198,7 @@ TEST_CASE("per-class series and stress quantiles") {
 }
 
 TEST_CASE("snapshots sample agents at the chosen ticks") {
-  Scenario s = simple(1000, 0.5, 1.0, 4, 2);
+  Scenario s = news_only_scenario(1000, 0.5, 1.0, 4, 2);
   s.output.snapshot_ticks = {1, 3};
   s.output.snapshot_agents = 10;
   const auto c = run_scenario(s);

@@ -12,19 +12,6 @@ using namespace bankrun;
 using namespace bankrun::testing;
 
 namespace {
-// n agents with $100 each and the given threshold, news of `news` from tick 0 on.
-Scenario base(std::uint32_t n, double threshold, double news, std::int32_t ticks) {
-  Scenario s;
-  s.name = "policies";
-  s.time.ticks = ticks;
-  s.population.agents = n;
-  s.population.classes = {investor_class("a", 1, constant(100), constant(threshold))};
-  s.stress.news_weight = 1.0;
-  NewsEvent e;
-  e.magnitude = news;
-  s.news = {e};
-  return s;
-}
 
 PolicySpec policy(PolicySpec::Kind kind, std::int32_t at_tick) {
   PolicySpec p;
@@ -36,7 +23,7 @@ PolicySpec policy(PolicySpec::Kind kind, std::int32_t at_tick) {
 }  // namespace
 
 TEST_CASE("lender of last resort: the injection lets a stalled queue be paid") {
-  Scenario s = base(10, 0.5, 1.0, 5);  // everyone asks for $100 at tick 0: $1000
+  Scenario s = news_only_scenario(10, 0.5, 1.0, 5);  // everyone asks for $100 at tick 0: $1000
   s.institution.hot_reserve_fraction = 0.2;
   PolicySpec lolr = policy(PolicySpec::Kind::kLenderOfLastResort, kForever);
   lolr.trigger.hot_ratio_below = 0.01;  // hot runs out at tick 0: fires at tick 1
@@ -54,7 +41,7 @@ TEST_CASE("lender of last resort: the injection lets a stalled queue be paid") {
 }
 
 TEST_CASE("proof of reserves: a reassuring news event from the tick it fires") {
-  Scenario s = base(1000, 0.5, 0.4, 6);  // stress 0.4 < 0.5: nobody runs
+  Scenario s = news_only_scenario(1000, 0.5, 0.4, 6);  // stress 0.4 < 0.5: nobody runs
   PolicySpec por = policy(PolicySpec::Kind::kProofOfReserves, 3);
   por.news_magnitude = -0.3;
   s.institution.policies = {por};
@@ -70,7 +57,7 @@ TEST_CASE("proof of reserves: a reassuring news event from the tick it fires") {
 
 TEST_CASE("deposit insurance: fully insured depositors with factor 0 feel no stress") {
   for (const double factor : {0.0, 1.0}) {
-    Scenario s = base(100, 0.5, 1.0, 3);
+    Scenario s = news_only_scenario(100, 0.5, 1.0, 3);
     PolicySpec ins = policy(PolicySpec::Kind::kDepositInsurance, 0);
     ins.coverage = 5000;  // $50 of each $100 claim
     ins.insured_stress_factor = factor;
@@ -85,7 +72,7 @@ TEST_CASE("deposit insurance: fully insured depositors with factor 0 feel no str
 }
 
 TEST_CASE("gate: at most a share of the claim per request, one request a day") {
-  Scenario s = base(10, 0.5, 1.0, 50);
+  Scenario s = news_only_scenario(10, 0.5, 1.0, 50);
   s.time.tick_hours = 1;  // a day is 24 ticks
   PolicySpec gate = policy(PolicySpec::Kind::kGate, 0);
   gate.gate_fraction = 0.1;
