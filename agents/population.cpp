@@ -72,6 +72,44 @@ void correlate_thresholds(std::uint32_t begin, std::uint32_t end, double rho,
   parallel_range(0, n, [&](std::uint32_t k) { threshold[keys[k].second] = keys[k].first; });
 }
 
+// Index k with U in [sum of shares[0..k), sum of shares[0..k]) after normalising `shares`
+// (skipping index `excluded`); -1 if every share is 0.
+int pick_share(const std::vector<double>& shares, double u, std::size_t excluded) {
+  double total = 0.0;
+  for (std::size_t k = 0; k < shares.size(); ++k) total += k == excluded ? 0.0 : shares[k];
+  if (total <= 0.0) return -1;
+  double cumulative = 0.0;
+  int last = -1;
+  for (std::size_t k = 0; k < shares.size(); ++k) {
+    if (k == excluded || shares[k] <= 0.0) continue;
+    cumulative += shares[k] / total;
+    last = static_cast<int>(k);
+    if (u < cumulative) return last;
+  }
+  return last;  // rounding: U just below 1
+}
+
+// Account: index k of the class's account shares (stream kAccount); 0 without shares.
+// Destination: from the destination shares ([0] self-custody, [k+1] institution k) with
+// the agent's own account excluded (stream kDestination); self-custody if none is left.
+void draw_account_and_destination(const InvestorClass& cls, std::uint64_t seed, std::uint32_t i,
+                                  std::uint8_t& account, std::uint8_t& destination) {
+  account = 0;
+  if (!cls.account_shares.empty()) {
+    const int k =
+        pick_share(cls.account_shares, CounterRng(seed, Stream::kAccount, 0, i).uniform01(),
+                   cls.account_shares.size());
+    account = static_cast<std::uint8_t>(std::max(k, 0));
+  }
+  destination = kSelfCustody;
+  if (!cls.destination_shares.empty()) {
+    const int d =
+        pick_share(cls.destination_shares, CounterRng(seed, Stream::kDestination, 0, i).uniform01(),
+                   std::size_t{account} + 1);
+    if (d > 0) destination = static_cast<std::uint8_t>(d - 1);
+  }
+}
+
 }  // namespace
 
 std::vector<std::uint32_t> class_counts(const PopulationSpec& spec) {
@@ -105,8 +143,11 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
   pop.noise_sd.resize(n);
   pop.reaction_lag.resize(n);
   pop.class_id.resize(n);
+  pop.account.resize(n);
+  pop.destination.resize(n);
   pop.claim.resize(n);
   pop.outside.assign(n, 0);
+  pop.moved.assign(n, 0);
   pop.stress.assign(n, 0.0);
   pop.decided_at.assign(n, kNever);
 
@@ -133,6 +174,7 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
       double lag = std::clamp(cls.reaction_lag_ticks.sample(arng), 0.0, 1e6);
       if (!(lag >= 0.0)) lag = 0.0;  // NaN
       pop.reaction_lag[i] = static_cast<std::int32_t>(std::llround(lag));
+      draw_account_and_destination(cls, seed, i, pop.account[i], pop.destination[i]);
     });
     const double rho = cls.threshold_balance_rank_correlation;
     if (rho != 0.0) correlate_thresholds(begin, end, rho, balance_usd, pop.threshold, seed);

@@ -32,6 +32,15 @@ struct InvestorClass {
   double calm_threshold = 0.0;
   double redeposit_rate = 0.0;
   double redeposit_fraction = 1.0;
+  // Where the class banks: account_shares[k] is the share of its agents whose account (their
+  // whole initial claim) is at institution k; empty = everyone at institution 0. Each agent's
+  // account is drawn once (stream kAccount). Shares are normalised.
+  std::vector<double> account_shares;
+  // Where withdrawn funds go: destination_shares[0] is self-custody, destination_shares[k+1]
+  // institution k. Each agent draws one destination once (stream kDestination) from these
+  // shares with its own account institution's share set to 0; empty (or nothing left) =
+  // self-custody.
+  std::vector<double> destination_shares;
 };
 
 struct PopulationSpec {
@@ -41,6 +50,8 @@ struct PopulationSpec {
   // up to rounding of each balance).
   std::optional<double> total_balance_usd;
 };
+
+inline constexpr std::uint8_t kSelfCustody = 255;  // destination: funds held outside
 
 inline constexpr std::int32_t kNever = std::numeric_limits<std::int32_t>::max();
 
@@ -53,12 +64,17 @@ struct Population {
   std::vector<std::int32_t> reaction_lag;  // ticks between decision and request, >= 0
   std::vector<std::uint8_t> class_id;      // index into PopulationSpec::classes
   std::vector<std::uint32_t> class_begin;
-  std::vector<Money> initial_claim;  // c_i(0), cents (weights of balance-weighted peers)
-  Money issued = 0;                  // sum of initial claims: the ledger's anchor
+  std::vector<std::uint8_t> destination;  // institution index, or kSelfCustody
+  std::vector<Money> initial_claim;       // c_i(0), cents (weights of balance-weighted peers)
+  Money issued = 0;                       // sum of initial claims: the ledger's anchor
 
   // Dynamic state.
-  std::vector<Money> claim;              // remaining claim on the institution, cents
-  std::vector<Money> outside;            // funds withdrawn and held outside, cents
+  std::vector<std::uint8_t> account;  // institution holding the agent's claim
+  std::vector<Money> claim;           // remaining claim on the account institution, cents
+  std::vector<Money> outside;         // funds withdrawn and held outside, cents
+  // Funds paid to the agent's destination institution while it still had a claim at its
+  // account institution; when that claim reaches 0 the account moves there (claim = moved).
+  std::vector<Money> moved;
   std::vector<double> stress;            // S_i at the end of the last tick it acted
   std::vector<std::int32_t> decided_at;  // tick of the first withdrawal decision, or kNever
 

@@ -18,6 +18,8 @@ enum class Stream : std::uint32_t {
   kHazard = 9,           // hazard-mode decision uniform               (index slot: tick)
   kRedeposit = 10,       // calm re-deposit uniform                    (index slot: tick)
   kAssetPrice = 11,      // price shock of asset a at tick t           (slot: tick, id: a)
+  kAccount = 12,         // set-up: the agent's account institution    (index slot: 0)
+  kDestination = 13,     // set-up: where its withdrawn funds go       (index slot: 0)
 };
 
 }  // namespace bankrun

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Plot one bankrun run: deposits, hourly outflow and the queue of its institution, with
-the news events and the halt marked.
+"""Plot one bankrun run: the deposits, hourly outflow and queue of every institution, the
+funds in self-custody, with the news events (and their target) and the halts marked.
 
 usage: /usr/bin/python3 analysis/plot_run.py RUN.h5 OUT.png
 """
@@ -26,34 +26,52 @@ def main(path, out):
         ticks = f["time/tick"][:]
         # The value of tick t is observed at its end: start + (t + 1) h.
         when = start + ((ticks + 1) * hours * 3600).astype("timedelta64[s]")
-        name = list(f["institutions"].keys())[0]
-        inst = f["institutions"][name]
-        deposits = inst["deposits"][:] / 1e9
-        payments = inst["payments"][:] / 1e9
-        queue = inst["queue_value"][:] / 1e9
-        halted = inst["halted"][:]
+        names = text(f.attrs["institution_names"]).split(",")  # scenario order
+        series = {}
+        for name in names:
+            inst = f["institutions"][name]
+            series[name] = {k: inst[k][:] / 1e9 for k in ("deposits", "payments", "queue_value")}
+            series[name]["halted"] = inst["halted"][:]
+        self_custody = f["population/self_custody"][:] / 1e9
         news = f["events/news"][:]
         title = text(f.attrs["scenario_file"])
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
                                       gridspec_kw={"height_ratios": [3, 2]})
-    top.plot(when, deposits, color="tab:blue", label="deposits (customer claims)")
-    top.plot(when, queue, color="tab:orange", label="unpaid withdrawal queue")
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    several = len(names) > 1
+    for k, name in enumerate(names):
+        s, c = series[name], colours[k % len(colours)]
+        label = f"{name}: " if several else ""
+        top.plot(when, s["deposits"], color=c, label=f"{label}deposits (customer claims)")
+        top.plot(when, s["queue_value"], color=c, ls="--", label=f"{label}unpaid queue")
+        if several:
+            bottom.step(when, s["payments"] * 1e3 / hours, where="pre", color=c, label=name)
+        else:
+            bottom.bar(when, s["payments"] * 1e3 / hours, width=hours / 24, color="tab:red")
+        if s["halted"].any():
+            t = when[np.argmax(s["halted"] > 0)]
+            for ax in (top, bottom):
+                ax.axvline(t, color=c if several else "black", lw=1.5)
+            top.annotate(f"{name} halted" if several else "withdrawals halted",
+                         (t, s["deposits"].max() * 0.6), ha="left", fontsize=9)
+    if self_custody.any():
+        top.plot(when, self_custody, color="grey", lw=1, label="self-custody")
     top.set_ylabel("USD billions")
-    top.legend(loc="center left")
-    bottom.bar(when, payments * 1e3 / hours, width=hours / 24, color="tab:red")
+    top.legend(loc="center left", fontsize=8)
     bottom.set_ylabel("outflow, USD millions / hour")
+    if several:
+        bottom.legend(loc="upper right", fontsize=8)
     for row in news:
         t = start + np.timedelta64(int(row["tick"] * hours * 3600), "s")
         for ax in (top, bottom):
             ax.axvline(t, color="grey", lw=0.8, ls="--")
-        top.annotate(text(row["label"]), (t, top.get_ylim()[1]), rotation=90, va="top",
-                     ha="right", fontsize=7, color="grey")
-    if halted.any():
-        t = when[np.argmax(halted > 0)]
-        for ax in (top, bottom):
-            ax.axvline(t, color="black", lw=1.5)
-        top.annotate("withdrawals halted", (t, deposits.max() * 0.6), ha="left", fontsize=9)
+        label = text(row["label"])
+        target = text(row["institution"]) if "institution" in row.dtype.names else ""
+        if target and several:
+            label += f" [{target}]"
+        top.annotate(label, (t, top.get_ylim()[1]), rotation=90, va="top", ha="right",
+                     fontsize=7, color="grey")
     bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
     fig.suptitle(f"bankrun: {title}")
     fig.tight_layout()

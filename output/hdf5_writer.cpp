@@ -17,7 +17,7 @@
 namespace bankrun {
 namespace {
 
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;
 // Ticks buffered in memory between two writes; also the chunk length of every per-tick
 // dataset, so each flush of a full block writes whole chunks.
 constexpr std::size_t kBlock = 1024;
@@ -90,151 +90,188 @@ class Handle {
 // ---------------------------------------------------------------------------------------
 // Per-tick columns
 
-// Copies one field of n buffered records into `out` as T.
-using Fill = void (*)(const TickRecord* records, std::size_t n, void* out);
+// Copies one field of n buffered rows (TickRecord, InstitutionTick or ClassTick) into `out`
+// as T.
+template <typename Row>
+using Fill = void (*)(const Row* rows, std::size_t n, void* out);
 
-template <typename T, auto Get>
-void fill(const TickRecord* records, std::size_t n, void* out) {
-  T* o = static_cast<T*>(out);
-  for (std::size_t i = 0; i < n; ++i) o[i] = static_cast<T>(Get(records[i]));
-}
-
-enum class ColumnType { kInt32, kInt64, kFloat64, kUint8 };
-
-struct ColumnSpec {
-  const char* group;  // "institution" is replaced by /institutions/<name>
-  const char* name;
-  ColumnType type;
-  const char* units;
-  const char* description;
-  Fill fill;
-};
-
-constexpr const char* kInstitution = "institution";
-
-// clang-format off
-const std::array<ColumnSpec, 28> kColumns{{
-  {"/time", "tick", ColumnType::kInt32, "tick",
-   "tick index t (0-based); tick t covers [start + t*tick_hours, start + (t+1)*tick_hours)",
-   &fill<std::int32_t, [](const TickRecord& r) { return r.tick; }>},
-  {kInstitution, "deposits", ColumnType::kFloat64, "USD",
-   "customers' claims outstanding at the end of the tick (deposits_cents / 100)",
-   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.deposits); }>},
-  {kInstitution, "deposits_cents", ColumnType::kInt64, "USD cents",
-   "customers' claims outstanding at the end of the tick, exact",
-   &fill<std::int64_t, [](const TickRecord& r) { return r.deposits; }>},
-  {kInstitution, "requests", ColumnType::kFloat64, "USD",
-   "value of the withdrawal requests submitted this tick",
-   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.requested); }>},
-  {kInstitution, "payments", ColumnType::kFloat64, "USD",
-   "value paid out this tick (payments_cents / 100)",
-   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.paid); }>},
-  {kInstitution, "payments_cents", ColumnType::kInt64, "USD cents",
-   "value paid out this tick, exact",
-   &fill<std::int64_t, [](const TickRecord& r) { return r.paid; }>},
-  {kInstitution, "inflows", ColumnType::kFloat64, "USD",
-   "value re-deposited this tick (inflows_cents / 100)",
-   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.inflows); }>},
-  {kInstitution, "inflows_cents", ColumnType::kInt64, "USD cents",
-   "value re-deposited this tick, exact",
-   &fill<std::int64_t, [](const TickRecord& r) { return r.inflows; }>},
-  {kInstitution, "queue_value", ColumnType::kFloat64, "USD",
-   "unpaid value of the withdrawal queue at the end of the tick",
-   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.queue_value); }>},
-  {kInstitution, "queue_count", ColumnType::kInt64, "requests",
-   "requests waiting in the queue at the end of the tick",
-   &fill<std::int64_t, [](const TickRecord& r) { return r.queue_count; }>},
-  {kInstitution, "oldest_wait", ColumnType::kInt32, "ticks",
-   "ticks the oldest unpaid request has waited at the end of the tick (0 if none)",
-   &fill<std::int32_t, [](const TickRecord& r) { return r.oldest_wait_ticks; }>},
-  {kInstitution, "hot_reserves", ColumnType::kFloat64, "USD",
-   "hot (immediately payable) reserves at the end of the tick",
-   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.hot); }>},
-  {kInstitution, "cold_reserves", ColumnType::kFloat64, "USD",
-   "cold reserves at the end of the tick",
-   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.cold); }>},
-  {kInstitution, "in_transit", ColumnType::kFloat64, "USD",
-   "cold funds on their way to hot reserves at the end of the tick",
-   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.in_transit); }>},
-  {kInstitution, "illiquid", ColumnType::kFloat64, "USD",
-   "illiquid assets (at par) at the end of the tick",
-   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.illiquid); }>},
-  {kInstitution, "equity", ColumnType::kFloat64, "USD",
-   "hot + cold + in transit + illiquid - deposits - lender-of-last-resort loans, at par",
-   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.equity); }>},
-  {kInstitution, "insolvent", ColumnType::kUint8, "flag",
-   "1 when equity < 0 at the end of the tick, else 0",
-   &fill<std::uint8_t, [](const TickRecord& r) { return r.insolvent ? 1 : 0; }>},
-  {kInstitution, "injections", ColumnType::kFloat64, "USD",
-   "lender-of-last-resort injections into hot reserves this tick",
-   &fill<double, [](const TickRecord& r) { return cents_to_usd(r.injections); }>},
-  {kInstitution, "halted", ColumnType::kUint8, "flag",
-   "1 once the institution has suspended convertibility, else 0",
-   &fill<std::uint8_t, [](const TickRecord& r) { return r.halted ? 1 : 0; }>},
-  {"/population", "withdrawn_agents", ColumnType::kInt64, "agents",
-   "agents that have decided to withdraw at least once, cumulative",
-   &fill<std::int64_t, [](const TickRecord& r) { return r.withdrawn_agents; }>},
-  {"/population", "new_withdrawals", ColumnType::kInt64, "agents",
-   "agents that decided to withdraw this tick",
-   &fill<std::int64_t, [](const TickRecord& r) { return r.new_withdrawals; }>},
-  {"/population", "paid_agents", ColumnType::kInt64, "agents",
-   "agents whose claim is fully paid out (claim 0) at the end of the tick",
-   &fill<std::int64_t, [](const TickRecord& r) { return r.paid_agents; }>},
-  {"/population", "acting_agents", ColumnType::kInt64, "agents",
-   "agents that evaluated the decision rule this tick",
-   &fill<std::int64_t, [](const TickRecord& r) { return r.acting_agents; }>},
-  {"/population", "stress_mean", ColumnType::kFloat64, "stress",
-   "mean stress S_i(t) over the acting agents (0 if none acted)",
-   &fill<double, [](const TickRecord& r) { return r.stress_mean; }>},
-  {"/signals", "flow", ColumnType::kFloat64, "share of deposits",
-   "flow signal G(t-1) seen by the agents at tick t",
-   &fill<double, [](const TickRecord& r) { return r.flow_signal; }>},
-  {"/signals", "price", ColumnType::kFloat64, "share",
-   "price signal X(t-1) seen at tick t: the own token's drawdown 1 - P / max P so far",
-   &fill<double, [](const TickRecord& r) { return r.price_signal; }>},
-  {"/signals", "queue", ColumnType::kFloat64, "days",
-   "queue signal Q(t-1) seen at tick t: the oldest unpaid request's wait at the end of t-1",
-   &fill<double, [](const TickRecord& r) { return r.queue_signal; }>},
-  {"/signals", "news", ColumnType::kFloat64, "stress units",
-   "total news value at tick t: sum of A_j exp(-(t - t_j)/tau_j) over the active events",
-   &fill<double, [](const TickRecord& r) { return r.news_signal; }>},
-}};
-// clang-format on
-
-// Per-class columns: 2-D datasets [tick, class] under /population/by_class.
-using ClassFill = void (*)(const ClassTick* rows, std::size_t n, void* out);
-
-template <typename T, auto Get>
-void fill_class(const ClassTick* rows, std::size_t n, void* out) {
+template <typename Row, typename T, auto Get>
+void fill(const Row* rows, std::size_t n, void* out) {
   T* o = static_cast<T*>(out);
   for (std::size_t i = 0; i < n; ++i) o[i] = static_cast<T>(Get(rows[i]));
 }
 
+enum class ColumnType { kInt32, kInt64, kFloat64, kUint8 };
+
+// One 1-D per-tick dataset, filled from one field of Row.
+template <typename Row>
+struct ColumnSpec {
+  const char* group;  // population columns: absolute group path; institution columns: a
+                      // subgroup of /institutions/<name> ("" = the institution group itself)
+  const char* name;
+  ColumnType type;
+  const char* units;
+  const char* description;
+  Fill<Row> fill;
+};
+
+template <typename T, auto Get>
+constexpr Fill<TickRecord> from_record = &fill<TickRecord, T, Get>;
+template <typename T, auto Get>
+constexpr Fill<InstitutionTick> from_institution = &fill<InstitutionTick, T, Get>;
+template <typename T, auto Get>
+constexpr Fill<ClassTick> from_class = &fill<ClassTick, T, Get>;
+
+// Population-level columns (from TickRecord), one dataset each.
+// clang-format off
+const std::array<ColumnSpec<TickRecord>, 9> kColumns{{
+  {"/time", "tick", ColumnType::kInt32, "tick",
+   "tick index t (0-based); tick t covers [start + t*tick_hours, start + (t+1)*tick_hours)",
+   from_record<std::int32_t, [](const TickRecord& r) { return r.tick; }>},
+  {"/population", "withdrawn_agents", ColumnType::kInt64, "agents",
+   "agents that have decided to withdraw at least once, cumulative",
+   from_record<std::int64_t, [](const TickRecord& r) { return r.withdrawn_agents; }>},
+  {"/population", "new_withdrawals", ColumnType::kInt64, "agents",
+   "agents that decided to withdraw this tick",
+   from_record<std::int64_t, [](const TickRecord& r) { return r.new_withdrawals; }>},
+  {"/population", "paid_agents", ColumnType::kInt64, "agents",
+   "agents whose claim is fully paid out (claim 0) at the end of the tick",
+   from_record<std::int64_t, [](const TickRecord& r) { return r.paid_agents; }>},
+  {"/population", "acting_agents", ColumnType::kInt64, "agents",
+   "agents that evaluated the decision rule this tick",
+   from_record<std::int64_t, [](const TickRecord& r) { return r.acting_agents; }>},
+  {"/population", "stress_mean", ColumnType::kFloat64, "stress",
+   "mean stress S_i(t) over the acting agents (0 if none acted)",
+   from_record<double, [](const TickRecord& r) { return r.stress_mean; }>},
+  {"/population", "self_custody", ColumnType::kFloat64, "USD",
+   "funds withdrawn to self-custody (outside every institution) at the end of the tick "
+   "(self_custody_cents / 100)",
+   from_record<double, [](const TickRecord& r) { return cents_to_usd(r.self_custody); }>},
+  {"/population", "self_custody_cents", ColumnType::kInt64, "USD cents",
+   "funds withdrawn to self-custody (outside every institution) at the end of the tick, exact",
+   from_record<std::int64_t, [](const TickRecord& r) { return r.self_custody; }>},
+  {"/signals", "news", ColumnType::kFloat64, "stress units",
+   "total news value at tick t: sum of A_j exp(-(t - t_j)/tau_j) over the active events "
+   "(whatever their target)",
+   from_record<double, [](const TickRecord& r) { return r.news_signal; }>},
+}};
+
+// Per-institution columns (from InstitutionTick): created once in every
+// /institutions/<name> group.
+const std::array<ColumnSpec<InstitutionTick>, 27> kInstitutionColumns{{
+  {"", "deposits", ColumnType::kFloat64, "USD",
+   "customers' claims outstanding at the end of the tick (deposits_cents / 100)",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.deposits); }>},
+  {"", "deposits_cents", ColumnType::kInt64, "USD cents",
+   "customers' claims outstanding at the end of the tick, exact",
+   from_institution<std::int64_t, [](const InstitutionTick& r) { return r.deposits; }>},
+  {"", "requests", ColumnType::kFloat64, "USD",
+   "value of the withdrawal requests submitted this tick",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.requested); }>},
+  {"", "payments", ColumnType::kFloat64, "USD",
+   "value paid out this tick, to self-custody or to other institutions (payments_cents / 100)",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.paid); }>},
+  {"", "payments_cents", ColumnType::kInt64, "USD cents",
+   "value paid out this tick, to self-custody or to other institutions, exact",
+   from_institution<std::int64_t, [](const InstitutionTick& r) { return r.paid; }>},
+  {"", "transfers_out", ColumnType::kFloat64, "USD",
+   "the part of this tick's payments sent on to other institutions (transfers_out_cents / 100)",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.transfers_out); }>},
+  {"", "transfers_out_cents", ColumnType::kInt64, "USD cents",
+   "the part of this tick's payments sent on to other institutions, exact",
+   from_institution<std::int64_t, [](const InstitutionTick& r) { return r.transfers_out; }>},
+  {"", "inflows", ColumnType::kFloat64, "USD",
+   "value re-deposited from self-custody this tick (inflows_cents / 100)",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.inflows); }>},
+  {"", "inflows_cents", ColumnType::kInt64, "USD cents",
+   "value re-deposited from self-custody this tick, exact",
+   from_institution<std::int64_t, [](const InstitutionTick& r) { return r.inflows; }>},
+  {"", "transfers_in", ColumnType::kFloat64, "USD",
+   "value arriving from other institutions' payments this tick (transfers_in_cents / 100)",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.transfers_in); }>},
+  {"", "transfers_in_cents", ColumnType::kInt64, "USD cents",
+   "value arriving from other institutions' payments this tick, exact",
+   from_institution<std::int64_t, [](const InstitutionTick& r) { return r.transfers_in; }>},
+  {"", "queue_value", ColumnType::kFloat64, "USD",
+   "unpaid value of the withdrawal queue at the end of the tick",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.queue_value); }>},
+  {"", "queue_count", ColumnType::kInt64, "requests",
+   "requests waiting in the queue at the end of the tick",
+   from_institution<std::int64_t, [](const InstitutionTick& r) { return r.queue_count; }>},
+  {"", "oldest_wait", ColumnType::kInt32, "ticks",
+   "ticks the oldest unpaid request has waited at the end of the tick (0 if none)",
+   from_institution<std::int32_t, [](const InstitutionTick& r) { return r.oldest_wait_ticks; }>},
+  {"", "hot_reserves", ColumnType::kFloat64, "USD",
+   "hot (immediately payable) reserves at the end of the tick",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.hot); }>},
+  {"", "cold_reserves", ColumnType::kFloat64, "USD",
+   "cold reserves at the end of the tick",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.cold); }>},
+  {"", "in_transit", ColumnType::kFloat64, "USD",
+   "cold funds on their way to hot reserves at the end of the tick",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.in_transit); }>},
+  {"", "illiquid", ColumnType::kFloat64, "USD",
+   "illiquid assets (at par) at the end of the tick",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.illiquid); }>},
+  {"", "claims_on_institutions", ColumnType::kFloat64, "USD",
+   "exposures to other institutions at the end of the tick, after write-downs",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.claims_on_institutions); }>},
+  {"", "write_downs", ColumnType::kFloat64, "USD",
+   "exposures to other institutions written down this tick",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.write_downs); }>},
+  {"", "equity", ColumnType::kFloat64, "USD",
+   "hot + cold + in transit + illiquid + market assets + claims on institutions - deposits - "
+   "lender-of-last-resort loans - debts to other institutions",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.equity); }>},
+  {"", "insolvent", ColumnType::kUint8, "flag",
+   "1 when equity < 0 at the end of the tick, else 0",
+   from_institution<std::uint8_t, [](const InstitutionTick& r) { return r.insolvent ? 1 : 0; }>},
+  {"", "injections", ColumnType::kFloat64, "USD",
+   "lender-of-last-resort injections into hot reserves this tick",
+   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.injections); }>},
+  {"", "halted", ColumnType::kUint8, "flag",
+   "1 once the institution has suspended convertibility, else 0",
+   from_institution<std::uint8_t, [](const InstitutionTick& r) { return r.halted ? 1 : 0; }>},
+  {"signals", "flow", ColumnType::kFloat64, "share of deposits",
+   "flow signal G(t-1) of this institution, seen by its depositors at tick t",
+   from_institution<double, [](const InstitutionTick& r) { return r.flow_signal; }>},
+  {"signals", "price", ColumnType::kFloat64, "share",
+   "price signal X(t-1) seen by its depositors at tick t: the institution's own token's "
+   "drawdown 1 - P / max P so far (0 without an own token)",
+   from_institution<double, [](const InstitutionTick& r) { return r.price_signal; }>},
+  {"signals", "queue", ColumnType::kFloat64, "days",
+   "queue signal Q(t-1) seen by its depositors at tick t: the oldest unpaid request's wait at "
+   "the end of t-1",
+   from_institution<double, [](const InstitutionTick& r) { return r.queue_signal; }>},
+}};
+// clang-format on
+
+// Per-class columns: 2-D datasets [tick, class] under /population/by_class.
 struct ClassColumnSpec {
   const char* name;
   ColumnType type;
   const char* units;
   const char* description;
-  ClassFill fill;
+  Fill<ClassTick> fill;
 };
 
 // clang-format off
 const std::array<ClassColumnSpec, 5> kClassColumns{{
   {"withdrawn_agents", ColumnType::kInt64, "agents",
    "agents of the class that have decided to withdraw at least once, cumulative",
-   &fill_class<std::int64_t, [](const ClassTick& c) { return c.withdrawn_agents; }>},
+   from_class<std::int64_t, [](const ClassTick& c) { return c.withdrawn_agents; }>},
   {"withdrawn_value", ColumnType::kFloat64, "USD",
    "value paid out to the class's agents, cumulative (withdrawn_value_cents / 100)",
-   &fill_class<double, [](const ClassTick& c) { return cents_to_usd(c.withdrawn_value); }>},
+   from_class<double, [](const ClassTick& c) { return cents_to_usd(c.withdrawn_value); }>},
   {"withdrawn_value_cents", ColumnType::kInt64, "USD cents",
    "value paid out to the class's agents, cumulative, exact",
-   &fill_class<std::int64_t, [](const ClassTick& c) { return c.withdrawn_value; }>},
+   from_class<std::int64_t, [](const ClassTick& c) { return c.withdrawn_value; }>},
   {"acting_agents", ColumnType::kInt64, "agents",
    "agents of the class that evaluated the decision rule this tick",
-   &fill_class<std::int64_t, [](const ClassTick& c) { return c.acting_agents; }>},
+   from_class<std::int64_t, [](const ClassTick& c) { return c.acting_agents; }>},
   {"stress_mean", ColumnType::kFloat64, "stress",
    "mean stress S_i(t) over the class's acting agents (0 if none acted)",
-   &fill_class<double, [](const ClassTick& c) { return c.stress_mean; }>},
+   from_class<double, [](const ClassTick& c) { return c.stress_mean; }>},
 }};
 // clang-format on
 
@@ -295,8 +332,20 @@ void copy_fixed(const std::string& s, char* out, std::size_t bytes) {
   std::memcpy(out, s.data(), n);
 }
 
+// The items' names (or values), comma-separated.
+template <typename Items, typename Name>
+std::string join(const Items& items, Name&& name) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ',';
+    out += name(item);
+  }
+  return out;
+}
+
 struct NewsRow {
   char label[kLabelBytes];
+  char institution[kLabelBytes];  // the target's name; "" = every agent
   std::int32_t tick;
   double magnitude;
   double decay_ticks;
@@ -309,6 +358,7 @@ struct SnapshotFileRow {
   std::int32_t tick;
   std::uint32_t agent;
   std::uint8_t class_id;
+  std::uint8_t account;  // institution index
   std::uint8_t state;
   double claim;    // USD
   double outside;  // USD
@@ -352,9 +402,9 @@ const char* network_type(NetworkSpec::Kind kind) {
 // ---------------------------------------------------------------------------------------
 
 struct Hdf5Writer::Impl {
-  // The run being written (it outlives the writer). The news table and the policy
-  // firings are written when the file is closed: proof-of-reserves news joins the
-  // events, and policies fire, during the run.
+  // The run being written (it outlives the writer). The news table, the policy firings and
+  // the exposures' defaults are written when the file is closed: news joins the events
+  // (proof of reserves, write-downs), policies fire and exposures default during the run.
   const Simulation* sim = nullptr;
   enum class State { kOpen, kClosed };
 
@@ -363,11 +413,21 @@ struct Hdf5Writer::Impl {
   State state = State::kOpen;
 
   Handle file;
-  std::vector<Handle> datasets;  // one per kColumns entry
+  std::vector<Handle> datasets;    // one per kColumns entry
+  std::vector<TickRecord> buffer;  // kBlock records, preallocated (spans cleared)
 
-  std::size_t classes = 0, quantiles = 0, assets = 0;
-  std::vector<Handle> asset_datasets;   // one per kAssetColumns entry
-  std::vector<AssetTick> asset_buffer;  // [kBlock * assets], preallocated
+  // One /institutions/<name> group: its per-tick datasets and its buffered ticks.
+  struct InstitutionOut {
+    std::string path;                     // "institutions/<name>"
+    std::vector<Handle> datasets;         // one per kInstitutionColumns entry
+    std::vector<InstitutionTick> buffer;  // kBlock, preallocated (asset spans cleared)
+    std::size_t assets = 0;
+    std::vector<Handle> asset_datasets;   // one per kAssetColumns entry
+    std::vector<AssetTick> asset_buffer;  // [kBlock * assets], preallocated
+  };
+  std::vector<InstitutionOut> institutions;  // scenario order
+
+  std::size_t classes = 0, quantiles = 0;
   std::vector<Handle> class_datasets;   // one per kClassColumns entry
   Handle quantile_dataset;              // [tick, class, quantile]
   std::vector<ClassTick> class_buffer;  // [kBlock * classes], preallocated
@@ -376,7 +436,6 @@ struct Hdf5Writer::Impl {
   std::vector<SnapshotFileRow> snapshot_rows;
   std::int64_t snapshot_written = 0;
 
-  std::vector<TickRecord> buffer;  // kBlock records, preallocated
   std::vector<std::byte> scratch;  // one column of one block, preallocated
   std::size_t buffered = 0;        // records in `buffer`
   std::int64_t written = 0;        // records already in the datasets
@@ -394,6 +453,10 @@ struct Hdf5Writer::Impl {
   Handle group(hid_t parent, const std::string& name) {
     return {check(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                   "cannot create group " + name),
+            H5Gclose};
+  }
+  Handle open_group(hid_t parent, const std::string& name) {
+    return {check(H5Gopen2(parent, name.c_str(), H5P_DEFAULT), "cannot open group " + name),
             H5Gclose};
   }
 
@@ -455,6 +518,11 @@ struct Hdf5Writer::Impl {
   void attr(hid_t obj, const char* name, double v) {
     attribute(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
   }
+  // A sum of money twice: `<stem>_usd` (float64) and `<stem>_cents` (int64, exact).
+  void money_attrs(hid_t obj, const std::string& stem, Money cents) {
+    attr(obj, (stem + "_usd").c_str(), cents_to_usd(cents));
+    attr(obj, (stem + "_cents").c_str(), std::int64_t{cents});
+  }
 
   // A fixed-size 1-D dataset of compound rows; shape (0,) when there are none.
   void table(hid_t parent, const char* name, hid_t mem_t, const void* rows, hsize_t count) {
@@ -477,28 +545,48 @@ struct Hdf5Writer::Impl {
 
   void create(const Simulation& sim, const Provenance& prov);
   void write_root(const Simulation& sim, const Provenance& prov);
-  void write_institution_group(hid_t inst, const Simulation& sim);
+  void write_institution_group(hid_t group, std::size_t k, const Simulation& sim);
   void write_classes(const Simulation& sim);
   void write_network(const Simulation& sim);
   void write_news(const Simulation& sim);
-  void write_policies(const Simulation& sim);
+  void write_policies(std::size_t k, const Simulation& sim);
+  void write_exposures(std::size_t k, const Simulation& sim);
   void write_closing_tables() {
     write_news(*sim);
-    write_policies(*sim);
+    for (std::size_t k = 0; k < institutions.size(); ++k) {
+      write_policies(k, *sim);
+      write_exposures(k, *sim);
+    }
   }
-  void create_columns(hid_t inst);
+  Handle create_series(hid_t parent, const char* name, ColumnType type, const char* units,
+                       const char* description);
+  void create_columns();
+  void create_institution_columns(InstitutionOut& out, hid_t group);
   void create_class_columns(const Simulation& sim);
   void create_snapshots(const Simulation& sim);
   void write_snapshot(std::int32_t tick, std::span<const SnapshotRow> rows);
+  void buffer_record(const TickRecord& r);
   void flush_block();
   void flush_class_block();
+  void flush_institution_block(InstitutionOut& out);
   Handle create_matrix(hid_t parent, const char* name, ColumnType type, int rank,
                        const hsize_t* extra);
   void append_matrix(hid_t ds, int rank, const hsize_t* extra, hid_t mem_t, const void* data,
                      const char* name);
-  void create_asset_columns(const Simulation& sim);
-  void flush_asset_block();
+  void create_asset_columns(InstitutionOut& out, hid_t group, const InstitutionSpec& spec);
   void write_summary(const Summary& s);
+  template <typename F>
+  void for_each_handle(F&& f) {
+    for (Handle& h : datasets) f(h);
+    for (InstitutionOut& out : institutions) {
+      for (Handle& h : out.datasets) f(h);
+      for (Handle& h : out.asset_datasets) f(h);
+    }
+    for (Handle& h : class_datasets) f(h);
+    f(quantile_dataset);
+    f(snapshot_dataset);
+    f(snapshot_type);
+  }
   void close_checked();
   void close_quietly() noexcept;
   void rename_to_final();
@@ -517,22 +605,32 @@ void Hdf5Writer::Impl::create(const Simulation& sim, const Provenance& prov) {
   file = Handle(check(H5Fcreate(partial_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
                       "cannot create the file"),
                 H5Fclose);
+  this->sim = &sim;
 
   write_root(sim, prov);
-  Handle institutions = group(file.get(), "institutions");
-  Handle inst = group(institutions.get(), sim.institution().name());
-  write_institution_group(inst.get(), sim);
   write_classes(sim);
   write_network(sim);
-  this->sim = &sim;
-  create_columns(inst.get());
+  create_columns();
+  Handle groups = group(file.get(), "institutions");
+  const auto& specs = sim.scenario().institutions;
+  institutions.clear();
+  institutions.resize(specs.size());
+  std::size_t max_assets = 0;
+  for (std::size_t k = 0; k < specs.size(); ++k) {
+    InstitutionOut& out = institutions[k];
+    out.path = "institutions/" + specs[k].name;
+    Handle g = group(groups.get(), specs[k].name);
+    write_institution_group(g.get(), k, sim);
+    create_institution_columns(out, g.get());
+    create_asset_columns(out, g.get(), specs[k]);
+    max_assets = std::max(max_assets, out.assets);
+  }
   create_class_columns(sim);
-  create_asset_columns(sim);
   create_snapshots(sim);
   check_status(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "cannot flush the file");
 
   buffer.resize(kBlock);
-  scratch.resize(kBlock * std::max<std::size_t>({1, classes, assets}) * sizeof(std::int64_t));
+  scratch.resize(kBlock * std::max<std::size_t>({1, classes, max_assets}) * sizeof(std::int64_t));
 }
 
 void Hdf5Writer::Impl::write_root(const Simulation& sim, const Provenance& prov) {
@@ -557,15 +655,22 @@ void Hdf5Writer::Impl::write_root(const Simulation& sim, const Provenance& prov)
   attr(root, "start_utc", sc.time.start_utc);
   attr(root, "start_unix_seconds", std::int64_t{sc.time.start_unix_seconds});
   attr(root, "agents", static_cast<std::int64_t>(sim.population().size()));
+  attr(root, "institution_names", join(sc.institutions, [](const auto& in) { return in.name; }));
 }
 
-void Hdf5Writer::Impl::write_institution_group(hid_t inst, const Simulation& sim) {
-  const Institution& in = sim.institution();
-  const Money max_payout = sim.scenario().institution.max_payout_per_tick;
-  attr(inst, "initial_deposits_cents", std::int64_t{in.issued()});
-  attr(inst, "initial_hot_cents", std::int64_t{in.hot()});
-  attr(inst, "max_payout_per_tick_cents",
+// Attributes of /institutions/<name>, known at tick 0.
+void Hdf5Writer::Impl::write_institution_group(hid_t g, std::size_t k, const Simulation& sim) {
+  const Institution& in = sim.institutions()[k];
+  const Money max_payout = in.spec().max_payout_per_tick;
+  attr(g, "index", static_cast<std::int32_t>(k));
+  attr(g, "initial_deposits_cents", std::int64_t{in.issued()});
+  attr(g, "issued_cents", std::int64_t{in.issued()});
+  attr(g, "issued", cents_to_usd(in.issued()));
+  attr(g, "initial_hot_cents", std::int64_t{in.hot()});
+  attr(g, "max_payout_per_tick_cents",
        std::int64_t{max_payout == std::numeric_limits<Money>::max() ? -1 : max_payout});
+  attr(g, "owed_to_institutions", cents_to_usd(in.owed_to_institutions()));
+  attr(g, "owed_to_institutions_cents", std::int64_t{in.owed_to_institutions()});
 }
 
 void Hdf5Writer::Impl::write_classes(const Simulation& sim) {
@@ -632,14 +737,14 @@ const char* policy_kind(PolicySpec::Kind kind) {
 }
 
 // /institutions/<name>/policies: one row per policy, the tick it fired (-1: never).
-void Hdf5Writer::Impl::write_policies(const Simulation& sim) {
-  const auto& policies = sim.scenario().institution.policies;
+void Hdf5Writer::Impl::write_policies(std::size_t k, const Simulation& sim) {
+  const auto& policies = sim.scenario().institutions[k].policies;
   std::vector<PolicyRow> rows(policies.size());
-  for (std::size_t k = 0; k < policies.size(); ++k) {
-    copy_fixed(policies[k].label, rows[k].label, kLabelBytes);
-    copy_fixed(policy_kind(policies[k].kind), rows[k].kind, sizeof rows[k].kind);
-    const std::int32_t fired = sim.policy_fired_tick(k);
-    rows[k].fired_tick = fired == kForever ? -1 : fired;
+  for (std::size_t p = 0; p < policies.size(); ++p) {
+    copy_fixed(policies[p].label, rows[p].label, kLabelBytes);
+    copy_fixed(policy_kind(policies[p].kind), rows[p].kind, sizeof rows[p].kind);
+    const std::int32_t fired = sim.policy_fired_tick(k, p);
+    rows[p].fired_tick = fired == kForever ? -1 : fired;
   }
   Handle label_t = string_type(kLabelBytes), kind_t = string_type(sizeof(PolicyRow::kind));
   Handle row_t(
@@ -650,44 +755,101 @@ void Hdf5Writer::Impl::write_policies(const Simulation& sim) {
   check_status(H5Tinsert(row_t.get(), "kind", HOFFSET(PolicyRow, kind), kind_t.get()), what);
   check_status(
       H5Tinsert(row_t.get(), "fired_tick", HOFFSET(PolicyRow, fired_tick), H5T_NATIVE_INT32), what);
-  const std::string path = "institutions/" + sim.institution().name();
-  Handle inst(check(H5Gopen2(file.get(), path.c_str(), H5P_DEFAULT), "cannot open " + path),
-              H5Gclose);
-  table(inst.get(), "policies", row_t.get(), rows.data(), rows.size());
+  Handle g = open_group(file.get(), institutions[k].path);
+  table(g.get(), "policies", row_t.get(), rows.data(), rows.size());
+}
+
+struct ExposureRow {
+  char debtor[kLabelBytes];
+  double amount_usd;
+  std::int64_t amount_cents;
+  double loss_given_default;
+  std::int32_t default_tick;
+  double loss_usd;
+  std::int64_t loss_cents;
+};
+
+// /institutions/<name>/exposures: one row per claim on another institution, whether (and
+// when) it was written down and the loss.
+void Hdf5Writer::Impl::write_exposures(std::size_t k, const Simulation& sim) {
+  const Institution& in = sim.institutions()[k];
+  const auto& exposures = in.spec().exposures;
+  const auto& specs = sim.scenario().institutions;
+  std::vector<ExposureRow> rows(exposures.size());
+  for (std::size_t e = 0; e < exposures.size(); ++e) {
+    ExposureRow& row = rows[e];
+    const ExposureSpec& x = exposures[e];
+    copy_fixed(x.debtor < specs.size() ? specs[x.debtor].name : std::string(), row.debtor,
+               kLabelBytes);
+    row.amount_usd = cents_to_usd(x.amount);
+    row.amount_cents = x.amount;
+    row.loss_given_default = x.loss_given_default;
+    const std::int32_t when = in.exposure_default_tick(e);
+    row.default_tick = when == kForever ? -1 : when;
+    row.loss_usd = cents_to_usd(in.exposure_loss(e));
+    row.loss_cents = in.exposure_loss(e);
+  }
+  Handle name_t = string_type(kLabelBytes);
+  Handle row_t(
+      check(H5Tcreate(H5T_COMPOUND, sizeof(ExposureRow)), "cannot create the exposure row type"),
+      H5Tclose);
+  const hid_t t = row_t.get();
+  const std::string what = "cannot build the exposure row type";
+  check_status(H5Tinsert(t, "debtor", HOFFSET(ExposureRow, debtor), name_t.get()), what);
+  check_status(H5Tinsert(t, "amount_usd", HOFFSET(ExposureRow, amount_usd), H5T_NATIVE_DOUBLE),
+               what);
+  check_status(H5Tinsert(t, "amount_cents", HOFFSET(ExposureRow, amount_cents), H5T_NATIVE_INT64),
+               what);
+  check_status(H5Tinsert(t, "loss_given_default", HOFFSET(ExposureRow, loss_given_default),
+                         H5T_NATIVE_DOUBLE),
+               what);
+  check_status(H5Tinsert(t, "default_tick", HOFFSET(ExposureRow, default_tick), H5T_NATIVE_INT32),
+               what);
+  check_status(H5Tinsert(t, "loss_usd", HOFFSET(ExposureRow, loss_usd), H5T_NATIVE_DOUBLE), what);
+  check_status(H5Tinsert(t, "loss_cents", HOFFSET(ExposureRow, loss_cents), H5T_NATIVE_INT64),
+               what);
+  Handle g = open_group(file.get(), institutions[k].path);
+  table(g.get(), "exposures", t, rows.data(), rows.size());
 }
 
 void Hdf5Writer::Impl::write_news(const Simulation& sim) {
   const auto& news = sim.scenario().news;
+  const auto& specs = sim.scenario().institutions;
   std::vector<NewsRow> rows(news.size());
   for (std::size_t j = 0; j < news.size(); ++j) {
     NewsRow& row = rows[j];
-    copy_fixed(news[j].label, row.label, kLabelBytes);
-    row.tick = news[j].tick;
-    row.magnitude = news[j].magnitude;
-    row.decay_ticks = news[j].decay_ticks;
-    row.duration_ticks = news[j].duration_ticks;
-    row.reach = news[j].reach;
+    const NewsEvent& e = news[j];
+    copy_fixed(e.label, row.label, kLabelBytes);
+    const bool targeted =
+        e.institution >= 0 && static_cast<std::size_t>(e.institution) < specs.size();
+    copy_fixed(targeted ? specs[static_cast<std::size_t>(e.institution)].name : std::string(),
+               row.institution, kLabelBytes);
+    row.tick = e.tick;
+    row.magnitude = e.magnitude;
+    row.decay_ticks = e.decay_ticks;
+    row.duration_ticks = e.duration_ticks;
+    row.reach = e.reach;
   }
   Handle label_t = string_type(kLabelBytes);
   Handle row_t(check(H5Tcreate(H5T_COMPOUND, sizeof(NewsRow)), "cannot create the news row type"),
                H5Tclose);
+  const hid_t t = row_t.get();
   const std::string what = "cannot build the news row type";
-  check_status(H5Tinsert(row_t.get(), "label", HOFFSET(NewsRow, label), label_t.get()), what);
-  check_status(H5Tinsert(row_t.get(), "tick", HOFFSET(NewsRow, tick), H5T_NATIVE_INT32), what);
-  check_status(H5Tinsert(row_t.get(), "magnitude", HOFFSET(NewsRow, magnitude), H5T_NATIVE_DOUBLE),
+  check_status(H5Tinsert(t, "label", HOFFSET(NewsRow, label), label_t.get()), what);
+  check_status(H5Tinsert(t, "institution", HOFFSET(NewsRow, institution), label_t.get()), what);
+  check_status(H5Tinsert(t, "tick", HOFFSET(NewsRow, tick), H5T_NATIVE_INT32), what);
+  check_status(H5Tinsert(t, "magnitude", HOFFSET(NewsRow, magnitude), H5T_NATIVE_DOUBLE), what);
+  check_status(H5Tinsert(t, "decay_ticks", HOFFSET(NewsRow, decay_ticks), H5T_NATIVE_DOUBLE), what);
+  check_status(H5Tinsert(t, "duration_ticks", HOFFSET(NewsRow, duration_ticks), H5T_NATIVE_INT32),
                what);
-  check_status(
-      H5Tinsert(row_t.get(), "decay_ticks", HOFFSET(NewsRow, decay_ticks), H5T_NATIVE_DOUBLE),
-      what);
-  check_status(
-      H5Tinsert(row_t.get(), "duration_ticks", HOFFSET(NewsRow, duration_ticks), H5T_NATIVE_INT32),
-      what);
-  check_status(H5Tinsert(row_t.get(), "reach", HOFFSET(NewsRow, reach), H5T_NATIVE_DOUBLE), what);
+  check_status(H5Tinsert(t, "reach", HOFFSET(NewsRow, reach), H5T_NATIVE_DOUBLE), what);
   Handle events = group(file.get(), "events");
-  table(events.get(), "news", row_t.get(), rows.data(), rows.size());
+  table(events.get(), "news", t, rows.data(), rows.size());
 }
 
-void Hdf5Writer::Impl::create_columns(hid_t inst) {
+// A 1-D extensible per-tick dataset: shape (0,), chunks of kBlock, shuffle + deflate.
+Handle Hdf5Writer::Impl::create_series(hid_t parent, const char* name, ColumnType type,
+                                       const char* units, const char* description) {
   Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "cannot create dataset properties"), H5Pclose);
   const hsize_t chunk[1] = {kBlock};
   check_status(H5Pset_chunk(dcpl.get(), 1, chunk), "cannot set the chunk size");
@@ -696,59 +858,123 @@ void Hdf5Writer::Impl::create_columns(hid_t inst) {
   const hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED};
   Handle space(check(H5Screate_simple(1, dims, maxdims), "cannot create an extensible dataspace"),
                H5Sclose);
+  Handle ds(check(H5Dcreate2(parent, name, file_type(type), space.get(), H5P_DEFAULT, dcpl.get(),
+                             H5P_DEFAULT),
+                  std::string("cannot create dataset ") + name),
+            H5Dclose);
+  attr(ds.get(), "units", units);
+  attr(ds.get(), "description", description);
+  return ds;
+}
 
+// The population-level series: /time/tick, /population/*, /signals/news.
+void Hdf5Writer::Impl::create_columns() {
   std::vector<std::pair<std::string, Handle>> groups;  // created on first use
   datasets.clear();
   datasets.reserve(kColumns.size());
-  for (const ColumnSpec& col : kColumns) {
+  for (const auto& col : kColumns) {
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const auto& g) { return g.first == col.group; });
+    if (it == groups.end()) {
+      groups.emplace_back(col.group, group(file.get(), col.group));
+      it = std::prev(groups.end());
+    }
+    datasets.push_back(
+        create_series(it->second.get(), col.name, col.type, col.units, col.description));
+  }
+}
+
+// The series of one institution, in its group (and its subgroup signals/).
+void Hdf5Writer::Impl::create_institution_columns(InstitutionOut& out, hid_t inst) {
+  std::vector<std::pair<std::string, Handle>> groups;  // subgroups, created on first use
+  out.datasets.clear();
+  out.datasets.reserve(kInstitutionColumns.size());
+  for (const auto& col : kInstitutionColumns) {
     hid_t parent = inst;
-    if (std::strcmp(col.group, kInstitution) != 0) {
+    if (*col.group != '\0') {
       auto it = std::find_if(groups.begin(), groups.end(),
                              [&](const auto& g) { return g.first == col.group; });
       if (it == groups.end()) {
-        groups.emplace_back(col.group, group(file.get(), col.group));
+        groups.emplace_back(col.group, group(inst, col.group));
         it = std::prev(groups.end());
       }
       parent = it->second.get();
     }
-    const std::string what = std::string("dataset ") + col.name;
-    Handle ds(check(H5Dcreate2(parent, col.name, file_type(col.type), space.get(), H5P_DEFAULT,
-                               dcpl.get(), H5P_DEFAULT),
-                    "cannot create " + what),
-              H5Dclose);
-    attr(ds.get(), "units", col.units);
-    attr(ds.get(), "description", col.description);
-    datasets.push_back(std::move(ds));
+    out.datasets.push_back(create_series(parent, col.name, col.type, col.units, col.description));
   }
+  out.buffer.assign(kBlock, InstitutionTick{});
+}
+
+// Copies one tick into the block buffers. The record's spans are only valid until the next
+// tick: everything they point to is copied, and the buffered copies hold no spans.
+void Hdf5Writer::Impl::buffer_record(const TickRecord& r) {
+  const auto mismatch = [&](const std::string& what, std::size_t got, std::size_t expected) {
+    throw OutputError("HDF5 output " + partial_path + ": tick " + std::to_string(r.tick) + " has " +
+                      std::to_string(got) + " " + what + ", expected " + std::to_string(expected));
+  };
+  if (r.institutions.size() != institutions.size())
+    mismatch("institution rows", r.institutions.size(), institutions.size());
+  if (r.classes.size() != classes) mismatch("class rows", r.classes.size(), classes);
+  if (r.class_stress_quantiles.size() != classes * quantiles)
+    mismatch("stress quantiles", r.class_stress_quantiles.size(), classes * quantiles);
+  for (std::size_t k = 0; k < institutions.size(); ++k)
+    if (r.institutions[k].assets.size() != institutions[k].assets)
+      mismatch("asset rows for institution " + std::to_string(k), r.institutions[k].assets.size(),
+               institutions[k].assets);
+
+  for (std::size_t k = 0; k < institutions.size(); ++k) {
+    InstitutionOut& out = institutions[k];
+    const InstitutionTick& in = r.institutions[k];
+    std::copy(in.assets.begin(), in.assets.end(),
+              out.asset_buffer.begin() + static_cast<std::ptrdiff_t>(buffered * out.assets));
+    InstitutionTick& copy = out.buffer[buffered];
+    copy = in;
+    copy.assets = {};
+  }
+  std::copy(r.classes.begin(), r.classes.end(),
+            class_buffer.begin() + static_cast<std::ptrdiff_t>(buffered * classes));
+  std::copy(r.class_stress_quantiles.begin(), r.class_stress_quantiles.end(),
+            quantile_buffer.begin() + static_cast<std::ptrdiff_t>(buffered * classes * quantiles));
+  TickRecord& copy = buffer[buffered];
+  copy = r;
+  copy.institutions = {};
+  copy.classes = {};
+  copy.class_stress_quantiles = {};
+  ++buffered;
 }
 
 void Hdf5Writer::Impl::flush_block() {
   if (buffered == 0) return;
-  const hsize_t start[1] = {static_cast<hsize_t>(written)};
-  const hsize_t count[1] = {buffered};
-  const hsize_t new_size[1] = {static_cast<hsize_t>(written) + buffered};
-  Handle memspace(check(H5Screate_simple(1, count, nullptr), "cannot create a memory dataspace"),
-                  H5Sclose);
+  const hsize_t none[2] = {0, 0};
   for (std::size_t c = 0; c < kColumns.size(); ++c) {
-    const ColumnSpec& col = kColumns[c];
-    const hid_t ds = datasets[c].get();
-    const std::string what = std::string("dataset ") + col.name;
+    const auto& col = kColumns[c];
     col.fill(buffer.data(), buffered, scratch.data());
-    check_status(H5Dset_extent(ds, new_size), "cannot extend " + what);
-    Handle filespace(check(H5Dget_space(ds), "cannot get the dataspace of " + what), H5Sclose);
-    check_status(
-        H5Sselect_hyperslab(filespace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
-        "cannot select the new rows of " + what);
-    check_status(H5Dwrite(ds, memory_type(col.type), memspace.get(), filespace.get(), H5P_DEFAULT,
-                          scratch.data()),
-                 "cannot write " + what);
+    append_matrix(datasets[c].get(), 1, none, memory_type(col.type), scratch.data(), col.name);
   }
+  for (InstitutionOut& out : institutions) flush_institution_block(out);
   flush_class_block();
-  flush_asset_block();
   written += static_cast<std::int64_t>(buffered);
   buffered = 0;
   attr(file.get(), "ticks_recorded", std::int64_t{written});
   check_status(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "cannot flush the file");
+}
+
+// Appends one institution's buffered ticks: its series, then its [tick, asset] datasets.
+void Hdf5Writer::Impl::flush_institution_block(InstitutionOut& out) {
+  const hsize_t none[2] = {0, 0};
+  for (std::size_t c = 0; c < kInstitutionColumns.size(); ++c) {
+    const auto& col = kInstitutionColumns[c];
+    col.fill(out.buffer.data(), buffered, scratch.data());
+    append_matrix(out.datasets[c].get(), 1, none, memory_type(col.type), scratch.data(), col.name);
+  }
+  const hsize_t dims[2] = {out.assets, 1};
+  for (std::size_t c = 0; c < kAssetColumns.size(); ++c) {
+    double* values = reinterpret_cast<double*>(scratch.data());
+    for (std::size_t k = 0; k < buffered * out.assets; ++k)
+      values[k] = kAssetColumns[c].get(out.asset_buffer[k]);
+    append_matrix(out.asset_datasets[c].get(), 2, dims, H5T_NATIVE_DOUBLE, values,
+                  kAssetColumns[c].name);
+  }
 }
 
 // An extensible chunked dataset of shape (0, extra[0][, extra[1]]), rank 2 or 3.
@@ -767,7 +993,8 @@ Handle Hdf5Writer::Impl::create_matrix(hid_t parent, const char* name, ColumnTyp
                 H5Dclose);
 }
 
-// Appends the buffered ticks' rows (shape (buffered, extra[0][, extra[1]])) to `ds`.
+// Appends the buffered ticks' rows (shape (buffered[, extra[0][, extra[1]]]), rank 1 to 3)
+// to `ds`.
 void Hdf5Writer::Impl::append_matrix(hid_t ds, int rank, const hsize_t* extra, hid_t mem_t,
                                      const void* data, const char* name) {
   const std::string what = std::string("dataset ") + name;
@@ -785,32 +1012,19 @@ void Hdf5Writer::Impl::append_matrix(hid_t ds, int rank, const hsize_t* extra, h
 }
 
 // /institutions/<name>/assets/: [tick, asset] datasets, assets in liquidation order.
-void Hdf5Writer::Impl::create_asset_columns(const Simulation& sim) {
-  const auto& specs = sim.scenario().institution.assets;
-  assets = specs.size();
-  asset_buffer.resize(kBlock * assets);
-  const std::string path = "institutions/" + sim.institution().name() + "/assets";
-  Handle g = group(file.get(), path);
-  std::string names;
-  for (const auto& a : specs) names += (names.empty() ? "" : ",") + a.name;
-  attr(g.get(), "asset_names", names);
-  const hsize_t dims[2] = {assets, 1};
-  asset_datasets.clear();
+void Hdf5Writer::Impl::create_asset_columns(InstitutionOut& out, hid_t inst,
+                                            const InstitutionSpec& spec) {
+  out.assets = spec.assets.size();
+  out.asset_buffer.assign(kBlock * out.assets, AssetTick{});
+  Handle g = group(inst, "assets");
+  attr(g.get(), "asset_names", join(spec.assets, [](const auto& a) { return a.name; }));
+  const hsize_t dims[2] = {out.assets, 1};
+  out.asset_datasets.clear();
   for (const AssetColumnSpec& col : kAssetColumns) {
     Handle ds = create_matrix(g.get(), col.name, ColumnType::kFloat64, 2, dims);
     attr(ds.get(), "units", col.units);
     attr(ds.get(), "description", col.description);
-    asset_datasets.push_back(std::move(ds));
-  }
-}
-
-void Hdf5Writer::Impl::flush_asset_block() {
-  const hsize_t dims[2] = {assets, 1};
-  for (std::size_t c = 0; c < kAssetColumns.size(); ++c) {
-    double* out = reinterpret_cast<double*>(scratch.data());
-    for (std::size_t k = 0; k < buffered * assets; ++k)
-      out[k] = kAssetColumns[c].get(asset_buffer[k]);
-    append_matrix(asset_datasets[c].get(), 2, dims, H5T_NATIVE_DOUBLE, out, kAssetColumns[c].name);
+    out.asset_datasets.push_back(std::move(ds));
   }
 }
 
@@ -822,9 +1036,8 @@ void Hdf5Writer::Impl::create_class_columns(const Simulation& sim) {
   class_buffer.resize(kBlock * classes);
   quantile_buffer.resize(kBlock * classes * quantiles);
   Handle by_class = group(file.get(), "population/by_class");
-  std::string names;
-  for (const auto& c : sc.population.classes) names += (names.empty() ? "" : ",") + c.name;
-  attr(by_class.get(), "class_names", names);
+  attr(by_class.get(), "class_names",
+       join(sc.population.classes, [](const auto& c) { return c.name; }));
 
   const auto create = [&](const char* name, ColumnType type, int rank, const hsize_t* extra) {
     return create_matrix(by_class.get(), name, type, rank, extra);
@@ -843,25 +1056,22 @@ void Hdf5Writer::Impl::create_class_columns(const Simulation& sim) {
   attr(quantile_dataset.get(), "description",
        "quantiles of S_i(t) over the class's acting agents (linear interpolation between order "
        "statistics; NaN if none acted); the quantile levels are in attribute `quantiles`");
-  std::string levels;
-  for (const double q : sc.output.stress_quantiles)
-    levels += (levels.empty() ? "" : ",") + std::to_string(q);
-  attr(quantile_dataset.get(), "quantiles", levels);
+  attr(quantile_dataset.get(), "quantiles",
+       join(sc.output.stress_quantiles, [](double q) { return std::to_string(q); }));
 }
 
 // Appends the buffered ticks' class rows to the [tick, class(, quantile)] datasets.
 void Hdf5Writer::Impl::flush_class_block() {
-  const auto append = [&](hid_t ds, int rank, const hsize_t* extra, hid_t mem_t, const void* data,
-                          const char* name) { append_matrix(ds, rank, extra, mem_t, data, name); };
   const hsize_t class_dims[2] = {classes, 1};
   for (std::size_t c = 0; c < kClassColumns.size(); ++c) {
     const ClassColumnSpec& col = kClassColumns[c];
     col.fill(class_buffer.data(), buffered * classes, scratch.data());
-    append(class_datasets[c].get(), 2, class_dims, memory_type(col.type), scratch.data(), col.name);
+    append_matrix(class_datasets[c].get(), 2, class_dims, memory_type(col.type), scratch.data(),
+                  col.name);
   }
   const hsize_t quantile_dims[2] = {classes, quantiles};
-  append(quantile_dataset.get(), 3, quantile_dims, H5T_NATIVE_DOUBLE, quantile_buffer.data(),
-         "stress_quantiles");
+  append_matrix(quantile_dataset.get(), 3, quantile_dims, H5T_NATIVE_DOUBLE, quantile_buffer.data(),
+                "stress_quantiles");
 }
 
 // /snapshots: an extensible table, one row per sampled agent and snapshot tick.
@@ -879,6 +1089,7 @@ void Hdf5Writer::Impl::create_snapshots(const Simulation& sim) {
   check_status(H5Tinsert(t, "tick", HOFFSET(SnapshotFileRow, tick), H5T_NATIVE_INT32), what);
   check_status(H5Tinsert(t, "agent", HOFFSET(SnapshotFileRow, agent), H5T_NATIVE_UINT32), what);
   check_status(H5Tinsert(t, "class", HOFFSET(SnapshotFileRow, class_id), H5T_NATIVE_UINT8), what);
+  check_status(H5Tinsert(t, "account", HOFFSET(SnapshotFileRow, account), H5T_NATIVE_UINT8), what);
   check_status(H5Tinsert(t, "state", HOFFSET(SnapshotFileRow, state), H5T_NATIVE_UINT8), what);
   check_status(H5Tinsert(t, "claim_usd", HOFFSET(SnapshotFileRow, claim), H5T_NATIVE_DOUBLE), what);
   check_status(H5Tinsert(t, "outside_usd", HOFFSET(SnapshotFileRow, outside), H5T_NATIVE_DOUBLE),
@@ -897,7 +1108,8 @@ void Hdf5Writer::Impl::create_snapshots(const Simulation& sim) {
                                   "cannot create dataset snapshots"),
                             H5Dclose);
   attr(snapshot_dataset.get(), "description",
-       "per-agent sample (agents floor(k N / size)) at the end of the snapshot ticks; state: "
+       "per-agent sample (agents floor(k N / size)) at the end of the snapshot ticks; account: "
+       "index of the institution holding the claim (root attribute institution_names); state: "
        "0 holding, 1 waiting out its reaction lag, 2 request pending in the queue, 3 left");
 }
 
@@ -908,6 +1120,7 @@ void Hdf5Writer::Impl::write_snapshot(std::int32_t tick, std::span<const Snapsho
     snapshot_rows[k] = {tick,
                         r.agent,
                         r.class_id,
+                        r.account,
                         static_cast<std::uint8_t>(r.state),
                         cents_to_usd(r.claim),
                         cents_to_usd(r.outside),
@@ -929,40 +1142,49 @@ void Hdf5Writer::Impl::write_snapshot(std::int32_t tick, std::span<const Snapsho
   snapshot_written += static_cast<std::int64_t>(n);
 }
 
+// /summary: the population-level numbers as attributes, and one subgroup per institution.
 void Hdf5Writer::Impl::write_summary(const Summary& s) {
   Handle g = group(file.get(), "summary");
   const hid_t id = g.get();
   attr(id, "ticks_run", std::int32_t{s.ticks_run});
-  attr(id, "issued_usd", cents_to_usd(s.issued));
-  attr(id, "issued_cents", std::int64_t{s.issued});
-  attr(id, "total_outflow_usd", cents_to_usd(s.total_outflow));
-  attr(id, "total_outflow_cents", std::int64_t{s.total_outflow});
-  attr(id, "total_requested_usd", cents_to_usd(s.total_requested));
-  attr(id, "total_requested_cents", std::int64_t{s.total_requested});
-  attr(id, "peak_daily_outflow_usd", cents_to_usd(s.peak_daily_outflow));
-  attr(id, "peak_daily_outflow_cents", std::int64_t{s.peak_daily_outflow});
-  attr(id, "peak_daily_outflow_end_tick", std::int32_t{s.peak_daily_outflow_end_tick});
-  static_assert(Summary::kMilestones.size() == 3);
-  attr(id, "ticks_to_10pct", std::int32_t{s.tick_to_withdrawn[0]});
-  attr(id, "ticks_to_25pct", std::int32_t{s.tick_to_withdrawn[1]});
-  attr(id, "ticks_to_50pct", std::int32_t{s.tick_to_withdrawn[2]});
-  attr(id, "halt_tick", std::int32_t{s.halt_tick});
+  money_attrs(id, "issued", s.issued);
   attr(id, "withdrawn_agents", std::int64_t{s.withdrawn_agents});
   attr(id, "agents", std::int64_t{s.agents});
+  for (const InstitutionSummary& in : s.institutions) {
+    Handle sub = group(id, in.name);
+    const hid_t k = sub.get();
+    money_attrs(k, "issued", in.issued);
+    money_attrs(k, "total_outflow", in.total_outflow);
+    money_attrs(k, "total_requested", in.total_requested);
+    money_attrs(k, "total_inflows", in.total_inflows);
+    money_attrs(k, "total_transfers_in", in.total_transfers_in);
+    money_attrs(k, "peak_daily_outflow", in.peak_daily_outflow);
+    attr(k, "peak_daily_outflow_end_tick", std::int32_t{in.peak_daily_outflow_end_tick});
+    static_assert(InstitutionSummary::kMilestones.size() == 3);
+    attr(k, "ticks_to_10pct", std::int32_t{in.tick_to_withdrawn[0]});
+    attr(k, "ticks_to_25pct", std::int32_t{in.tick_to_withdrawn[1]});
+    attr(k, "ticks_to_50pct", std::int32_t{in.tick_to_withdrawn[2]});
+    attr(k, "halt_tick", std::int32_t{in.halt_tick});
+    attr(k, "insolvent_tick", std::int32_t{in.insolvent_tick});
+    money_attrs(k, "write_downs", in.write_downs);
+    if (!sub.close()) fail("cannot close group summary/" + in.name);
+  }
   if (!g.close()) fail("cannot close group summary");
 }
 
+// Every dataset and type the writer holds, then the file (so that closing the file really
+// closes it, before the rename).
 void Hdf5Writer::Impl::close_checked() {
-  for (Handle& ds : datasets)
-    if (!ds.close()) fail("cannot close a dataset");
-  datasets.clear();
+  bool ok = true;
+  const auto close = [&](Handle& h) { ok = h.close() && ok; };
+  for_each_handle(close);
+  if (!ok) fail("cannot close a dataset");
   if (!file.close()) fail("cannot close the file");
   state = State::kClosed;
 }
 
 void Hdf5Writer::Impl::close_quietly() noexcept {
-  for (Handle& ds : datasets) ds.close();
-  datasets.clear();
+  for_each_handle([](Handle& h) { h.close(); });
   file.close();
   H5Eclear2(H5E_DEFAULT);
   state = State::kClosed;
@@ -1030,11 +1252,7 @@ void Hdf5Writer::record(const TickRecord& r) {
   if (m.state != Impl::State::kOpen)
     throw OutputError("HDF5 output " + path_ + ": record() after finish()");
   if (m.buffered == kBlock) m.flush_block();  // a previous flush failed
-  std::copy(r.classes.begin(), r.classes.end(), m.class_buffer.begin() + m.buffered * m.classes);
-  std::copy(r.assets.begin(), r.assets.end(), m.asset_buffer.begin() + m.buffered * m.assets);
-  std::copy(r.class_stress_quantiles.begin(), r.class_stress_quantiles.end(),
-            m.quantile_buffer.begin() + m.buffered * m.classes * m.quantiles);
-  m.buffer[m.buffered++] = r;
+  m.buffer_record(r);
   if (m.buffered == kBlock) m.flush_block();
 }
 

@@ -59,6 +59,9 @@ std::string identifier(const Value& v) {
   if (!is_identifier(s))
     v.fail("expected a name of letters, digits, '_', '.' or '-' ([A-Za-z0-9_.-]+), got '" + s +
            "'");
+  // Names are stored in 64-byte fields of the output's tables (NUL included).
+  if (s.size() > 63)
+    v.fail("expected a name of at most 63 characters, got " + std::to_string(s.size()));
   return s;
 }
 
@@ -263,6 +266,101 @@ Distribution read_distribution(const Value& v, Context& ctx,
   return d;
 }
 
+// ---- institution names ----------------------------------------------------------------------
+
+// The key of self-custody in population.classes[i].destinations (so no institution may
+// take this name).
+const char* const kSelfCustodyKey = "self_custody";
+const char* const kDefaultInstitutionName = "bank";
+
+// The names of the institutions (institutions[k].name, default "bank"), checked: a list of
+// 1 .. kMaxInstitutions mappings with valid, distinct names (they name HDF5 groups). The
+// rest of each institution is read by read_institution.
+std::vector<std::string> read_institution_names(const Value& v) {
+  const std::vector<Value> items = v.list();
+  if (items.empty() || items.size() > kMaxInstitutions)
+    v.fail("expected a list of 1 .. " + std::to_string(kMaxInstitutions) + " institutions, got " +
+           std::to_string(items.size()));
+  std::vector<std::string> names;
+  names.reserve(items.size());
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    const MapReader m(items[k]);
+    const auto name = m.get("name");
+    const std::string s = name ? identifier(*name) : kDefaultInstitutionName;
+    if (name && s == kSelfCustodyKey)
+      name->fail(std::string("the name '") + kSelfCustodyKey +
+                 "' is reserved (it means self-custody in population.classes[i].destinations)");
+    if (name && s.find_first_not_of('.') == std::string::npos)
+      name->fail("expected a name other than '" + s + "' (it names a group in the output file)");
+    for (std::size_t i = 0; i < k; ++i) {
+      if (names[i] != s) continue;
+      const std::string also = yaml_reader::index_path(v.path(), i);
+      if (name) name->fail("duplicate institution name '" + s + "' (also " + also + ")");
+      fail_missing(m, "name",
+                   "duplicate institution name '" + s + "' (the default name; also " + also +
+                       "): give each institution a distinct name");
+    }
+    names.push_back(s);
+  }
+  return names;
+}
+
+// The institutions' names, read from the top-level `institutions` list when first needed:
+// keys that name institutions (a class's accounts and destinations, news targets) come
+// before the institutions in the file and in the reading order.
+class InstitutionNames {
+ public:
+  explicit InstitutionNames(const MapReader& root) : root_(&root) {}
+  const std::vector<std::string>& get() const {
+    if (!names_) names_ = read_institution_names(root_->required("institutions"));
+    return *names_;
+  }
+
+ private:
+  const MapReader* root_;
+  mutable std::optional<std::vector<std::string>> names_;
+};
+
+// "did you mean 'x'?" over the institutions' names, or the list of them.
+std::string institution_suggestion(const std::string& word, const std::vector<std::string>& names) {
+  if (names.empty()) return "there is no other institution";
+  return yaml_reader::suggestion(word, names, "institutions");
+}
+
+// The index of the institution named by the scalar `v`.
+std::int32_t institution_index(const Value& v, const std::vector<std::string>& names) {
+  if (!v.is_scalar()) v.fail("expected the name of an institution, got " + v.describe());
+  const std::string name = v.string();
+  const auto it = std::find(names.begin(), names.end(), name);
+  if (it == names.end())
+    v.fail("unknown institution '" + name + "'; " + institution_suggestion(name, names));
+  return static_cast<std::int32_t>(it - names.begin());
+}
+
+// A mapping from `keys` to shares >= 0, at least one > 0 (a class's accounts or
+// destinations): shares[j] is the share of keys[j]; keys not given are 0. `what` names a
+// key in messages ("institution", "destination"); `valid` names the list of keys.
+std::vector<double> read_shares(const Value& v, const std::vector<std::string>& keys,
+                                const std::string& what, const std::string& valid) {
+  const MapReader m(v);
+  std::vector<double> shares(keys.size(), 0.0);
+  double sum = 0.0;
+  for (const std::string& key : m.keys()) {
+    const auto it = std::find(keys.begin(), keys.end(), key);
+    if (it == keys.end())
+      m.fail_at_key(key, "unknown " + what + " '" + key + "' " + yaml_reader::location(m.path()) +
+                             "; " + yaml_reader::suggestion(key, keys, valid));
+    const double x = m.get(key)->number(Range::at_least(0));
+    shares[static_cast<std::size_t>(it - keys.begin())] = x;
+    sum += x;
+  }
+  if (!std::isfinite(sum)) m.fail("the shares sum to infinity");
+  if (!(sum > 0))
+    m.fail("expected at least one share > 0, got " +
+           std::string(m.keys().empty() ? "an empty mapping" : "only zeros"));
+  return shares;
+}
+
 // ---- sections -----------------------------------------------------------------------------
 
 TimeSpec read_time(const Value& v) {
@@ -278,11 +376,12 @@ TimeSpec read_time(const Value& v) {
   return t;
 }
 
-InvestorClass read_class(const Value& v, Context& ctx) {
+InvestorClass read_class(const Value& v, const InstitutionNames& institutions, Context& ctx) {
   const MapReader m(v);
   m.allow_only({"name", "share", "balance_usd", "threshold", "noise_sd", "attention",
                 "withdraw_fraction", "reaction_lag_ticks", "threshold_balance_rank_correlation",
-                "calm_threshold", "redeposit_rate", "redeposit_fraction"});
+                "calm_threshold", "redeposit_rate", "redeposit_fraction", "accounts",
+                "destinations"});
   InvestorClass c;
   c.name = identifier(m.required("name"));
   c.share = m.number("share", Range::above(0), 1.0);
@@ -300,17 +399,26 @@ InvestorClass read_class(const Value& v, Context& ctx) {
   c.calm_threshold = m.number("calm_threshold", Range::any(), 0.0);
   c.redeposit_rate = m.number("redeposit_rate", Range::closed(0, 1), 0.0);
   c.redeposit_fraction = m.number("redeposit_fraction", Range::open_closed(0, 1), 1.0);
+  if (const auto accounts = m.get("accounts"))
+    c.account_shares = read_shares(*accounts, institutions.get(), "institution", "institutions");
+  if (const auto destinations = m.get("destinations")) {
+    std::vector<std::string> keys = {kSelfCustodyKey};
+    const std::vector<std::string>& names = institutions.get();
+    keys.insert(keys.end(), names.begin(), names.end());
+    c.destination_shares = read_shares(*destinations, keys, "destination", "valid destinations");
+  }
   return c;
 }
 
-std::vector<InvestorClass> read_classes(const Value& v, Context& ctx) {
+std::vector<InvestorClass> read_classes(const Value& v, const InstitutionNames& institutions,
+                                        Context& ctx) {
   const std::vector<Value> items = v.list();
   if (items.empty() || items.size() > 255)
     v.fail("expected a list of 1 .. 255 classes, got " + std::to_string(items.size()));
   std::vector<InvestorClass> classes;
   double share_sum = 0.0;
   for (const Value& item : items) {
-    classes.push_back(read_class(item, ctx));
+    classes.push_back(read_class(item, institutions, ctx));
     share_sum += classes.back().share;
     for (std::size_t i = 0; i + 1 < classes.size(); ++i)
       if (classes[i].name == classes.back().name)
@@ -321,13 +429,13 @@ std::vector<InvestorClass> read_classes(const Value& v, Context& ctx) {
   return classes;
 }
 
-PopulationSpec read_population(const Value& v, Context& ctx) {
+PopulationSpec read_population(const Value& v, const InstitutionNames& institutions, Context& ctx) {
   const MapReader m(v);
   m.allow_only({"agents", "total_balance_usd", "classes"});
   PopulationSpec p;
   p.agents = m.required_integer<std::uint32_t>("agents", 1, 4'000'000'000U);
   p.total_balance_usd = m.optional_number("total_balance_usd", Range::open_closed(0, kMaxUsd));
-  p.classes = read_classes(m.required("classes"), ctx);
+  p.classes = read_classes(m.required("classes"), institutions, ctx);
   return p;
 }
 
@@ -548,9 +656,11 @@ std::int32_t tick_at(const Value& at, const TimeSpec& time) {
   return static_cast<std::int32_t>(tick);
 }
 
-NewsEvent read_news_event(const Value& v, std::size_t index, const TimeSpec& time) {
+NewsEvent read_news_event(const Value& v, std::size_t index, const TimeSpec& time,
+                          const InstitutionNames& institutions) {
   const MapReader m(v);
-  m.allow_only({"label", "tick", "at", "magnitude", "decay_ticks", "duration_ticks", "reach"});
+  m.allow_only({"label", "tick", "at", "magnitude", "decay_ticks", "duration_ticks", "reach",
+                "institution"});
   NewsEvent e;
   e.label = m.string("label", "news " + std::to_string(index));
   const auto tick = m.get("tick"), at = m.get("at");
@@ -562,26 +672,30 @@ NewsEvent read_news_event(const Value& v, std::size_t index, const TimeSpec& tim
   e.decay_ticks = m.number("decay_ticks", Range::above(0), e.decay_ticks);
   e.duration_ticks = m.integer<std::int32_t>("duration_ticks", 1, kForever, kForever);
   e.reach = m.number("reach", Range::closed(0, 1), 1.0);
+  if (const auto target = m.get("institution"))
+    e.institution = institution_index(*target, institutions.get());
   return e;
 }
 
-std::vector<NewsEvent> read_news(const std::optional<Value>& v, const TimeSpec& time) {
+std::vector<NewsEvent> read_news(const std::optional<Value>& v, const TimeSpec& time,
+                                 const InstitutionNames& institutions) {
   std::vector<NewsEvent> news;
   if (!v) return news;
   const std::vector<Value> items = v->list();
-  for (std::size_t i = 0; i < items.size(); ++i) news.push_back(read_news_event(items[i], i, time));
+  for (std::size_t i = 0; i < items.size(); ++i)
+    news.push_back(read_news_event(items[i], i, time, institutions));
   std::stable_sort(news.begin(), news.end(),
                    [](const NewsEvent& a, const NewsEvent& b) { return a.tick < b.tick; });
   return news;
 }
 
 NewsProcessSpec read_news_process(const std::optional<Value>& v, const TimeSpec& time,
-                                  Context& ctx) {
+                                  const InstitutionNames& institutions, Context& ctx) {
   NewsProcessSpec p;
   if (!v) return p;
   const MapReader m(*v);
   m.allow_only({"rate_per_tick", "magnitude", "decay_ticks", "duration_ticks", "reach",
-                "start_tick", "start", "end_tick", "end"});
+                "start_tick", "start", "end_tick", "end", "institution"});
   p.rate_per_tick = m.required_number("rate_per_tick", Range::at_least(0));
   p.magnitude = read_distribution(m.required("magnitude"), ctx);
   p.decay_ticks = m.number("decay_ticks", Range::above(0), p.decay_ticks);
@@ -606,6 +720,8 @@ NewsProcessSpec read_news_process(const std::optional<Value>& v, const TimeSpec&
                 std::to_string(p.start_tick) + "), got '" + end->node().Scalar() +
                 "', which falls in tick " + std::to_string(p.end_tick));
   }
+  if (const auto target = m.get("institution"))
+    p.institution = institution_index(*target, institutions.get());
   return p;
 }
 
@@ -618,7 +734,7 @@ const std::vector<std::string>& trigger_keys() {
   return keys;
 }
 
-// A trigger mapping (institutions[0].halt, institutions[0].policies[i].when); unset
+// A trigger mapping (institutions[k].halt, institutions[k].policies[i].when); unset
 // conditions are never met.
 Trigger read_trigger(const MapReader& m, const TimeSpec& time) {
   m.allow_only(trigger_keys());
@@ -777,7 +893,7 @@ AssetSpec read_asset(const Value& v, const TimeSpec& time, Context& ctx) {
   return a;
 }
 
-// institutions[0].assets: at most 32, unique names, at most one own token; list order is
+// institutions[k].assets: at most 32, unique names, at most one own token; list order is
 // the liquidation order.
 std::vector<AssetSpec> read_assets(const std::optional<Value>& v, const TimeSpec& time,
                                    Context& ctx) {
@@ -803,13 +919,58 @@ std::vector<AssetSpec> read_assets(const std::optional<Value>& v, const TimeSpec
   return assets;
 }
 
-InstitutionSpec read_institution(const Value& v, const TimeSpec& time, Context& ctx) {
+// ---- exposures ------------------------------------------------------------------------------
+
+// institutions[k].exposures[j]: a claim of institution k on another one, named by `to`.
+ExposureSpec read_exposure(const Value& v, std::size_t creditor,
+                           const std::vector<std::string>& names) {
+  const MapReader m(v);
+  m.allow_only({"to", "amount_usd", "loss_given_default", "news_per_loss", "news_decay_ticks",
+                "news_duration_ticks", "news_reach"});
+  ExposureSpec e;
+  const Value to = m.required("to");
+  if (!to.is_scalar()) to.fail("expected the name of an institution, got " + to.describe());
+  const std::string name = to.string();
+  if (name == names[creditor])
+    to.fail("an institution cannot be exposed to itself: '" + name + "' is institutions[" +
+            std::to_string(creditor) + "], the creditor (name another institution)");
+  std::vector<std::string> others;  // the candidates: every institution but the creditor
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (i != creditor) others.push_back(names[i]);
+  const auto it = std::find(names.begin(), names.end(), name);
+  if (it == names.end())
+    to.fail("unknown institution '" + name + "'; " + institution_suggestion(name, others));
+  e.debtor = static_cast<std::uint32_t>(it - names.begin());
+  e.amount = read_usd(m.required("amount_usd"), true);
+  e.loss_given_default = m.number("loss_given_default", Range::closed(0, 1), 1.0);
+  e.news_per_loss = m.number("news_per_loss", Range::at_least(0), 0.0);
+  e.news_decay_ticks = m.number("news_decay_ticks", Range::above(0), e.news_decay_ticks);
+  e.news_duration_ticks = m.integer<std::int32_t>("news_duration_ticks", 1, kForever, kForever);
+  e.news_reach = m.number("news_reach", Range::closed(0, 1), 1.0);
+  return e;
+}
+
+std::vector<ExposureSpec> read_exposures(const std::optional<Value>& v, std::size_t creditor,
+                                         const std::vector<std::string>& names) {
+  std::vector<ExposureSpec> exposures;
+  if (!v) return exposures;
+  const std::vector<Value> items = v->list();
+  if (items.size() > 64)
+    v->fail("expected at most 64 exposures, got " + std::to_string(items.size()));
+  for (const Value& item : items) exposures.push_back(read_exposure(item, creditor, names));
+  return exposures;
+}
+
+// institutions[k]; its name was read (and checked) by read_institution_names.
+InstitutionSpec read_institution(const Value& v, std::size_t k,
+                                 const std::vector<std::string>& names, const TimeSpec& time,
+                                 Context& ctx) {
   const MapReader m(v);
   m.allow_only({"name", "hot_reserve_fraction", "cold_reserve_fraction", "illiquid_fraction",
                 "cold_to_hot_per_tick_usd", "cold_delay_ticks", "max_payout_per_tick_usd", "halt",
-                "policies", "assets"});
+                "policies", "assets", "exposures"});
   InstitutionSpec s;
-  if (const auto name = m.get("name")) s.name = identifier(*name);
+  s.name = names[k];
   s.hot_reserve_fraction = m.number("hot_reserve_fraction", Range::closed(0, 100), 1.0);
   s.cold_reserve_fraction = m.number("cold_reserve_fraction", Range::closed(0, 100), 0.0);
   s.illiquid_fraction = m.number("illiquid_fraction", Range::closed(0, 100), 0.0);
@@ -821,15 +982,21 @@ InstitutionSpec read_institution(const Value& v, const TimeSpec& time, Context& 
   s.halt = read_halt(m.get("halt"), time);
   s.policies = read_policies(m.get("policies"), time);
   s.assets = read_assets(m.get("assets"), time, ctx);
+  s.exposures = read_exposures(m.get("exposures"), k, names);
   return s;
 }
 
-InstitutionSpec read_institutions(const Value& v, const TimeSpec& time, Context& ctx) {
+// institutions: 1 .. kMaxInstitutions, settled in list order. Exposures may name
+// institutions listed later: every name is known before any institution is read.
+std::vector<InstitutionSpec> read_institutions(const Value& v, const InstitutionNames& names,
+                                               const TimeSpec& time, Context& ctx) {
+  const std::vector<std::string>& all = names.get();
   const std::vector<Value> items = v.list();
-  if (items.size() != 1)
-    v.fail("expected exactly one institution (this version supports a single institution), got " +
-           std::to_string(items.size()));
-  return read_institution(items[0], time, ctx);
+  std::vector<InstitutionSpec> institutions;
+  institutions.reserve(items.size());
+  for (std::size_t k = 0; k < items.size(); ++k)
+    institutions.push_back(read_institution(items[k], k, all, time, ctx));
+  return institutions;
 }
 
 // ---- output -------------------------------------------------------------------------------
@@ -896,13 +1063,14 @@ Scenario read_scenario(const Value& root, Context& ctx) {
   s.description = m.string("description", "");
   s.seed = m.integer<std::uint64_t>("seed", 0, std::numeric_limits<std::uint64_t>::max(), 1);
   s.time = read_time(m.required("time"));
-  s.population = read_population(m.required("population"), ctx);
+  const InstitutionNames names(m);
+  s.population = read_population(m.required("population"), names, ctx);
   s.network = read_network(m.get("network"), s.population, ctx);
   s.stress = read_stress(m.get("stress"));
-  s.news = read_news(m.get("news"), s.time);
-  s.news_process = read_news_process(m.get("news_process"), s.time, ctx);
+  s.news = read_news(m.get("news"), s.time, names);
+  s.news_process = read_news_process(m.get("news_process"), s.time, names, ctx);
   s.decision = read_decision(m.get("decision"));
-  s.institution = read_institutions(m.required("institutions"), s.time, ctx);
+  s.institutions = read_institutions(m.required("institutions"), names, s.time, ctx);
   s.output = read_output(m.get("output"), s.time, s.population.agents);
   return s;
 }

@@ -561,6 +561,19 @@ void MapReader::allow_only(const std::vector<std::string>& allowed,
   }
 }
 
+std::vector<std::string> MapReader::keys() const {
+  std::vector<std::string> out;
+  out.reserve(entries_.size());
+  for (const Entry& entry : entries_) out.push_back(entry.key);
+  return out;
+}
+
+void MapReader::fail_at_key(std::string_view key, const std::string& message) const {
+  const Entry* entry = find(key);
+  value_.origins().fail(entry != nullptr ? entry->key_mark : value_.mark(), child_path(path(), key),
+                        message);
+}
+
 std::optional<Value> MapReader::get(std::string_view key) const {
   if (const Entry* entry = find(key)) return entry->value;
   return std::nullopt;

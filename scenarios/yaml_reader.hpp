@@ -210,6 +210,11 @@ class MapReader {
                   const std::map<std::string, std::string>& notes = {},
                   std::string_view context = "") const;
 
+  // The keys, in document order.
+  std::vector<std::string> keys() const;
+  // Fails at the position of `key` (which must be present), with its key path.
+  [[noreturn]] void fail_at_key(std::string_view key, const std::string& message) const;
+
   bool has(std::string_view key) const { return find(key) != nullptr; }
   std::optional<Value> get(std::string_view key) const;
   // Fails at the mapping's position when the key is absent.

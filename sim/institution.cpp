@@ -24,6 +24,9 @@ Institution::Institution(const InstitutionSpec& spec, Money deposits, std::uint3
       liquid_initial_(hot_ + cold_),
       arrivals_(static_cast<std::size_t>(spec.cold_delay_ticks) + 1, 0),
       queue_(std::max<std::uint32_t>(max_pending, 1)) {
+  for (const ExposureSpec& e : spec.exposures) claims_book_ += e.amount;
+  exposure_default_tick_.assign(spec.exposures.size(), kForever);
+  exposure_loss_.assign(spec.exposures.size(), 0);
   for (const AssetSpec& a : spec.assets) {
     AssetState st;
     const double units = a.holding_fraction * cents_to_usd(deposits) / a.price_usd;
@@ -97,7 +100,8 @@ Money Institution::sell(std::size_t a, Money need) {
 // exp(-kappa * net outflow / total assets). Price = market * factor.
 void Institution::update_prices(std::uint64_t seed, std::int32_t tick, Money net_outflow) {
   const double dt = tick_hours_ / 24.0;
-  const double total = static_cast<double>(hot_ + cold_ + in_transit_ + illiquid_ + asset_value());
+  const double total =
+      static_cast<double>(hot_ + cold_ + in_transit_ + illiquid_ + asset_value() + claims_book_);
   for (std::size_t a = 0; a < assets_.size(); ++a) {
     const AssetSpec& spec = spec_.assets[a];
     AssetState& st = assets_[a];
@@ -136,6 +140,29 @@ void Institution::deposit(Money amount) {
   hot_ += amount;
 }
 
+void Institution::receive_transfer(Money amount) {
+  transfer_in_total_ += amount;
+  hot_ += amount;
+}
+
+bool Institution::evaluate_halt(std::int32_t tick) {
+  if (halted() || !conditions_met(spec_.halt)) return false;
+  halt_tick_ = tick;
+  return true;
+}
+
+// Write-down of exposure e: loss = round(loss_given_default * face value).
+Money Institution::write_down(std::size_t e, std::int32_t tick) {
+  if (defaulted(e)) return 0;
+  const ExposureSpec& x = spec_.exposures[e];
+  const Money loss = std::llround(x.loss_given_default * static_cast<double>(x.amount));
+  exposure_default_tick_[e] = tick;
+  exposure_loss_[e] = loss;
+  claims_book_ -= loss;
+  write_down_total_ += loss;
+  return loss;
+}
+
 void Institution::inject(Money amount) {
   injection_total_ += amount;
   hot_ += amount;
@@ -169,7 +196,8 @@ void Institution::move_cold_to_hot(std::int32_t tick) {
 //   insolvent = equity < 0.
 bool Institution::conditions_met(const Trigger& trigger) const {
   const double withdrawn =
-      issued_ > 0 ? static_cast<double>(paid_total_ - inflow_total_) / issued_ : 0.0;
+      issued_ > 0 ? static_cast<double>(paid_total_ - inflow_total_ - transfer_in_total_) / issued_
+                  : 0.0;
   const double d = static_cast<double>(deposits());
   const double hot_ratio = d > 0 ? static_cast<double>(hot_) / d : INFINITY;
   const double liquid_ratio =
@@ -192,9 +220,13 @@ void Institution::check_ledger() const {
   // way, so the independent checks are on reserves and on the queue; Simulation::audit
   // checks deposits against the agents' claims). Liquid reserves change only by payments,
   // inflows and injections; moving cold to hot changes only their split.
-  if (hot_ + cold_ + in_transit_ !=
-      liquid_initial_ + inflow_total_ + injection_total_ + proceeds_total_ - paid_total_)
-    fail("hot + cold + in transit != initial + inflows + injections + sales - paid");
+  if (hot_ + cold_ + in_transit_ != liquid_initial_ + inflow_total_ + transfer_in_total_ +
+                                        injection_total_ + proceeds_total_ - paid_total_)
+    fail("hot + cold + in transit != initial + inflows + transfers + injections + sales - paid");
+  Money face = 0;
+  for (const ExposureSpec& e : spec_.exposures) face += e.amount;
+  if (claims_book_ != face - write_down_total_)
+    fail("claims on institutions != face - write-downs");
   for (const AssetState& a : assets_)
     if (a.units < 0) fail("an asset holding is negative");
   if (hot_ < 0 || cold_ < 0 || in_transit_ < 0) fail("a reserve tier is negative");

@@ -54,6 +54,9 @@ class Institution {
   void submit(std::uint32_t agent, std::int32_t tick, Money amount);
   // A re-deposit: the customer's claim and the hot reserves both grow by `amount`.
   void deposit(Money amount);
+  // Funds paid out by another institution to a customer's claim here: claims and hot
+  // reserves both grow by `amount`.
+  void receive_transfer(Money amount);
   // A lender-of-last-resort loan: hot reserves grow by `amount`, and so do the
   // institution's debts (to the lender); customers' claims do not change.
   void inject(Money amount);
@@ -82,21 +85,40 @@ class Institution {
 
   // Whether a trigger's end-of-tick conditions hold now (at_tick is checked by callers).
   bool conditions_met(const Trigger& trigger) const;
+  // Halts now if the halt conditions hold (settle() does this too; called again after
+  // write-downs). Returns whether it halted just now.
+  bool evaluate_halt(std::int32_t tick);
+
+  // Exposures (InstitutionSpec::exposures): write exposure e down by loss_given_default
+  // times its face value (once); returns the loss. `owed` is what other institutions'
+  // exposures say this one owes them (a liability in its equity).
+  Money write_down(std::size_t e, std::int32_t tick);
+  bool defaulted(std::size_t e) const { return exposure_default_tick_[e] != kForever; }
+  std::int32_t exposure_default_tick(std::size_t e) const { return exposure_default_tick_[e]; }
+  Money exposure_loss(std::size_t e) const { return exposure_loss_[e]; }
+  void set_owed_to_institutions(Money owed) { owed_ = owed; }
+  Money owed_to_institutions() const { return owed_; }
+  Money claims_on_institutions() const { return claims_book_; }
+  Money write_down_total() const { return write_down_total_; }
 
   void check_ledger() const;
 
   Money issued() const { return issued_; }
-  Money deposits() const { return issued_ + inflow_total_ - paid_total_; }
+  Money deposits() const { return issued_ + inflow_total_ + transfer_in_total_ - paid_total_; }
   Money inflow_total() const { return inflow_total_; }
+  Money transfer_in_total() const { return transfer_in_total_; }
   Money injection_total() const { return injection_total_; }
   Money hot() const { return hot_; }
   Money cold() const { return cold_; }
   Money in_transit() const { return in_transit_; }
   Money illiquid() const { return illiquid_; }
-  // Equity at par: every reserve tier minus the customers' claims and the
-  // lender-of-last-resort loans (an injection is a loan: it adds liquidity, not equity).
+  // Equity: every reserve tier, market assets at current prices and claims on other
+  // institutions (after write-downs), minus the customers' claims, the lender-of-last-resort
+  // loans (an injection is a loan: it adds liquidity, not equity) and what other
+  // institutions have lent it.
   Money equity() const {
-    return hot_ + cold_ + in_transit_ + illiquid_ + asset_value() - deposits() - injection_total_;
+    return hot_ + cold_ + in_transit_ + illiquid_ + asset_value() + claims_book_ - deposits() -
+           injection_total_ - owed_;
   }
   bool insolvent() const { return equity() < 0; }
   Money requested_total() const { return requested_total_; }
@@ -110,6 +132,7 @@ class Institution {
   bool halted() const { return halt_tick_ != kForever; }
   std::int32_t halt_tick() const { return halt_tick_; }
   const std::string& name() const { return spec_.name; }
+  const InstitutionSpec& spec() const { return spec_; }
   // Sum of the unpaid amounts in the queue, by walking it (for audits, not per tick).
   Money queue_sum() const;
 
@@ -131,7 +154,11 @@ class Institution {
   Money requested_total_ = 0;
   Money paid_total_ = 0;
   Money inflow_total_ = 0;
+  Money transfer_in_total_ = 0;
   Money injection_total_ = 0;
+  Money claims_book_ = 0, owed_ = 0, write_down_total_ = 0;
+  std::vector<std::int32_t> exposure_default_tick_;
+  std::vector<Money> exposure_loss_;
   Money queue_value_ = 0;
   std::vector<WithdrawalRequest> queue_;  // ring buffer
   std::size_t head_ = 0, count_ = 0;
@@ -169,7 +196,7 @@ Money Institution::settle(std::int32_t tick, OnPayment&& on_payment) {
     paid_total_ += paid;
     queue_value_ -= paid;
   }
-  if (!halted() && conditions_met(spec_.halt)) halt_tick_ = tick;
+  evaluate_halt(tick);
   return paid;
 }
 

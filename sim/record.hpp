@@ -16,7 +16,7 @@ struct ClassTick {
   double stress_mean = 0.0;           // mean S_i over them (0 if none)
 };
 
-// One asset of the institution at the end of a tick.
+// One asset of an institution at the end of a tick.
 struct AssetTick {
   double price = 0.0;  // USD per unit
   Money value = 0;     // holding at that price, cents
@@ -24,41 +24,51 @@ struct AssetTick {
   Money loss = 0;      // realised loss of this tick's sales (P q - proceeds), cents
 };
 
-struct TickRecord {
-  std::int32_t tick = 0;
-  // Institution (cents unless noted).
-  Money deposits = 0;     // customers' claims outstanding at the end of the tick
-  Money requested = 0;    // value of withdrawal requests submitted this tick
-  Money paid = 0;         // value paid out this tick
-  Money inflows = 0;      // value re-deposited this tick
-  Money queue_value = 0;  // unpaid requests at the end of the tick
+// One institution at the end of a tick (cents unless noted).
+struct InstitutionTick {
+  Money deposits = 0;       // customers' claims outstanding at the end of the tick
+  Money requested = 0;      // value of withdrawal requests submitted this tick
+  Money paid = 0;           // value paid out this tick
+  Money transfers_out = 0;  // of `paid`: the part sent on to other institutions (destinations)
+  Money inflows = 0;        // value re-deposited this tick (calm re-deposits)
+  Money transfers_in = 0;   // value arriving from other institutions' payments this tick
+  Money queue_value = 0;    // unpaid requests at the end of the tick
   std::int64_t queue_count = 0;
   std::int32_t oldest_wait_ticks = 0;
-  Money hot = 0;         // hot reserves at the end of the tick
-  Money cold = 0;        // cold reserves at the end of the tick
-  Money in_transit = 0;  // cold funds on their way to hot
-  Money illiquid = 0;    // illiquid assets (at par)
-  Money equity = 0;      // hot + cold + in transit + illiquid - deposits - loans
-  Money injections = 0;  // lender-of-last-resort injections this tick
+  Money hot = 0;                     // hot reserves at the end of the tick
+  Money cold = 0;                    // cold reserves at the end of the tick
+  Money in_transit = 0;              // cold funds on their way to hot
+  Money illiquid = 0;                // illiquid assets (at par)
+  Money claims_on_institutions = 0;  // exposures to other institutions, after write-downs
+  Money write_downs = 0;             // exposures written down this tick
+  Money equity = 0;                  // assets - deposits - loans - debts to other institutions
+  Money injections = 0;              // lender-of-last-resort injections this tick
   bool halted = false;
   bool insolvent = false;
+  // Public signals its depositors saw this tick.
+  double flow_signal = 0.0;   // G(t-1)
+  double queue_signal = 0.0;  // Q(t-1), days
+  double price_signal = 0.0;  // X(t-1): the own token's drawdown
+  // Per asset of the institution, in liquidation order (valid until the next tick).
+  std::span<const AssetTick> assets;
+};
+
+struct TickRecord {
+  std::int32_t tick = 0;
   // Population.
   std::int64_t withdrawn_agents = 0;  // agents that have decided to withdraw, cumulative
   std::int64_t new_withdrawals = 0;   // agents that decided for the first time this tick
   std::int64_t paid_agents = 0;       // agents whose claim is fully paid out (claim 0)
   std::int64_t acting_agents = 0;     // agents that evaluated the decision rule this tick
   double stress_mean = 0.0;           // mean S_i over the acting agents (0 if none)
-  // Public signals the agents saw this tick.
-  double flow_signal = 0.0;   // G(t-1)
-  double queue_signal = 0.0;  // Q(t-1), days
-  double price_signal = 0.0;  // X(t-1): the own token's drawdown
-  double news_signal = 0.0;   // sum of A_j exp(-(t-t_j)/tau_j) over active events
+  double news_signal = 0.0;  // sum of A_j exp(-(t-t_j)/tau_j) over active events (any target)
+  Money self_custody = 0;    // funds withdrawn to self-custody (outside every institution), cents
+  // Per institution, in scenario order (valid until the next tick).
+  std::span<const InstitutionTick> institutions;
   // Per class (valid until the next tick): one entry per class, and the stress quantiles
   // of the acting agents of each class, [class * quantiles + q] (NaN if none acted).
   std::span<const ClassTick> classes;
   std::span<const double> class_stress_quantiles;
-  // Per asset of the institution, in liquidation order (valid until the next tick).
-  std::span<const AssetTick> assets;
 };
 
 // The state of one agent, as recorded in snapshots.
@@ -72,6 +82,7 @@ enum class AgentState : std::uint8_t {
 struct SnapshotRow {
   std::uint32_t agent = 0;
   std::uint8_t class_id = 0;
+  std::uint8_t account = 0;  // institution index
   AgentState state = AgentState::kHolding;
   Money claim = 0;    // cents
   Money outside = 0;  // cents withdrawn and held outside

@@ -6,7 +6,9 @@ namespace bankrun {
 
 RunResult run(Simulation& sim, Recorder& recorder, const RunControl& control) {
   RunResult result;
-  SummaryBuilder summary(sim.scenario(), sim.institution().issued());
+  std::vector<Money> issued;
+  for (const Institution& in : sim.institutions()) issued.push_back(in.issued());
+  SummaryBuilder summary(sim.scenario(), std::move(issued));
   const auto start = std::chrono::steady_clock::now();
   while (!sim.done()) {
     if (control.stop && control.stop->load(std::memory_order_relaxed)) {

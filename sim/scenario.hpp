@@ -38,6 +38,9 @@ struct NewsEvent {
   double decay_ticks = std::numeric_limits<double>::infinity();  // tau_j; inf = no decay
   std::int32_t duration_ticks = kForever;                        // box cut-off
   double reach = 1.0;  // probability that the event reaches a given agent
+  // Target: only the depositors of this institution (index into Scenario::institutions)
+  // feel it; -1 = every agent.
+  std::int32_t institution = -1;
 };
 
 // Weights of the stress equation (MODEL.md section 4).
@@ -50,7 +53,8 @@ struct StressSpec {
   double carry = 0.0;                  // weight of S_i(t-1)
   bool peer_balance_weighted = false;  // P_i weighted by the neighbours' initial balances
   double queue_weight = 0.0;           // beta_queue: Q(t-1) = oldest request's wait, days
-  double price_weight = 0.0;           // beta_price: X(t-1); 0 until prices exist (issue 4)
+  double price_weight = 0.0;           // beta_price: X(t-1), the own token's drawdown
+  // G, Q and X are those of the agent's account institution.
 };
 
 // Decision rule: threshold (S_i > theta_i) or smooth hazard h0 * Phi((S_i - theta_i) / T).
@@ -71,6 +75,7 @@ struct NewsProcessSpec {
   double reach = 1.0;
   std::int32_t start_tick = 0;
   std::int32_t end_tick = kForever;
+  std::int32_t institution = -1;  // target of the events (as NewsEvent::institution)
 };
 
 // What is recorded beyond the standard series.
@@ -144,6 +149,22 @@ struct AssetSpec {
   std::vector<std::pair<std::int32_t, double>> price_series;
 };
 
+// A claim of one institution (the creditor, which lists it) on another (the debtor): a
+// loan, or funds the creditor keeps on the debtor's platform. The creditor carries it at
+// face value; the debtor owes it. When the debtor has halted or is insolvent at the end of
+// a tick, the creditor writes down loss_given_default * amount at once, and from the next
+// tick its depositors feel a news event of magnitude
+//   news_per_loss * (write-down / creditor's deposits at that moment).
+struct ExposureSpec {
+  std::uint32_t debtor = 0;         // index into Scenario::institutions (never the creditor itself)
+  Money amount = 0;                 // face value, cents
+  double loss_given_default = 1.0;  // [0, 1]
+  double news_per_loss = 0.0;       // news magnitude per unit of loss / deposits
+  double news_decay_ticks = std::numeric_limits<double>::infinity();
+  std::int32_t news_duration_ticks = kForever;
+  double news_reach = 1.0;
+};
+
 struct InstitutionSpec {
   std::string name = "bank";
   // Reserves at tick 0 as shares of deposits. Hot reserves pay the queue; cold reserves
@@ -158,8 +179,13 @@ struct InstitutionSpec {
   Money max_payout_per_tick = std::numeric_limits<Money>::max();  // cents; max = unlimited
   HaltSpec halt;
   std::vector<PolicySpec> policies;
-  std::vector<AssetSpec> assets;  // in liquidation order
+  std::vector<AssetSpec> assets;        // in liquidation order
+  std::vector<ExposureSpec> exposures;  // claims on other institutions
 };
+
+// Agents' accounts and destinations refer to institutions by index (uint8): at most 254,
+// since 255 is the self-custody destination (kSelfCustody in agents/population.hpp).
+inline constexpr std::size_t kMaxInstitutions = 254;
 
 struct Scenario {
   std::string name;
@@ -172,7 +198,8 @@ struct Scenario {
   std::vector<NewsEvent> news;  // sorted by tick
   NewsProcessSpec news_process;
   DecisionSpec decision;
-  InstitutionSpec institution;
+  // At least one (default: one institution, "bank"); settled in this order.
+  std::vector<InstitutionSpec> institutions{InstitutionSpec{}};
   OutputSpec output;
 };
 

@@ -54,10 +54,9 @@ Simulation::Simulation(Scenario scenario)
       population_(create_population(scenario_.population, scenario_.seed)),
       network_(build_network(scenario_.network, population_.size(), scenario_.seed,
                              population_.class_begin)),
-      institution_(scenario_.institution, population_.issued, population_.size(),
-                   scenario_.time.tick_hours),
       classes_(population_.class_count()) {
   const std::uint32_t n = population_.size();
+  build_institutions();
   draw_news_process();
   for (const auto& cls : scenario_.population.classes) {
     redeposit_rate_.push_back(cls.redeposit_rate);
@@ -90,12 +89,21 @@ Simulation::Simulation(Scenario scenario)
   news_value_.assign(scenario_.news.capacity(), 0.0);
   live_events_.resize(scenario_.news.capacity());
 
-  const std::size_t window = static_cast<std::size_t>(scenario_.stress.flow_window_ticks) + 1;
-  flow_out_.assign(window, 0);
-  flow_deposits_.assign(window, institution_.deposits());
+  const std::size_t nin = institutions_.size();
+  flow_ring_ = static_cast<std::size_t>(scenario_.stress.flow_window_ticks) + 1;
+  flow_out_.assign(nin * flow_ring_, 0);
+  flow_deposits_.resize(nin * flow_ring_);
+  for (std::size_t k = 0; k < nin; ++k)
+    std::fill_n(flow_deposits_.begin() + k * flow_ring_, flow_ring_, institutions_[k].deposits());
+  public_stress_.assign(nin, 0.0);
+  transfers_pending_.assign(nin, 0);
 
   class_ticks_.resize(classes_);
-  asset_ticks_.resize(scenario_.institution.assets.size());
+  institution_ticks_.resize(nin);
+  asset_begin_.assign(1, 0);
+  for (const InstitutionSpec& spec : scenario_.institutions)
+    asset_begin_.push_back(asset_begin_.back() + spec.assets.size());
+  asset_ticks_.resize(asset_begin_.back());
   const std::size_t nq = scenario_.output.stress_quantiles.size();
   class_quantiles_.assign(classes_ * nq, 0.0);
   if (nq > 0) {
@@ -106,21 +114,56 @@ Simulation::Simulation(Scenario scenario)
     snapshot_rows_.resize(std::min<std::uint32_t>(scenario_.output.snapshot_agents, n));
 }
 
-// Policy bookkeeping, and what the policies will need when they fire: the agents' last
-// request ticks (gates) and room in the news list (proofs of reserves), so the tick loop
-// never allocates.
-void Simulation::prepare_policies(std::uint32_t n) {
-  const auto& policies = scenario_.institution.policies;
-  policy_fired_.assign(policies.size(), kForever);
-  policy_armed_.assign(policies.size(), 0);
-  ticks_per_day_ = scenario_.time.ticks_per_day();
-  std::size_t proofs = 0;
-  for (const PolicySpec& p : policies) {
-    proofs += p.kind == PolicySpec::Kind::kProofOfReserves;
-    if (p.kind == PolicySpec::Kind::kGate && last_request_.empty())
-      last_request_.assign(n, std::numeric_limits<std::int32_t>::min() / 2);
+// Institution k starts with the claims of the agents whose account it holds; its queue
+// has room for every agent that can ever have a request there (account or destination k).
+// What each institution owes the others is the sum of their exposures to it.
+void Simulation::build_institutions() {
+  const std::size_t nin = scenario_.institutions.size();
+  if (nin == 0 || nin > kMaxInstitutions)
+    throw std::invalid_argument("a scenario needs 1 to 254 institutions");
+  std::vector<Money> issued(nin, 0);
+  std::vector<std::uint32_t> capacity(nin, 0);
+  for (std::uint32_t i = 0; i < population_.size(); ++i) {
+    const std::uint8_t a = population_.account[i], d = population_.destination[i];
+    if (a >= nin || (d != kSelfCustody && d >= nin))
+      throw std::invalid_argument("an agent's account or destination names no institution");
+    issued[a] += population_.claim[i];
+    ++capacity[a];
+    if (d != kSelfCustody) ++capacity[d];
   }
-  scenario_.news.reserve(scenario_.news.size() + proofs);
+  institutions_.reserve(nin);
+  for (std::size_t k = 0; k < nin; ++k)
+    institutions_.emplace_back(scenario_.institutions[k], issued[k], capacity[k],
+                               scenario_.time.tick_hours);
+  std::vector<Money> owed(nin, 0);
+  for (const InstitutionSpec& spec : scenario_.institutions)
+    for (const ExposureSpec& e : spec.exposures) {
+      if (e.debtor >= nin) throw std::invalid_argument("an exposure names no institution");
+      owed[e.debtor] += e.amount;
+    }
+  for (std::size_t k = 0; k < nin; ++k) institutions_[k].set_owed_to_institutions(owed[k]);
+}
+
+// Policy bookkeeping, and what the policies will need when they fire: the agents' last
+// request ticks (gates) and room in the news list (proofs of reserves, and the news of
+// write-downs), so the tick loop never allocates.
+void Simulation::prepare_policies(std::uint32_t n) {
+  policy_begin_.assign(1, 0);
+  std::size_t extra_news = 0;
+  for (const InstitutionSpec& spec : scenario_.institutions) {
+    policy_begin_.push_back(policy_begin_.back() + spec.policies.size());
+    extra_news += spec.exposures.size();
+    for (const PolicySpec& p : spec.policies) {
+      extra_news += p.kind == PolicySpec::Kind::kProofOfReserves;
+      if (p.kind == PolicySpec::Kind::kGate && last_request_.empty())
+        last_request_.assign(n, std::numeric_limits<std::int32_t>::min() / 2);
+    }
+  }
+  policy_fired_.assign(policy_begin_.back(), kForever);
+  policy_armed_.assign(policy_begin_.back(), 0);
+  policy_state_.assign(scenario_.institutions.size(), PolicyState{});
+  ticks_per_day_ = scenario_.time.ticks_per_day();
+  scenario_.news.reserve(scenario_.news.size() + extra_news);
 }
 
 // Stochastic news: at each tick t of [start, end) a Poisson(rate) number of events, each
@@ -136,45 +179,69 @@ void Simulation::draw_news_process() {
     for (int k = 0; k < count; ++k) {
       CounterRng rng(scenario_.seed, Stream::kNewsProcess, static_cast<std::uint32_t>(t),
                      static_cast<std::uint32_t>(k + 1));
-      scenario_.news.push_back(
-          {"news process", t, p.magnitude.sample(rng), p.decay_ticks, p.duration_ticks, p.reach});
+      scenario_.news.push_back({"news process", t, p.magnitude.sample(rng), p.decay_ticks,
+                                p.duration_ticks, p.reach, p.institution});
     }
   }
   std::stable_sort(scenario_.news.begin(), scenario_.news.end(),
                    [](const NewsEvent& a, const NewsEvent& b) { return a.tick < b.tick; });
 }
 
-// G(t-1): net outflow (paid out - re-deposited) over the window, as a share of the
-// deposits at its start.
+// G_k(t-1) of institution k: net outflow (paid out - re-deposited - arrived from other
+// institutions) over the window, as a share of the deposits at its start.
 //   window 0 ("since the start"): G = net_out(<= t-1) / deposits(0)
 //   window W: G = (net_out(<= t-1) - net_out(<= t-1-W)) / deposits(end of t-1-W)
 // Ticks before 0 count as "nothing paid, deposits = issued".
-double Simulation::flow_signal() const {
+namespace {
+Money net_outflow(const Institution& in) {
+  return in.paid_total() - in.inflow_total() - in.transfer_in_total();
+}
+}  // namespace
+
+double Simulation::flow_signal(std::size_t k) const {
   if (scenario_.stress.flow_weight == 0.0) return 0.0;
-  const Money out_now = institution_.paid_total() - institution_.inflow_total();
+  const Institution& in = institutions_[k];
+  const Money out_now = net_outflow(in);
   if (scenario_.stress.flow_window_ticks == 0) {
-    return institution_.issued() > 0
-               ? static_cast<double>(out_now) / static_cast<double>(institution_.issued())
-               : 0.0;
+    return in.issued() > 0 ? static_cast<double>(out_now) / static_cast<double>(in.issued()) : 0.0;
   }
   // The end of tick k is kept in slot (k + 1) mod (W + 1), so the end of tick t-1-W sits in
   // slot (t - W) mod (W + 1) = (t + 1) mod (W + 1); it survives the writes of t-W .. t-1.
-  const std::size_t oldest = static_cast<std::size_t>(tick_ + 1) % flow_out_.size();
+  const std::size_t oldest = k * flow_ring_ + static_cast<std::size_t>(tick_ + 1) % flow_ring_;
   const Money base = flow_deposits_[oldest];
   return base > 0 ? static_cast<double>(out_now - flow_out_[oldest]) / base : 0.0;
 }
 
 void Simulation::remember_flow() {
   if (scenario_.stress.flow_window_ticks == 0) return;
-  const std::size_t slot = static_cast<std::size_t>(tick_ + 1) % flow_out_.size();
-  flow_out_[slot] = institution_.paid_total() - institution_.inflow_total();
-  flow_deposits_[slot] = institution_.deposits();
+  for (std::size_t k = 0; k < institutions_.size(); ++k) {
+    const std::size_t slot = k * flow_ring_ + static_cast<std::size_t>(tick_ + 1) % flow_ring_;
+    flow_out_[slot] = net_outflow(institutions_[k]);
+    flow_deposits_[slot] = institutions_[k].deposits();
+  }
 }
 
-// Q(t-1): the waiting time of the oldest unpaid request at the end of t-1, in days.
-double Simulation::queue_signal() const {
+// Q_k(t-1): the waiting time of institution k's oldest unpaid request at the end of t-1,
+// in days.
+double Simulation::queue_signal(std::size_t k) const {
   if (tick_ == 0) return 0.0;
-  return institution_.oldest_wait(tick_ - 1) * scenario_.time.tick_hours / 24.0;
+  return institutions_[k].oldest_wait(tick_ - 1) * scenario_.time.tick_hours / 24.0;
+}
+
+// The public signals of each institution, seen by its depositors this tick:
+//   public_stress_k = b_flow G_k(t-1) + b_queue Q_k(t-1) + b_price X_k(t-1).
+void Simulation::observe(std::int32_t t) {
+  const StressSpec& w = scenario_.stress;
+  for (std::size_t k = 0; k < institutions_.size(); ++k) {
+    InstitutionTick& r = institution_ticks_[k];
+    r.flow_signal = flow_signal(k);
+    r.queue_signal = queue_signal(k);
+    r.price_signal = institutions_[k].own_token_drawdown();
+    public_stress_[k] = w.flow_weight * r.flow_signal + w.queue_weight * r.queue_signal +
+                        w.price_weight * r.price_signal;
+  }
+  prepare_news(t);
+  reveal_peers(t);
 }
 
 // News value of event j at tick t: A_j exp(-(t - t_j) / tau_j) for t_j <= t < t_j + d_j.
@@ -193,7 +260,8 @@ void Simulation::prepare_news(std::int32_t t) {
   record_.news_signal = total;
 }
 
-// N_i(t): sum of the live events' values over those that reached agent i. Whether event
+// N_i(t): sum of the live events' values over those that reached agent i (events with a
+// target institution reach only its depositors). Whether event
 // j reached i is drawn once per (event, agent) (a pure function, so nothing is stored):
 // reached iff U_ij < reach_j * attention_i, where U_ij is the (j mod 4)-th 32-bit word
 // of the Philox block for (seed, kNewsReach, slot floor(j / 4), id i) divided by 2^32 —
@@ -202,12 +270,15 @@ double Simulation::agent_news(std::uint32_t i) const {
   const Philox4x32::Key key{static_cast<std::uint32_t>(scenario_.seed),
                             static_cast<std::uint32_t>(scenario_.seed >> 32)};
   const double attention = population_.attention[i];
+  const std::int32_t account = population_.account[i];
   std::uint32_t group = ~0u;
   Philox4x32::Counter words{};
   double n = 0.0;
   for (std::uint32_t k = 0; k < live_event_count_; ++k) {
     const std::uint32_t j = live_events_[k];
-    const double p = scenario_.news[j].reach * attention;
+    const NewsEvent& e = scenario_.news[j];
+    if (e.institution >= 0 && e.institution != account) continue;
+    const double p = e.reach * attention;
     if (p < 1.0) {
       if (j / 4 != group) {
         group = j / 4;
@@ -274,30 +345,32 @@ void Simulation::reveal_peers(std::int32_t t) {
   }
 }
 
-// S_i(t) = b_news N_i(t) + b_peer P_i(t-L) + b_flow G(t-1) + b_queue Q(t-1)
-//          + carry S_i(t-1) + eps_i(t),    eps_i(t) ~ Normal(0, sigma_i) keyed by (t, i).
-// (public_stress = b_flow G + b_queue Q, the same for everyone.)
+// S_i(t) = b_news N_i(t) + b_peer P_i(t-L) + b_flow G_k(t-1) + b_queue Q_k(t-1)
+//          + b_price X_k(t-1) + carry S_i(t-1) + eps_i(t),  eps_i(t) ~ Normal(0, sigma_i)
+// keyed by (t, i), where k is i's account institution (public_stress_[k] holds the G, Q, X
+// terms, the same for all its depositors).
 // Threshold rule: withdraw iff S_i > theta_i. Hazard rule: withdraw with probability
 // h0 * Phi((S_i - theta_i) / T), U ~ (seed, kHazard, t, i). Only an agent with a claim
 // can withdraw. An agent with funds outside re-deposits, if its class allows it, with
 // probability redeposit_rate when S_i < calm_threshold, U ~ (seed, kRedeposit, t, i).
-Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, double public_stress,
-                                             double& stress) {
+Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, double& stress) {
   const StressSpec& w = scenario_.stress;
   const auto tick = static_cast<std::uint32_t>(t);
-  double s = public_stress + w.carry * population_.stress[i];
+  const std::uint8_t account = population_.account[i];
+  double s = public_stress_[account] + w.carry * population_.stress[i];
   if (live_event_count_ > 0) s += w.news_weight * agent_news(i);
   if (w.peer_weight != 0.0) s += w.peer_weight * peer_fraction(i);
   if (population_.noise_sd[i] > 0.0f) {
     CounterRng rng(scenario_.seed, Stream::kDecisionNoise, tick, i);
     s += boost::random::normal_distribution<double>(0.0, population_.noise_sd[i])(rng);
   }
-  if (insurance_active_) s *= insured_stress_scale(i);
+  if (any_insurance_ && policy_state_[account].insurance) s *= insured_stress_scale(i);
   population_.stress[i] = s;
   stress = s;
 
   const double theta = population_.threshold[i];
-  const bool gated = gate_active_ && t - last_request_[i] < ticks_per_day_;
+  const bool gated =
+      any_gate_ && policy_state_[account].gate && t - last_request_[i] < ticks_per_day_;
   if (population_.claim[i] > 0 && !gated) {
     const DecisionSpec& d = scenario_.decision;
     if (d.rule == DecisionSpec::Rule::kThreshold) {
@@ -317,7 +390,7 @@ Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, do
   return Outcome::kStay;
 }
 
-void Simulation::decide(std::int32_t t, double public_stress) {
+void Simulation::decide(std::int32_t t) {
   const std::uint32_t nblocks = block_count(active_count_);
   parallel_blocks(nblocks, [&](std::uint32_t b) {
     const std::uint32_t lo = b * kBlock;
@@ -330,7 +403,7 @@ void Simulation::decide(std::int32_t t, double public_stress) {
     for (std::uint32_t k = lo; k < hi; ++k) {
       const std::uint32_t i = active_[k];
       double stress;
-      const Outcome outcome = decide_agent(i, t, public_stress, stress);
+      const Outcome outcome = decide_agent(i, t, stress);
       const std::uint8_t c = population_.class_id[i];
       class_stress[c] += stress;
       ++class_acting[c];
@@ -426,9 +499,8 @@ void Simulation::compact(std::uint32_t nblocks) {
 }
 
 // Re-deposits: each calm agent moves redeposit_fraction of its outside funds (at least
-// one cent) back into its claim; the institution's hot reserves grow by the same amount.
+// one cent) back into its claim; its account institution's hot reserves grow by as much.
 void Simulation::credit_redeposits() {
-  Money inflows = 0;
   for (std::uint32_t k = 0; k < redepositor_count_; ++k) {
     const std::uint32_t i = redepositors_[k];
     const double fraction =
@@ -439,10 +511,11 @@ void Simulation::credit_redeposits() {
     if (population_.claim[i] == 0) --paid_agents_;
     outside -= amount;
     population_.claim[i] += amount;
-    institution_.deposit(amount);
-    inflows += amount;
+    const std::uint8_t in = population_.account[i];
+    institutions_[in].deposit(amount);
+    institution_ticks_[in].inflows += amount;
+    self_custody_ -= amount;
   }
-  record_.inflows = inflows;
 }
 
 // A request asks for omega_i of the remaining claim (at least one cent; all of it when
@@ -453,13 +526,14 @@ void Simulation::request(std::uint32_t i, std::int32_t t) {
   Money amount =
       omega >= 1.0f ? claim
                     : std::clamp<Money>(std::llround(omega * static_cast<double>(claim)), 1, claim);
-  if (gate_active_)
-    amount = std::min(
-        amount, std::max<Money>(1, std::llround(gate_fraction_ * static_cast<double>(claim))));
+  const std::uint8_t k = population_.account[i];
+  if (policy_state_[k].gate)
+    amount = std::min(amount, std::max<Money>(1, std::llround(policy_state_[k].gate_fraction *
+                                                              static_cast<double>(claim))));
   if (!last_request_.empty()) last_request_[i] = t;
   state_[i] = AgentState::kPending;
-  institution_.submit(i, t, amount);
-  record_.requested += amount;
+  institutions_[k].submit(i, t, amount);
+  institution_ticks_[k].requested += amount;
 }
 
 // First decisions are logged (peers see them after L ticks). Agents whose reaction lag is
@@ -503,24 +577,92 @@ void Simulation::submit(std::int32_t t) {
   record_.new_withdrawals = first;
 }
 
-// Payments move money from the claim to the agent's outside holdings. An agent paid in
-// full acts again from the next tick if it still has a claim, or funds it may re-deposit.
+// Each institution settles in scenario order; the payments its customers sent on to other
+// institutions arrive there once all have settled (usable from the next tick).
 void Simulation::settle(std::int32_t t) {
   returning_count_ = 0;
-  record_.paid = institution_.settle(t, [&](std::uint32_t i, Money amount, bool done) {
-    population_.claim[i] -= amount;
-    population_.outside[i] += amount;
-    class_ticks_[population_.class_id[i]].withdrawn_value += amount;
-    if (!done) return;
-    if (population_.claim[i] == 0) ++paid_agents_;
-    if (population_.claim[i] > 0 || can_redeposit(i)) {
-      state_[i] = AgentState::kHolding;
-      returning_[returning_count_++] = i;
-    } else {
-      state_[i] = AgentState::kLeft;
-    }
-  });
+  for (std::size_t k = 0; k < institutions_.size(); ++k)
+    institution_ticks_[k].paid = institutions_[k].settle(
+        t, [&](std::uint32_t i, Money amount, bool done) { pay(k, i, amount, done); });
+  for (std::size_t k = 0; k < institutions_.size(); ++k) {
+    if (transfers_pending_[k] == 0) continue;
+    institutions_[k].receive_transfer(transfers_pending_[k]);
+    institution_ticks_[k].transfers_in = transfers_pending_[k];
+    transfers_pending_[k] = 0;
+  }
   merge_returning();
+}
+
+// A payment by institution k moves money from agent i's claim to its destination: its
+// outside holdings (self-custody), or a claim at its destination institution (`moved`).
+// Once its claim at k is paid in full, an agent with moved funds banks at the destination:
+// its account moves there (claim = moved), and later withdrawals go to self-custody. An
+// agent paid in full acts again from the next tick if it still has a claim, or funds it
+// may re-deposit.
+void Simulation::pay(std::size_t k, std::uint32_t i, Money amount, bool done) {
+  population_.claim[i] -= amount;
+  const std::uint8_t d = population_.destination[i];
+  if (d == kSelfCustody) {
+    population_.outside[i] += amount;
+    self_custody_ += amount;
+  } else {
+    population_.moved[i] += amount;
+    transfers_pending_[d] += amount;
+    institution_ticks_[k].transfers_out += amount;
+  }
+  class_ticks_[population_.class_id[i]].withdrawn_value += amount;
+  if (!done) return;
+  if (population_.claim[i] == 0 && population_.moved[i] > 0) {
+    population_.account[i] = d;
+    population_.claim[i] = population_.moved[i];
+    population_.moved[i] = 0;
+    population_.destination[i] = kSelfCustody;
+  }
+  if (population_.claim[i] == 0) ++paid_agents_;
+  if (population_.claim[i] > 0 || can_redeposit(i)) {
+    state_[i] = AgentState::kHolding;
+    returning_[returning_count_++] = i;
+  } else {
+    state_[i] = AgentState::kLeft;
+  }
+}
+
+// Exposures to institutions that have halted or are insolvent are written down; the
+// write-downs can make creditors insolvent or trip their halts, whose own creditors are
+// then written down too: repeat until nothing changes (at most one round per exposure).
+void Simulation::resolve_defaults(std::int32_t t) {
+  bool changed = true;
+  while (changed) {
+    changed = write_down_exposures(t);
+    for (Institution& in : institutions_) changed = in.evaluate_halt(t) || changed;
+  }
+}
+
+// Write-down of creditor k's exposure e to a defaulted debtor: loss = LGD * face value;
+// its depositors get, from t+1, a news event of magnitude
+//   A = news_per_loss * loss / deposits_k(t).
+bool Simulation::write_down_exposures(std::int32_t t) {
+  bool any = false;
+  for (std::size_t k = 0; k < institutions_.size(); ++k) {
+    Institution& creditor = institutions_[k];
+    const auto& exposures = creditor.spec().exposures;
+    for (std::size_t e = 0; e < exposures.size(); ++e) {
+      const Institution& debtor = institutions_[exposures[e].debtor];
+      if (creditor.defaulted(e) || !(debtor.halted() || debtor.insolvent())) continue;
+      const Money loss = creditor.write_down(e, t);
+      institution_ticks_[k].write_downs += loss;
+      any = true;
+      const ExposureSpec& x = exposures[e];
+      if (x.news_per_loss <= 0.0) continue;
+      const double deposits = static_cast<double>(std::max<Money>(creditor.deposits(), 1));
+      // Within the capacity reserved at construction: no reallocation.
+      scenario_.news.push_back({"loss on exposure to " + debtor.name(), t + 1,
+                                x.news_per_loss * static_cast<double>(loss) / deposits,
+                                x.news_decay_ticks, x.news_duration_ticks, x.news_reach,
+                                static_cast<std::int32_t>(k)});
+    }
+  }
+  return any;
 }
 
 // The active list stays sorted by id: returning agents are merged into it.
@@ -544,6 +686,7 @@ void Simulation::take_snapshot(std::int32_t t) {
     const auto i = static_cast<std::uint32_t>(k * n / size);
     snapshot_rows_[k] = {i,
                          population_.class_id[i],
+                         population_.account[i],
                          state_[i],
                          population_.claim[i],
                          population_.outside[i],
@@ -558,99 +701,90 @@ void Simulation::take_snapshot(std::int32_t t) {
 double Simulation::insured_stress_scale(std::uint32_t i) const {
   const Money claim = population_.claim[i];
   if (claim <= 0) return 1.0;
+  const PolicyState& p = policy_state_[population_.account[i]];
   const double insured =
-      static_cast<double>(std::min(claim, insurance_coverage_)) / static_cast<double>(claim);
-  return (1.0 - insured) + insured_stress_factor_ * insured;
+      static_cast<double>(std::min(claim, p.coverage)) / static_cast<double>(claim);
+  return (1.0 - insured) + p.insured_stress_factor * insured;
 }
 
 // Policies fire once: at the start of their scheduled tick, or at the start of the tick
 // after the one at whose end their conditions held.
 void Simulation::apply_policies(std::int32_t t) {
-  const auto& policies = scenario_.institution.policies;
-  Money injected = 0;
-  for (std::size_t k = 0; k < policies.size(); ++k) {
-    if (policy_fired_[k] != kForever) continue;
-    if (policies[k].trigger.at_tick > t && !policy_armed_[k]) continue;
-    policy_fired_[k] = t;
-    if (policies[k].kind == PolicySpec::Kind::kLenderOfLastResort)
-      injected += policies[k].injection;
-    fire_policy(policies[k], t);
+  for (std::size_t in = 0; in < institutions_.size(); ++in) {
+    const auto& policies = scenario_.institutions[in].policies;
+    for (std::size_t p = 0; p < policies.size(); ++p) {
+      const std::size_t k = policy_begin_[in] + p;
+      if (policy_fired_[k] != kForever) continue;
+      if (policies[p].trigger.at_tick > t && !policy_armed_[k]) continue;
+      policy_fired_[k] = t;
+      fire_policy(in, policies[p], t);
+    }
   }
-  record_.injections = injected;
 }
 
-void Simulation::fire_policy(const PolicySpec& p, std::int32_t t) {
+void Simulation::fire_policy(std::size_t in, const PolicySpec& p, std::int32_t t) {
+  PolicyState& state = policy_state_[in];
   switch (p.kind) {
     case PolicySpec::Kind::kLenderOfLastResort:
-      institution_.inject(p.injection);
+      institutions_[in].inject(p.injection);
+      institution_ticks_[in].injections += p.injection;
       break;
     case PolicySpec::Kind::kProofOfReserves:
-      // Within the capacity reserved at construction: no reallocation.
+      // To the institution's own depositors; within the capacity reserved at
+      // construction: no reallocation.
       scenario_.news.push_back({"proof of reserves: " + p.label, t, p.news_magnitude,
-                                p.news_decay_ticks, p.news_duration_ticks, p.news_reach});
+                                p.news_decay_ticks, p.news_duration_ticks, p.news_reach,
+                                static_cast<std::int32_t>(in)});
       break;
     case PolicySpec::Kind::kDepositInsurance:
-      insurance_active_ = true;
-      insurance_coverage_ = p.coverage;
-      insured_stress_factor_ = p.insured_stress_factor;
+      state.insurance = any_insurance_ = true;
+      state.coverage = p.coverage;
+      state.insured_stress_factor = p.insured_stress_factor;
       break;
     case PolicySpec::Kind::kGate:
-      gate_active_ = true;
-      gate_fraction_ = p.gate_fraction;
+      state.gate = any_gate_ = true;
+      state.gate_fraction = p.gate_fraction;
       break;
   }
 }
 
 // At the end of a tick: which unfired policies' conditions hold (they fire next tick).
 void Simulation::arm_policies() {
-  const auto& policies = scenario_.institution.policies;
-  for (std::size_t k = 0; k < policies.size(); ++k)
-    if (policy_fired_[k] == kForever && institution_.conditions_met(policies[k].trigger))
-      policy_armed_[k] = 1;
+  for (std::size_t in = 0; in < institutions_.size(); ++in) {
+    const auto& policies = scenario_.institutions[in].policies;
+    for (std::size_t p = 0; p < policies.size(); ++p) {
+      const std::size_t k = policy_begin_[in] + p;
+      if (policy_fired_[k] == kForever && institutions_[in].conditions_met(policies[p].trigger))
+        policy_armed_[k] = 1;
+    }
+  }
 }
 
 const TickRecord& Simulation::step() {
   const std::int32_t t = tick_;
   record_ = TickRecord{};
   record_.tick = t;
+  std::fill(institution_ticks_.begin(), institution_ticks_.end(), InstitutionTick{});
 
   // 1. observe (policies armed at the end of t-1 take effect first)
   apply_policies(t);
-  record_.flow_signal = flow_signal();
-  record_.queue_signal = queue_signal();
-  record_.price_signal = institution_.own_token_drawdown();
-  prepare_news(t);
-  reveal_peers(t);
-  const StressSpec& w = scenario_.stress;
-  const double public_stress = w.flow_weight * record_.flow_signal +
-                               w.queue_weight * record_.queue_signal +
-                               w.price_weight * record_.price_signal;
-  // 2. decide, 3. submit, 4. settle
-  decide(t, public_stress);
+  observe(t);
+  // 2. decide, 3. submit, 4. settle, 5. default
+  decide(t);
   submit(t);
   settle(t);
-  institution_.update_prices(scenario_.seed, t, record_.paid - record_.inflows);
-  // 5. record
-  institution_.check_ledger();
-  record_.deposits = institution_.deposits();
-  record_.queue_value = institution_.queue_value();
-  record_.queue_count = institution_.queue_count();
-  record_.oldest_wait_ticks = institution_.oldest_wait(t);
-  record_.hot = institution_.hot();
-  record_.cold = institution_.cold();
-  record_.in_transit = institution_.in_transit();
-  record_.illiquid = institution_.illiquid();
-  record_.equity = institution_.equity();
-  record_.insolvent = institution_.insolvent();
-  record_.halted = institution_.halted();
+  for (std::size_t k = 0; k < institutions_.size(); ++k) {
+    const InstitutionTick& r = institution_ticks_[k];
+    institutions_[k].update_prices(scenario_.seed, t, r.paid - r.inflows - r.transfers_in);
+  }
+  resolve_defaults(t);
+  // 6. record
+  record_institutions();
   arm_policies();
   record_.withdrawn_agents = withdrawn_agents_;
   record_.paid_agents = paid_agents_;
+  record_.self_custody = self_custody_;
   record_.classes = class_ticks_;
-  const auto& assets = institution_.assets();
-  for (std::size_t a = 0; a < assets.size(); ++a)
-    asset_ticks_[a] = {assets[a].price, assets[a].value(), assets[a].proceeds, assets[a].loss};
-  record_.assets = asset_ticks_;
   record_.class_stress_quantiles = class_quantiles_;
   take_snapshot(t);
   remember_flow();
@@ -658,17 +792,60 @@ const TickRecord& Simulation::step() {
   return record_;
 }
 
+void Simulation::record_institutions() {
+  for (std::size_t k = 0; k < institutions_.size(); ++k) {
+    const Institution& in = institutions_[k];
+    in.check_ledger();
+    InstitutionTick& r = institution_ticks_[k];
+    r.deposits = in.deposits();
+    r.queue_value = in.queue_value();
+    r.queue_count = in.queue_count();
+    r.oldest_wait_ticks = in.oldest_wait(tick_);
+    r.hot = in.hot();
+    r.cold = in.cold();
+    r.in_transit = in.in_transit();
+    r.illiquid = in.illiquid();
+    r.claims_on_institutions = in.claims_on_institutions();
+    r.equity = in.equity();
+    r.insolvent = in.insolvent();
+    r.halted = in.halted();
+    const auto& assets = in.assets();
+    const std::size_t base = asset_begin_[k];
+    for (std::size_t a = 0; a < assets.size(); ++a)
+      asset_ticks_[base + a] = {assets[a].price, assets[a].value(), assets[a].proceeds,
+                                assets[a].loss};
+    r.assets = std::span<const AssetTick>(asset_ticks_).subspan(base, assets.size());
+  }
+  record_.institutions = institution_ticks_;
+  // Money is conserved: deposits everywhere + funds in self-custody = claims issued.
+  Money deposits = 0;
+  for (const Institution& in : institutions_) deposits += in.deposits();
+  if (deposits + self_custody_ != population_.issued)
+    throw LedgerError("money not conserved: deposits + self-custody != claims issued");
+}
+
+// Every agent's claim is at its account institution and its moved funds at its destination;
+// together with the funds in self-custody they are all the money issued.
 void Simulation::audit() const {
-  const Money claims =
-      std::accumulate(population_.claim.begin(), population_.claim.end(), Money{0});
-  const Money outside =
-      std::accumulate(population_.outside.begin(), population_.outside.end(), Money{0});
-  if (claims != institution_.deposits())
-    throw LedgerError("audit: sum of agents' claims != institution deposits");
-  if (claims + outside != population_.issued)
-    throw LedgerError("audit: claims + funds outside != claims issued (money not conserved)");
-  if (institution_.queue_sum() != institution_.queue_value())
-    throw LedgerError("audit: sum of queued requests != queue value");
+  std::vector<Money> held(institutions_.size(), 0);
+  Money outside = 0;
+  for (std::uint32_t i = 0; i < population_.size(); ++i) {
+    held[population_.account[i]] += population_.claim[i];
+    if (population_.moved[i] != 0) held[population_.destination[i]] += population_.moved[i];
+    outside += population_.outside[i];
+  }
+  Money deposits = 0;
+  for (std::size_t k = 0; k < institutions_.size(); ++k) {
+    const Institution& in = institutions_[k];
+    if (held[k] != in.deposits())
+      throw LedgerError("audit: agents' claims at '" + in.name() + "' != its deposits");
+    if (in.queue_sum() != in.queue_value())
+      throw LedgerError("audit: sum of queued requests at '" + in.name() + "' != queue value");
+    deposits += in.deposits();
+  }
+  if (outside != self_custody_) throw LedgerError("audit: funds in self-custody miscounted");
+  if (deposits + outside != population_.issued)
+    throw LedgerError("audit: deposits + funds outside != claims issued (money not conserved)");
   std::int64_t decided = 0;
   for (const std::int32_t d : population_.decided_at) decided += d != kNever;
   if (decided != withdrawn_agents_) throw LedgerError("audit: decided agents miscounted");

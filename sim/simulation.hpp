@@ -6,10 +6,14 @@
 //   2. decide   every active agent computes S_i(t) and applies the decision rule
 //               (parallel over fixed blocks of the active list)
 //   3. submit   re-deposits are credited; requests whose reaction lag is over join the
-//               FIFO queue in agent-id order
-//   4. settle   the institution pays the queue, then evaluates its halt conditions;
-//               agents paid in full with something left to do become active again
-//   5. record   a TickRecord (and snapshots at chosen ticks); ledger identities checked
+//               FIFO queue of the agent's account institution in agent-id order
+//   4. settle   each institution, in scenario order, pays its queue and evaluates its halt
+//               conditions; payments sent to other institutions arrive after all have
+//               settled; agents paid in full with something left to do become active again
+//   5. default  exposures to institutions that have halted or are insolvent are written
+//               down (news to the creditor's depositors from t+1); halts are re-evaluated,
+//               repeating until nothing changes (a cascade resolves within the tick)
+//   6. record   a TickRecord (and snapshots at chosen ticks); ledger identities checked
 //
 // Work per tick is proportional to the agents that can still act plus the requests
 // moved; nothing is allocated after construction.
@@ -40,9 +44,11 @@ class Simulation {
   const Scenario& scenario() const { return scenario_; }
   const Population& population() const { return population_; }
   const Network& network() const { return network_; }
-  const Institution& institution() const { return institution_; }
-  // Tick at which policy k of the institution fired, or kForever.
-  std::int32_t policy_fired_tick(std::size_t k) const { return policy_fired_[k]; }
+  const std::vector<Institution>& institutions() const { return institutions_; }
+  // Tick at which policy k of institution `in` fired, or kForever.
+  std::int32_t policy_fired_tick(std::size_t in, std::size_t k) const {
+    return policy_fired_[policy_begin_[in] + k];
+  }
 
   // Full O(N) audit of the ledger against the per-agent state; throws LedgerError.
   void audit() const;
@@ -50,28 +56,34 @@ class Simulation {
  private:
   enum class Outcome : std::uint8_t { kStay, kWithdraw, kRedeposit };
 
+  void build_institutions();
   void draw_news_process();
   void prepare_policies(std::uint32_t n);
   void apply_policies(std::int32_t t);
-  void fire_policy(const PolicySpec& policy, std::int32_t t);
+  void fire_policy(std::size_t in, const PolicySpec& policy, std::int32_t t);
   void arm_policies();
   double insured_stress_scale(std::uint32_t i) const;
-  double flow_signal() const;
-  double queue_signal() const;
+  void observe(std::int32_t t);
+  double flow_signal(std::size_t in) const;
+  double queue_signal(std::size_t in) const;
   void prepare_news(std::int32_t t);
   void reveal_peers(std::int32_t t);
-  void decide(std::int32_t t, double public_stress);
+  void decide(std::int32_t t);
   void gather_stress_quantiles(std::uint32_t nblocks);
   void compact(std::uint32_t nblocks);
   void submit(std::int32_t t);
   void credit_redeposits();
   void request(std::uint32_t i, std::int32_t t);
   void settle(std::int32_t t);
+  void pay(std::size_t in, std::uint32_t i, Money amount, bool done);
+  void resolve_defaults(std::int32_t t);
+  bool write_down_exposures(std::int32_t t);
+  void record_institutions();
   void merge_returning();
   void remember_flow();
   void take_snapshot(std::int32_t t);
 
-  Outcome decide_agent(std::uint32_t i, std::int32_t t, double public_stress, double& stress);
+  Outcome decide_agent(std::uint32_t i, std::int32_t t, double& stress);
   double agent_news(std::uint32_t i) const;
   double peer_fraction(std::uint32_t i) const;
   double peer_fraction_other(std::uint32_t i) const;
@@ -83,7 +95,7 @@ class Simulation {
   Scenario scenario_;
   Population population_;
   Network network_;
-  Institution institution_;
+  std::vector<Institution> institutions_;  // scenario order; agents' accounts index it
   std::size_t classes_ = 0;
   std::vector<double> redeposit_rate_;  // per class
   bool any_redeposit_ = false;
@@ -125,8 +137,15 @@ class Simulation {
   double seen_weight_ = 0.0;      // complete graph: their initial claims
   double total_weight_ = 0.0;     // complete graph: all initial claims
 
-  // Ring of (net outflow, deposits) at the end of the last W+1 ticks, for the flow window.
+  // Per institution: b_flow G + b_queue Q + b_price X of this tick (the same for all its
+  // depositors), and rings of (net outflow, deposits) at the end of the last W+1 ticks for
+  // the flow window, [institution * (W + 1) + slot].
+  std::vector<double> public_stress_;
   std::vector<Money> flow_out_, flow_deposits_;
+  std::size_t flow_ring_ = 1;
+  // Payments of this tick on their way to destination institutions (arrive after settling).
+  std::vector<Money> transfers_pending_;
+  Money self_custody_ = 0;  // funds withdrawn to self-custody, all agents
 
   // Per-class results of this tick and the stress quantile workspace.
   std::vector<ClassTick> class_ticks_;
@@ -134,17 +153,26 @@ class Simulation {
   std::vector<double> quantile_work_;           // stress of the acting agents, grouped by class
   std::vector<std::uint64_t> quantile_offset_;  // [class * (blocks + 1) + block]
 
-  // Policies: the tick each fired (kForever: not yet), whether its end-of-tick conditions
-  // held at the end of the last tick, and the state the fired ones put in force.
+  // Policies of all institutions, flat (institution k's are [policy_begin_[k],
+  // policy_begin_[k+1])): the tick each fired (kForever: not yet), whether its end-of-tick
+  // conditions held at the end of the last tick; and per institution the state the fired
+  // ones put in force.
+  std::vector<std::size_t> policy_begin_;
   std::vector<std::int32_t> policy_fired_;
   std::vector<char> policy_armed_;
-  bool insurance_active_ = false, gate_active_ = false;
-  Money insurance_coverage_ = 0;
-  double insured_stress_factor_ = 1.0, gate_fraction_ = 1.0;
+  struct PolicyState {
+    bool insurance = false, gate = false;
+    Money coverage = 0;
+    double insured_stress_factor = 1.0, gate_fraction = 1.0;
+  };
+  std::vector<PolicyState> policy_state_;
+  bool any_insurance_ = false, any_gate_ = false;
   std::int32_t ticks_per_day_ = 24;
   std::vector<std::int32_t> last_request_;  // tick of each agent's last request (gates)
 
-  std::vector<AssetTick> asset_ticks_;
+  std::vector<InstitutionTick> institution_ticks_;
+  std::vector<AssetTick> asset_ticks_;  // all institutions' assets, institution by institution
+  std::vector<std::size_t> asset_begin_;
 
   std::vector<SnapshotRow> snapshot_rows_;
   std::span<const SnapshotRow> snapshot_view_;

@@ -2,6 +2,7 @@
 // The run's headline numbers, built tick by tick in constant memory.
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "agents/money.hpp"
@@ -10,32 +11,44 @@
 
 namespace bankrun {
 
-struct Summary {
+// One institution's headline numbers.
+struct InstitutionSummary {
   static constexpr std::array<double, 3> kMilestones{0.10, 0.25, 0.50};
-  std::int32_t ticks_run = 0;
-  Money issued = 0;
-  Money total_outflow = 0;  // paid out over the run
+  std::string name;
+  Money issued = 0;         // customers' claims at tick 0
+  Money total_outflow = 0;  // paid out over the run (to self-custody or other institutions)
   Money total_requested = 0;
+  Money total_inflows = 0;       // calm re-deposits
+  Money total_transfers_in = 0;  // arrived from other institutions' payments
   Money peak_daily_outflow = 0;  // max paid over any window of one day of ticks
   std::int32_t peak_daily_outflow_end_tick = -1;
   // First tick at whose end paid-out / issued >= milestone; -1 if never.
   std::array<std::int32_t, 3> tick_to_withdrawn{-1, -1, -1};
-  std::int32_t halt_tick = -1;  // -1 if no halt
+  std::int32_t halt_tick = -1;       // -1 if no halt
+  std::int32_t insolvent_tick = -1;  // first tick ending with equity < 0; -1 if never
+  Money write_downs = 0;             // exposures written down over the run
+};
+
+struct Summary {
+  std::int32_t ticks_run = 0;
+  Money issued = 0;  // all institutions
   std::int64_t withdrawn_agents = 0;
   std::int64_t agents = 0;
   double tick_hours = 1.0;
+  std::vector<InstitutionSummary> institutions;  // scenario order
 };
 
 class SummaryBuilder {
  public:
-  SummaryBuilder(const Scenario& scenario, Money issued);
+  SummaryBuilder(const Scenario& scenario, std::vector<Money> issued_per_institution);
   void add(const TickRecord& r);
   const Summary& summary() const { return summary_; }
 
  private:
   Summary summary_;
-  std::vector<Money> window_;  // ring of the last day's payments
-  Money window_sum_ = 0;
+  std::size_t day_ticks_ = 24;
+  std::vector<Money> window_;  // [institution * day_ticks + slot]: the last day's payments
+  std::vector<Money> window_sum_;
 };
 
 }  // namespace bankrun

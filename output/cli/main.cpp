@@ -107,27 +107,38 @@ void print_summary(const Scenario& sc, const Summary& s, const std::string& stat
     return fmt::format("{:g} h ({})", hours,
                        utc_iso(sc.time.start_unix_seconds + std::llround(hours * 3600)));
   };
-  const double issued = cents_to_usd(s.issued);
+  const auto tick_or = [&](std::int32_t tick, const char* never) {
+    return tick < 0 ? std::string(never) : "tick " + std::to_string(tick) + ", " + when(tick);
+  };
   fmt::print("bankrun {} | scenario '{}' | seed {} | {} thread{} | {} ticks of {:g} h from {}\n",
              BANKRUN_VERSION, sc.name, sc.seed, threads, threads == 1 ? "" : "s", s.ticks_run,
              sc.time.tick_hours, sc.time.start_utc);
   fmt::print("status: {}   output: {}\n", status, out);
-  fmt::print("institution '{}': deposits at start {}\n", sc.institution.name, usd(issued));
-  fmt::print("  total outflow          {} ({:.1f}% of deposits; requested {})\n",
-             usd(cents_to_usd(s.total_outflow)),
-             issued > 0 ? 100.0 * s.total_outflow / s.issued : 0.0,
-             usd(cents_to_usd(s.total_requested)));
-  if (s.peak_daily_outflow_end_tick >= 0)
-    fmt::print("  peak outflow per day   {} (day ending {})\n",
-               usd(cents_to_usd(s.peak_daily_outflow)), when(s.peak_daily_outflow_end_tick));
-  for (std::size_t m = 0; m < Summary::kMilestones.size(); ++m) {
-    const std::int32_t t = s.tick_to_withdrawn[m];
-    fmt::print("  time to {:>2.0f}% withdrawn   {}\n", 100 * Summary::kMilestones[m],
-               t < 0 ? std::string("not reached") : when(t));
+  for (const InstitutionSummary& in : s.institutions) {
+    const double issued = cents_to_usd(in.issued);
+    const auto share = [&](Money m) { return in.issued > 0 ? 100.0 * m / in.issued : 0.0; };
+    fmt::print("institution '{}': deposits at start {}\n", in.name, usd(issued));
+    fmt::print("  total outflow          {} ({:.1f}% of deposits; requested {})\n",
+               usd(cents_to_usd(in.total_outflow)), share(in.total_outflow),
+               usd(cents_to_usd(in.total_requested)));
+    if (in.total_inflows > 0 || in.total_transfers_in > 0)
+      fmt::print("  inflows                {} re-deposited, {} from other institutions\n",
+                 usd(cents_to_usd(in.total_inflows)), usd(cents_to_usd(in.total_transfers_in)));
+    if (in.peak_daily_outflow_end_tick >= 0)
+      fmt::print("  peak outflow per day   {} (day ending {})\n",
+                 usd(cents_to_usd(in.peak_daily_outflow)), when(in.peak_daily_outflow_end_tick));
+    for (std::size_t m = 0; m < InstitutionSummary::kMilestones.size(); ++m) {
+      const std::int32_t t = in.tick_to_withdrawn[m];
+      fmt::print("  time to {:>2.0f}% withdrawn   {}\n", 100 * InstitutionSummary::kMilestones[m],
+                 t < 0 ? std::string("not reached") : when(t));
+    }
+    fmt::print("  halt                   {}\n", tick_or(in.halt_tick, "none"));
+    if (in.insolvent_tick >= 0)
+      fmt::print("  insolvent              {}\n", tick_or(in.insolvent_tick, "never"));
+    if (in.write_downs > 0)
+      fmt::print("  exposures written down {} ({:.1f}% of deposits)\n",
+                 usd(cents_to_usd(in.write_downs)), share(in.write_downs));
   }
-  fmt::print("  halt                   {}\n",
-             s.halt_tick < 0 ? std::string("none")
-                             : "tick " + std::to_string(s.halt_tick) + ", " + when(s.halt_tick));
   fmt::print("agents withdrawn: {} of {}\n", s.withdrawn_agents, s.agents);
   fmt::print("set-up {:.3f} s, tick loop {:.3f} s ({:.0f} ticks/s), wall {:.3f} s\n", setup_s,
              loop_s, loop_s > 0 ? s.ticks_run / loop_s : 0.0, wall_s);
@@ -185,9 +196,10 @@ int cmd_validate(const std::string& path, const std::vector<std::string>& overri
   const LoadedScenario loaded = load_scenario_file(path, overrides);
   const Scenario& s = loaded.scenario;
   fmt::print(
-      "{}: valid scenario '{}' ({} agents, {} classes, {} ticks of {:g} h, {} news events)\n", path,
-      s.name, s.population.agents, s.population.classes.size(), s.time.ticks, s.time.tick_hours,
-      s.news.size());
+      "{}: valid scenario '{}' ({} agents, {} classes, {} institution{}, {} ticks of {:g} h, {} "
+      "news events)\n",
+      path, s.name, s.population.agents, s.population.classes.size(), s.institutions.size(),
+      s.institutions.size() == 1 ? "" : "s", s.time.ticks, s.time.tick_hours, s.news.size());
   return kExitOk;
 }
 

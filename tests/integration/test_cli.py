@@ -120,10 +120,48 @@ def test_summary_on_stdout(tmp_path, bankrun_bin):
     proc = run_bankrun("run", REFERENCE_YAML, "-o", tmp_path / "r.h5",
                        "--set", "population.agents=5000")
     out = proc.stdout
-    for needle in ("total outflow", "peak outflow per day", "time to 10% withdrawn",
-                   "time to 50% withdrawn", "halt", "tick loop"):
+    for needle in ("institution 'bank'", "total outflow", "peak outflow per day",
+                   "time to 10% withdrawn", "time to 50% withdrawn", "halt", "tick loop"):
         assert needle in out, out
     assert proc.stderr == ""  # no progress line when stderr is not a terminal
+
+
+TWO_INSTITUTIONS = textwrap.dedent("""\
+    name: two
+    time:
+      ticks: 48
+    population:
+      agents: 2000
+      classes:
+        - name: a
+          balance_usd: 100
+          threshold: {dist: normal, mean: 0.3, sd: 0.1}
+          accounts: {first: 0.5, second: 0.5}
+          destinations: {self_custody: 0.5, first: 0.5, second: 0.5}
+    stress: {news_weight: 1}
+    news:
+      - {tick: 2, magnitude: 0.5, institution: first}
+    institutions:
+      - name: first
+        hot_reserve_fraction: 0.2
+        illiquid_fraction: 0.85
+        halt: {withdrawn_fraction_at_least: 0.1}
+      - name: second
+        exposures:
+          - {to: first, amount_usd: 1000}
+    """)
+
+
+def test_summary_lists_every_institution(tmp_path, bankrun_bin):
+    path = write(tmp_path, TWO_INSTITUTIONS)
+    out = run_bankrun("run", path, "-o", tmp_path / "two.h5").stdout
+    first, second = out.index("institution 'first'"), out.index("institution 'second'")
+    assert first < second, out
+    assert out.count("total outflow") == 2 and out.count("time to 10% withdrawn") == 2, out
+    assert re.search(r"halt +tick \d+", out[first:second]), out
+    assert "exposures written down" in out[second:], out
+    assert "from other institutions" in out[second:], out
+    assert "2 institutions" in run_bankrun("validate", path).stdout
 
 
 def test_ctrl_c_leaves_a_complete_file_marked_interrupted(tmp_path, bankrun_bin):

@@ -27,7 +27,7 @@ def outcome(tmp_path, *sets):
             "impatient": withdrawn[names.index("impatient")] / agents[names.index("impatient")],
             "paid": bank["payments_cents"][:].sum() / bank.attrs["initial_deposits_cents"],
             "unpaid": bank["queue_value"][-1],
-            "halt": int(f["summary"].attrs["halt_tick"]),
+            "halt": int(f["summary/bank"].attrs["halt_tick"]),
         }
 
 

@@ -1,5 +1,6 @@
-"""Every shipped scenario: money is conserved exactly, every tick, between the
-institution and the depositors' outside holdings; and the flagship's calibration shape."""
+"""Every shipped scenario: money is conserved exactly, every tick, across the institutions
+and the depositors' self-custody; and the calibration shapes of the FTX, Binance and
+contagion scenarios (CASES.md)."""
 import re
 
 import h5py
@@ -25,22 +26,33 @@ def run_small(tmp_path, scenario):
 @pytest.mark.parametrize("scenario", SHIPPED, ids=lambda p: str(p.relative_to(SOURCE_DIR)))
 def test_money_is_conserved_every_tick(tmp_path, bankrun_bin, scenario):
     with run_small(tmp_path, scenario) as f:
-        (name,) = f["institutions"].keys()
-        bank = f["institutions"][name]
-        paid = np.cumsum(bank["payments_cents"][:])
-        inflows = np.cumsum(bank["inflows_cents"][:])
-        initial = int(bank.attrs["initial_deposits_cents"])
-        # Claims outstanding + paid out = issued + re-deposited, exactly, every tick.
-        np.testing.assert_array_equal(bank["deposits_cents"][:] + paid, initial + inflows)
-        # What left the institution is what the classes received, exactly.
+        deposits = np.zeros(int(f.attrs["ticks_recorded"]), dtype=np.int64)
+        issued = 0
+        paid_all = 0
+        for name, bank in f["institutions"].items():
+            paid = np.cumsum(bank["payments_cents"][:])
+            inflows = np.cumsum(bank["inflows_cents"][:])
+            arrived = np.cumsum(bank["transfers_in_cents"][:])
+            initial = int(bank.attrs["issued_cents"])
+            # Claims outstanding + paid out = issued + re-deposited + arrived from other
+            # institutions, exactly, every tick.
+            np.testing.assert_array_equal(
+                bank["deposits_cents"][:] + paid, initial + inflows + arrived, err_msg=name)
+            # Liquid reserves change only by payments, inflows, transfers, injections and
+            # fire sales (USD, to the cent).
+            liquid = bank["hot_reserves"][:] + bank["cold_reserves"][:] + bank["in_transit"][:]
+            sales = np.cumsum(bank["assets/sale_proceeds"][:].sum(axis=1))
+            change = (inflows + arrived - paid) / 100 + np.cumsum(bank["injections"][:]) + sales
+            np.testing.assert_allclose(liquid - change, liquid[0] - change[0], atol=0.02,
+                                       err_msg=name)
+            deposits += bank["deposits_cents"][:]
+            issued += initial
+            paid_all = paid_all + paid
+        # Money is conserved across every institution and self-custody, exactly.
+        np.testing.assert_array_equal(deposits + f["population/self_custody_cents"][:], issued)
+        # What left the institutions is what the classes received, exactly.
         by_class = f["population/by_class/withdrawn_value_cents"][:]
-        np.testing.assert_array_equal(by_class.sum(axis=1), paid)
-        # Liquid reserves change only by payments, inflows, injections and fire sales
-        # (USD, to the cent).
-        liquid = bank["hot_reserves"][:] + bank["cold_reserves"][:] + bank["in_transit"][:]
-        sales = np.cumsum(bank["assets/sale_proceeds"][:].sum(axis=1))
-        change = (inflows - paid) / 100 + np.cumsum(bank["injections"][:]) + sales
-        np.testing.assert_allclose(liquid - change, liquid[0] - change[0], atol=0.02)
+        np.testing.assert_array_equal(by_class.sum(axis=1), paid_all)
         assert f.attrs["status"].decode() == "complete"
 
 
@@ -49,8 +61,8 @@ def test_ftx_shape(tmp_path, bankrun_bin):
     shock (Binance's FTT announcement, 6 Nov 2022), then a halt; little before it."""
     with run_small(tmp_path, SOURCE_DIR / "scenarios/ftx-2022.yaml") as f:
         bank = f["institutions/ftx"]
-        share = np.cumsum(bank["payments_cents"][:]) / bank.attrs["initial_deposits_cents"]
-        halt = int(f["summary"].attrs["halt_tick"])
+        share = np.cumsum(bank["payments_cents"][:]) / bank.attrs["issued_cents"]
+        halt = int(f["summary/ftx"].attrs["halt_tick"])
         news = f["events/news"][:]
     main_shock = int(news[news["label"] == b"Binance to sell its FTT"]["tick"][0])
     assert share[main_shock - 1] < 0.05                 # calm before the main shock
@@ -66,12 +78,12 @@ def test_binance_shape(tmp_path, bankrun_bin):
     run_bankrun("run", SOURCE_DIR / "scenarios/binance-2022.yaml", "-o", out, "--quiet")
     with h5py.File(out) as f:
         bank = f["institutions/binance"]
-        initial = bank.attrs["initial_deposits_cents"]
+        initial = bank.attrs["issued_cents"]
         net = np.cumsum(bank["payments_cents"][:] - bank["inflows_cents"][:]) / initial
         inflows = bank["inflows_cents"][:].sum() / initial
         hours = float(f.attrs["tick_hours"])
         start = np.datetime64(f.attrs["start_utc"].decode().rstrip("Z"))
-        halt = int(f["summary"].attrs["halt_tick"])
+        halt = int(f["summary/binance"].attrs["halt_tick"])
 
     def tick(when):  # the tick that contains `when`
         return int((np.datetime64(when) - start) / np.timedelta64(int(hours * 3600), "s"))
@@ -84,3 +96,58 @@ def test_binance_shape(tmp_path, bankrun_bin):
     assert daily.max() <= 0.04, daily.max()      # stayed open through 2-3% a day
     assert inflows > 0.02                        # gross outflows exceeded net ones
     assert halt == -1                            # no halt
+
+
+def test_contagion_shape(tmp_path, bankrun_bin):
+    """CASES.md + the lenders' reports, November 2022: FTX runs and halts as in the flagship;
+    the lender exposed to it writes down loss_given_default x exposure when FTX defaults,
+    then its own depositors run and it halts; Binance sees an outflow spike in the days of
+    FTX's collapse, receives part of the funds leaving FTX, and survives. (100k agents.)"""
+    out = tmp_path / "contagion.h5"
+    run_bankrun("run", SOURCE_DIR / "scenarios/ftx-contagion-2022.yaml", "-o", out, "--quiet",
+                "--set", "population.agents=100000")
+    with h5py.File(out) as f:
+        inst = {name: f["institutions"][name] for name in ("ftx", "lender", "binance")}
+        issued = {k: int(v.attrs["issued_cents"]) for k, v in inst.items()}
+        paid = {k: v["payments_cents"][:] for k, v in inst.items()}
+        halt = {k: int(f["summary"][k].attrs["halt_tick"]) for k in inst}
+        ftx_insolvent = int(f["summary/ftx"].attrs["insolvent_tick"])
+        exposure = inst["lender"]["exposures"][:]
+        write_downs = inst["lender"]["write_downs"][:]
+        transfers_in = inst["binance"]["transfers_in_cents"][:].sum()
+        news = f["events/news"][:]
+        hours = float(f.attrs["tick_hours"])
+    main_shock = int(news[news["label"] == b"Binance to sell its FTT"]["tick"][0])
+    day = int(round(24 / hours))
+
+    # FTX: about a third out within about three days of the main shock, then a halt.
+    ftx_share = np.cumsum(paid["ftx"]) / issued["ftx"]
+    assert 0 <= halt["ftx"] - main_shock <= 96, halt["ftx"]
+    assert 0.25 <= ftx_share[halt["ftx"]] <= 0.45, ftx_share[halt["ftx"]]
+
+    # The lender: written down LGD x exposure, exactly, at FTX's default (its insolvency
+    # or its halt, whichever came first) ...
+    (row,) = exposure
+    ftx_default = min(t for t in (ftx_insolvent, halt["ftx"]) if t >= 0)
+    assert row["debtor"] == b"ftx"
+    assert row["default_tick"] == ftx_default
+    assert row["loss_cents"] == round(row["loss_given_default"] * row["amount_cents"])
+    assert write_downs.sum() * 100 == pytest.approx(row["loss_cents"], abs=1)
+    assert np.nonzero(write_downs)[0].tolist() == [ftx_default]
+    # ... then its depositors run and it halts within three days.
+    lender_share = np.cumsum(paid["lender"]) / issued["lender"]
+    assert 0 <= halt["lender"] - ftx_default <= 72, (halt["lender"], ftx_default)
+    assert lender_share[halt["lender"]] - lender_share[ftx_default - 1] >= 0.05
+
+    # Binance: an outflow spike in the days of FTX's collapse (6-12 Nov), several times
+    # its level before it; part of FTX's outflow arrives; no halt; a few percent net out.
+    daily = np.add.reduceat(paid["binance"], np.arange(0, len(paid["binance"]), day))
+    daily = daily / issued["binance"]
+    before = daily[:5].mean()               # 1-5 Nov
+    peak_day = int(np.argmax(daily))
+    assert 5 <= peak_day <= 11, peak_day    # 6-12 Nov
+    assert daily[peak_day] >= 0.01, daily[peak_day]
+    assert daily[peak_day] >= 10 * before, (daily[peak_day], before)
+    assert transfers_in > 0
+    assert halt["binance"] == -1
+    assert paid["binance"].sum() / issued["binance"] < 0.10

@@ -85,14 +85,28 @@ inline Scenario reference_scenario(std::uint32_t n, std::uint64_t seed = 1) {
   return s;
 }
 
+// A tick as most tests read it: the population-level record and the first institution's
+// fields in one value (the two structs share no field name). Its spans are cleared.
+struct TestTick : TickRecord, InstitutionTick {
+  TestTick(const TickRecord& r, const InstitutionTick& in) : TickRecord(r), InstitutionTick(in) {
+    TickRecord::institutions = {};
+    classes = {};
+    class_stress_quantiles = {};
+    assets = {};
+  }
+};
+
 // A Recorder that keeps everything in memory.
 struct Collect : Recorder {
-  std::vector<TickRecord> ticks;
+  std::vector<TestTick> ticks;
+  std::vector<std::vector<InstitutionTick>> institutions;  // [tick][institution], spans cleared
   std::vector<std::vector<ClassTick>> classes;
   std::vector<std::vector<double>> quantiles;
   std::vector<std::pair<std::int32_t, std::vector<SnapshotRow>>> snapshots;
   void record(const TickRecord& r) override {
-    ticks.push_back(r);
+    ticks.emplace_back(r, r.institutions.front());
+    institutions.emplace_back(r.institutions.begin(), r.institutions.end());
+    for (InstitutionTick& in : institutions.back()) in.assets = {};
     classes.emplace_back(r.classes.begin(), r.classes.end());
     quantiles.emplace_back(r.class_stress_quantiles.begin(), r.class_stress_quantiles.end());
   }

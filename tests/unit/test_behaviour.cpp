@@ -106,7 +106,7 @@ TEST_CASE("queue signal: the oldest request's wait in days feeds stress") {
   // Payout of one agent's claim per tick: the queue waits; Q(t-1) = wait * hours / 24.
   Scenario s = news_only_scenario(10, 0.5, 1.0, 5, 0, 1);
   s.time.tick_hours = 6;
-  s.institution.max_payout_per_tick = 10000;
+  s.institutions[0].max_payout_per_tick = 10000;
   s.stress.queue_weight = 1.0;
   const auto c = run_scenario(s, 1);
   CHECK(c.ticks[0].queue_signal == 0.0);
@@ -242,15 +242,15 @@ TEST_CASE("every behaviour mechanism together is bit-identical for 1, 2 and 3 th
   s.news_process.magnitude = normal(0.1, 0.1);
   s.news_process.decay_ticks = 5;
   s.news[0].reach = 0.8;
-  s.institution.hot_reserve_fraction = 0.5;
-  s.institution.max_payout_per_tick = usd_to_cents(2e6);
+  s.institutions[0].hot_reserve_fraction = 0.5;
+  s.institutions[0].max_payout_per_tick = usd_to_cents(2e6);
   s.output.snapshot_ticks = {20, 60};
   const auto one = run_scenario(s, 1);
   for (const int threads : {2, 3}) {
     const auto other = run_scenario(s, threads);
     REQUIRE(other.ticks.size() == one.ticks.size());
     for (std::size_t t = 0; t < one.ticks.size(); ++t) {
-      const TickRecord &a = one.ticks[t], &b = other.ticks[t];
+      const TestTick &a = one.ticks[t], &b = other.ticks[t];
       CHECK(a.paid == b.paid);
       CHECK(a.inflows == b.inflows);
       CHECK(a.requested == b.requested);

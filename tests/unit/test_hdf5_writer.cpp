@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "output/hdf5_writer.hpp"
@@ -52,9 +55,47 @@ Scenario small_scenario(std::int32_t ticks = 2500) {
   e.decay_ticks = 200.0;
   e.reach = 0.9;
   s.news.push_back(e);
-  s.institution.name = "svb";
-  s.institution.hot_reserve_fraction = 0.6;
-  s.institution.max_payout_per_tick = 50 * 100 * 100;  // 5000 USD per tick
+  InstitutionSpec svb;
+  svb.name = "svb";
+  svb.hot_reserve_fraction = 0.6;
+  svb.max_payout_per_tick = 50 * 100 * 100;  // 5000 USD per tick
+  s.institutions = {svb};
+  return s;
+}
+
+// Three institutions: the population banks at all of them and moves some withdrawn funds
+// between them; "bank-b" lends $20,000 to "bank-a", which halts at tick 40 (the loan is
+// written down at 60 %); a rumour targets bank-a's depositors; "bank-c" publishes a proof
+// of reserves at tick 20. Snapshots at ticks 10 and 50.
+Scenario three_institutions(std::int32_t ticks = 1500) {
+  Scenario s = small_scenario(ticks);
+  s.population.agents = 3000;
+  s.population.classes[0].account_shares = {0.5, 0.3, 0.2};
+  s.population.classes[0].destination_shares = {0.4, 0.2, 0.3, 0.1};
+  s.news[0].institution = 0;
+  s.stress.flow_weight = 0.5;
+  s.stress.flow_window_ticks = 5;
+  InstitutionSpec a = s.institutions[0], b, c;
+  a.name = "bank-a";
+  a.halt.at_tick = 40;
+  a.illiquid_fraction = 0.6;  // ~$150,000 of deposits: solvent with the $20,000 loan
+  b.name = "bank-b";
+  b.hot_reserve_fraction = 0.5;
+  ExposureSpec loan;
+  loan.debtor = 0;
+  loan.amount = usd_to_cents(20000);
+  loan.loss_given_default = 0.6;
+  loan.news_per_loss = 1.0;
+  b.exposures = {loan};
+  c.name = "bank-c";
+  PolicySpec audit;
+  audit.kind = PolicySpec::Kind::kProofOfReserves;
+  audit.label = "audit";
+  audit.trigger.at_tick = 20;
+  c.policies = {audit};
+  s.institutions = {a, b, c};
+  s.output.snapshot_ticks = {10, 50};
+  s.output.snapshot_agents = 300;
   return s;
 }
 
@@ -151,6 +192,24 @@ hsize_t length(hid_t file, const std::string& path) {
   return dims[0];
 }
 
+// A UTF-8 string type of `bytes` bytes (HDF5 does not convert between ASCII and UTF-8).
+hid_t utf8_type(std::size_t bytes) {
+  const hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, bytes);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  return t;
+}
+
+// Reads a compound table into rows of `row_t` (which names the fields to read).
+template <typename Row>
+std::vector<Row> read_table(hid_t file, const std::string& path, hid_t row_t) {
+  std::vector<Row> rows(length(file, path));
+  const hid_t d = H5Dopen2(file, path.c_str(), H5P_DEFAULT);
+  if (!rows.empty()) REQUIRE(H5Dread(d, row_t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()) >= 0);
+  H5Dclose(d);
+  return rows;
+}
+
 template <typename T>
 std::vector<T> read_column(hid_t file, const std::string& path, hid_t mem_type) {
   std::vector<T> v(length(file, path));
@@ -170,15 +229,88 @@ const std::vector<std::string> kColumns = {
     "/institutions/svb/queue_value",
     "/institutions/svb/queue_count",
     "/institutions/svb/oldest_wait",
+    "/institutions/svb/inflows_cents",
+    "/institutions/svb/transfers_in",
+    "/institutions/svb/transfers_in_cents",
+    "/institutions/svb/transfers_out",
+    "/institutions/svb/transfers_out_cents",
     "/institutions/svb/hot_reserves",
+    "/institutions/svb/claims_on_institutions",
+    "/institutions/svb/write_downs",
+    "/institutions/svb/equity",
     "/institutions/svb/halted",
+    "/institutions/svb/signals/flow",
+    "/institutions/svb/signals/queue",
+    "/institutions/svb/signals/price",
     "/population/withdrawn_agents",
     "/population/new_withdrawals",
     "/population/paid_agents",
     "/population/acting_agents",
     "/population/stress_mean",
-    "/signals/flow",
+    "/population/self_custody",
+    "/population/self_custody_cents",
     "/signals/news",
+};
+
+// The news table as written (the fields this test reads).
+struct NewsFileRow {
+  char label[64];
+  char institution[64];
+  std::int32_t tick;
+  double magnitude;
+  double decay_ticks;
+  std::int32_t duration_ticks;
+};
+
+std::vector<NewsFileRow> read_news(hid_t file) {
+  const hid_t label_t = utf8_type(64);
+  const hid_t row_t = H5Tcreate(H5T_COMPOUND, sizeof(NewsFileRow));
+  H5Tinsert(row_t, "label", HOFFSET(NewsFileRow, label), label_t);
+  H5Tinsert(row_t, "institution", HOFFSET(NewsFileRow, institution), label_t);
+  H5Tinsert(row_t, "tick", HOFFSET(NewsFileRow, tick), H5T_NATIVE_INT32);
+  H5Tinsert(row_t, "magnitude", HOFFSET(NewsFileRow, magnitude), H5T_NATIVE_DOUBLE);
+  H5Tinsert(row_t, "decay_ticks", HOFFSET(NewsFileRow, decay_ticks), H5T_NATIVE_DOUBLE);
+  H5Tinsert(row_t, "duration_ticks", HOFFSET(NewsFileRow, duration_ticks), H5T_NATIVE_INT32);
+  auto rows = read_table<NewsFileRow>(file, "/events/news", row_t);
+  H5Tclose(row_t);
+  H5Tclose(label_t);
+  return rows;
+}
+
+// Synthetic ticks for `sim`'s scenario, with spans of the right sizes.
+struct SyntheticTick {
+  std::vector<InstitutionTick> institutions;
+  std::vector<ClassTick> classes;
+  std::vector<double> quantiles;
+  TickRecord record;
+  explicit SyntheticTick(const Simulation& sim) {
+    const Scenario& sc = sim.scenario();
+    for (const Institution& in : sim.institutions()) {
+      InstitutionTick t;
+      t.deposits = in.issued();
+      institutions.push_back(t);
+    }
+    classes.resize(sc.population.classes.size());
+    quantiles.resize(classes.size() * sc.output.stress_quantiles.size());
+    record.institutions = institutions;
+    record.classes = classes;
+    record.class_stress_quantiles = quantiles;
+  }
+};
+
+// A recorder that forwards to the writer and keeps the snapshots' accounts.
+class SnapshotTee final : public Recorder {
+ public:
+  explicit SnapshotTee(Recorder& inner) : inner_(inner) {}
+  void record(const TickRecord& r) override { inner_.record(r); }
+  void snapshot(std::int32_t tick, std::span<const SnapshotRow> rows) override {
+    for (const SnapshotRow& row : rows) accounts.push_back(row.account);
+    inner_.snapshot(tick, rows);
+  }
+  std::vector<std::uint8_t> accounts;  // in the order written
+
+ private:
+  Recorder& inner_;
 };
 
 // A recorder that forwards to the writer and throws after `limit` ticks.
@@ -202,8 +334,8 @@ TEST_CASE("hdf5 writer: complete run round-trips through the HDF5 C API") {
   const fs::path& path = tmp.path;
   const Scenario scenario = small_scenario();
   Simulation sim(scenario);
-  const Money issued = sim.institution().issued();
-  const Money hot0 = sim.institution().hot();
+  const Money issued = sim.institutions()[0].issued();
+  const Money hot0 = sim.institutions()[0].hot();
   RunResult result;
   {
     Hdf5Writer writer(path.string(), sim, provenance());
@@ -223,7 +355,7 @@ TEST_CASE("hdf5 writer: complete run round-trips through the HDF5 C API") {
   File f(path);
   const hid_t id = f.id;
   CHECK(string_attr(id, "/", "format") == "bankrun");
-  CHECK(int_attr(id, "/", "format_version") == 1);
+  CHECK(int_attr(id, "/", "format_version") == 2);
   CHECK(string_attr(id, "/", "status") == "complete");
   CHECK(string_attr(id, "/", "bankrun_version") == "0.1.0-test");
   CHECK(string_attr(id, "/", "git_commit") == "deadbeef");
@@ -237,6 +369,7 @@ TEST_CASE("hdf5 writer: complete run round-trips through the HDF5 C API") {
   CHECK(double_attr(id, "/", "tick_hours") == 1.0);
   CHECK(double_attr(id, "/", "wall_seconds") == 1.5);
   CHECK(double_attr(id, "/", "loop_seconds") == result.loop_seconds);
+  CHECK(string_attr(id, "/", "institution_names") == "svb");
 
   for (const std::string& c : kColumns) {
     CHECK_MESSAGE(length(id, c) == 2500, c);
@@ -244,30 +377,48 @@ TEST_CASE("hdf5 writer: complete run round-trips through the HDF5 C API") {
     CHECK_MESSAGE(has_attr(id, c, "description"), c);
   }
   CHECK(string_attr(id, "/institutions/svb/deposits", "units") == "USD");
+  CHECK(string_attr(id, "/population/self_custody_cents", "units") == "USD cents");
+  CHECK(H5Lexists(id, "/signals/flow", H5P_DEFAULT) == 0);  // per institution since version 2
 
   const std::string inst = "/institutions/svb";
   CHECK(int_attr(id, inst, "initial_deposits_cents") == issued);
   CHECK(issued == 1000 * 100 * 100);
   CHECK(int_attr(id, inst, "initial_hot_cents") == hot0);
   CHECK(int_attr(id, inst, "max_payout_per_tick_cents") == 50 * 100 * 100);
+  CHECK(int_attr(id, inst, "issued_cents") == issued);
+  CHECK(double_attr(id, inst, "issued") == cents_to_usd(issued));
+  CHECK(int_attr(id, inst, "owed_to_institutions_cents") == 0);
+  CHECK(int_attr(id, inst, "index") == 0);
+  CHECK(length(id, inst + "/policies") == 0);
+  CHECK(length(id, inst + "/exposures") == 0);
 
-  // The ledger identity at every tick: outstanding + paid so far == issued.
+  // The ledger identity at every tick: outstanding + paid so far == issued (no inflows or
+  // transfers here), and money is conserved: outstanding + self-custody == issued.
   const auto ticks = read_column<std::int32_t>(id, "/time/tick", H5T_NATIVE_INT32);
   const auto deposits = read_column<std::int64_t>(id, inst + "/deposits_cents", H5T_NATIVE_INT64);
   const auto payments = read_column<std::int64_t>(id, inst + "/payments_cents", H5T_NATIVE_INT64);
   const auto deposits_usd = read_column<double>(id, inst + "/deposits", H5T_NATIVE_DOUBLE);
+  const auto outside =
+      read_column<std::int64_t>(id, "/population/self_custody_cents", H5T_NATIVE_INT64);
+  const auto transfers_out =
+      read_column<std::int64_t>(id, inst + "/transfers_out_cents", H5T_NATIVE_INT64);
   Money paid = 0;
-  bool identity = true, ticks_ok = true, usd_ok = true;
+  bool identity = true, conserved = true, ticks_ok = true, usd_ok = true, no_transfers = true;
   for (std::size_t t = 0; t < ticks.size(); ++t) {
     paid += payments[t];
     identity = identity && deposits[t] + paid == issued;
+    conserved = conserved && deposits[t] + outside[t] == issued;
     ticks_ok = ticks_ok && ticks[t] == static_cast<std::int32_t>(t);
     usd_ok = usd_ok && deposits_usd[t] == static_cast<double>(deposits[t]) / 100.0;
+    no_transfers = no_transfers && transfers_out[t] == 0;
   }
   CHECK(identity);
+  CHECK(conserved);
   CHECK(ticks_ok);
   CHECK(usd_ok);
-  CHECK(paid == result.summary.total_outflow);
+  CHECK(no_transfers);
+  REQUIRE(result.summary.institutions.size() == 1);
+  CHECK(paid == result.summary.institutions[0].total_outflow);
   CHECK(paid > 0);  // the scenario does produce a run
 
   const auto withdrawn =
@@ -277,48 +428,202 @@ TEST_CASE("hdf5 writer: complete run round-trips through the HDF5 C API") {
   CHECK(news[9] == 0.0);
   CHECK(news[10] == doctest::Approx(0.8));
 
-  // Summary.
+  // Summary: population-level attributes, one subgroup per institution.
+  const InstitutionSummary& svb = result.summary.institutions[0];
   CHECK(int_attr(id, "/summary", "ticks_run") == 2500);
   CHECK(int_attr(id, "/summary", "issued_cents") == issued);
-  CHECK(int_attr(id, "/summary", "total_outflow_cents") == result.summary.total_outflow);
-  CHECK(double_attr(id, "/summary", "total_outflow_usd") ==
-        doctest::Approx(cents_to_usd(result.summary.total_outflow)));
-  CHECK(int_attr(id, "/summary", "ticks_to_10pct") == result.summary.tick_to_withdrawn[0]);
-  CHECK(int_attr(id, "/summary", "halt_tick") == -1);
   CHECK(int_attr(id, "/summary", "agents") == 1000);
+  CHECK(int_attr(id, "/summary", "withdrawn_agents") == result.summary.withdrawn_agents);
+  CHECK_FALSE(has_attr(id, "/summary", "total_outflow_cents"));
+  CHECK(int_attr(id, "/summary/svb", "issued_cents") == issued);
+  CHECK(int_attr(id, "/summary/svb", "total_outflow_cents") == svb.total_outflow);
+  CHECK(double_attr(id, "/summary/svb", "total_outflow_usd") ==
+        doctest::Approx(cents_to_usd(svb.total_outflow)));
+  CHECK(int_attr(id, "/summary/svb", "total_requested_cents") == svb.total_requested);
+  CHECK(int_attr(id, "/summary/svb", "total_inflows_cents") == 0);
+  CHECK(int_attr(id, "/summary/svb", "total_transfers_in_cents") == 0);
+  CHECK(int_attr(id, "/summary/svb", "peak_daily_outflow_cents") == svb.peak_daily_outflow);
+  CHECK(int_attr(id, "/summary/svb", "peak_daily_outflow_end_tick") ==
+        svb.peak_daily_outflow_end_tick);
+  CHECK(int_attr(id, "/summary/svb", "ticks_to_10pct") == svb.tick_to_withdrawn[0]);
+  CHECK(int_attr(id, "/summary/svb", "ticks_to_50pct") == svb.tick_to_withdrawn[2]);
+  CHECK(int_attr(id, "/summary/svb", "halt_tick") == -1);
+  CHECK(int_attr(id, "/summary/svb", "insolvent_tick") == svb.insolvent_tick);
+  CHECK(int_attr(id, "/summary/svb", "write_downs_cents") == 0);
 
   // Network, classes, news events.
   CHECK(string_attr(id, "/network", "type") == "k_out");
   CHECK(int_attr(id, "/network", "edges") == 3000);
   CHECK(double_attr(id, "/network", "degree_mean") == 3.0);
   CHECK(length(id, "/classes") == 1);
-  CHECK(length(id, "/events/news") == 1);
-
-  struct NewsRow {
-    char label[64];
-    std::int32_t tick;
-    double magnitude;
-    double decay_ticks;
-    std::int32_t duration_ticks;
-    double reach;
-  } row{};
-  const hid_t label_t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(label_t, 64);
-  H5Tset_cset(label_t, H5T_CSET_UTF8);  // HDF5 does not convert between ASCII and UTF-8
-  const hid_t row_t = H5Tcreate(H5T_COMPOUND, sizeof(NewsRow));
-  H5Tinsert(row_t, "label", HOFFSET(NewsRow, label), label_t);
-  H5Tinsert(row_t, "tick", HOFFSET(NewsRow, tick), H5T_NATIVE_INT32);
-  H5Tinsert(row_t, "duration_ticks", HOFFSET(NewsRow, duration_ticks), H5T_NATIVE_INT32);
-  H5Tinsert(row_t, "decay_ticks", HOFFSET(NewsRow, decay_ticks), H5T_NATIVE_DOUBLE);
-  const hid_t d = H5Dopen2(id, "/events/news", H5P_DEFAULT);
-  REQUIRE(H5Dread(d, row_t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &row) >= 0);
-  H5Dclose(d);
-  H5Tclose(row_t);
-  H5Tclose(label_t);
+  const auto news_rows = read_news(id);
+  REQUIRE(news_rows.size() == 1);
+  const NewsFileRow& row = news_rows[0];
   CHECK(std::string(row.label) == "rumour");
+  CHECK(std::string(row.institution).empty());  // everyone
   CHECK(row.tick == 10);
   CHECK(row.decay_ticks == 200.0);
   CHECK(row.duration_ticks == kForever);
+}
+
+TEST_CASE("hdf5 writer: several institutions - groups, ledgers, conservation, exposures") {
+  const TempPath tmp("three");
+  const fs::path& path = tmp.path;
+  Simulation sim(three_institutions());
+  std::vector<Money> issued;
+  for (const Institution& in : sim.institutions()) issued.push_back(in.issued());
+  RunResult result;
+  std::vector<std::uint8_t> snapshot_accounts;
+  {
+    Hdf5Writer writer(path.string(), sim, provenance());
+    SnapshotTee tee(writer);
+    result = run(sim, tee);
+    REQUIRE(result.status == RunStatus::kComplete);
+    writer.finish("complete", result.summary, 1.0, result.loop_seconds);
+    snapshot_accounts = tee.accounts;
+  }
+  CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0);
+  File f(path);
+  const hid_t id = f.id;
+  const std::vector<std::string> names = {"bank-a", "bank-b", "bank-c"};
+  CHECK(string_attr(id, "/", "institution_names") == "bank-a,bank-b,bank-c");
+  const std::size_t n = length(id, "/time/tick");
+  REQUIRE(n == 1500);
+  const auto outside =
+      read_column<std::int64_t>(id, "/population/self_custody_cents", H5T_NATIVE_INT64);
+  const auto outside_usd = read_column<double>(id, "/population/self_custody", H5T_NATIVE_DOUBLE);
+  std::vector<Money> total(n, 0);
+  Money moved_out = 0, moved_in = 0;
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const std::string inst = "/institutions/" + names[k];
+    CHECK(int_attr(id, inst, "index") == static_cast<std::int64_t>(k));
+    CHECK(int_attr(id, inst, "issued_cents") == issued[k]);
+    for (const char* c : {"/deposits_cents", "/transfers_in_cents", "/transfers_out_cents",
+                          "/claims_on_institutions", "/write_downs", "/signals/flow",
+                          "/signals/queue", "/signals/price"})
+      CHECK_MESSAGE(length(id, inst + c) == n, inst << c);
+    const auto col = [&](const char* c) {
+      return read_column<std::int64_t>(id, inst + c, H5T_NATIVE_INT64);
+    };
+    const auto deposits = col("/deposits_cents"), payments = col("/payments_cents"),
+               inflows = col("/inflows_cents"), in = col("/transfers_in_cents"),
+               out = col("/transfers_out_cents");
+    // Per institution: deposits = issued + cumsum(inflows + transfers_in - payments).
+    Money balance = issued[k];
+    bool ledger = true, part = true;
+    for (std::size_t t = 0; t < n; ++t) {
+      balance += inflows[t] + in[t] - payments[t];
+      ledger = ledger && deposits[t] == balance;
+      part = part && 0 <= out[t] && out[t] <= payments[t];
+      total[t] += deposits[t];
+      moved_out += out[t];
+      moved_in += in[t];
+    }
+    CHECK_MESSAGE(ledger, names[k]);
+    CHECK_MESSAGE(part, names[k]);
+    // The summary subgroup agrees with the run's summary.
+    const InstitutionSummary& s = result.summary.institutions[k];
+    const std::string sum = "/summary/" + names[k];
+    CHECK(int_attr(id, sum, "issued_cents") == issued[k]);
+    CHECK(int_attr(id, sum, "total_outflow_cents") == s.total_outflow);
+    CHECK(int_attr(id, sum, "total_inflows_cents") == s.total_inflows);
+    CHECK(int_attr(id, sum, "total_transfers_in_cents") == s.total_transfers_in);
+    CHECK(int_attr(id, sum, "halt_tick") == s.halt_tick);
+    CHECK(int_attr(id, sum, "insolvent_tick") == s.insolvent_tick);
+    CHECK(int_attr(id, sum, "write_downs_cents") == s.write_downs);
+  }
+  // Money conservation, exact at every tick: all deposits + self-custody == all issued.
+  const Money all_issued = issued[0] + issued[1] + issued[2];
+  bool conserved = true, usd = true;
+  for (std::size_t t = 0; t < n; ++t) {
+    conserved = conserved && total[t] + outside[t] == all_issued;
+    usd = usd && outside_usd[t] == static_cast<double>(outside[t]) / 100.0;
+  }
+  CHECK(conserved);
+  CHECK(usd);
+  CHECK(int_attr(id, "/summary", "issued_cents") == all_issued);
+  CHECK(moved_in == moved_out);
+  CHECK(moved_in > 0);  // the scenario does move funds between institutions
+  CHECK(int_attr(id, "/summary/bank-a", "halt_tick") == 40);
+
+  // bank-a owes bank-b's loan; bank-b's exposure defaulted when bank-a halted.
+  CHECK(int_attr(id, "/institutions/bank-a", "owed_to_institutions_cents") == usd_to_cents(20000));
+  CHECK(int_attr(id, "/institutions/bank-b", "owed_to_institutions_cents") == 0);
+  struct ExposureFileRow {
+    char debtor[64];
+    double amount_usd;
+    std::int64_t amount_cents;
+    double loss_given_default;
+    std::int32_t default_tick;
+    double loss_usd;
+    std::int64_t loss_cents;
+  };
+  const hid_t name_t = utf8_type(64);
+  const hid_t row_t = H5Tcreate(H5T_COMPOUND, sizeof(ExposureFileRow));
+  H5Tinsert(row_t, "debtor", HOFFSET(ExposureFileRow, debtor), name_t);
+  H5Tinsert(row_t, "amount_usd", HOFFSET(ExposureFileRow, amount_usd), H5T_NATIVE_DOUBLE);
+  H5Tinsert(row_t, "amount_cents", HOFFSET(ExposureFileRow, amount_cents), H5T_NATIVE_INT64);
+  H5Tinsert(row_t, "loss_given_default", HOFFSET(ExposureFileRow, loss_given_default),
+            H5T_NATIVE_DOUBLE);
+  H5Tinsert(row_t, "default_tick", HOFFSET(ExposureFileRow, default_tick), H5T_NATIVE_INT32);
+  H5Tinsert(row_t, "loss_usd", HOFFSET(ExposureFileRow, loss_usd), H5T_NATIVE_DOUBLE);
+  H5Tinsert(row_t, "loss_cents", HOFFSET(ExposureFileRow, loss_cents), H5T_NATIVE_INT64);
+  const auto exposures = read_table<ExposureFileRow>(id, "/institutions/bank-b/exposures", row_t);
+  H5Tclose(row_t);
+  H5Tclose(name_t);
+  REQUIRE(exposures.size() == 1);
+  const ExposureFileRow& loan = exposures[0];
+  CHECK(std::string(loan.debtor) == "bank-a");
+  CHECK(loan.amount_cents == usd_to_cents(20000));
+  CHECK(loan.amount_usd == 20000.0);
+  CHECK(loan.loss_given_default == 0.6);
+  CHECK(loan.default_tick == 40);
+  CHECK(loan.loss_cents == usd_to_cents(12000));
+  CHECK(loan.loss_usd == 12000.0);
+  CHECK(length(id, "/institutions/bank-a/exposures") == 0);
+  const auto write_downs =
+      read_column<double>(id, "/institutions/bank-b/write_downs", H5T_NATIVE_DOUBLE);
+  CHECK(write_downs[40] == 12000.0);
+  CHECK(int_attr(id, "/summary/bank-b", "write_downs_cents") == usd_to_cents(12000));
+  const auto claims =
+      read_column<double>(id, "/institutions/bank-b/claims_on_institutions", H5T_NATIVE_DOUBLE);
+  CHECK(claims[39] == 20000.0);
+  CHECK(claims[40] == 8000.0);
+
+  // Policies per institution; news with its target.
+  CHECK(length(id, "/institutions/bank-a/policies") == 0);
+  CHECK(length(id, "/institutions/bank-c/policies") == 1);
+  std::vector<std::pair<std::string, std::string>> news;  // (label, institution)
+  for (const NewsFileRow& r : read_news(id)) news.emplace_back(r.label, r.institution);
+  const auto has = [&](const std::string& label, const std::string& target) {
+    return std::find(news.begin(), news.end(), std::make_pair(label, target)) != news.end();
+  };
+  CHECK(has("rumour", "bank-a"));
+  CHECK(has("proof of reserves: audit", "bank-c"));
+  CHECK(has("loss on exposure to bank-a", "bank-b"));
+
+  // Snapshots carry each sampled agent's account institution.
+  struct SnapRow {
+    std::int32_t tick;
+    std::uint32_t agent;
+    std::uint8_t account;
+  };
+  const hid_t snap_t = H5Tcreate(H5T_COMPOUND, sizeof(SnapRow));
+  H5Tinsert(snap_t, "tick", HOFFSET(SnapRow, tick), H5T_NATIVE_INT32);
+  H5Tinsert(snap_t, "agent", HOFFSET(SnapRow, agent), H5T_NATIVE_UINT32);
+  H5Tinsert(snap_t, "account", HOFFSET(SnapRow, account), H5T_NATIVE_UINT8);
+  const auto snaps = read_table<SnapRow>(id, "/snapshots", snap_t);
+  H5Tclose(snap_t);
+  REQUIRE(snaps.size() == 600);
+  REQUIRE(snapshot_accounts.size() == 600);
+  std::array<int, 3> per_account{};
+  bool same = true;
+  for (std::size_t k = 0; k < snaps.size(); ++k) {
+    same = same && snaps[k].account == snapshot_accounts[k];
+    if (snaps[k].account < 3 && snaps[k].tick == 10) ++per_account[snaps[k].account];
+  }
+  CHECK(same);
+  for (const int c : per_account) CHECK(c > 0);  // agents bank at every institution
 }
 
 TEST_CASE("hdf5 writer: a writer destroyed without finish leaves a failed file") {
@@ -358,11 +663,10 @@ TEST_CASE("hdf5 writer: a killed process leaves a readable .partial file") {
     int code = 0;
     try {
       Hdf5Writer writer(path.string(), sim, provenance());
-      TickRecord r;
-      r.deposits = sim.institution().issued();
+      SyntheticTick synthetic(sim);
       for (std::int32_t t = 0; t < 2100; ++t) {
-        r.tick = t;
-        writer.record(r);
+        synthetic.record.tick = t;
+        writer.record(synthetic.record);
       }
       ::_exit(0);
     } catch (...) {
@@ -404,7 +708,7 @@ TEST_CASE("hdf5 writer: interrupted run keeps a summary of the ticks run") {
   CHECK(string_attr(f.id, "/", "status") == "interrupted");
   CHECK(int_attr(f.id, "/", "ticks_recorded") == 123);
   CHECK(int_attr(f.id, "/summary", "ticks_run") == 123);
-  CHECK(length(f.id, "/signals/flow") == 123);
+  CHECK(length(f.id, "/institutions/svb/signals/flow") == 123);
 }
 
 TEST_CASE(
@@ -415,7 +719,7 @@ TEST_CASE(
   Scenario s = small_scenario(5);
   s.news.clear();
   s.network.kind = NetworkSpec::Kind::kNone;
-  s.institution.max_payout_per_tick = std::numeric_limits<Money>::max();
+  s.institutions[0].max_payout_per_tick = std::numeric_limits<Money>::max();
   Simulation sim(s);
   Provenance p = provenance();
   p.git_commit = "";
@@ -432,6 +736,31 @@ TEST_CASE(
   CHECK(string_attr(f.id, "/", "scenario_yaml") == p.scenario_yaml);
   CHECK(string_attr(f.id, "/network", "type") == "none");
   CHECK(int_attr(f.id, "/institutions/svb", "max_payout_per_tick_cents") == -1);
+}
+
+TEST_CASE("hdf5 writer: a record that does not match the scenario is refused") {
+  const TempPath tmp("mismatch");
+  Simulation sim(three_institutions(3));
+  Hdf5Writer writer(tmp.path.string(), sim, provenance());
+  SyntheticTick synthetic(sim);
+  writer.record(synthetic.record);  // fine
+  TickRecord wrong = synthetic.record;
+  wrong.institutions = wrong.institutions.first(2);
+  CHECK_THROWS_AS(writer.record(wrong), OutputError);
+  wrong = synthetic.record;
+  wrong.classes = {};
+  CHECK_THROWS_AS(writer.record(wrong), OutputError);
+  std::vector<AssetTick> asset(1);
+  std::vector<InstitutionTick> institutions = synthetic.institutions;
+  institutions[1].assets = asset;  // bank-b holds no market asset
+  wrong = synthetic.record;
+  wrong.institutions = institutions;
+  CHECK_THROWS_AS(writer.record(wrong), OutputError);
+  writer.record(synthetic.record);  // the refused ticks left nothing behind
+  RunResult result;
+  writer.finish("interrupted", result.summary, 0.0, 0.0);
+  File f(tmp.path);
+  CHECK(int_attr(f.id, "/", "ticks_recorded") == 2);
 }
 
 TEST_CASE("hdf5 writer: finish replaces an existing file at the final path") {

@@ -159,6 +159,8 @@ void check_same(const Scenario& a, const Scenario& b) {
     CHECK(x.calm_threshold == y.calm_threshold);
     CHECK(x.redeposit_rate == y.redeposit_rate);
     CHECK(x.redeposit_fraction == y.redeposit_fraction);
+    CHECK(x.account_shares == y.account_shares);
+    CHECK(x.destination_shares == y.destination_shares);
   }
   CHECK(a.network.kind == b.network.kind);
   CHECK(a.network.k == b.network.k);
@@ -189,6 +191,7 @@ void check_same(const Scenario& a, const Scenario& b) {
   CHECK(a.news_process.reach == b.news_process.reach);
   CHECK(a.news_process.start_tick == b.news_process.start_tick);
   CHECK(a.news_process.end_tick == b.news_process.end_tick);
+  CHECK(a.news_process.institution == b.news_process.institution);
   CHECK(a.output.stress_quantiles == b.output.stress_quantiles);
   CHECK(a.output.snapshot_ticks == b.output.snapshot_ticks);
   CHECK(a.output.snapshot_agents == b.output.snapshot_agents);
@@ -200,54 +203,69 @@ void check_same(const Scenario& a, const Scenario& b) {
     CHECK(a.news[i].decay_ticks == b.news[i].decay_ticks);
     CHECK(a.news[i].duration_ticks == b.news[i].duration_ticks);
     CHECK(a.news[i].reach == b.news[i].reach);
+    CHECK(a.news[i].institution == b.news[i].institution);
   }
-  CHECK(a.institution.name == b.institution.name);
-  CHECK(a.institution.hot_reserve_fraction == b.institution.hot_reserve_fraction);
-  CHECK(a.institution.max_payout_per_tick == b.institution.max_payout_per_tick);
-  CHECK(a.institution.halt.at_tick == b.institution.halt.at_tick);
-  CHECK(a.institution.halt.withdrawn_fraction_at_least ==
-        b.institution.halt.withdrawn_fraction_at_least);
-  CHECK(a.institution.halt.hot_ratio_below == b.institution.halt.hot_ratio_below);
-  CHECK(a.institution.halt.liquid_ratio_below == b.institution.halt.liquid_ratio_below);
-  CHECK(a.institution.halt.when_insolvent == b.institution.halt.when_insolvent);
-  CHECK(a.institution.cold_reserve_fraction == b.institution.cold_reserve_fraction);
-  CHECK(a.institution.illiquid_fraction == b.institution.illiquid_fraction);
-  CHECK(a.institution.cold_to_hot_per_tick == b.institution.cold_to_hot_per_tick);
-  CHECK(a.institution.cold_delay_ticks == b.institution.cold_delay_ticks);
-  REQUIRE(a.institution.policies.size() == b.institution.policies.size());
-  for (std::size_t i = 0; i < a.institution.policies.size(); ++i) {
-    const PolicySpec& x = a.institution.policies[i];
-    const PolicySpec& y = b.institution.policies[i];
-    CHECK(x.kind == y.kind);
-    CHECK(x.label == y.label);
-    CHECK(x.trigger.at_tick == y.trigger.at_tick);
-    CHECK(x.trigger.withdrawn_fraction_at_least == y.trigger.withdrawn_fraction_at_least);
-    CHECK(x.trigger.hot_ratio_below == y.trigger.hot_ratio_below);
-    CHECK(x.trigger.liquid_ratio_below == y.trigger.liquid_ratio_below);
-    CHECK(x.trigger.when_insolvent == y.trigger.when_insolvent);
-    CHECK(x.injection == y.injection);
-    CHECK(x.news_magnitude == y.news_magnitude);
-    CHECK(x.news_decay_ticks == y.news_decay_ticks);
-    CHECK(x.news_duration_ticks == y.news_duration_ticks);
-    CHECK(x.news_reach == y.news_reach);
-    CHECK(x.coverage == y.coverage);
-    CHECK(x.insured_stress_factor == y.insured_stress_factor);
-    CHECK(x.gate_fraction == y.gate_fraction);
-  }
-  REQUIRE(a.institution.assets.size() == b.institution.assets.size());
-  for (std::size_t i = 0; i < a.institution.assets.size(); ++i) {
-    const AssetSpec& x = a.institution.assets[i];
-    const AssetSpec& y = b.institution.assets[i];
-    CHECK(x.name == y.name);
-    CHECK(x.holding_fraction == y.holding_fraction);
-    CHECK(x.price_usd == y.price_usd);
-    CHECK(x.drift_per_day == y.drift_per_day);
-    CHECK(x.volatility_per_day == y.volatility_per_day);
-    CHECK(x.daily_volume_usd == y.daily_volume_usd);
-    CHECK(x.impact == y.impact);
-    CHECK(x.permanent_share == y.permanent_share);
-    CHECK(x.outflow_drift == y.outflow_drift);
-    CHECK(x.own_token == y.own_token);
+  REQUIRE(a.institutions.size() == b.institutions.size());
+  for (std::size_t k = 0; k < a.institutions.size(); ++k) {
+    const InstitutionSpec &ia = a.institutions[k], &ib = b.institutions[k];
+    CHECK(ia.name == ib.name);
+    CHECK(ia.hot_reserve_fraction == ib.hot_reserve_fraction);
+    CHECK(ia.max_payout_per_tick == ib.max_payout_per_tick);
+    CHECK(ia.halt.at_tick == ib.halt.at_tick);
+    CHECK(ia.halt.withdrawn_fraction_at_least == ib.halt.withdrawn_fraction_at_least);
+    CHECK(ia.halt.hot_ratio_below == ib.halt.hot_ratio_below);
+    CHECK(ia.halt.liquid_ratio_below == ib.halt.liquid_ratio_below);
+    CHECK(ia.halt.when_insolvent == ib.halt.when_insolvent);
+    CHECK(ia.cold_reserve_fraction == ib.cold_reserve_fraction);
+    CHECK(ia.illiquid_fraction == ib.illiquid_fraction);
+    CHECK(ia.cold_to_hot_per_tick == ib.cold_to_hot_per_tick);
+    CHECK(ia.cold_delay_ticks == ib.cold_delay_ticks);
+    REQUIRE(ia.policies.size() == ib.policies.size());
+    for (std::size_t i = 0; i < ia.policies.size(); ++i) {
+      const PolicySpec& x = ia.policies[i];
+      const PolicySpec& y = ib.policies[i];
+      CHECK(x.kind == y.kind);
+      CHECK(x.label == y.label);
+      CHECK(x.trigger.at_tick == y.trigger.at_tick);
+      CHECK(x.trigger.withdrawn_fraction_at_least == y.trigger.withdrawn_fraction_at_least);
+      CHECK(x.trigger.hot_ratio_below == y.trigger.hot_ratio_below);
+      CHECK(x.trigger.liquid_ratio_below == y.trigger.liquid_ratio_below);
+      CHECK(x.trigger.when_insolvent == y.trigger.when_insolvent);
+      CHECK(x.injection == y.injection);
+      CHECK(x.news_magnitude == y.news_magnitude);
+      CHECK(x.news_decay_ticks == y.news_decay_ticks);
+      CHECK(x.news_duration_ticks == y.news_duration_ticks);
+      CHECK(x.news_reach == y.news_reach);
+      CHECK(x.coverage == y.coverage);
+      CHECK(x.insured_stress_factor == y.insured_stress_factor);
+      CHECK(x.gate_fraction == y.gate_fraction);
+    }
+    REQUIRE(ia.assets.size() == ib.assets.size());
+    for (std::size_t i = 0; i < ia.assets.size(); ++i) {
+      const AssetSpec& x = ia.assets[i];
+      const AssetSpec& y = ib.assets[i];
+      CHECK(x.name == y.name);
+      CHECK(x.holding_fraction == y.holding_fraction);
+      CHECK(x.price_usd == y.price_usd);
+      CHECK(x.drift_per_day == y.drift_per_day);
+      CHECK(x.volatility_per_day == y.volatility_per_day);
+      CHECK(x.daily_volume_usd == y.daily_volume_usd);
+      CHECK(x.impact == y.impact);
+      CHECK(x.permanent_share == y.permanent_share);
+      CHECK(x.outflow_drift == y.outflow_drift);
+      CHECK(x.own_token == y.own_token);
+    }
+    REQUIRE(ia.exposures.size() == ib.exposures.size());
+    for (std::size_t j = 0; j < ia.exposures.size(); ++j) {
+      const ExposureSpec &x = ia.exposures[j], &y = ib.exposures[j];
+      CHECK(x.debtor == y.debtor);
+      CHECK(x.amount == y.amount);
+      CHECK(x.loss_given_default == y.loss_given_default);
+      CHECK(x.news_per_loss == y.news_per_loss);
+      CHECK(x.news_decay_ticks == y.news_decay_ticks);
+      CHECK(x.news_duration_ticks == y.news_duration_ticks);
+      CHECK(x.news_reach == y.news_reach);
+    }
   }
 }
 
@@ -303,13 +321,13 @@ TEST_CASE("loader: a full scenario parses to the expected values") {
   CHECK(s.stress.peer_lag_ticks == 2);
   CHECK(s.stress.flow_window_ticks == 24);
 
-  CHECK(s.institution.name == "ftx");
-  CHECK(s.institution.hot_reserve_fraction == 0.42);
-  CHECK(s.institution.max_payout_per_tick == 20'000'000'000);  // cents
-  CHECK(s.institution.halt.at_tick == 71);  // 35.5 h after the start, in 0.5 h ticks
-  CHECK(s.institution.halt.withdrawn_fraction_at_least == 0.5);
-  CHECK(s.institution.halt.hot_ratio_below == 0.08);
-  CHECK(s.institution.halt.any());
+  CHECK(s.institutions[0].name == "ftx");
+  CHECK(s.institutions[0].hot_reserve_fraction == 0.42);
+  CHECK(s.institutions[0].max_payout_per_tick == 20'000'000'000);  // cents
+  CHECK(s.institutions[0].halt.at_tick == 71);  // 35.5 h after the start, in 0.5 h ticks
+  CHECK(s.institutions[0].halt.withdrawn_fraction_at_least == 0.5);
+  CHECK(s.institutions[0].halt.hot_ratio_below == 0.08);
+  CHECK(s.institutions[0].halt.any());
 }
 
 TEST_CASE("loader: news are sorted by tick (stable) and 'at' is converted to a tick") {
@@ -389,16 +407,16 @@ TEST_CASE("loader: defaults") {
   CHECK(s.output.stress_quantiles == std::vector<double>{0.1, 0.5, 0.9});
   CHECK(s.output.snapshot_ticks.empty());
   CHECK(s.output.snapshot_agents == 100);  // min(1000, agents)
-  CHECK(s.institution.name == "bank");
-  CHECK(s.institution.hot_reserve_fraction == 1.0);
-  CHECK(s.institution.max_payout_per_tick == std::numeric_limits<Money>::max());
-  CHECK_FALSE(s.institution.halt.any());
-  CHECK_FALSE(s.institution.halt.when_insolvent);
-  CHECK(s.institution.cold_reserve_fraction == 0.0);
-  CHECK(s.institution.illiquid_fraction == 0.0);
-  CHECK(s.institution.cold_to_hot_per_tick == std::numeric_limits<Money>::max());
-  CHECK(s.institution.cold_delay_ticks == 0);
-  CHECK(s.institution.policies.empty());
+  CHECK(s.institutions[0].name == "bank");
+  CHECK(s.institutions[0].hot_reserve_fraction == 1.0);
+  CHECK(s.institutions[0].max_payout_per_tick == std::numeric_limits<Money>::max());
+  CHECK_FALSE(s.institutions[0].halt.any());
+  CHECK_FALSE(s.institutions[0].halt.when_insolvent);
+  CHECK(s.institutions[0].cold_reserve_fraction == 0.0);
+  CHECK(s.institutions[0].illiquid_fraction == 0.0);
+  CHECK(s.institutions[0].cold_to_hot_per_tick == std::numeric_limits<Money>::max());
+  CHECK(s.institutions[0].cold_delay_ticks == 0);
+  CHECK(s.institutions[0].policies.empty());
 }
 
 TEST_CASE("loader: network defaults per type") {
@@ -638,14 +656,41 @@ TEST_CASE("loader: timestamps") {
                  "institutions[0].halt.at: give either 'at_tick' or 'at', not both"));
 }
 
-TEST_CASE("loader: exactly one institution") {
-  CHECK(contains(error_of(replace(kMinimal, "  - {}", "  - {}\n  - {name: second}")),
-                 "test.yaml:11:3: institutions: expected exactly one institution (this version "
-                 "supports a single institution), got 2"));
-  CHECK(
-      contains(error_of(replace(kMinimal, "institutions:\n  - {}", "institutions: []")), "got 0"));
+TEST_CASE("loader: 1 .. 254 institutions with unique names") {
+  CHECK(error_of(replace(kMinimal, "institutions:\n  - {}", "institutions: []")) ==
+        "test.yaml:10:15: institutions: expected a list of 1 .. 254 institutions, got 0");
   CHECK(contains(error_of(replace(kMinimal, "  - {}", "  - {name: 'a b'}")),
                  "institutions[0].name: expected a name of letters, digits"));
+  CHECK(error_of(replace(kMinimal, "  - {}", "  - 3")) ==
+        "test.yaml:11:5: institutions[0]: expected a mapping, got 3");
+  // Duplicate names, given or defaulted ("bank").
+  CHECK(error_of(replace(kMinimal, "  - {}", "  - {name: a}\n  - {name: b}\n  - {name: a}")) ==
+        "test.yaml:13:12: institutions[2].name: duplicate institution name 'a' (also "
+        "institutions[0])");
+  CHECK(error_of(replace(kMinimal, "  - {}", "  - {}\n  - {hot_reserve_fraction: 0.5}")) ==
+        "test.yaml:12:5: institutions[1].name: duplicate institution name 'bank' (the default "
+        "name; also institutions[0]): give each institution a distinct name");
+  CHECK(error_of(replace(kMinimal, "  - {}", "  - {name: bank}\n  - {}")) ==
+        "test.yaml:12:5: institutions[1].name: duplicate institution name 'bank' (the default "
+        "name; also institutions[0]): give each institution a distinct name");
+  // Names that cannot name an institution.
+  CHECK(contains(error_of(replace(kMinimal, "  - {}", "  - {name: self_custody}")),
+                 "institutions[0].name: the name 'self_custody' is reserved (it means "
+                 "self-custody in population.classes[i].destinations)"));
+  CHECK(contains(error_of(replace(kMinimal, "  - {}", "  - {name: ..}")),
+                 "institutions[0].name: expected a name other than '..' (it names a group in "
+                 "the output file)"));
+  CHECK(load(replace(kMinimal, "  - {}", "  - {name: a..b}")).scenario.institutions[0].name ==
+        "a..b");
+  // Up to 254 institutions.
+  std::string many;
+  for (int k = 0; k < 254; ++k) many += "  - {name: i" + std::to_string(k) + "}\n";
+  const Scenario s = load(replace(kMinimal, "  - {}\n", many)).scenario;
+  REQUIRE(s.institutions.size() == 254);
+  CHECK(s.institutions[0].name == "i0");
+  CHECK(s.institutions[253].name == "i253");
+  CHECK(error_of(replace(kMinimal, "  - {}\n", many + "  - {name: i254}\n")) ==
+        "test.yaml:11:3: institutions: expected a list of 1 .. 254 institutions, got 255");
 }
 
 TEST_CASE("loader: class names are unique identifiers; 1 .. 255 classes") {
@@ -682,7 +727,7 @@ TEST_CASE("loader: --set overrides values before validation") {
 TEST_CASE("loader: --set index forms and new keys") {
   CHECK(load(kFull, {"population.classes.1.share=2"}).scenario.population.classes[1].share == 2.0);
   CHECK(load(kFull, {"population.classes[1].share=2"}).scenario.population.classes[1].share == 2.0);
-  CHECK(load(kFull, {"institutions[0].halt.at=2022-11-07"}).scenario.institution.halt.at_tick ==
+  CHECK(load(kFull, {"institutions[0].halt.at=2022-11-07"}).scenario.institutions[0].halt.at_tick ==
         23);
   CHECK(contains(error_of(kFull, {"institutions[0].halt.at_tick=5"}), "not both"));
   CHECK(contains(error_of(kMinimal, {"description=with: colon"}),
@@ -1636,16 +1681,18 @@ TEST_CASE("loader: cold reserves, illiquid assets and transfer limits") {
                                          "    illiquid_fraction: 0.45\n"
                                          "    cold_to_hot_per_tick_usd: 2.5e6\n"
                                          "    cold_delay_ticks: 12\n"))
-                                .scenario.institution;
+                                .scenario.institutions[0];
   CHECK(s.hot_reserve_fraction == 0.1);
   CHECK(s.cold_reserve_fraction == 0.6);
   CHECK(s.illiquid_fraction == 0.45);
   CHECK(s.cold_to_hot_per_tick == 250'000'000);  // cents
   CHECK(s.cold_delay_ticks == 12);
   CHECK(load(with_institution("{cold_to_hot_per_tick_usd: 0.014}"))
-            .scenario.institution.cold_to_hot_per_tick == 1);
+            .scenario.institutions[0]
+            .cold_to_hot_per_tick == 1);
   CHECK(load(with_institution("{cold_reserve_fraction: 100, illiquid_fraction: 100}"))
-            .scenario.institution.illiquid_fraction == 100.0);
+            .scenario.institutions[0]
+            .illiquid_fraction == 100.0);
 
   CHECK(error_of(with_institution("{cold_reserve_fraction: -0.1}")) ==
         "test.yaml:11:29: institutions[0].cold_reserve_fraction: expected a number in [0, 100], "
@@ -1676,13 +1723,14 @@ TEST_CASE("loader: cold reserves, illiquid assets and transfer limits") {
 
 TEST_CASE("loader: halt when_insolvent") {
   const HaltSpec h =
-      load(with_institution("{halt: {when_insolvent: true}}")).scenario.institution.halt;
+      load(with_institution("{halt: {when_insolvent: true}}")).scenario.institutions[0].halt;
   CHECK(h.when_insolvent);
   CHECK(h.any());
   CHECK(h.at_tick == kForever);
-  CHECK_FALSE(
-      load(with_institution("{halt: {when_insolvent: false}}")).scenario.institution.halt.any());
-  CHECK_FALSE(load(with_institution("{halt: {}}")).scenario.institution.halt.any());
+  CHECK_FALSE(load(with_institution("{halt: {when_insolvent: false}}"))
+                  .scenario.institutions[0]
+                  .halt.any());
+  CHECK_FALSE(load(with_institution("{halt: {}}")).scenario.institutions[0].halt.any());
   CHECK(contains(error_of(with_institution("{halt: {when_insolvent: yes}}")),
                  "institutions[0].halt.when_insolvent: expected true or false, got 'yes'"));
   CHECK(contains(error_of(with_institution("{halt: {when_insolvnt: true}}")),
@@ -1711,7 +1759,7 @@ TEST_CASE("loader: policies of each kind") {
                                    "        when: {withdrawn_fraction_at_least: 0.3, "
                                    "when_insolvent: true}\n"
                                    "        fraction_per_day: 0.1\n");
-  const std::vector<PolicySpec> p = load(yaml).scenario.institution.policies;
+  const std::vector<PolicySpec> p = load(yaml).scenario.institutions[0].policies;
   REQUIRE(p.size() == 4);
   CHECK(p[0].kind == PolicySpec::Kind::kLenderOfLastResort);
   CHECK(p[0].label == "central bank");
@@ -1739,7 +1787,8 @@ TEST_CASE("loader: policies of each kind") {
 
 TEST_CASE("loader: policy defaults") {
   const PolicySpec r = load(with_policy("{kind: proof_of_reserves, when: {when_insolvent: true}}"))
-                           .scenario.institution.policies.at(0);
+                           .scenario.institutions[0]
+                           .policies.at(0);
   CHECK(r.label == "proof_of_reserves 0");
   CHECK(r.news_magnitude == -0.2);
   CHECK(r.news_decay_ticks == std::numeric_limits<double>::infinity());
@@ -1747,16 +1796,19 @@ TEST_CASE("loader: policy defaults") {
   CHECK(r.news_reach == 1.0);
   const PolicySpec d = load(with_policy("{kind: deposit_insurance, when: {at_tick: 0}, "
                                         "coverage_usd: 0}"))
-                           .scenario.institution.policies.at(0);
+                           .scenario.institutions[0]
+                           .policies.at(0);
   CHECK(d.coverage == 0);
   CHECK(d.insured_stress_factor == 0.0);
   CHECK(d.trigger.at_tick == 0);
-  CHECK(load(with_institution("{policies: []}")).scenario.institution.policies.empty());
+  CHECK(load(with_institution("{policies: []}")).scenario.institutions[0].policies.empty());
   CHECK(load(with_policy("{kind: proof_of_reserves, when: {at_tick: 1}, magnitude: 0}"))
-            .scenario.institution.policies.at(0)
+            .scenario.institutions[0]
+            .policies.at(0)
             .news_magnitude == 0.0);
   CHECK(load(with_policy("{kind: gate, when: {at_tick: 1}, fraction_per_day: 1}"))
-            .scenario.institution.policies.at(0)
+            .scenario.institutions[0]
+            .policies.at(0)
             .gate_fraction == 1.0);
 }
 
@@ -1828,8 +1880,9 @@ TEST_CASE("loader: policy kinds and keys of other kinds") {
         std::string(i > 0 ? ", " : "") + "{kind: gate, when: {at_tick: 1}, fraction_per_day: 1}";
   CHECK(contains(error_of(with_policy(many)),
                  "institutions[0].policies: expected at most 64 policies, got 65"));
-  CHECK(load(with_policy(many.substr(0, many.rfind(", {")))).scenario.institution.policies.size() ==
-        64);
+  CHECK(load(with_policy(many.substr(0, many.rfind(", {"))))
+            .scenario.institutions[0]
+            .policies.size() == 64);
 }
 
 TEST_CASE("loader: policy parameters are required and range-checked") {
@@ -1889,7 +1942,7 @@ TEST_CASE("loader: --set overrides of the institution keys and policy fields") {
                   "institutions[0].cold_reserve_fraction=0.7", "institutions[0].cold_delay_ticks=3",
                   "institutions[0].cold_to_hot_per_tick_usd=1000",
                   "institutions[0].halt.when_insolvent=true"})
-          .scenario.institution;
+          .scenario.institutions[0];
   REQUIRE(s.policies.size() == 1);
   CHECK(s.policies[0].gate_fraction == 0.25);
   CHECK(s.policies[0].trigger.at_tick == 1);
@@ -1903,7 +1956,7 @@ TEST_CASE("loader: --set overrides of the institution keys and policy fields") {
   const InstitutionSpec t =
       load(kMinimal, {"institutions[0].policies=[{kind: lender_of_last_resort, when: "
                       "{when_insolvent: true}, amount_usd: 1e6}]"})
-          .scenario.institution;
+          .scenario.institutions[0];
   REQUIRE(t.policies.size() == 1);
   CHECK(t.policies[0].injection == 100'000'000);
   // Changing the kind makes the other kind's keys unknown; errors name the override.
@@ -1946,7 +1999,7 @@ TEST_CASE("loader: resolved_yaml round trip with the institution keys and polici
   const LoadedScenario again = load_scenario_text(first.resolved_yaml, "resolved.yaml");
   check_same(first.scenario, again.scenario);
   CHECK(again.resolved_yaml == first.resolved_yaml);
-  const InstitutionSpec& s = first.scenario.institution;
+  const InstitutionSpec& s = first.scenario.institutions[0];
   CHECK(s.halt.when_insolvent);
   CHECK(s.cold_to_hot_per_tick == 12'345'679);  // cents, rounded
   REQUIRE(s.policies.size() == 4);
@@ -1992,7 +2045,7 @@ TEST_CASE("loader: a full asset list is parsed in liquidation order") {
               "        outflow_drift: 1000\n"
               "        own_token: false\n"
               "      - {name: sol, holding_fraction: 100, permanent_share: 0}\n");
-  const std::vector<AssetSpec> a = load(yaml).scenario.institution.assets;
+  const std::vector<AssetSpec> a = load(yaml).scenario.institutions[0].assets;
   REQUIRE(a.size() == 3);
   CHECK(a[0].name == "FTT");
   CHECK(a[0].holding_fraction == 0.4);
@@ -2020,10 +2073,11 @@ TEST_CASE("loader: a full asset list is parsed in liquidation order") {
 }
 
 TEST_CASE("loader: asset defaults") {
-  CHECK(load(kMinimal).scenario.institution.assets.empty());
-  CHECK(load(with_assets("[]")).scenario.institution.assets.empty());
-  const AssetSpec a =
-      load(with_assets("[{name: x, holding_fraction: 0.25}]")).scenario.institution.assets.at(0);
+  CHECK(load(kMinimal).scenario.institutions[0].assets.empty());
+  CHECK(load(with_assets("[]")).scenario.institutions[0].assets.empty());
+  const AssetSpec a = load(with_assets("[{name: x, holding_fraction: 0.25}]"))
+                          .scenario.institutions[0]
+                          .assets.at(0);
   CHECK(a.name == "x");
   CHECK(a.holding_fraction == 0.25);
   CHECK(a.price_usd == 1.0);
@@ -2055,9 +2109,9 @@ TEST_CASE("loader: asset names are required, valid and unique") {
   CHECK(contains(error_of(with_assets("[{name: '', holding_fraction: 1}]")),
                  "institutions[0].assets[0].name: expected a name of letters, digits"));
   // Names are unique among the assets only: an asset may share its name with a class.
-  CHECK(
-      load(with_assets("[{name: all, holding_fraction: 1}]")).scenario.institution.assets.size() ==
-      1);
+  CHECK(load(with_assets("[{name: all, holding_fraction: 1}]"))
+            .scenario.institutions[0]
+            .assets.size() == 1);
 }
 
 TEST_CASE("loader: at most one asset is the own token") {
@@ -2068,7 +2122,8 @@ TEST_CASE("loader: at most one asset is the own token") {
         "token: 'c' and 'a' (institutions[0].assets[0]) both set own_token: true");
   CHECK(load(with_assets("[{name: a, holding_fraction: 1, own_token: false}, {name: b, "
                          "holding_fraction: 1, own_token: true}]"))
-            .scenario.institution.assets.at(1)
+            .scenario.institutions[0]
+            .assets.at(1)
             .own_token);
   CHECK(contains(error_of(with_assets("[{name: a, holding_fraction: 1, own_token: 1}]")),
                  "institutions[0].assets[0].own_token: expected true or false, got 1"));
@@ -2093,7 +2148,8 @@ TEST_CASE("loader: asset values are range-checked") {
   CHECK(contains(err("drift_per_day: abc"),
                  "institutions[0].assets[0].drift_per_day: expected a number"));
   CHECK(load(with_assets("[{name: a, holding_fraction: 1, drift_per_day: -5}]"))
-            .scenario.institution.assets.at(0)
+            .scenario.institutions[0]
+            .assets.at(0)
             .drift_per_day == -5.0);
   CHECK(contains(err("volatility_per_day: -0.1"),
                  "institutions[0].assets[0].volatility_per_day: expected a number in [0, 10], got "
@@ -2136,7 +2192,8 @@ TEST_CASE("loader: asset list shape and unknown asset keys") {
   CHECK(contains(error_of(with_assets(many)),
                  "institutions[0].assets: expected at most 32 assets, got 33"));
   CHECK(load(with_assets(many.substr(0, many.rfind(", {")) + "]"))
-            .scenario.institution.assets.size() == 32);
+            .scenario.institutions[0]
+            .assets.size() == 32);
   CHECK(error_of(with_assets("[{name: a, holding_fraction: 1, volatilty_per_day: 0.1}]")) ==
         "test.yaml:11:46: institutions[0].assets[0].volatilty_per_day: unknown key "
         "'volatilty_per_day' in institutions[0].assets[0]; did you mean 'volatility_per_day'?");
@@ -2152,7 +2209,8 @@ TEST_CASE("loader: --set overrides of asset fields") {
   const std::vector<AssetSpec> a = load(yaml, {"institutions[0].assets[1].volatility_per_day=0.2",
                                                "institutions[0].assets.0.own_token=true",
                                                "institutions[0].assets[0].price_usd=3"})
-                                       .scenario.institution.assets;
+                                       .scenario.institutions[0]
+                                       .assets;
   REQUIRE(a.size() == 2);
   CHECK(a[0].own_token);
   CHECK(a[0].price_usd == 3.0);
@@ -2162,7 +2220,8 @@ TEST_CASE("loader: --set overrides of asset fields") {
   const std::vector<AssetSpec> b =
       load(kMinimal,
            {"institutions[0].assets=[{name: tok, holding_fraction: 0.3, own_token: true}]"})
-          .scenario.institution.assets;
+          .scenario.institutions[0]
+          .assets;
   REQUIRE(b.size() == 1);
   CHECK(b[0].name == "tok");
   CHECK(b[0].own_token);
@@ -2199,11 +2258,390 @@ TEST_CASE("loader: resolved_yaml round trip with assets") {
   const LoadedScenario again = load_scenario_text(first.resolved_yaml, "resolved.yaml");
   check_same(first.scenario, again.scenario);
   CHECK(again.resolved_yaml == first.resolved_yaml);
-  const std::vector<AssetSpec>& a = first.scenario.institution.assets;
+  const std::vector<AssetSpec>& a = first.scenario.institutions[0].assets;
   REQUIRE(a.size() == 3);
   CHECK(a[0].own_token);
   CHECK(a[0].drift_per_day == -0.0125);
   CHECK(a[1].daily_volume_usd == 1.23e10);
   CHECK(a[2].permanent_share == 0.3);
   CHECK(first.scenario.stress.price_weight == 0.75);
+}
+
+// ---- several institutions: exposures, accounts, destinations, news targets ---------------------
+
+namespace {
+
+// Line numbers below refer to this text (line 1 is "name: three").
+const std::string kThree = R"(name: three
+time:
+  ticks: 10
+population:
+  agents: 100
+  classes:
+    - name: retail
+      balance_usd: 1000
+      threshold: 0.5
+      accounts: {FTX: 3, BlockFi: 1}
+      destinations: {self_custody: 1, Binance: 2}
+    - name: whale
+      balance_usd: 1e6
+      threshold: 0.3
+news:
+  - {tick: 2, magnitude: 0.4, institution: FTX}
+  - {tick: 1, magnitude: 0.1}
+news_process:
+  rate_per_tick: 0.1
+  magnitude: 0.05
+  institution: BlockFi
+institutions:
+  - name: FTX
+    hot_reserve_fraction: 0.2
+  - name: BlockFi
+    exposures:
+      - to: FTX
+        amount_usd: 3.5e8
+        loss_given_default: 0.8
+        news_per_loss: 2
+        news_decay_ticks: 12
+        news_duration_ticks: 48
+        news_reach: 0.9
+      - {to: Binance, amount_usd: 1e6}
+  - name: Binance
+)";
+
+// kThree with BlockFi's exposures replaced by the flow list `exposures`.
+std::string with_exposures(const std::string& exposures) {
+  const std::string from = "    exposures:\n";
+  const auto begin = kThree.find(from);
+  const auto end = kThree.find("  - name: Binance");
+  return kThree.substr(0, begin) + "    exposures: " + exposures + "\n" + kThree.substr(end);
+}
+
+// kThree with the retail class's accounts line replaced.
+std::string with_accounts(const std::string& accounts) {
+  return replace(kThree, "      accounts: {FTX: 3, BlockFi: 1}", "      accounts: " + accounts);
+}
+
+std::string with_destinations(const std::string& destinations) {
+  return replace(kThree, "      destinations: {self_custody: 1, Binance: 2}",
+                 "      destinations: " + destinations);
+}
+
+}  // namespace
+
+TEST_CASE("loader: several institutions with exposures, accounts, destinations and targets") {
+  const Scenario s = load(kThree).scenario;
+  REQUIRE(s.institutions.size() == 3);
+  CHECK(s.institutions[0].name == "FTX");
+  CHECK(s.institutions[0].hot_reserve_fraction == 0.2);
+  CHECK(s.institutions[0].exposures.empty());
+  CHECK(s.institutions[1].name == "BlockFi");
+  CHECK(s.institutions[1].hot_reserve_fraction == 1.0);
+  CHECK(s.institutions[2].name == "Binance");
+  CHECK(s.institutions[2].exposures.empty());
+
+  const std::vector<ExposureSpec>& e = s.institutions[1].exposures;
+  REQUIRE(e.size() == 2);
+  CHECK(e[0].debtor == 0);
+  CHECK(e[0].amount == 35'000'000'000);  // cents
+  CHECK(e[0].loss_given_default == 0.8);
+  CHECK(e[0].news_per_loss == 2.0);
+  CHECK(e[0].news_decay_ticks == 12.0);
+  CHECK(e[0].news_duration_ticks == 48);
+  CHECK(e[0].news_reach == 0.9);
+  // A forward reference (Binance is listed after BlockFi), with every default.
+  CHECK(e[1].debtor == 2);
+  CHECK(e[1].amount == 100'000'000);
+  CHECK(e[1].loss_given_default == 1.0);
+  CHECK(e[1].news_per_loss == 0.0);
+  CHECK(e[1].news_decay_ticks == std::numeric_limits<double>::infinity());
+  CHECK(e[1].news_duration_ticks == kForever);
+  CHECK(e[1].news_reach == 1.0);
+
+  const InvestorClass& retail = s.population.classes[0];
+  CHECK(retail.account_shares == std::vector<double>{3.0, 1.0, 0.0});
+  CHECK(retail.destination_shares == std::vector<double>{1.0, 0.0, 0.0, 2.0});
+  const InvestorClass& whale = s.population.classes[1];
+  CHECK(whale.account_shares.empty());      // everyone at institutions[0]
+  CHECK(whale.destination_shares.empty());  // all self-custody
+
+  REQUIRE(s.news.size() == 2);
+  CHECK(s.news[0].tick == 1);
+  CHECK(s.news[0].institution == -1);  // every agent
+  CHECK(s.news[1].tick == 2);
+  CHECK(s.news[1].institution == 0);  // FTX's depositors
+  CHECK(s.news_process.institution == 1);
+}
+
+TEST_CASE("loader: defaults of the multi-institution keys") {
+  const Scenario s = load(kMinimal).scenario;
+  REQUIRE(s.institutions.size() == 1);
+  CHECK(s.institutions[0].name == "bank");
+  CHECK(s.institutions[0].exposures.empty());
+  CHECK(s.population.classes[0].account_shares.empty());
+  CHECK(s.population.classes[0].destination_shares.empty());
+  CHECK(s.news_process.institution == -1);
+  CHECK(load(kMinimal + "news: [{tick: 1, magnitude: 1}]\n").scenario.news[0].institution == -1);
+  // One institution may be named like any other.
+  const Scenario one = load(kMinimal + "news: [{tick: 1, magnitude: 1, institution: bank}]\n",
+                            {"population.classes[0].accounts={bank: 1}",
+                             "population.classes[0].destinations={bank: 1, self_custody: 0}"})
+                           .scenario;
+  CHECK(one.news[0].institution == 0);
+  CHECK(one.population.classes[0].account_shares == std::vector<double>{1.0});
+  CHECK(one.population.classes[0].destination_shares == std::vector<double>{0.0, 1.0});
+  // Shares need not be normalised; zeros are allowed next to a positive share.
+  const Scenario shares = load(with_accounts("{Binance: 0.25, FTX: 0, BlockFi: 1e-9}")).scenario;
+  CHECK(shares.population.classes[0].account_shares == std::vector<double>{0.0, 1e-9, 0.25});
+  CHECK(load(with_destinations("{self_custody: 7}"))
+            .scenario.population.classes[0]
+            .destination_shares == std::vector<double>{7.0, 0.0, 0.0, 0.0});
+}
+
+TEST_CASE("loader: exposure errors") {
+  // To the institution itself, to an unknown institution (with a suggestion).
+  CHECK(error_of(with_exposures("[{to: BlockFi, amount_usd: 1}]")) ==
+        "test.yaml:26:22: institutions[1].exposures[0].to: an institution cannot be exposed to "
+        "itself: 'BlockFi' is institutions[1], the creditor (name another institution)");
+  CHECK(error_of(with_exposures("[{amount_usd: 1, to: FTx}]")) ==
+        "test.yaml:26:37: institutions[1].exposures[0].to: unknown institution 'FTx'; did you "
+        "mean 'FTX'?");
+  CHECK(contains(error_of(with_exposures("[{to: Celsius, amount_usd: 1}]")),
+                 "institutions[1].exposures[0].to: unknown institution 'Celsius'; institutions: "
+                 "FTX, Binance"));
+  // The creditor itself is never suggested.
+  CHECK(contains(error_of(with_exposures("[{to: BlockFy, amount_usd: 1}]")),
+                 "unknown institution 'BlockFy'; institutions: FTX, Binance"));
+  CHECK(contains(error_of(with_exposures("[{to: [FTX], amount_usd: 1}]")),
+                 "institutions[1].exposures[0].to: expected the name of an institution, got a "
+                 "list"));
+  // Required keys.
+  CHECK(error_of(with_exposures("[{amount_usd: 1}]")) ==
+        "test.yaml:26:17: institutions[1].exposures[0].to: missing required key 'to' in "
+        "institutions[1].exposures[0]");
+  CHECK(contains(error_of(with_exposures("[{to: FTX}]")),
+                 "institutions[1].exposures[0].amount_usd: missing required key 'amount_usd'"));
+  // Ranges.
+  CHECK(
+      contains(error_of(with_exposures("[{to: FTX, amount_usd: 0}]")),
+               "institutions[1].exposures[0].amount_usd: expected a number in (0, 1e+14], got 0"));
+  CHECK(contains(error_of(with_exposures("[{to: FTX, amount_usd: 2e14}]")),
+                 "amount_usd: expected a number in (0, 1e+14], got 2e14"));
+  CHECK(contains(error_of(with_exposures("[{to: FTX, amount_usd: 0.004}]")),
+                 "amount_usd: expected at least 0.01 USD (one cent), got 0.004"));
+  CHECK(load(with_exposures("[{to: FTX, amount_usd: 0.014}]"))
+            .scenario.institutions[1]
+            .exposures[0]
+            .amount == 1);
+  CHECK(error_of(with_exposures("[{to: FTX, amount_usd: 1, loss_given_default: 1.5}]")) ==
+        "test.yaml:26:62: institutions[1].exposures[0].loss_given_default: expected a number in "
+        "[0, 1], got 1.5");
+  CHECK(contains(error_of(with_exposures("[{to: FTX, amount_usd: 1, loss_given_default: -0.1}]")),
+                 "loss_given_default: expected a number in [0, 1], got -0.1"));
+  CHECK(load(with_exposures("[{to: FTX, amount_usd: 1, loss_given_default: 0}]"))
+            .scenario.institutions[1]
+            .exposures[0]
+            .loss_given_default == 0.0);
+  CHECK(contains(error_of(with_exposures("[{to: FTX, amount_usd: 1, news_per_loss: -1}]")),
+                 "institutions[1].exposures[0].news_per_loss: expected a number >= 0, got -1"));
+  CHECK(contains(error_of(with_exposures("[{to: FTX, amount_usd: 1, news_decay_ticks: 0}]")),
+                 "news_decay_ticks: expected a number > 0, got 0"));
+  CHECK(contains(error_of(with_exposures("[{to: FTX, amount_usd: 1, news_duration_ticks: 0}]")),
+                 "news_duration_ticks: expected an integer in 1 .. 2147483647, got 0"));
+  CHECK(contains(error_of(with_exposures("[{to: FTX, amount_usd: 1, news_reach: 2}]")),
+                 "news_reach: expected a number in [0, 1], got 2"));
+  // Unknown keys, list shape.
+  CHECK(contains(error_of(with_exposures("[{to: FTX, amount_us: 1}]")),
+                 "institutions[1].exposures[0].amount_us: unknown key 'amount_us' in "
+                 "institutions[1].exposures[0]; did you mean 'amount_usd'?"));
+  CHECK(contains(error_of(with_exposures("{to: FTX, amount_usd: 1}")),
+                 "institutions[1].exposures: expected a list, got a mapping"));
+  CHECK(contains(error_of(replace(kThree, "    hot_reserve_fraction: 0.2\n",
+                                  "    hot_reserve_fraction: 0.2\n    exposure: []\n")),
+                 "unknown key 'exposure' in institutions[0]; did you mean 'exposures'?"));
+  std::string many = "[";
+  for (int j = 0; j < 65; ++j) many += std::string(j > 0 ? ", " : "") + "{to: FTX, amount_usd: 1}";
+  CHECK(contains(error_of(with_exposures(many + "]")),
+                 "institutions[1].exposures: expected at most 64 exposures, got 65"));
+  // 64 exposures (several to the same debtor) are fine.
+  many = "[";
+  for (int j = 0; j < 64; ++j) many += std::string(j > 0 ? ", " : "") + "{to: FTX, amount_usd: 1}";
+  CHECK(load(with_exposures(many + "]")).scenario.institutions[1].exposures.size() == 64);
+  // With a single institution, there is no one to be exposed to.
+  CHECK(contains(error_of(replace(kMinimal, "  - {}", "  - {exposures: [{to: x, amount_usd: 1}]}")),
+                 "institutions[0].exposures[0].to: unknown institution 'x'; there is no other "
+                 "institution"));
+}
+
+TEST_CASE("loader: class accounts errors") {
+  CHECK(error_of(with_accounts("{FTX: 1, Binanse: 1}")) ==
+        "test.yaml:10:26: population.classes[0].accounts.Binanse: unknown institution 'Binanse' "
+        "in population.classes[0].accounts; did you mean 'Binance'?");
+  CHECK(contains(error_of(with_accounts("{Kraken: 1}")),
+                 "population.classes[0].accounts.Kraken: unknown institution 'Kraken' in "
+                 "population.classes[0].accounts; institutions: FTX, BlockFi, Binance"));
+  CHECK(contains(error_of(with_accounts("{self_custody: 1}")),
+                 "unknown institution 'self_custody' in population.classes[0].accounts"));
+  CHECK(error_of(with_accounts("{FTX: 0, Binance: 0}")) ==
+        "test.yaml:10:17: population.classes[0].accounts: expected at least one share > 0, got "
+        "only zeros");
+  CHECK(contains(error_of(with_accounts("{}")),
+                 "population.classes[0].accounts: expected at least one share > 0, got an empty "
+                 "mapping"));
+  CHECK(error_of(with_accounts("{FTX: 1, Binance: -0.5}")) ==
+        "test.yaml:10:35: population.classes[0].accounts.Binance: expected a number >= 0, got "
+        "-0.5");
+  CHECK(contains(error_of(with_accounts("{FTX: abc}")),
+                 "population.classes[0].accounts.FTX: expected a number, got 'abc'"));
+  CHECK(contains(error_of(with_accounts("{FTX: 1e308, Binance: 1e308}")),
+                 "population.classes[0].accounts: the shares sum to infinity"));
+  CHECK(contains(error_of(with_accounts("[FTX]")),
+                 "population.classes[0].accounts: expected a mapping, got a list"));
+  CHECK(contains(error_of(with_accounts("{FTX: 1, FTX: 2}")),
+                 "population.classes[0].accounts.FTX: duplicate key 'FTX'"));
+  CHECK(contains(error_of(replace(kThree, "      accounts:", "      account:")),
+                 "unknown key 'account' in population.classes[0]; did you mean 'accounts'?"));
+  // The names come from the institutions list, which is checked first.
+  CHECK(contains(error_of(replace(kThree, "  - name: Binance\n", "  - name: FTX\n")),
+                 "institutions[2].name: duplicate institution name 'FTX' (also institutions[0])"));
+  const std::string no_institutions = kThree.substr(0, kThree.find("institutions:"));
+  CHECK(contains(error_of(no_institutions),
+                 "institutions: missing required key 'institutions' at the top level"));
+}
+
+TEST_CASE("loader: class destinations errors") {
+  CHECK(error_of(with_destinations("{self_custody: 1, Binanse: 1}")) ==
+        "test.yaml:11:39: population.classes[0].destinations.Binanse: unknown destination "
+        "'Binanse' in population.classes[0].destinations; did you mean 'Binance'?");
+  CHECK(contains(error_of(with_destinations("{self-custody: 1}")),
+                 "unknown destination 'self-custody' in population.classes[0].destinations; did "
+                 "you mean 'self_custody'?"));
+  CHECK(contains(error_of(with_destinations("{Kraken: 1}")),
+                 "unknown destination 'Kraken' in population.classes[0].destinations; valid "
+                 "destinations: self_custody, FTX, BlockFi, Binance"));
+  CHECK(contains(error_of(with_destinations("{self_custody: 0, FTX: 0}")),
+                 "population.classes[0].destinations: expected at least one share > 0, got only "
+                 "zeros"));
+  CHECK(contains(error_of(with_destinations("{self_custody: -1, FTX: 2}")),
+                 "population.classes[0].destinations.self_custody: expected a number >= 0, got "
+                 "-1"));
+  CHECK(contains(error_of(with_destinations("self_custody")),
+                 "population.classes[0].destinations: expected a mapping, got 'self_custody'"));
+}
+
+TEST_CASE("loader: news and news_process institution targets") {
+  CHECK(error_of(replace(kThree, "institution: FTX}", "institution: FTXX}")) ==
+        "test.yaml:16:44: news[0].institution: unknown institution 'FTXX'; did you mean 'FTX'?");
+  CHECK(contains(error_of(replace(kThree, "institution: FTX}", "institution: Kraken}")),
+                 "news[0].institution: unknown institution 'Kraken'; institutions: FTX, BlockFi, "
+                 "Binance"));
+  CHECK(contains(error_of(replace(kThree, "institution: FTX}", "institution: [FTX]}")),
+                 "news[0].institution: expected the name of an institution, got a list"));
+  CHECK(contains(error_of(replace(kThree, "institution: FTX}", "institutions: FTX}")),
+                 "unknown key 'institutions' in news[0]; did you mean 'institution'?"));
+  CHECK(error_of(replace(kThree, "  institution: BlockFi", "  institution: blockfi")) ==
+        "test.yaml:21:16: news_process.institution: unknown institution 'blockfi'; did you mean "
+        "'BlockFi'?");
+  CHECK(load(replace(kThree, "  institution: BlockFi", "  institution: Binance"))
+            .scenario.news_process.institution == 2);
+}
+
+TEST_CASE("loader: --set overrides and round trip of the multi-institution keys") {
+  const LoadedScenario first =
+      load(kThree, {"institutions[1].exposures[0].to=Binance",
+                    "institutions[1].exposures[1].loss_given_default=0.25",
+                    "institutions[2].exposures=[{to: FTX, amount_usd: 5e5, news_per_loss: 3}]",
+                    "population.classes[1].accounts={Binance: 1}",
+                    "population.classes[1].destinations={FTX: 1, self_custody: 1}",
+                    "news[1].institution=Binance", "news_process.institution=FTX"});
+  const Scenario& s = first.scenario;
+  CHECK(s.institutions[1].exposures[0].debtor == 2);
+  CHECK(s.institutions[1].exposures[1].loss_given_default == 0.25);
+  REQUIRE(s.institutions[2].exposures.size() == 1);
+  CHECK(s.institutions[2].exposures[0].debtor == 0);
+  CHECK(s.institutions[2].exposures[0].amount == 50'000'000);
+  CHECK(s.institutions[2].exposures[0].news_per_loss == 3.0);
+  CHECK(s.population.classes[1].account_shares == std::vector<double>{0.0, 0.0, 1.0});
+  CHECK(s.population.classes[1].destination_shares == std::vector<double>{1.0, 1.0, 0.0, 0.0});
+  CHECK(s.news[0].institution == 2);  // news[1] of the file (tick 1), sorted first
+  CHECK(s.news_process.institution == 0);
+  // The resolved YAML names institutions by name and loads back to the same scenario.
+  const LoadedScenario again = load_scenario_text(first.resolved_yaml, "resolved.yaml");
+  check_same(s, again.scenario);
+  CHECK(again.resolved_yaml == first.resolved_yaml);
+  check_same(load(kThree).scenario, load_scenario_text(load(kThree).resolved_yaml, "r").scenario);
+  // Renaming an institution by --set leaves references to the old name dangling (the
+  // population is read first).
+  CHECK(error_of(kThree, {"institutions[2].name=Bnb"}) ==
+        "test.yaml:11:39: population.classes[0].destinations.Binance: unknown destination "
+        "'Binance' in population.classes[0].destinations; valid destinations: self_custody, FTX, "
+        "BlockFi, Bnb");
+  CHECK(error_of(kThree, {"institutions[2].name=Bnb",
+                          "population.classes[0].destinations={self_custody: 1}"}) ==
+        "test.yaml:34:14: institutions[1].exposures[1].to: unknown institution 'Binance'; "
+        "institutions: FTX, Bnb");
+  // Errors in overridden values name the override.
+  CHECK(error_of(kThree, {"institutions[1].exposures[0].to=BlockFi"}) ==
+        "--set institutions[1].exposures[0].to=BlockFi: institutions[1].exposures[0].to: an "
+        "institution cannot be exposed to itself: 'BlockFi' is institutions[1], the creditor "
+        "(name another institution)");
+  CHECK(error_of(kThree, {"population.classes[0].accounts.FTX=-1"}) ==
+        "--set population.classes[0].accounts.FTX=-1: population.classes[0].accounts.FTX: "
+        "expected a number >= 0, got -1");
+  CHECK(error_of(kThree, {"population.classes[0].accounts.Kraken=1"}) ==
+        "--set population.classes[0].accounts.Kraken=1: population.classes[0].accounts.Kraken: "
+        "unknown institution 'Kraken' in population.classes[0].accounts; institutions: FTX, "
+        "BlockFi, Binance");
+  CHECK(error_of(kThree, {"institutions[1].name=FTX"}) ==
+        "--set institutions[1].name=FTX: institutions[1].name: duplicate institution name 'FTX' "
+        "(also institutions[0])");
+}
+
+#ifdef BANKRUN_SOURCE_DIR
+TEST_CASE("loader: the README example of several institutions loads") {
+  // The first ```yaml block after the heading "## Example: several institutions".
+  std::ifstream in(std::filesystem::path(BANKRUN_SOURCE_DIR) / "scenarios/README.md");
+  REQUIRE(in);
+  std::string line, yaml;
+  bool in_section = false, in_block = false;
+  while (std::getline(in, line)) {
+    if (line.starts_with("## ")) in_section = line == "## Example: several institutions";
+    if (!in_section) continue;
+    if (!in_block && line == "```yaml") {
+      in_block = true;
+    } else if (in_block && line == "```") {
+      break;
+    } else if (in_block) {
+      yaml += line + "\n";
+    }
+  }
+  REQUIRE_FALSE(yaml.empty());
+  const Scenario s = load(yaml).scenario;
+  REQUIRE(s.institutions.size() == 3);
+  CHECK(s.institutions[0].name == "FTX");
+  CHECK(s.institutions[1].name == "Binance");
+  CHECK(s.institutions[2].name == "BlockFi");
+  REQUIRE(s.institutions[2].exposures.size() == 1);
+  CHECK(s.institutions[2].exposures[0].debtor == 0);
+}
+#endif
+
+TEST_CASE("names longer than 63 characters are rejected") {
+  const std::string long_name(64, 'x');
+  const auto error = [&](const std::string& text) {
+    try {
+      load_scenario_text(text, "test.yaml");
+    } catch (const ScenarioError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string ok_name(63, 'y');
+  CHECK(error("name: s\ntime: {ticks: 1}\npopulation: {agents: 1, classes: [{name: " + ok_name +
+              ", balance_usd: 1, threshold: 1}]}\ninstitutions: [{name: b}]\n")
+            .empty());
+  CHECK(error("name: s\ntime: {ticks: 1}\npopulation: {agents: 1, classes: [{name: a, "
+              "balance_usd: 1, threshold: 1}]}\ninstitutions: [{name: " +
+              long_name + "}]\n")
+            .find("at most 63 characters") != std::string::npos);
 }

@@ -24,11 +24,11 @@ PolicySpec policy(PolicySpec::Kind kind, std::int32_t at_tick) {
 
 TEST_CASE("lender of last resort: the injection lets a stalled queue be paid") {
   Scenario s = news_only_scenario(10, 0.5, 1.0, 5);  // everyone asks for $100 at tick 0: $1000
-  s.institution.hot_reserve_fraction = 0.2;
+  s.institutions[0].hot_reserve_fraction = 0.2;
   PolicySpec lolr = policy(PolicySpec::Kind::kLenderOfLastResort, kForever);
   lolr.trigger.hot_ratio_below = 0.01;  // hot runs out at tick 0: fires at tick 1
   lolr.injection = 50000;               // $500
-  s.institution.policies = {lolr};
+  s.institutions[0].policies = {lolr};
   Simulation sim(s);
   Collect c;
   run(sim, c);
@@ -36,7 +36,7 @@ TEST_CASE("lender of last resort: the injection lets a stalled queue be paid") {
   CHECK(c.ticks[0].injections == 0);
   CHECK(c.ticks[1].injections == 50000);
   CHECK(c.ticks[1].paid == 50000);
-  CHECK(sim.policy_fired_tick(0) == 1);
+  CHECK(sim.policy_fired_tick(0, 0) == 1);
   CHECK(c.ticks[4].queue_value == 30000);  // the rest stays unpaid
 }
 
@@ -44,7 +44,7 @@ TEST_CASE("proof of reserves: a reassuring news event from the tick it fires") {
   Scenario s = news_only_scenario(1000, 0.5, 0.4, 6);  // stress 0.4 < 0.5: nobody runs
   PolicySpec por = policy(PolicySpec::Kind::kProofOfReserves, 3);
   por.news_magnitude = -0.3;
-  s.institution.policies = {por};
+  s.institutions[0].policies = {por};
   Simulation sim(s);
   Collect c;
   run(sim, c);
@@ -61,7 +61,7 @@ TEST_CASE("deposit insurance: fully insured depositors with factor 0 feel no str
     PolicySpec ins = policy(PolicySpec::Kind::kDepositInsurance, 0);
     ins.coverage = 5000;  // $50 of each $100 claim
     ins.insured_stress_factor = factor;
-    s.institution.policies = {ins};
+    s.institutions[0].policies = {ins};
     Simulation sim(s);
     Collect c;
     run(sim, c);
@@ -76,7 +76,7 @@ TEST_CASE("gate: at most a share of the claim per request, one request a day") {
   s.time.tick_hours = 1;  // a day is 24 ticks
   PolicySpec gate = policy(PolicySpec::Kind::kGate, 0);
   gate.gate_fraction = 0.1;
-  s.institution.policies = {gate};
+  s.institutions[0].policies = {gate};
   Simulation sim(s);
   Collect c;
   run(sim, c);

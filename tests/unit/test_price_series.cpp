@@ -35,14 +35,14 @@ TEST_CASE("price file: timestamps become ticks, the last row of a tick wins") {
                                     "2022-11-08T05:45:00Z,17500\n"  // tick 5 again: wins
                                     "2022-11-09,16000\n");          // tick 24
   const Scenario s = load_scenario_text(scenario_with_prices(csv), "test.yaml").scenario;
-  const auto& series = s.institution.assets[0].price_series;
+  const auto& series = s.institutions[0].assets[0].price_series;
   REQUIRE(series.size() == 3);
   CHECK(series[0] == std::pair<std::int32_t, double>{0, 21000});
   CHECK(series[1] == std::pair<std::int32_t, double>{5, 17500});
   CHECK(series[2] == std::pair<std::int32_t, double>{24, 16000});
 
   // The market price follows the series: set for tick t+1 at the end of tick t.
-  Institution inst(s.institution, 100000, 10, 1.0);
+  Institution inst(s.institutions[0], 100000, 10, 1.0);
   std::vector<double> price;
   for (int t = 0; t < 30; ++t) {
     inst.update_prices(1, t, 0);

@@ -13,7 +13,7 @@ using namespace bankrun;
 using namespace bankrun::testing;
 
 namespace {
-std::vector<TickRecord> run_with_threads(const Scenario& s, int threads,
+std::vector<TestTick> run_with_threads(const Scenario& s, int threads,
                                          std::vector<double>* stress = nullptr) {
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
   Simulation sim(s);
@@ -23,10 +23,10 @@ std::vector<TickRecord> run_with_threads(const Scenario& s, int threads,
   return c.ticks;
 }
 
-bool same_records(const std::vector<TickRecord>& a, const std::vector<TickRecord>& b) {
+bool same_records(const std::vector<TestTick>& a, const std::vector<TestTick>& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t k = 0; k < a.size(); ++k) {
-    const TickRecord &x = a[k], &y = b[k];
+    const TestTick &x = a[k], &y = b[k];
     if (x.deposits != y.deposits || x.paid != y.paid || x.requested != y.requested ||
         x.withdrawn_agents != y.withdrawn_agents || x.queue_value != y.queue_value ||
         x.stress_mean != y.stress_mean || x.flow_signal != y.flow_signal || x.halted != y.halted)
@@ -57,9 +57,9 @@ TEST_CASE("results are bit-identical for 1, 2 and 3 threads") {
   s.stress.flow_window_ticks = 5;
   s.stress.carry = 0.3;
   s.news[0].reach = 0.7;
-  s.institution.hot_reserve_fraction = 0.4;
-  s.institution.max_payout_per_tick = usd_to_cents(5e6);
-  s.institution.halt.hot_ratio_below = 0.05;
+  s.institutions[0].hot_reserve_fraction = 0.4;
+  s.institutions[0].max_payout_per_tick = usd_to_cents(5e6);
+  s.institutions[0].halt.hot_ratio_below = 0.05;
   std::vector<double> st1, st2, st3;
   const auto one = run_with_threads(s, 1, &st1);
   CHECK(same_records(one, run_with_threads(s, 2, &st2)));
