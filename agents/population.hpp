@@ -41,6 +41,10 @@ struct InvestorClass {
   // shares with its own account institution's share set to 0; empty (or nothing left) =
   // self-custody.
   std::vector<double> destination_shares;
+  // Portfolio mix: portfolio[c] is the share of each agent's claim (by value) held in claim
+  // currency c (0 = USD, c >= 1 = Scenario::currencies[c - 1]); empty = all USD. Every
+  // request, re-deposit and transfer is split by it. Normalised.
+  std::vector<double> portfolio;
 };
 
 struct PopulationSpec {

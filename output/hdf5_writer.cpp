@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -121,6 +122,13 @@ template <typename T, auto Get>
 constexpr Fill<InstitutionTick> from_institution = &fill<InstitutionTick, T, Get>;
 template <typename T, auto Get>
 constexpr Fill<ClassTick> from_class = &fill<ClassTick, T, Get>;
+template <typename T, auto Get>
+constexpr Fill<AssetTick> from_asset = &fill<AssetTick, T, Get>;
+
+// Base units of an asset (1e-8) as units of the asset.
+double asset_units(std::int64_t base_units) {
+  return static_cast<double>(base_units) * kAssetUnit;
+}
 
 // Population-level columns (from TickRecord), one dataset each.
 // clang-format off
@@ -246,14 +254,19 @@ const std::array<ColumnSpec<InstitutionTick>, 27> kInstitutionColumns{{
 }};
 // clang-format on
 
-// Per-class columns: 2-D datasets [tick, class] under /population/by_class.
-struct ClassColumnSpec {
+// One 2-D per-tick dataset [tick, item] (item: an investor class, or an asset of an
+// institution), filled from one field of Row.
+template <typename Row>
+struct MatrixColumnSpec {
   const char* name;
   ColumnType type;
   const char* units;
   const char* description;
-  Fill<ClassTick> fill;
+  Fill<Row> fill;
 };
+
+// Per-class columns: 2-D datasets [tick, class] under /population/by_class.
+using ClassColumnSpec = MatrixColumnSpec<ClassTick>;
 
 // clang-format off
 const std::array<ClassColumnSpec, 5> kClassColumns{{
@@ -276,23 +289,59 @@ const std::array<ClassColumnSpec, 5> kClassColumns{{
 // clang-format on
 
 // Per-asset columns: 2-D datasets [tick, asset] under /institutions/<name>/assets.
-struct AssetColumnSpec {
-  const char* name;
-  const char* units;
-  const char* description;
-  double (*get)(const AssetTick&);
-};
+using AssetColumnSpec = MatrixColumnSpec<AssetTick>;
 
-const std::array<AssetColumnSpec, 4> kAssetColumns{{
-    {"price", "USD per unit", "price at the end of the tick",
-     [](const AssetTick& a) { return a.price; }},
-    {"value", "USD", "the institution's holding at the end-of-tick price",
-     [](const AssetTick& a) { return cents_to_usd(a.value); }},
-    {"sale_proceeds", "USD", "fire-sale proceeds this tick",
-     [](const AssetTick& a) { return cents_to_usd(a.proceeds); }},
-    {"realised_loss", "USD", "loss on this tick's sales: P q - proceeds (price impact)",
-     [](const AssetTick& a) { return cents_to_usd(a.loss); }},
+// clang-format off
+const std::array<AssetColumnSpec, 16> kAssetColumns{{
+  {"price", ColumnType::kFloat64, "USD per unit", "price at the end of the tick",
+   from_asset<double, [](const AssetTick& a) { return a.price; }>},
+  {"value", ColumnType::kFloat64, "USD",
+   "the institution's holding (hot + cold + in transit + illiquid units) at the end-of-tick price",
+   from_asset<double, [](const AssetTick& a) { return cents_to_usd(a.value); }>},
+  {"sale_proceeds", ColumnType::kFloat64, "USD", "fire-sale proceeds this tick",
+   from_asset<double, [](const AssetTick& a) { return cents_to_usd(a.proceeds); }>},
+  {"realised_loss", ColumnType::kFloat64, "USD",
+   "loss on this tick's sales: P q - proceeds (price impact)",
+   from_asset<double, [](const AssetTick& a) { return cents_to_usd(a.loss); }>},
+  {"hot_units", ColumnType::kFloat64, "units of the asset",
+   "hot units (payable in kind and sellable now) at the end of the tick",
+   from_asset<double, [](const AssetTick& a) { return asset_units(a.hot_units); }>},
+  {"cold_units", ColumnType::kFloat64, "units of the asset",
+   "cold units at the end of the tick",
+   from_asset<double, [](const AssetTick& a) { return asset_units(a.cold_units); }>},
+  {"in_transit_units", ColumnType::kFloat64, "units of the asset",
+   "cold units on their way to hot at the end of the tick",
+   from_asset<double, [](const AssetTick& a) { return asset_units(a.in_transit_units); }>},
+  {"illiquid_units", ColumnType::kFloat64, "units of the asset",
+   "illiquid units (lent out: valued at the price, never sold or paid out) at the end of the tick",
+   from_asset<double, [](const AssetTick& a) { return asset_units(a.illiquid_units); }>},
+  {"liabilities", ColumnType::kFloat64, "USD",
+   "customers' claims held in this asset, by value, at the end of the tick "
+   "(liabilities_cents / 100)",
+   from_asset<double, [](const AssetTick& a) { return cents_to_usd(a.liabilities); }>},
+  {"liabilities_cents", ColumnType::kInt64, "USD cents",
+   "customers' claims held in this asset, by value, at the end of the tick, exact",
+   from_asset<std::int64_t, [](const AssetTick& a) { return a.liabilities; }>},
+  {"payments", ColumnType::kFloat64, "USD",
+   "value paid out in kind in this asset this tick (payments_cents / 100)",
+   from_asset<double, [](const AssetTick& a) { return cents_to_usd(a.paid); }>},
+  {"payments_cents", ColumnType::kInt64, "USD cents",
+   "value paid out in kind in this asset this tick, exact",
+   from_asset<std::int64_t, [](const AssetTick& a) { return a.paid; }>},
+  {"paid_units", ColumnType::kFloat64, "units of the asset",
+   "units paid out in kind this tick",
+   from_asset<double, [](const AssetTick& a) { return asset_units(a.paid_units); }>},
+  {"queue_value", ColumnType::kFloat64, "USD",
+   "unpaid value of the withdrawal queue in this asset at the end of the tick",
+   from_asset<double, [](const AssetTick& a) { return cents_to_usd(a.queue_value); }>},
+  {"queue_count", ColumnType::kInt64, "requests",
+   "requests waiting in this asset's queue at the end of the tick",
+   from_asset<std::int64_t, [](const AssetTick& a) { return a.queue_count; }>},
+  {"oldest_wait", ColumnType::kInt32, "ticks",
+   "ticks the oldest unpaid request in this asset has waited at the end of the tick (0 if none)",
+   from_asset<std::int32_t, [](const AssetTick& a) { return a.oldest_wait_ticks; }>},
 }};
+// clang-format on
 
 hid_t file_type(ColumnType t) {
   switch (t) {
@@ -343,6 +392,33 @@ std::string join(const Items& items, Name&& name) {
   return out;
 }
 
+// A class's portfolio mix as text, "USD:0.7,BTC:0.3": every claim currency (USD first,
+// then Scenario::currencies), with its share normalised to sum to 1 (10 significant
+// digits). An empty portfolio is all USD: "USD:1".
+std::string portfolio_text(const std::vector<double>& portfolio,
+                           const std::vector<std::string>& currencies) {
+  if (portfolio.empty()) return "USD:1";
+  double sum = 0.0;
+  for (const double w : portfolio) sum += w;
+  std::string out;
+  for (std::size_t c = 0; c < portfolio.size(); ++c) {
+    if (!out.empty()) out += ',';
+    if (c == 0)
+      out += "USD";
+    else if (c - 1 < currencies.size())
+      out += currencies[c - 1];
+    else
+      out += "currency" + std::to_string(c);  // the loader never lets this happen
+    out += ':';
+    std::array<char, 32> digits{};
+    const double share = sum > 0.0 ? portfolio[c] / sum : 0.0;
+    const auto res = std::to_chars(digits.data(), digits.data() + digits.size(), share,
+                                   std::chars_format::general, 10);
+    out.append(digits.data(), res.ptr);
+  }
+  return out;
+}
+
 struct NewsRow {
   char label[kLabelBytes];
   char institution[kLabelBytes];  // the target's name; "" = every agent
@@ -366,11 +442,24 @@ struct SnapshotFileRow {
   double stress;
 };
 
+// One investor class; in the file each row is followed by the `portfolio` string, whose
+// width is that of the longest class's portfolio (see write_classes).
 struct ClassRow {
   char name[kLabelBytes];
   std::int64_t agents;
   double share;
   std::uint32_t first_agent_id;
+};
+
+// One market asset of an institution, as given in the scenario.
+struct AssetSpecRow {
+  char name[kLabelBytes];
+  double hot_share;
+  double cold_share;
+  double cold_to_hot_units_per_tick;  // inf = unlimited
+  std::int32_t cold_delay_ticks;
+  double max_payout_per_tick_usd;          // -1 = unlimited
+  std::int64_t max_payout_per_tick_cents;  // -1 = unlimited
 };
 
 const char* network_type(NetworkSpec::Kind kind) {
@@ -574,6 +663,7 @@ struct Hdf5Writer::Impl {
   void append_matrix(hid_t ds, int rank, const hsize_t* extra, hid_t mem_t, const void* data,
                      const char* name);
   void create_asset_columns(InstitutionOut& out, hid_t group, const InstitutionSpec& spec);
+  void write_asset_specs(hid_t group, const InstitutionSpec& spec);
   void write_summary(const Summary& s);
   template <typename F>
   void for_each_handle(F&& f) {
@@ -656,6 +746,9 @@ void Hdf5Writer::Impl::write_root(const Simulation& sim, const Provenance& prov)
   attr(root, "start_unix_seconds", std::int64_t{sc.time.start_unix_seconds});
   attr(root, "agents", static_cast<std::int64_t>(sim.population().size()));
   attr(root, "institution_names", join(sc.institutions, [](const auto& in) { return in.name; }));
+  attr(root, "currencies",
+       "USD" + std::string(sc.currencies.empty() ? "" : ",") +
+           join(sc.currencies, [](const std::string& c) { return c; }));
 }
 
 // Attributes of /institutions/<name>, known at tick 0.
@@ -674,32 +767,46 @@ void Hdf5Writer::Impl::write_institution_group(hid_t g, std::size_t k, const Sim
 }
 
 void Hdf5Writer::Impl::write_classes(const Simulation& sim) {
-  const auto& classes = sim.scenario().population.classes;
+  const Scenario& sc = sim.scenario();
+  const auto& classes = sc.population.classes;
   const Population& pop = sim.population();
-  std::vector<ClassRow> rows(classes.size());
+  std::vector<std::string> portfolios;
+  std::size_t width = 2;  // bytes of the portfolio field, NUL included
+  for (const auto& c : classes) {
+    portfolios.push_back(portfolio_text(c.portfolio, sc.currencies));
+    width = std::max(width, portfolios.back().size() + 1);
+  }
+  // Each row: a ClassRow, then the portfolio string (`width` bytes), padded to the alignment
+  // of ClassRow.
+  const std::size_t offset = sizeof(ClassRow);
+  const std::size_t row_bytes =
+      (offset + width + alignof(ClassRow) - 1) / alignof(ClassRow) * alignof(ClassRow);
+  std::vector<std::byte> rows(classes.size() * row_bytes);
   double share_sum = 0.0;
   for (const auto& c : classes) share_sum += c.share;
   for (std::size_t c = 0; c < classes.size(); ++c) {
-    ClassRow& row = rows[c];
+    ClassRow row{};
     copy_fixed(classes[c].name, row.name, kLabelBytes);
     const bool known = c + 1 < pop.class_begin.size();
     row.first_agent_id = known ? pop.class_begin[c] : 0;
     row.agents = known ? std::int64_t{pop.class_begin[c + 1]} - pop.class_begin[c] : 0;
     row.share = share_sum > 0.0 ? classes[c].share / share_sum : 0.0;  // normalised
+    std::byte* out = rows.data() + c * row_bytes;
+    std::memcpy(out, &row, sizeof row);
+    copy_fixed(portfolios[c], reinterpret_cast<char*>(out + offset), width);
   }
-  Handle name_t = string_type(kLabelBytes);
-  Handle row_t(check(H5Tcreate(H5T_COMPOUND, sizeof(ClassRow)), "cannot create the class row type"),
+  Handle name_t = string_type(kLabelBytes), portfolio_t = string_type(width);
+  Handle row_t(check(H5Tcreate(H5T_COMPOUND, row_bytes), "cannot create the class row type"),
                H5Tclose);
-  check_status(H5Tinsert(row_t.get(), "name", HOFFSET(ClassRow, name), name_t.get()),
-               "cannot build the class row type");
-  check_status(H5Tinsert(row_t.get(), "agents", HOFFSET(ClassRow, agents), H5T_NATIVE_INT64),
-               "cannot build the class row type");
-  check_status(H5Tinsert(row_t.get(), "share", HOFFSET(ClassRow, share), H5T_NATIVE_DOUBLE),
-               "cannot build the class row type");
-  check_status(H5Tinsert(row_t.get(), "first_agent_id", HOFFSET(ClassRow, first_agent_id),
-                         H5T_NATIVE_UINT32),
-               "cannot build the class row type");
-  table(file.get(), "classes", row_t.get(), rows.data(), rows.size());
+  const hid_t t = row_t.get();
+  const std::string what = "cannot build the class row type";
+  check_status(H5Tinsert(t, "name", HOFFSET(ClassRow, name), name_t.get()), what);
+  check_status(H5Tinsert(t, "agents", HOFFSET(ClassRow, agents), H5T_NATIVE_INT64), what);
+  check_status(H5Tinsert(t, "share", HOFFSET(ClassRow, share), H5T_NATIVE_DOUBLE), what);
+  check_status(H5Tinsert(t, "first_agent_id", HOFFSET(ClassRow, first_agent_id), H5T_NATIVE_UINT32),
+               what);
+  check_status(H5Tinsert(t, "portfolio", offset, portfolio_t.get()), what);
+  table(file.get(), "classes", t, rows.data(), classes.size());
 }
 
 void Hdf5Writer::Impl::write_network(const Simulation& sim) {
@@ -969,11 +1076,10 @@ void Hdf5Writer::Impl::flush_institution_block(InstitutionOut& out) {
   }
   const hsize_t dims[2] = {out.assets, 1};
   for (std::size_t c = 0; c < kAssetColumns.size(); ++c) {
-    double* values = reinterpret_cast<double*>(scratch.data());
-    for (std::size_t k = 0; k < buffered * out.assets; ++k)
-      values[k] = kAssetColumns[c].get(out.asset_buffer[k]);
-    append_matrix(out.asset_datasets[c].get(), 2, dims, H5T_NATIVE_DOUBLE, values,
-                  kAssetColumns[c].name);
+    const AssetColumnSpec& col = kAssetColumns[c];
+    col.fill(out.asset_buffer.data(), buffered * out.assets, scratch.data());
+    append_matrix(out.asset_datasets[c].get(), 2, dims, memory_type(col.type), scratch.data(),
+                  col.name);
   }
 }
 
@@ -1021,11 +1127,54 @@ void Hdf5Writer::Impl::create_asset_columns(InstitutionOut& out, hid_t inst,
   const hsize_t dims[2] = {out.assets, 1};
   out.asset_datasets.clear();
   for (const AssetColumnSpec& col : kAssetColumns) {
-    Handle ds = create_matrix(g.get(), col.name, ColumnType::kFloat64, 2, dims);
+    Handle ds = create_matrix(g.get(), col.name, col.type, 2, dims);
     attr(ds.get(), "units", col.units);
     attr(ds.get(), "description", col.description);
     out.asset_datasets.push_back(std::move(ds));
   }
+  write_asset_specs(g.get(), spec);
+}
+
+// /institutions/<name>/assets/spec: one row per asset (liquidation order), its tiers and
+// its payout limit.
+void Hdf5Writer::Impl::write_asset_specs(hid_t g, const InstitutionSpec& spec) {
+  std::vector<AssetSpecRow> rows(spec.assets.size());
+  for (std::size_t a = 0; a < spec.assets.size(); ++a) {
+    const AssetSpec& x = spec.assets[a];
+    AssetSpecRow& row = rows[a];
+    copy_fixed(x.name, row.name, kLabelBytes);
+    row.hot_share = x.hot_share;
+    row.cold_share = x.cold_share;
+    row.cold_to_hot_units_per_tick = x.cold_to_hot_units_per_tick;  // inf = unlimited
+    row.cold_delay_ticks = x.cold_delay_ticks;
+    const bool unlimited = x.max_payout_per_tick == std::numeric_limits<Money>::max();
+    row.max_payout_per_tick_usd = unlimited ? -1.0 : cents_to_usd(x.max_payout_per_tick);
+    row.max_payout_per_tick_cents = unlimited ? -1 : x.max_payout_per_tick;
+  }
+  Handle name_t = string_type(kLabelBytes);
+  Handle row_t(
+      check(H5Tcreate(H5T_COMPOUND, sizeof(AssetSpecRow)), "cannot create the asset spec row type"),
+      H5Tclose);
+  const hid_t t = row_t.get();
+  const std::string what = "cannot build the asset spec row type";
+  check_status(H5Tinsert(t, "name", HOFFSET(AssetSpecRow, name), name_t.get()), what);
+  check_status(H5Tinsert(t, "hot_share", HOFFSET(AssetSpecRow, hot_share), H5T_NATIVE_DOUBLE),
+               what);
+  check_status(H5Tinsert(t, "cold_share", HOFFSET(AssetSpecRow, cold_share), H5T_NATIVE_DOUBLE),
+               what);
+  check_status(H5Tinsert(t, "cold_to_hot_units_per_tick",
+                         HOFFSET(AssetSpecRow, cold_to_hot_units_per_tick), H5T_NATIVE_DOUBLE),
+               what);
+  check_status(
+      H5Tinsert(t, "cold_delay_ticks", HOFFSET(AssetSpecRow, cold_delay_ticks), H5T_NATIVE_INT32),
+      what);
+  check_status(H5Tinsert(t, "max_payout_per_tick_usd",
+                         HOFFSET(AssetSpecRow, max_payout_per_tick_usd), H5T_NATIVE_DOUBLE),
+               what);
+  check_status(H5Tinsert(t, "max_payout_per_tick_cents",
+                         HOFFSET(AssetSpecRow, max_payout_per_tick_cents), H5T_NATIVE_INT64),
+               what);
+  table(g, "spec", t, rows.data(), rows.size());
 }
 
 // Extensible chunked datasets of shape (0, classes[, quantiles]) and their buffers.

@@ -65,6 +65,19 @@ std::string identifier(const Value& v) {
   return s;
 }
 
+// The key of US dollars in population.classes[i].portfolio (so no asset may take this name).
+const char* const kUsdKey = "USD";
+
+// institutions[k].assets[j].name: a name, not the reserved "USD".
+std::string asset_name(const Value& v) {
+  std::string s = identifier(v);
+  if (s == kUsdKey)
+    v.fail(std::string("the name '") + kUsdKey +
+           "' is reserved (it means US dollars, the cash every institution holds, in "
+           "population.classes[i].portfolio): give the asset another name");
+  return s;
+}
+
 using yaml_reader::format_number;
 
 // "a", "a or b", "a, b or c".
@@ -315,10 +328,26 @@ class InstitutionNames {
     if (!names_) names_ = read_institution_names(root_->required("institutions"));
     return *names_;
   }
+  // assets()[k]: the names of institutions[k]'s assets (a class's portfolio names them).
+  // Only the names are read here; read_assets checks the rest of each asset later.
+  const std::vector<std::vector<std::string>>& assets() const {
+    if (!assets_) {
+      const std::size_t n = get().size();
+      const std::vector<Value> items = root_->required("institutions").list();
+      std::vector<std::vector<std::string>> names(n);
+      for (std::size_t k = 0; k < n; ++k)
+        if (const auto list = MapReader(items[k]).get("assets"))
+          for (const Value& item : list->list())
+            names[k].push_back(asset_name(MapReader(item).required("name")));
+      assets_ = std::move(names);
+    }
+    return *assets_;
+  }
 
  private:
   const MapReader* root_;
   mutable std::optional<std::vector<std::string>> names_;
+  mutable std::optional<std::vector<std::vector<std::string>>> assets_;
 };
 
 // "did you mean 'x'?" over the institutions' names, or the list of them.
@@ -361,6 +390,80 @@ std::vector<double> read_shares(const Value& v, const std::vector<std::string>& 
   return shares;
 }
 
+// The institutions where a class's agents can hold claims: those with an account share > 0
+// (institutions[0] without `accounts`) and those with a destination share > 0 (withdrawn
+// funds become claims there), in index order.
+std::vector<std::size_t> claim_institutions(const InvestorClass& c, std::size_t count) {
+  std::vector<bool> holds(count, false);
+  if (c.account_shares.empty()) holds[0] = true;
+  for (std::size_t k = 0; k < c.account_shares.size(); ++k)
+    if (c.account_shares[k] > 0) holds[k] = true;
+  for (std::size_t k = 0; k + 1 < c.destination_shares.size(); ++k)
+    if (c.destination_shares[k + 1] > 0) holds[k] = true;
+  std::vector<std::size_t> out;
+  for (std::size_t k = 0; k < count; ++k)
+    if (holds[k]) out.push_back(k);
+  return out;
+}
+
+// population.classes[i].portfolio: currency (USD or an asset name) -> share >= 0, at least
+// one > 0. Returns the shares by claim currency (0 = USD, c >= 1 = currencies[c - 1]);
+// assets with a share > 0 not yet in `currencies` are appended to it (so the vector may be
+// shorter than 1 + currencies.size() at the end: read_classes pads it with zeros). An asset
+// with a share > 0 must be held by every institution where the class's agents can hold
+// claims (class `c`, whose accounts and destinations are read).
+std::vector<double> read_portfolio(const Value& v, const InvestorClass& c,
+                                   const InstitutionNames& institutions,
+                                   std::vector<std::string>& currencies) {
+  const MapReader m(v);
+  const std::vector<std::string>& names = institutions.get();
+  const std::vector<std::vector<std::string>>& assets = institutions.assets();
+  std::vector<std::string> valid = {kUsdKey};  // USD, then every asset name once
+  for (const auto& list : assets)
+    for (const std::string& a : list)
+      if (std::find(valid.begin(), valid.end(), a) == valid.end()) valid.push_back(a);
+  const std::vector<std::size_t> holders = claim_institutions(c, names.size());
+  std::vector<double> portfolio(1, 0.0);
+  double sum = 0.0;
+  for (const std::string& key : m.keys()) {
+    if (std::find(valid.begin(), valid.end(), key) == valid.end())
+      m.fail_at_key(
+          key,
+          "unknown currency '" + key + "' " + yaml_reader::location(m.path()) + "; " +
+              yaml_reader::suggestion(key, valid, "valid currencies") +
+              (valid.size() == 1 ? " (other currencies are assets listed in institutions[k].assets)"
+                                 : ""));
+    const double x = m.get(key)->number(Range::at_least(0));
+    sum += x;
+    if (key == kUsdKey) {
+      portfolio[0] = x;
+      continue;
+    }
+    if (!(x > 0)) continue;  // a zero share needs no holding and adds no currency
+    for (const std::size_t k : holders) {
+      const std::vector<std::string>& held = assets[k];
+      if (std::find(held.begin(), held.end(), key) != held.end()) continue;
+      const std::string where = "institutions[" + std::to_string(k) + "]";
+      m.fail_at_key(key, "institution '" + names[k] + "' (" + where +
+                             "), where this class's agents can hold claims, has no asset '" + key +
+                             "' (" +
+                             (held.empty() ? std::string("it has no assets")
+                                           : "its assets: " + yaml_reader::join(held)) +
+                             "); add it to " + where + ".assets or remove '" + key + "'");
+    }
+    auto it = std::find(currencies.begin(), currencies.end(), key);
+    if (it == currencies.end()) it = currencies.insert(currencies.end(), key);
+    const auto index = static_cast<std::size_t>(it - currencies.begin()) + 1;
+    if (portfolio.size() <= index) portfolio.resize(index + 1, 0.0);
+    portfolio[index] = x;
+  }
+  if (!std::isfinite(sum)) m.fail("the shares sum to infinity");
+  if (!(sum > 0))
+    m.fail("expected at least one share > 0, got " +
+           std::string(m.keys().empty() ? "an empty mapping" : "only zeros"));
+  return portfolio;
+}
+
 // ---- sections -----------------------------------------------------------------------------
 
 TimeSpec read_time(const Value& v) {
@@ -376,12 +479,13 @@ TimeSpec read_time(const Value& v) {
   return t;
 }
 
-InvestorClass read_class(const Value& v, const InstitutionNames& institutions, Context& ctx) {
+InvestorClass read_class(const Value& v, const InstitutionNames& institutions, Context& ctx,
+                         std::vector<std::string>& currencies) {
   const MapReader m(v);
   m.allow_only({"name", "share", "balance_usd", "threshold", "noise_sd", "attention",
                 "withdraw_fraction", "reaction_lag_ticks", "threshold_balance_rank_correlation",
                 "calm_threshold", "redeposit_rate", "redeposit_fraction", "accounts",
-                "destinations"});
+                "destinations", "portfolio"});
   InvestorClass c;
   c.name = identifier(m.required("name"));
   c.share = m.number("share", Range::above(0), 1.0);
@@ -407,18 +511,22 @@ InvestorClass read_class(const Value& v, const InstitutionNames& institutions, C
     keys.insert(keys.end(), names.begin(), names.end());
     c.destination_shares = read_shares(*destinations, keys, "destination", "valid destinations");
   }
+  if (const auto portfolio = m.get("portfolio"))
+    c.portfolio = read_portfolio(*portfolio, c, institutions, currencies);
   return c;
 }
 
+// The classes; `currencies` receives the claim currencies besides USD (the assets with a
+// share > 0 in some class's portfolio, in order of first appearance).
 std::vector<InvestorClass> read_classes(const Value& v, const InstitutionNames& institutions,
-                                        Context& ctx) {
+                                        Context& ctx, std::vector<std::string>& currencies) {
   const std::vector<Value> items = v.list();
   if (items.empty() || items.size() > 255)
     v.fail("expected a list of 1 .. 255 classes, got " + std::to_string(items.size()));
   std::vector<InvestorClass> classes;
   double share_sum = 0.0;
   for (const Value& item : items) {
-    classes.push_back(read_class(item, institutions, ctx));
+    classes.push_back(read_class(item, institutions, ctx, currencies));
     share_sum += classes.back().share;
     for (std::size_t i = 0; i + 1 < classes.size(); ++i)
       if (classes[i].name == classes.back().name)
@@ -426,16 +534,20 @@ std::vector<InvestorClass> read_classes(const Value& v, const InstitutionNames& 
                                           "' (also classes[" + std::to_string(i) + "])");
   }
   if (!std::isfinite(share_sum)) v.fail("the shares of the classes sum to infinity");
+  // Every portfolio given has one share per claim currency (USD first).
+  for (InvestorClass& c : classes)
+    if (!c.portfolio.empty()) c.portfolio.resize(1 + currencies.size(), 0.0);
   return classes;
 }
 
-PopulationSpec read_population(const Value& v, const InstitutionNames& institutions, Context& ctx) {
+PopulationSpec read_population(const Value& v, const InstitutionNames& institutions, Context& ctx,
+                               std::vector<std::string>& currencies) {
   const MapReader m(v);
   m.allow_only({"agents", "total_balance_usd", "classes"});
   PopulationSpec p;
   p.agents = m.required_integer<std::uint32_t>("agents", 1, 4'000'000'000U);
   p.total_balance_usd = m.optional_number("total_balance_usd", Range::open_closed(0, kMaxUsd));
-  p.classes = read_classes(m.required("classes"), institutions, ctx);
+  p.classes = read_classes(m.required("classes"), institutions, ctx, currencies);
   return p;
 }
 
@@ -872,13 +984,37 @@ std::vector<std::pair<std::int32_t, double>> read_price_file(const Value& file,
   return series;
 }
 
+// The tiers of an asset holding (hot, cold, illiquid = the rest) and its payout limit.
+void read_asset_tiers(const MapReader& m, AssetSpec& a) {
+  a.hot_share = m.number("hot_share", Range::closed(0, 1), a.hot_share);
+  a.cold_share = m.number("cold_share", Range::closed(0, 1), a.cold_share);
+  // (Two decimals that sum to 1, such as 0.3 and 0.7, also sum to at most 1 in doubles.)
+  if (a.hot_share + a.cold_share > 1.0) {
+    const auto hot = m.get("hot_share"), cold = m.get("cold_share");
+    const std::vector<std::string> keys = m.keys();
+    const bool hot_later = hot && (!cold || std::find(keys.begin(), keys.end(), "hot_share") >
+                                                std::find(keys.begin(), keys.end(), "cold_share"));
+    const Value& at = hot_later ? *hot : *cold;
+    at.fail("expected hot_share + cold_share <= 1 (the rest of the holding is illiquid), got " +
+            format_number(a.hot_share) + (hot ? "" : " (hot_share, the default)") + " + " +
+            format_number(a.cold_share) + " = " + format_number(a.hot_share + a.cold_share) +
+            (hot ? "" : "; set hot_share"));
+  }
+  a.cold_to_hot_units_per_tick =
+      m.number("cold_to_hot_units_per_tick", Range::above(0), a.cold_to_hot_units_per_tick);
+  a.cold_delay_ticks = m.integer<std::int32_t>("cold_delay_ticks", 0, 100'000, a.cold_delay_ticks);
+  if (const auto payout = m.get("max_payout_per_tick_usd"))
+    a.max_payout_per_tick = read_usd(*payout, true);
+}
+
 AssetSpec read_asset(const Value& v, const TimeSpec& time, Context& ctx) {
   const MapReader m(v);
   m.allow_only({"name", "holding_fraction", "price_usd", "drift_per_day", "volatility_per_day",
                 "daily_volume_usd", "impact", "permanent_share", "outflow_drift", "own_token",
-                "price_file"});
+                "price_file", "hot_share", "cold_share", "cold_to_hot_units_per_tick",
+                "cold_delay_ticks", "max_payout_per_tick_usd"});
   AssetSpec a;
-  a.name = identifier(m.required("name"));
+  a.name = asset_name(m.required("name"));
   a.holding_fraction = m.required_number("holding_fraction", Range::closed(0, 100));
   a.price_usd = m.number("price_usd", Range::open_closed(0, 1e9), a.price_usd);
   a.drift_per_day = m.number("drift_per_day", Range::any(), a.drift_per_day);
@@ -890,6 +1026,7 @@ AssetSpec read_asset(const Value& v, const TimeSpec& time, Context& ctx) {
   a.outflow_drift = m.number("outflow_drift", Range::closed(0, 1000), a.outflow_drift);
   a.own_token = m.boolean("own_token", a.own_token);
   if (const auto file = m.get("price_file")) a.price_series = read_price_file(*file, time, ctx);
+  read_asset_tiers(m, a);
   return a;
 }
 
@@ -1064,7 +1201,7 @@ Scenario read_scenario(const Value& root, Context& ctx) {
   s.seed = m.integer<std::uint64_t>("seed", 0, std::numeric_limits<std::uint64_t>::max(), 1);
   s.time = read_time(m.required("time"));
   const InstitutionNames names(m);
-  s.population = read_population(m.required("population"), names, ctx);
+  s.population = read_population(m.required("population"), names, ctx, s.currencies);
   s.network = read_network(m.get("network"), s.population, ctx);
   s.stress = read_stress(m.get("stress"));
   s.news = read_news(m.get("news"), s.time, names);

@@ -11,37 +11,110 @@ namespace {
 Money share_of(double fraction, Money deposits) {
   return static_cast<Money>(std::llround(fraction * static_cast<double>(deposits)));
 }
+
+Tiers make_tiers(std::int64_t hot, std::int64_t cold, std::int64_t illiquid, std::int64_t per_tick,
+                 std::int32_t delay) {
+  Tiers t;
+  t.hot = hot;
+  t.cold = cold;
+  t.illiquid = illiquid;
+  t.cold_to_hot_per_tick = per_tick;
+  t.delay = delay;
+  t.arrivals.assign(static_cast<std::size_t>(delay) + 1, 0);
+  return t;
+}
+}  // namespace
+
+void WithdrawalQueue::push(std::uint32_t agent, std::int32_t tick, Money amount) {
+  if (count_ == ring_.size()) throw LedgerError("withdrawal queue overflow");
+  ring_[(head_ + count_) % ring_.size()] = {agent, tick, amount};
+  ++count_;
+  requested_ += amount;
+  value_ += amount;
+}
+
+Money WithdrawalQueue::sum() const {
+  Money sum = 0;
+  for (std::size_t k = 0; k < count_; ++k) sum += ring_[(head_ + k) % ring_.size()].amount;
+  return sum;
+}
+
+// What arrives at tick t is in slot t mod (d + 1); a transfer started at t arrives at t + d
+// (slot (t + d) mod (d + 1), free since the arrivals of t+1 .. t+d-1 use the others).
+// Transfer started: min(cold_to_hot_per_tick, cold, shortfall), where the shortfall is what
+// the queue needs beyond hot and what is already in transit.
+void Tiers::move_cold_to_hot(std::int32_t tick, std::int64_t shortfall) {
+  const std::size_t ring = arrivals.size();
+  std::int64_t& arriving = arrivals[static_cast<std::size_t>(tick) % ring];
+  hot += arriving;
+  in_transit -= arriving;
+  arriving = 0;
+  if (shortfall <= 0 || cold == 0) return;
+  const std::int64_t move = std::min({cold_to_hot_per_tick, cold, shortfall});
+  cold -= move;
+  if (delay == 0) {
+    hot += move;
+  } else {
+    arrivals[static_cast<std::size_t>(tick + delay) % ring] += move;
+    in_transit += move;
+  }
+}
+
+namespace {
+// Units per tick in base units, saturating (infinity = unlimited).
+std::int64_t base_units(double units) {
+  const double base = units / kAssetUnit;
+  return base >= 9e18 ? std::numeric_limits<std::int64_t>::max()
+                      : static_cast<std::int64_t>(std::llround(base));
+}
 }  // namespace
 
 Institution::Institution(const InstitutionSpec& spec, Money deposits, std::uint32_t max_pending,
-                         double tick_hours)
+                         double tick_hours, const std::vector<Money>& asset_liabilities)
     : spec_(spec),
       tick_hours_(tick_hours),
       issued_(deposits),
-      hot_(share_of(spec.hot_reserve_fraction, deposits)),
-      cold_(share_of(spec.cold_reserve_fraction, deposits)),
-      illiquid_(share_of(spec.illiquid_fraction, deposits)),
-      liquid_initial_(hot_ + cold_),
-      arrivals_(static_cast<std::size_t>(spec.cold_delay_ticks) + 1, 0),
-      queue_(std::max<std::uint32_t>(max_pending, 1)) {
+      cash_(make_tiers(share_of(spec.hot_reserve_fraction, deposits),
+                       share_of(spec.cold_reserve_fraction, deposits),
+                       share_of(spec.illiquid_fraction, deposits), spec.cold_to_hot_per_tick,
+                       spec.cold_delay_ticks)),
+      liquid_initial_(cash_.hot + cash_.cold),
+      cash_queue_(max_pending) {
   for (const ExposureSpec& e : spec.exposures) claims_book_ += e.amount;
   exposure_default_tick_.assign(spec.exposures.size(), kForever);
   exposure_loss_.assign(spec.exposures.size(), 0);
-  for (const AssetSpec& a : spec.assets) {
+  for (std::size_t k = 0; k < spec.assets.size(); ++k) {
+    const AssetSpec& a = spec.assets[k];
     AssetState st;
     const double units = a.holding_fraction * cents_to_usd(deposits) / a.price_usd;
     if (units / kAssetUnit > 9e18)
       throw std::invalid_argument("asset '" + a.name + "': holding too large");
-    st.units = static_cast<std::int64_t>(std::llround(units / kAssetUnit));
+    const auto total = static_cast<std::int64_t>(std::llround(units / kAssetUnit));
+    const auto hot =
+        static_cast<std::int64_t>(std::llround(a.hot_share * static_cast<double>(total)));
+    const auto cold = std::min(
+        total - hot,
+        static_cast<std::int64_t>(std::llround(a.cold_share * static_cast<double>(total))));
+    st.units = make_tiers(hot, cold, total - hot - cold, base_units(a.cold_to_hot_units_per_tick),
+                          a.cold_delay_ticks);
+    st.initial_units = total;
     st.price = st.peak_price = st.market = a.price_usd;
     st.depth_units = a.daily_volume_usd / a.price_usd;  // per day; scaled per tick in sell()
-    assets_.push_back(st);
+    st.queue = WithdrawalQueue(max_pending);
+    if (k < asset_liabilities.size()) st.liabilities_issued = asset_liabilities[k];
+    assets_.push_back(std::move(st));
   }
 }
 
 Money AssetState::value() const {
   return static_cast<Money>(
-      std::llround(static_cast<double>(units) * kAssetUnit * price * kCentsPerUsd));
+      std::llround(static_cast<double>(units.total()) * kAssetUnit * price * kCentsPerUsd));
+}
+
+Money AssetState::liquid_value() const {
+  const std::int64_t liquid = units.hot + units.cold + units.in_transit;
+  return static_cast<Money>(
+      std::llround(static_cast<double>(liquid) * kAssetUnit * price * kCentsPerUsd));
 }
 
 Money Institution::asset_value() const {
@@ -63,13 +136,13 @@ void Institution::sell_assets(Money need) {
 
 // Sells q units of asset a to raise up to `need` cents (square-root law, MODEL.md §5):
 //   I(q) = Y sigma sqrt(q / V),  proceeds = q P (1 - I),  then P <- P (1 - perm I).
-// q solves q P (1 - I(q)) = need by fixed-point iteration, capped at the holding (and I
+// q solves q P (1 - I(q)) = need by fixed-point iteration, capped at the hot units (and I
 // at 0.99). Returns the proceeds (cents), which join hot reserves.
 Money Institution::sell(std::size_t a, Money need) {
   AssetState& st = assets_[a];
   const AssetSpec& spec = spec_.assets[a];
-  if (st.units <= 0 || st.price <= 0.0) return 0;
-  const double holding = static_cast<double>(st.units) * kAssetUnit;
+  if (st.units.hot <= 0 || st.price <= 0.0) return 0;
+  const double holding = static_cast<double>(st.units.hot) * kAssetUnit;
   const double depth = st.depth_units * tick_hours_ / 24.0;
   const auto impact = [&](double q) {
     return std::min(0.99, spec.impact * spec.volatility_per_day * std::sqrt(q / depth));
@@ -78,17 +151,18 @@ Money Institution::sell(std::size_t a, Money need) {
   double q = std::min(holding, need_usd / st.price);
   for (int k = 0; k < 20; ++k) q = std::min(holding, need_usd / (st.price * (1.0 - impact(q))));
   const std::int64_t units =
-      std::min(st.units, static_cast<std::int64_t>(std::llround(q / kAssetUnit)));
+      std::min(st.units.hot, static_cast<std::int64_t>(std::llround(q / kAssetUnit)));
   q = static_cast<double>(units) * kAssetUnit;
   const double i = impact(q);
   const Money proceeds = std::min(need, usd_to_cents(q * st.price * (1.0 - i)));
   const Money loss = usd_to_cents(q * st.price) - proceeds;
-  st.units -= units;
+  st.units.hot -= units;
+  st.sold_units_total += units;
   st.factor *= 1.0 - spec.permanent_share * i;
   st.price = st.market * st.factor;
   st.proceeds += proceeds;
   st.loss += loss;
-  hot_ += proceeds;
+  cash_.hot += proceeds;
   proceeds_total_ += proceeds;
   loss_total_ += loss;
   return proceeds;
@@ -100,8 +174,7 @@ Money Institution::sell(std::size_t a, Money need) {
 // exp(-kappa * net outflow / total assets). Price = market * factor.
 void Institution::update_prices(std::uint64_t seed, std::int32_t tick, Money net_outflow) {
   const double dt = tick_hours_ / 24.0;
-  const double total =
-      static_cast<double>(hot_ + cold_ + in_transit_ + illiquid_ + asset_value() + claims_book_);
+  const double total = static_cast<double>(cash_.total() + asset_value() + claims_book_);
   for (std::size_t a = 0; a < assets_.size(); ++a) {
     const AssetSpec& spec = spec_.assets[a];
     AssetState& st = assets_[a];
@@ -128,21 +201,50 @@ void Institution::update_prices(std::uint64_t seed, std::int32_t tick, Money net
 }
 
 void Institution::submit(std::uint32_t agent, std::int32_t tick, Money amount) {
-  if (count_ == queue_.size()) throw LedgerError("withdrawal queue overflow");
-  queue_[(head_ + count_) % queue_.size()] = {agent, tick, amount};
-  ++count_;
-  requested_total_ += amount;
-  queue_value_ += amount;
+  cash_queue_.push(agent, tick, amount);
+}
+
+void Institution::submit_asset(std::size_t a, std::uint32_t agent, std::int32_t tick,
+                               Money amount) {
+  assets_[a].queue.push(agent, tick, amount);
 }
 
 void Institution::deposit(Money amount) {
   inflow_total_ += amount;
-  hot_ += amount;
+  cash_.hot += amount;
 }
 
 void Institution::receive_transfer(Money amount) {
   transfer_in_total_ += amount;
-  hot_ += amount;
+  cash_.hot += amount;
+}
+
+void Institution::credit_asset_liability(std::size_t a, Money amount) {
+  assets_[a].liabilities_credited += amount;
+}
+
+Money Institution::requested_total() const {
+  Money r = cash_queue_.requested();
+  for (const AssetState& a : assets_) r += a.queue.requested();
+  return r;
+}
+
+Money Institution::queue_value() const {
+  Money v = cash_queue_.value();
+  for (const AssetState& a : assets_) v += a.queue.value();
+  return v;
+}
+
+std::int64_t Institution::queue_count() const {
+  std::int64_t n = cash_queue_.count();
+  for (const AssetState& a : assets_) n += a.queue.count();
+  return n;
+}
+
+std::int32_t Institution::oldest_wait(std::int32_t tick) const {
+  std::int32_t w = cash_queue_.oldest_wait(tick);
+  for (const AssetState& a : assets_) w = std::max(w, a.queue.oldest_wait(tick));
+  return w;
 }
 
 bool Institution::evaluate_halt(std::int32_t tick) {
@@ -165,50 +267,30 @@ Money Institution::write_down(std::size_t e, std::int32_t tick) {
 
 void Institution::inject(Money amount) {
   injection_total_ += amount;
-  hot_ += amount;
-}
-
-// Cold funds that arrive at tick t are in slot t mod (d + 1); a transfer started at t
-// arrives at t + d (slot (t + d) mod (d + 1), free since the arrivals of t+1 .. t+d-1 use
-// the others). Transfer started: min(cold_to_hot_per_tick, cold, shortfall), where the
-// shortfall is what the queue needs beyond hot reserves and funds already in transit.
-void Institution::move_cold_to_hot(std::int32_t tick) {
-  const std::size_t ring = arrivals_.size();
-  Money& arriving = arrivals_[static_cast<std::size_t>(tick) % ring];
-  hot_ += arriving;
-  in_transit_ -= arriving;
-  arriving = 0;
-  const Money shortfall = queue_value_ - hot_ - in_transit_;
-  if (shortfall <= 0 || cold_ == 0) return;
-  const Money move = std::min({spec_.cold_to_hot_per_tick, cold_, shortfall});
-  cold_ -= move;
-  if (spec_.cold_delay_ticks == 0) {
-    hot_ += move;
-  } else {
-    arrivals_[static_cast<std::size_t>(tick + spec_.cold_delay_ticks) % ring] += move;
-    in_transit_ += move;
-  }
+  cash_.hot += amount;
 }
 
 // End-of-tick conditions:
 //   withdrawn fraction = (paid out - inflows) / issued,   hot ratio = hot / deposits,
-//   liquid ratio = (hot + cold + in transit + market assets) / deposits,
+//   liquid ratio = (hot + cold + in transit + market assets but their illiquid units)
+//                  / deposits,
 //   insolvent = equity < 0.
 bool Institution::conditions_met(const Trigger& trigger) const {
   const double withdrawn =
-      issued_ > 0 ? static_cast<double>(paid_total_ - inflow_total_ - transfer_in_total_) / issued_
+      issued_ > 0 ? static_cast<double>(paid_total() - inflow_total_ - transfer_in_total_) / issued_
                   : 0.0;
   const double d = static_cast<double>(deposits());
-  const double hot_ratio = d > 0 ? static_cast<double>(hot_) / d : INFINITY;
-  const double liquid_ratio =
-      d > 0 ? static_cast<double>(hot_ + cold_ + in_transit_ + asset_value()) / d : INFINITY;
+  const double hot_ratio = d > 0 ? static_cast<double>(cash_.hot) / d : INFINITY;
+  Money liquid = cash_.hot + cash_.cold + cash_.in_transit;
+  for (const AssetState& a : assets_) liquid += a.liquid_value();
+  const double liquid_ratio = d > 0 ? static_cast<double>(liquid) / d : INFINITY;
   return withdrawn >= trigger.withdrawn_fraction_at_least || hot_ratio < trigger.hot_ratio_below ||
          liquid_ratio < trigger.liquid_ratio_below || (trigger.when_insolvent && insolvent());
 }
 
 Money Institution::queue_sum() const {
-  Money sum = 0;
-  for (std::size_t k = 0; k < count_; ++k) sum += queue_[(head_ + k) % queue_.size()].amount;
+  Money sum = cash_queue_.sum();
+  for (const AssetState& a : assets_) sum += a.queue.sum();
   return sum;
 }
 
@@ -216,23 +298,36 @@ void Institution::check_ledger() const {
   auto fail = [&](const std::string& what) {
     throw LedgerError("ledger identity broken at institution '" + spec_.name + "': " + what);
   };
-  // Claims paid + claims outstanding = claims issued + inflows (deposits() is defined that
-  // way, so the independent checks are on reserves and on the queue; Simulation::audit
-  // checks deposits against the agents' claims). Liquid reserves change only by payments,
-  // inflows and injections; moving cold to hot changes only their split.
-  if (hot_ + cold_ + in_transit_ != liquid_initial_ + inflow_total_ + transfer_in_total_ +
-                                        injection_total_ + proceeds_total_ - paid_total_)
+  // Claims paid + claims outstanding = claims issued + inflows + transfers (deposits() is
+  // defined that way, so the independent checks are on reserves and on the queues;
+  // Simulation::audit checks deposits against the agents' claims). Liquid cash changes
+  // only by cash payments, inflows, transfers, injections and sales; moving cold to hot
+  // changes only their split. Asset units change only by sales and payments in kind.
+  if (cash_.hot + cash_.cold + cash_.in_transit != liquid_initial_ + inflow_total_ +
+                                                       transfer_in_total_ + injection_total_ +
+                                                       proceeds_total_ - cash_queue_.paid())
     fail("hot + cold + in transit != initial + inflows + transfers + injections + sales - paid");
+  if (cash_.hot < 0 || cash_.cold < 0 || cash_.in_transit < 0) fail("a reserve tier is negative");
   Money face = 0;
   for (const ExposureSpec& e : spec_.exposures) face += e.amount;
   if (claims_book_ != face - write_down_total_)
     fail("claims on institutions != face - write-downs");
-  for (const AssetState& a : assets_)
-    if (a.units < 0) fail("an asset holding is negative");
-  if (hot_ < 0 || cold_ < 0 || in_transit_ < 0) fail("a reserve tier is negative");
-  if (queue_value_ != requested_total_ - paid_total_) fail("queue value != requested - paid");
-  if (queue_value_ < 0 || queue_value_ > deposits()) fail("queue value outside [0, deposits]");
-  if ((count_ == 0) != (queue_value_ == 0)) fail("queue count and value disagree");
+  Money in_kind = 0;
+  for (const AssetState& a : assets_) {
+    const Tiers& u = a.units;
+    if (u.hot < 0 || u.cold < 0 || u.in_transit < 0 || u.illiquid < 0)
+      fail("an asset holding is negative");
+    if (u.total() != a.initial_units - a.sold_units_total - a.paid_units_total)
+      fail("asset units != initial - sold - paid in kind");
+    if (a.queue.value() != a.queue.requested() - a.queue.paid() || a.queue.value() < 0)
+      fail("an asset queue's value != requested - paid");
+    in_kind += a.queue.paid();
+  }
+  if (in_kind != paid_in_kind_total_) fail("payments in kind miscounted");
+  const WithdrawalQueue& q = cash_queue_;
+  if (q.value() != q.requested() - q.paid()) fail("queue value != requested - paid");
+  if (queue_value() < 0 || queue_value() > deposits()) fail("queue value outside [0, deposits]");
+  if ((q.count() == 0) != (q.value() == 0)) fail("queue count and value disagree");
 }
 
 }  // namespace bankrun

@@ -4,9 +4,12 @@
 // trigger. All amounts are cents; the ledger identities are checked every tick by
 // check_ledger().
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "agents/money.hpp"
@@ -20,10 +23,77 @@ class LedgerError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+inline constexpr double kAssetUnit = 1e-8;  // one base unit of an asset
+
+struct WithdrawalRequest {
+  std::uint32_t agent;
+  std::int32_t tick;  // when it joined the queue
+  Money amount;       // still unpaid, cents of value
+};
+
+// A FIFO withdrawal queue (sequential service) in a ring buffer sized at set-up: it never
+// reallocates. Amounts are cents of value.
+class WithdrawalQueue {
+ public:
+  explicit WithdrawalQueue(std::uint32_t capacity = 1)
+      : ring_(std::max<std::uint32_t>(capacity, 1)) {}
+  void push(std::uint32_t agent, std::int32_t tick, Money amount);
+  // Pays from the head while budget lasts (the last request reached may be paid in
+  // part); on_payment(agent, amount, fully_paid) for each payment. Returns the total.
+  Money pay(Money budget, auto&& on_payment);
+  Money value() const { return value_; }
+  Money requested() const { return requested_; }
+  Money paid() const { return paid_; }
+  std::int64_t count() const { return static_cast<std::int64_t>(count_); }
+  // Ticks the oldest unpaid request has waited at the end of tick t (0 if none).
+  std::int32_t oldest_wait(std::int32_t tick) const {
+    return count_ == 0 ? 0 : tick - ring_[head_].tick;
+  }
+  Money sum() const;  // by walking the ring (audits)
+
+ private:
+  std::vector<WithdrawalRequest> ring_;
+  std::size_t head_ = 0, count_ = 0;
+  Money value_ = 0, requested_ = 0, paid_ = 0;
+};
+
+Money WithdrawalQueue::pay(Money budget, auto&& on_payment) {
+  Money paid = 0;
+  while (count_ > 0 && budget > 0) {
+    WithdrawalRequest& head = ring_[head_];
+    const Money pay = std::min(head.amount, budget);
+    head.amount -= pay;
+    budget -= pay;
+    paid += pay;
+    const bool done = head.amount == 0;
+    on_payment(head.agent, pay, done);
+    if (done) {
+      head_ = (head_ + 1) % ring_.size();
+      --count_;
+    }
+  }
+  value_ -= paid;
+  paid_ += paid;
+  return paid;
+}
+
+// Hot, cold (moving to hot with a per-tick limit and a delay) and illiquid holdings of one
+// thing: cents for the cash ledger, base units for an asset.
+struct Tiers {
+  std::int64_t hot = 0, cold = 0, in_transit = 0, illiquid = 0;
+  std::int64_t cold_to_hot_per_tick = std::numeric_limits<std::int64_t>::max();
+  std::int32_t delay = 0;
+  std::vector<std::int64_t> arrivals;  // ring: arriving at tick k in slot k mod (delay + 1)
+  // Receives what arrives at tick t, then starts a transfer of min(limit, cold, shortfall)
+  // (at once when the delay is 0).
+  void move_cold_to_hot(std::int32_t tick, std::int64_t shortfall);
+  std::int64_t total() const { return hot + cold + in_transit + illiquid; }
+};
+
 // The state of one market asset held by the institution (AssetSpec). Quantities are
 // integer base units of 1e-8 of the asset ("satoshi-like"); prices are USD per unit.
 struct AssetState {
-  std::int64_t units = 0;
+  Tiers units;
   double price = 0.0;           // = market * factor
   double market = 0.0;          // the exogenous price (GBM or the CSV series)
   double factor = 1.0;          // permanent impact of sales and the own token's outflow drift
@@ -32,31 +102,37 @@ struct AssetState {
   double depth_units = 0.0;     // V: units the market absorbs per tick
   Money proceeds = 0;           // this tick's fire-sale proceeds, cents
   Money loss = 0;               // this tick's realised loss (P q - proceeds), cents
-  Money value() const;          // units at the current price, cents
-};
-
-inline constexpr double kAssetUnit = 1e-8;  // one base unit of an asset
-
-struct WithdrawalRequest {
-  std::uint32_t agent;
-  std::int32_t tick;  // when it joined the queue
-  Money amount;       // still unpaid
+  // Customers' claims held in this asset, by value (cents), and their queue.
+  WithdrawalQueue queue;
+  Money liabilities_issued = 0, liabilities_credited = 0;
+  Money paid = 0;               // value paid in kind this tick
+  std::int64_t paid_units = 0;  // base units paid in kind this tick
+  std::int64_t initial_units = 0, sold_units_total = 0, paid_units_total = 0;
+  Money value() const;         // every tier at the current price, cents
+  Money liquid_value() const;  // hot + cold + in transit at the current price, cents
+  Money liabilities() const { return liabilities_issued + liabilities_credited - queue.paid(); }
+  double cents_per_unit() const { return price * kAssetUnit * kCentsPerUsd; }
 };
 
 class Institution {
  public:
-  // `deposits` are the customers' claims at tick 0; `max_pending` bounds the queue
-  // (each agent has at most one pending request), so the queue never reallocates.
+  // `deposits` are the customers' claims at tick 0 (every currency, by value), of which
+  // asset_liabilities[a] (if given) are held in asset a; `max_pending` bounds each queue
+  // (an agent has at most one pending request per queue), so no queue reallocates.
   // tick_hours scales the market depth of assets to a tick.
   Institution(const InstitutionSpec& spec, Money deposits, std::uint32_t max_pending,
-              double tick_hours = 1.0);
+              double tick_hours = 1.0, const std::vector<Money>& asset_liabilities = {});
 
+  // A request in USD (the cash queue) or in kind in asset a.
   void submit(std::uint32_t agent, std::int32_t tick, Money amount);
+  void submit_asset(std::size_t a, std::uint32_t agent, std::int32_t tick, Money amount);
   // A re-deposit: the customer's claim and the hot reserves both grow by `amount`.
   void deposit(Money amount);
   // Funds paid out by another institution to a customer's claim here: claims and hot
   // reserves both grow by `amount`.
   void receive_transfer(Money amount);
+  // Of the claims just credited (re-deposits, transfers), `amount` is owed in asset a.
+  void credit_asset_liability(std::size_t a, Money amount);
   // A lender-of-last-resort loan: hot reserves grow by `amount`, and so do the
   // institution's debts (to the lender); customers' claims do not change.
   void inject(Money amount);
@@ -66,10 +142,13 @@ class Institution {
   // cold_delay_ticks later; at once when the delay is 0); pays the queue head-first from
   // hot reserves (at most max_payout_per_tick in total, partially paying the last request
   // reached) after fire sales of assets (in liquidation order) raise what hot reserves lack
-  // for this tick's payments; then evaluates the halt conditions on the end-of-tick state.
-  // halt_tick() is the first tick whose record shows the halt; a scheduled halt at tick k stops the
-  // payments of tick k. on_payment(agent, amount, fully_paid) is called for each payment,
-  // in queue order.
+  // for this tick's payments; then each asset's queue is paid in kind the same way from
+  // its hot units (cold units moved as needed, no sales); then evaluates the halt
+  // conditions on the end-of-tick state. halt_tick() is the first tick whose record shows
+  // the halt; a scheduled halt at tick k stops the payments of tick k.
+  // on_payment(agent, amount, fully_paid, asset) is called for each payment, queue by
+  // queue (cash first, asset = -1; then assets in list order, asset = their index), in
+  // queue order (a callback without the `asset` argument is accepted too).
   template <typename OnPayment>
   Money settle(std::int32_t tick, OnPayment&& on_payment);
 
@@ -104,97 +183,111 @@ class Institution {
   void check_ledger() const;
 
   Money issued() const { return issued_; }
-  Money deposits() const { return issued_ + inflow_total_ + transfer_in_total_ - paid_total_; }
+  // Customers' claims, every currency, by value.
+  Money deposits() const { return issued_ + inflow_total_ + transfer_in_total_ - paid_total(); }
   Money inflow_total() const { return inflow_total_; }
   Money transfer_in_total() const { return transfer_in_total_; }
   Money injection_total() const { return injection_total_; }
-  Money hot() const { return hot_; }
-  Money cold() const { return cold_; }
-  Money in_transit() const { return in_transit_; }
-  Money illiquid() const { return illiquid_; }
+  Money hot() const { return cash_.hot; }
+  Money cold() const { return cash_.cold; }
+  Money in_transit() const { return cash_.in_transit; }
+  Money illiquid() const { return cash_.illiquid; }
   // Equity: every reserve tier, market assets at current prices and claims on other
   // institutions (after write-downs), minus the customers' claims, the lender-of-last-resort
   // loans (an injection is a loan: it adds liquidity, not equity) and what other
   // institutions have lent it.
   Money equity() const {
-    return hot_ + cold_ + in_transit_ + illiquid_ + asset_value() + claims_book_ - deposits() -
-           injection_total_ - owed_;
+    return cash_.hot + cash_.cold + cash_.in_transit + cash_.illiquid + asset_value() +
+           claims_book_ - deposits() - injection_total_ - owed_;
   }
   bool insolvent() const { return equity() < 0; }
-  Money requested_total() const { return requested_total_; }
-  Money paid_total() const { return paid_total_; }
-  Money queue_value() const { return queue_value_; }
-  std::int64_t queue_count() const { return static_cast<std::int64_t>(count_); }
-  // Ticks the oldest unpaid request has waited at the end of tick t (0 if none).
-  std::int32_t oldest_wait(std::int32_t tick) const {
-    return count_ == 0 ? 0 : tick - queue_[head_].tick;
-  }
+  // Requests and payments, every queue (cash and in kind), by value.
+  Money requested_total() const;
+  Money paid_total() const { return cash_queue_.paid() + paid_in_kind_total_; }
+  Money queue_value() const;
+  std::int64_t queue_count() const;
+  // The longest wait of the oldest unpaid request over every queue at the end of tick t.
+  std::int32_t oldest_wait(std::int32_t tick) const;
+  const WithdrawalQueue& cash_queue() const { return cash_queue_; }
   bool halted() const { return halt_tick_ != kForever; }
   std::int32_t halt_tick() const { return halt_tick_; }
   const std::string& name() const { return spec_.name; }
   const InstitutionSpec& spec() const { return spec_; }
-  // Sum of the unpaid amounts in the queue, by walking it (for audits, not per tick).
+  // Sum of the unpaid amounts in every queue, by walking them (audits, not per tick).
   Money queue_sum() const;
 
  private:
-  void move_cold_to_hot(std::int32_t tick);
   void sell_assets(Money need);
   Money sell(std::size_t a, Money need);
-  Money pay_queue(Money budget, auto&& on_payment);
+  Money pay_asset_queue(std::size_t a, std::int32_t tick, auto&& on_payment);
 
   InstitutionSpec spec_;
   double tick_hours_;
   Money issued_;
-  Money hot_, cold_, illiquid_;
+  Tiers cash_;            // cents
   Money liquid_initial_;  // hot + cold at tick 0
-  Money in_transit_ = 0;
-  std::vector<Money> arrivals_;  // ring: cold funds arriving at tick k in slot k mod size
   std::vector<AssetState> assets_;
   Money proceeds_total_ = 0, loss_total_ = 0;
-  Money requested_total_ = 0;
-  Money paid_total_ = 0;
   Money inflow_total_ = 0;
   Money transfer_in_total_ = 0;
   Money injection_total_ = 0;
+  Money paid_in_kind_total_ = 0;
   Money claims_book_ = 0, owed_ = 0, write_down_total_ = 0;
   std::vector<std::int32_t> exposure_default_tick_;
   std::vector<Money> exposure_loss_;
-  Money queue_value_ = 0;
-  std::vector<WithdrawalRequest> queue_;  // ring buffer
-  std::size_t head_ = 0, count_ = 0;
+  WithdrawalQueue cash_queue_;
   std::int32_t halt_tick_ = kForever;
 };
 
-Money Institution::pay_queue(Money budget, auto&& on_payment) {
-  Money paid = 0;
-  while (count_ > 0 && budget > 0) {
-    WithdrawalRequest& head = queue_[head_];
-    const Money pay = std::min(head.amount, budget);
-    head.amount -= pay;
-    budget -= pay;
-    paid += pay;
-    const bool done = head.amount == 0;
-    on_payment(head.agent, pay, done);
-    if (done) {
-      head_ = (head_ + 1) % queue_.size();
-      --count_;
-    }
-  }
+// Asset a's queue, paid in kind: cold units are moved for the shortfall (in units at the
+// current price), then at most min(max_payout_per_tick, hot units' value) is paid; the
+// units paid are round(value paid / value of a unit), capped at the hot units.
+Money Institution::pay_asset_queue(std::size_t a, std::int32_t tick, auto&& on_payment) {
+  AssetState& st = assets_[a];
+  st.paid = 0;
+  st.paid_units = 0;
+  if (st.queue.count() == 0 && st.units.in_transit == 0) return 0;
+  const double unit_cents = st.cents_per_unit();
+  if (!(unit_cents > 0.0)) return 0;
+  // Units that cover the queue's value, and the value of the hot units, to the nearest
+  // unit and cent (floating-point ratios of exact amounts must not lose one).
+  const auto needed = static_cast<std::int64_t>(
+      std::min(9e18, std::ceil(static_cast<double>(st.queue.value()) / unit_cents - 1e-6)));
+  st.units.move_cold_to_hot(tick, needed - st.units.hot - st.units.in_transit);
+  const auto hot_value = static_cast<Money>(
+      std::min(9e18, std::round(static_cast<double>(st.units.hot) * unit_cents)));
+  const Money paid =
+      st.queue.pay(std::min(spec_.assets[a].max_payout_per_tick, hot_value), on_payment);
+  const std::int64_t units =
+      std::min(st.units.hot, static_cast<std::int64_t>(std::llround(paid / unit_cents)));
+  st.units.hot -= units;
+  st.paid = paid;
+  st.paid_units = units;
+  st.paid_units_total += units;
+  paid_in_kind_total_ += paid;
   return paid;
 }
 
 template <typename OnPayment>
 Money Institution::settle(std::int32_t tick, OnPayment&& on_payment) {
+  const auto paying = [&](int asset) {
+    return [&on_payment, asset](std::uint32_t agent, Money amount, bool done) {
+      if constexpr (std::is_invocable_v<OnPayment&, std::uint32_t, Money, bool, int>)
+        on_payment(agent, amount, done, asset);
+      else
+        on_payment(agent, amount, done);
+    };
+  };
   if (tick >= spec_.halt.at_tick && !halted()) halt_tick_ = tick;
   Money paid = 0;
-  for (AssetState& a : assets_) a.proceeds = a.loss = 0;
+  for (AssetState& a : assets_) a.proceeds = a.loss = a.paid = a.paid_units = 0;
   if (!halted()) {
-    move_cold_to_hot(tick);
-    sell_assets(std::min(queue_value_, spec_.max_payout_per_tick) - hot_);
-    paid = pay_queue(std::min(spec_.max_payout_per_tick, hot_), on_payment);
-    hot_ -= paid;
-    paid_total_ += paid;
-    queue_value_ -= paid;
+    cash_.move_cold_to_hot(tick, cash_queue_.value() - cash_.hot - cash_.in_transit);
+    sell_assets(std::min(cash_queue_.value(), spec_.max_payout_per_tick) - cash_.hot);
+    paid = cash_queue_.pay(std::min(spec_.max_payout_per_tick, cash_.hot), paying(-1));
+    cash_.hot -= paid;
+    for (std::size_t a = 0; a < assets_.size(); ++a)
+      paid += pay_asset_queue(a, tick, paying(static_cast<int>(a)));
   }
   evaluate_halt(tick);
   return paid;

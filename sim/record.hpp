@@ -16,33 +16,44 @@ struct ClassTick {
   double stress_mean = 0.0;           // mean S_i over them (0 if none)
 };
 
-// One asset of an institution at the end of a tick.
+// One asset of an institution at the end of a tick. Units are base units (1e-8 of the
+// asset).
 struct AssetTick {
   double price = 0.0;  // USD per unit
-  Money value = 0;     // holding at that price, cents
+  Money value = 0;     // holding (every tier) at that price, cents
   Money proceeds = 0;  // fire-sale proceeds this tick, cents
   Money loss = 0;      // realised loss of this tick's sales (P q - proceeds), cents
+  std::int64_t hot_units = 0, cold_units = 0, in_transit_units = 0, illiquid_units = 0;
+  // Customers' claims held in this asset (by value) and their withdrawals in it.
+  Money liabilities = 0;  // claims in this asset outstanding, cents of value
+  Money paid = 0;         // value paid out in kind this tick, cents
+  std::int64_t paid_units = 0;
+  Money queue_value = 0;  // unpaid requests in this asset
+  std::int64_t queue_count = 0;
+  std::int32_t oldest_wait_ticks = 0;
 };
 
-// One institution at the end of a tick (cents unless noted).
+// One institution at the end of a tick (cents unless noted). Customer quantities
+// (deposits, requests, payments, queue) cover every claim currency: the USD part is the
+// total minus the assets' parts (AssetTick).
 struct InstitutionTick {
   Money deposits = 0;       // customers' claims outstanding at the end of the tick
   Money requested = 0;      // value of withdrawal requests submitted this tick
-  Money paid = 0;           // value paid out this tick
+  Money paid = 0;           // value paid out this tick (in USD and in kind)
   Money transfers_out = 0;  // of `paid`: the part sent on to other institutions (destinations)
   Money inflows = 0;        // value re-deposited this tick (calm re-deposits)
   Money transfers_in = 0;   // value arriving from other institutions' payments this tick
-  Money queue_value = 0;    // unpaid requests at the end of the tick
+  Money queue_value = 0;    // unpaid requests at the end of the tick (every queue)
   std::int64_t queue_count = 0;
-  std::int32_t oldest_wait_ticks = 0;
-  Money hot = 0;                     // hot reserves at the end of the tick
-  Money cold = 0;                    // cold reserves at the end of the tick
-  Money in_transit = 0;              // cold funds on their way to hot
-  Money illiquid = 0;                // illiquid assets (at par)
-  Money claims_on_institutions = 0;  // exposures to other institutions, after write-downs
-  Money write_downs = 0;             // exposures written down this tick
-  Money equity = 0;                  // assets - deposits - loans - debts to other institutions
-  Money injections = 0;              // lender-of-last-resort injections this tick
+  std::int32_t oldest_wait_ticks = 0;  // the longest wait over its queues
+  Money hot = 0;                       // hot reserves at the end of the tick
+  Money cold = 0;                      // cold reserves at the end of the tick
+  Money in_transit = 0;                // cold funds on their way to hot
+  Money illiquid = 0;                  // illiquid assets (at par)
+  Money claims_on_institutions = 0;    // exposures to other institutions, after write-downs
+  Money write_downs = 0;               // exposures written down this tick
+  Money equity = 0;                    // assets - deposits - loans - debts to other institutions
+  Money injections = 0;                // lender-of-last-resort injections this tick
   bool halted = false;
   bool insolvent = false;
   // Public signals its depositors saw this tick.

@@ -147,6 +147,17 @@ struct AssetSpec {
   // from each listed tick on, the market price is that value (instead of the GBM). Sales'
   // permanent impact and the own token's outflow drift still multiply it.
   std::vector<std::pair<std::int32_t, double>> price_series;
+  // Tiers of the holding: hot_share of the units is payable and sellable now; cold_share
+  // moves to hot at most cold_to_hot_units_per_tick a tick (units of the asset), arriving
+  // cold_delay_ticks later; the rest is illiquid (lent out: valued at the price, never
+  // sold, never paid out). Fire sales sell hot units only.
+  double hot_share = 1.0;
+  double cold_share = 0.0;
+  double cold_to_hot_units_per_tick = std::numeric_limits<double>::infinity();
+  std::int32_t cold_delay_ticks = 0;
+  // Customers' withdrawals in this asset (the part of their claims their portfolio holds in
+  // it) queue FIFO and are paid in kind from the hot units, at most this value a tick.
+  Money max_payout_per_tick = std::numeric_limits<Money>::max();  // cents; max = unlimited
 };
 
 // A claim of one institution (the creditor, which lists it) on another (the debtor): a
@@ -200,6 +211,10 @@ struct Scenario {
   DecisionSpec decision;
   // At least one (default: one institution, "bank"); settled in this order.
   std::vector<InstitutionSpec> institutions{InstitutionSpec{}};
+  // Claim currencies besides USD: currency 0 is USD (every institution's cash ledger);
+  // currency c >= 1 is the asset named currencies[c - 1], which every institution where a
+  // class's agents can hold claims in it must list in its assets.
+  std::vector<std::string> currencies;
   OutputSpec output;
 };
 

@@ -95,7 +95,7 @@ Simulation::Simulation(Scenario scenario)
   flow_deposits_.resize(nin * flow_ring_);
   for (std::size_t k = 0; k < nin; ++k)
     std::fill_n(flow_deposits_.begin() + k * flow_ring_, flow_ring_, institutions_[k].deposits());
-  public_stress_.assign(nin, 0.0);
+  public_stress_.assign(nin * classes_, 0.0);
   transfers_pending_.assign(nin, 0);
 
   class_ticks_.resize(classes_);
@@ -117,24 +117,91 @@ Simulation::Simulation(Scenario scenario)
 // Institution k starts with the claims of the agents whose account it holds; its queue
 // has room for every agent that can ever have a request there (account or destination k).
 // What each institution owes the others is the sum of their exposures to it.
+// Claim currencies: the classes' normalised portfolios and, per institution, which of its
+// assets holds each currency (by name).
+void Simulation::map_currencies() {
+  const auto& names = scenario_.currencies;
+  currencies_ = 1 + names.size();
+  if (currencies_ > 33) throw std::invalid_argument("at most 32 claim currencies besides USD");
+  portfolio_.assign(classes_ * currencies_, 0.0);
+  in_kind_class_.assign(classes_, 0);
+  for (std::size_t c = 0; c < classes_; ++c) {
+    const auto& w = scenario_.population.classes[c].portfolio;
+    double total = 0.0;
+    for (const double x : w) total += x;
+    if (w.empty() || total <= 0.0) {
+      portfolio_[c * currencies_] = 1.0;
+      continue;
+    }
+    if (w.size() != currencies_) throw std::invalid_argument("a portfolio has the wrong size");
+    for (std::size_t k = 0; k < currencies_; ++k) {
+      portfolio_[c * currencies_ + k] = w[k] / total;
+      if (k > 0 && w[k] > 0.0) in_kind_class_[c] = 1;
+    }
+  }
+  currency_asset_.assign(scenario_.institutions.size() * currencies_, -1);
+  asset_currency_.clear();
+  for (std::size_t in = 0; in < scenario_.institutions.size(); ++in) {
+    const auto& assets = scenario_.institutions[in].assets;
+    asset_currency_.emplace_back(assets.size(), 0);
+    for (std::size_t a = 0; a < assets.size(); ++a)
+      for (std::size_t k = 1; k < currencies_; ++k)
+        if (assets[a].name == names[k - 1]) {
+          currency_asset_[in * currencies_ + k] = static_cast<std::int32_t>(a);
+          asset_currency_[in][a] = k;
+        }
+  }
+}
+
+// parts[k] = floor(amount * w_k) for k >= 1; parts[0] = amount - the others.
+bool Simulation::split(Money amount, std::uint8_t c, Money* parts) const {
+  parts[0] = amount;
+  if (!in_kind_class_[c]) return false;
+  const double* w = &portfolio_[std::size_t{c} * currencies_];
+  for (std::size_t k = 1; k < currencies_; ++k) {
+    parts[k] = static_cast<Money>(std::floor(w[k] * static_cast<double>(amount)));
+    parts[0] -= parts[k];
+  }
+  return true;
+}
+
+// Institution k starts with the claims of the agents whose account it holds (of which the
+// parts in its assets, split by the holders' portfolios); its queues have room for every
+// agent that can ever have a request there (account or destination k). What each
+// institution owes the others is the sum of their exposures to it.
 void Simulation::build_institutions() {
   const std::size_t nin = scenario_.institutions.size();
   if (nin == 0 || nin > kMaxInstitutions)
     throw std::invalid_argument("a scenario needs 1 to 254 institutions");
+  map_currencies();
   std::vector<Money> issued(nin, 0);
+  std::vector<std::vector<Money>> asset_issued(nin);
+  for (std::size_t k = 0; k < nin; ++k)
+    asset_issued[k].assign(scenario_.institutions[k].assets.size(), 0);
   std::vector<std::uint32_t> capacity(nin, 0);
+  std::vector<Money> parts(currencies_);
   for (std::uint32_t i = 0; i < population_.size(); ++i) {
     const std::uint8_t a = population_.account[i], d = population_.destination[i];
     if (a >= nin || (d != kSelfCustody && d >= nin))
       throw std::invalid_argument("an agent's account or destination names no institution");
     issued[a] += population_.claim[i];
+    if (split(population_.claim[i], population_.class_id[i], parts.data()))
+      for (std::size_t c = 1; c < currencies_; ++c) {
+        if (parts[c] == 0) continue;
+        const std::int32_t asset = asset_of(a, c);
+        if (asset < 0)
+          throw std::invalid_argument("a claim currency is not an asset of its institution");
+        asset_issued[a][static_cast<std::size_t>(asset)] += parts[c];
+      }
     ++capacity[a];
     if (d != kSelfCustody) ++capacity[d];
   }
   institutions_.reserve(nin);
   for (std::size_t k = 0; k < nin; ++k)
     institutions_.emplace_back(scenario_.institutions[k], issued[k], capacity[k],
-                               scenario_.time.tick_hours);
+                               scenario_.time.tick_hours, asset_issued[k]);
+  pending_parts_.assign(population_.size(), 0);
+  transfer_liabilities_.assign(nin * currencies_, 0);
   std::vector<Money> owed(nin, 0);
   for (const InstitutionSpec& spec : scenario_.institutions)
     for (const ExposureSpec& e : spec.exposures) {
@@ -228,17 +295,34 @@ double Simulation::queue_signal(std::size_t k) const {
   return institutions_[k].oldest_wait(tick_ - 1) * scenario_.time.tick_hours / 24.0;
 }
 
-// The public signals of each institution, seen by its depositors this tick:
-//   public_stress_k = b_flow G_k(t-1) + b_queue Q_k(t-1) + b_price X_k(t-1).
+// The public signals of each institution, seen by its depositors this tick, for the
+// depositors of each class c:
+//   public_stress_kc = b_flow G_k(t-1) + b_queue Q_k(t-1) + b_price X_kc(t-1),
+//   X_kc = own token's drawdown + sum over claim currencies j >= 1 of w_cj * drawdown_kj
+// (the drawdown 1 - P / max P of the assets the class's claims are held in).
 void Simulation::observe(std::int32_t t) {
   const StressSpec& w = scenario_.stress;
   for (std::size_t k = 0; k < institutions_.size(); ++k) {
     InstitutionTick& r = institution_ticks_[k];
+    const Institution& in = institutions_[k];
     r.flow_signal = flow_signal(k);
     r.queue_signal = queue_signal(k);
-    r.price_signal = institutions_[k].own_token_drawdown();
-    public_stress_[k] = w.flow_weight * r.flow_signal + w.queue_weight * r.queue_signal +
+    r.price_signal = in.own_token_drawdown();
+    const double base = w.flow_weight * r.flow_signal + w.queue_weight * r.queue_signal +
                         w.price_weight * r.price_signal;
+    for (std::size_t c = 0; c < classes_; ++c) {
+      double held = 0.0;
+      if (in_kind_class_[c])
+        for (std::size_t j = 1; j < currencies_; ++j) {
+          const std::int32_t a = asset_of(k, j);
+          const double weight = portfolio_[c * currencies_ + j];
+          if (a >= 0 && weight > 0.0) {
+            const AssetState& st = in.assets()[static_cast<std::size_t>(a)];
+            held += weight * (1.0 - st.price / st.peak_price);
+          }
+        }
+      public_stress_[k * classes_ + c] = base + w.price_weight * held;
+    }
   }
   prepare_news(t);
   reveal_peers(t);
@@ -347,8 +431,8 @@ void Simulation::reveal_peers(std::int32_t t) {
 
 // S_i(t) = b_news N_i(t) + b_peer P_i(t-L) + b_flow G_k(t-1) + b_queue Q_k(t-1)
 //          + b_price X_k(t-1) + carry S_i(t-1) + eps_i(t),  eps_i(t) ~ Normal(0, sigma_i)
-// keyed by (t, i), where k is i's account institution (public_stress_[k] holds the G, Q, X
-// terms, the same for all its depositors).
+// keyed by (t, i), where k is i's account institution (public_stress_[k * classes + c]
+// holds the G, Q, X terms, the same for all its depositors of class c).
 // Threshold rule: withdraw iff S_i > theta_i. Hazard rule: withdraw with probability
 // h0 * Phi((S_i - theta_i) / T), U ~ (seed, kHazard, t, i). Only an agent with a claim
 // can withdraw. An agent with funds outside re-deposits, if its class allows it, with
@@ -357,7 +441,8 @@ Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, do
   const StressSpec& w = scenario_.stress;
   const auto tick = static_cast<std::uint32_t>(t);
   const std::uint8_t account = population_.account[i];
-  double s = public_stress_[account] + w.carry * population_.stress[i];
+  double s = public_stress_[account * classes_ + population_.class_id[i]] +
+             w.carry * population_.stress[i];
   if (live_event_count_ > 0) s += w.news_weight * agent_news(i);
   if (w.peer_weight != 0.0) s += w.peer_weight * peer_fraction(i);
   if (population_.noise_sd[i] > 0.0f) {
@@ -513,6 +598,12 @@ void Simulation::credit_redeposits() {
     population_.claim[i] += amount;
     const std::uint8_t in = population_.account[i];
     institutions_[in].deposit(amount);
+    Money parts[33];
+    if (split(amount, population_.class_id[i], parts))
+      for (std::size_t c = 1; c < currencies_; ++c)
+        if (parts[c] > 0)
+          institutions_[in].credit_asset_liability(static_cast<std::size_t>(asset_of(in, c)),
+                                                   parts[c]);
     institution_ticks_[in].inflows += amount;
     self_custody_ -= amount;
   }
@@ -532,8 +623,22 @@ void Simulation::request(std::uint32_t i, std::int32_t t) {
                                                               static_cast<double>(claim))));
   if (!last_request_.empty()) last_request_[i] = t;
   state_[i] = AgentState::kPending;
-  institutions_[k].submit(i, t, amount);
   institution_ticks_[k].requested += amount;
+  // The request is split by the portfolio; each part joins the queue of its currency.
+  Money parts[33];
+  std::uint8_t count = 0;
+  if (split(amount, population_.class_id[i], parts)) {
+    for (std::size_t c = 1; c < currencies_; ++c) {
+      if (parts[c] == 0) continue;
+      institutions_[k].submit_asset(static_cast<std::size_t>(asset_of(k, c)), i, t, parts[c]);
+      ++count;
+    }
+  }
+  if (parts[0] > 0 || count == 0) {
+    institutions_[k].submit(i, t, parts[0]);
+    ++count;
+  }
+  pending_parts_[i] = count;
 }
 
 // First decisions are logged (peers see them after L ticks). Agents whose reaction lag is
@@ -582,24 +687,34 @@ void Simulation::submit(std::int32_t t) {
 void Simulation::settle(std::int32_t t) {
   returning_count_ = 0;
   for (std::size_t k = 0; k < institutions_.size(); ++k)
-    institution_ticks_[k].paid = institutions_[k].settle(
-        t, [&](std::uint32_t i, Money amount, bool done) { pay(k, i, amount, done); });
+    institution_ticks_[k].paid =
+        institutions_[k].settle(t, [&](std::uint32_t i, Money amount, bool done, int asset) {
+          pay(k, i, amount, done, asset);
+        });
   for (std::size_t k = 0; k < institutions_.size(); ++k) {
     if (transfers_pending_[k] == 0) continue;
     institutions_[k].receive_transfer(transfers_pending_[k]);
     institution_ticks_[k].transfers_in = transfers_pending_[k];
     transfers_pending_[k] = 0;
+    for (std::size_t c = 1; c < currencies_; ++c) {
+      Money& owed = transfer_liabilities_[k * currencies_ + c];
+      if (owed == 0) continue;
+      institutions_[k].credit_asset_liability(static_cast<std::size_t>(asset_of(k, c)), owed);
+      owed = 0;
+    }
   }
   merge_returning();
 }
 
-// A payment by institution k moves money from agent i's claim to its destination: its
-// outside holdings (self-custody), or a claim at its destination institution (`moved`).
+// A payment by institution k (from its cash queue, asset = -1, or in kind from an asset's
+// queue) moves value from agent i's claim to its destination: its outside holdings
+// (self-custody), or a claim at its destination institution (`moved`, owed there in the
+// same currency). The agent's request is paid in full when its last part is.
 // Once its claim at k is paid in full, an agent with moved funds banks at the destination:
 // its account moves there (claim = moved), and later withdrawals go to self-custody. An
 // agent paid in full acts again from the next tick if it still has a claim, or funds it
 // may re-deposit.
-void Simulation::pay(std::size_t k, std::uint32_t i, Money amount, bool done) {
+void Simulation::pay(std::size_t k, std::uint32_t i, Money amount, bool done, int asset) {
   population_.claim[i] -= amount;
   const std::uint8_t d = population_.destination[i];
   if (d == kSelfCustody) {
@@ -608,10 +723,14 @@ void Simulation::pay(std::size_t k, std::uint32_t i, Money amount, bool done) {
   } else {
     population_.moved[i] += amount;
     transfers_pending_[d] += amount;
+    if (asset >= 0) {
+      const std::size_t c = asset_currency_[k][static_cast<std::size_t>(asset)];
+      if (c > 0) transfer_liabilities_[std::size_t{d} * currencies_ + c] += amount;
+    }
     institution_ticks_[k].transfers_out += amount;
   }
   class_ticks_[population_.class_id[i]].withdrawn_value += amount;
-  if (!done) return;
+  if (!done || --pending_parts_[i] > 0) return;
   if (population_.claim[i] == 0 && population_.moved[i] > 0) {
     population_.account[i] = d;
     population_.claim[i] = population_.moved[i];
@@ -811,9 +930,24 @@ void Simulation::record_institutions() {
     r.halted = in.halted();
     const auto& assets = in.assets();
     const std::size_t base = asset_begin_[k];
-    for (std::size_t a = 0; a < assets.size(); ++a)
-      asset_ticks_[base + a] = {assets[a].price, assets[a].value(), assets[a].proceeds,
-                                assets[a].loss};
+    for (std::size_t a = 0; a < assets.size(); ++a) {
+      const AssetState& st = assets[a];
+      AssetTick& r = asset_ticks_[base + a];
+      r.price = st.price;
+      r.value = st.value();
+      r.proceeds = st.proceeds;
+      r.loss = st.loss;
+      r.hot_units = st.units.hot;
+      r.cold_units = st.units.cold;
+      r.in_transit_units = st.units.in_transit;
+      r.illiquid_units = st.units.illiquid;
+      r.liabilities = st.liabilities();
+      r.paid = st.paid;
+      r.paid_units = st.paid_units;
+      r.queue_value = st.queue.value();
+      r.queue_count = st.queue.count();
+      r.oldest_wait_ticks = st.queue.oldest_wait(tick_);
+    }
     r.assets = std::span<const AssetTick>(asset_ticks_).subspan(base, assets.size());
   }
   record_.institutions = institution_ticks_;

@@ -75,7 +75,14 @@ class Simulation {
   void credit_redeposits();
   void request(std::uint32_t i, std::int32_t t);
   void settle(std::int32_t t);
-  void pay(std::size_t in, std::uint32_t i, Money amount, bool done);
+  void pay(std::size_t in, std::uint32_t i, Money amount, bool done, int asset);
+  void map_currencies();
+  // Splits `amount` by class c's portfolio: parts[k] for currency k (parts[0] = USD takes
+  // the rounding remainder). Returns whether any part is not USD.
+  bool split(Money amount, std::uint8_t c, Money* parts) const;
+  std::int32_t asset_of(std::size_t in, std::size_t currency) const {
+    return currency_asset_[in * currencies_ + currency];
+  }
   void resolve_defaults(std::int32_t t);
   bool write_down_exposures(std::int32_t t);
   void record_institutions();
@@ -96,6 +103,17 @@ class Simulation {
   Population population_;
   Network network_;
   std::vector<Institution> institutions_;  // scenario order; agents' accounts index it
+  // Claim currencies (0 = USD): each class's normalised portfolio [class * currencies_ + k],
+  // whether it holds anything but USD, and institution k's asset index of each currency
+  // ([k * currencies_ + c]; -1 for USD or where it holds none); and back, the currency of
+  // each asset of each institution (0 if customers hold no claims in it).
+  std::size_t currencies_ = 1;
+  std::vector<double> portfolio_;
+  std::vector<char> in_kind_class_;
+  std::vector<std::int32_t> currency_asset_;
+  std::vector<std::vector<std::size_t>> asset_currency_;
+  std::vector<std::uint8_t> pending_parts_;  // per agent: parts of its request still unpaid
+  std::vector<Money> transfer_liabilities_;  // [destination * currencies_ + c] this tick
   std::size_t classes_ = 0;
   std::vector<double> redeposit_rate_;  // per class
   bool any_redeposit_ = false;

@@ -38,11 +38,16 @@ def test_money_is_conserved_every_tick(tmp_path, bankrun_bin, scenario):
             # institutions, exactly, every tick.
             np.testing.assert_array_equal(
                 bank["deposits_cents"][:] + paid, initial + inflows + arrived, err_msg=name)
-            # Liquid reserves change only by payments, inflows, transfers, injections and
-            # fire sales (USD, to the cent).
+            # Liquid cash changes only by payments in USD (the rest are paid in kind from
+            # the assets), inflows, transfers, injections and fire sales (USD, to the cent).
             liquid = bank["hot_reserves"][:] + bank["cold_reserves"][:] + bank["in_transit"][:]
             sales = np.cumsum(bank["assets/sale_proceeds"][:].sum(axis=1))
-            change = (inflows + arrived - paid) / 100 + np.cumsum(bank["injections"][:]) + sales
+            in_kind = np.cumsum(bank["assets/payments_cents"][:].sum(axis=1))
+            change = ((inflows + arrived - paid + in_kind) / 100 + np.cumsum(bank["injections"][:])
+                      + sales)
+            # Customers' claims held in assets are part of the deposits.
+            owed = bank["assets/liabilities_cents"][:].sum(axis=1)
+            assert (owed <= bank["deposits_cents"][:] + 100).all(), name
             np.testing.assert_allclose(liquid - change, liquid[0] - change[0], atol=0.02,
                                        err_msg=name)
             deposits += bank["deposits_cents"][:]

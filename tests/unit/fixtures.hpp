@@ -100,13 +100,18 @@ struct TestTick : TickRecord, InstitutionTick {
 struct Collect : Recorder {
   std::vector<TestTick> ticks;
   std::vector<std::vector<InstitutionTick>> institutions;  // [tick][institution], spans cleared
+  std::vector<std::vector<AssetTick>> assets;  // [tick]: every institution's assets, in order
   std::vector<std::vector<ClassTick>> classes;
   std::vector<std::vector<double>> quantiles;
   std::vector<std::pair<std::int32_t, std::vector<SnapshotRow>>> snapshots;
   void record(const TickRecord& r) override {
     ticks.emplace_back(r, r.institutions.front());
     institutions.emplace_back(r.institutions.begin(), r.institutions.end());
-    for (InstitutionTick& in : institutions.back()) in.assets = {};
+    assets.emplace_back();
+    for (InstitutionTick& in : institutions.back()) {
+      assets.back().insert(assets.back().end(), in.assets.begin(), in.assets.end());
+      in.assets = {};
+    }
     classes.emplace_back(r.classes.begin(), r.classes.end());
     quantiles.emplace_back(r.class_stress_quantiles.begin(), r.class_stress_quantiles.end());
   }

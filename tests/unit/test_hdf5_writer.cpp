@@ -219,6 +219,52 @@ std::vector<T> read_column(hid_t file, const std::string& path, hid_t mem_type) 
   return v;
 }
 
+// A 2-D [tick, item] dataset: its shape, and its values row-major.
+template <typename T>
+std::vector<T> read_matrix(hid_t file, const std::string& path, hid_t mem_type,
+                           std::array<hsize_t, 2>& dims) {
+  const hid_t d = H5Dopen2(file, path.c_str(), H5P_DEFAULT);
+  REQUIRE_MESSAGE(d >= 0, path);
+  const hid_t s = H5Dget_space(d);
+  REQUIRE_MESSAGE(H5Sget_simple_extent_ndims(s) == 2, path);
+  H5Sget_simple_extent_dims(s, dims.data(), nullptr);
+  H5Sclose(s);
+  std::vector<T> v(dims[0] * dims[1]);
+  if (!v.empty()) REQUIRE(H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) >= 0);
+  H5Dclose(d);
+  return v;
+}
+
+// The stored type of a dataset: class and size in bytes.
+std::pair<H5T_class_t, std::size_t> stored_type(hid_t file, const std::string& path) {
+  const hid_t d = H5Dopen2(file, path.c_str(), H5P_DEFAULT);
+  REQUIRE_MESSAGE(d >= 0, path);
+  const hid_t t = H5Dget_type(d);
+  const std::pair<H5T_class_t, std::size_t> out{H5Tget_class(t), H5Tget_size(t)};
+  H5Tclose(t);
+  H5Dclose(d);
+  return out;
+}
+
+// The /classes table's name and portfolio columns.
+std::vector<std::pair<std::string, std::string>> read_portfolios(hid_t file) {
+  struct Row {
+    char name[64];
+    char portfolio[128];
+  };
+  const hid_t name_t = utf8_type(64), portfolio_t = utf8_type(128);
+  const hid_t row_t = H5Tcreate(H5T_COMPOUND, sizeof(Row));
+  H5Tinsert(row_t, "name", HOFFSET(Row, name), name_t);
+  H5Tinsert(row_t, "portfolio", HOFFSET(Row, portfolio), portfolio_t);
+  const auto rows = read_table<Row>(file, "/classes", row_t);
+  H5Tclose(row_t);
+  H5Tclose(portfolio_t);
+  H5Tclose(name_t);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Row& r : rows) out.emplace_back(r.name, r.portfolio);
+  return out;
+}
+
 const std::vector<std::string> kColumns = {
     "/time/tick",
     "/institutions/svb/deposits",
@@ -370,6 +416,15 @@ TEST_CASE("hdf5 writer: complete run round-trips through the HDF5 C API") {
   CHECK(double_attr(id, "/", "wall_seconds") == 1.5);
   CHECK(double_attr(id, "/", "loop_seconds") == result.loop_seconds);
   CHECK(string_attr(id, "/", "institution_names") == "svb");
+  CHECK(string_attr(id, "/", "currencies") == "USD");
+  const auto portfolios = read_portfolios(id);
+  REQUIRE(portfolios.size() == 1);
+  CHECK(portfolios[0] == std::make_pair(std::string("retail"), std::string("USD:1")));
+  CHECK(length(id, "/institutions/svb/assets/spec") == 0);
+  std::array<hsize_t, 2> no_assets{};
+  read_matrix<double>(id, "/institutions/svb/assets/hot_units", H5T_NATIVE_DOUBLE, no_assets);
+  CHECK(no_assets[0] == 2500);
+  CHECK(no_assets[1] == 0);
 
   for (const std::string& c : kColumns) {
     CHECK_MESSAGE(length(id, c) == 2500, c);
@@ -624,6 +679,173 @@ TEST_CASE("hdf5 writer: several institutions - groups, ledgers, conservation, ex
   }
   CHECK(same);
   for (const int c : per_account) CHECK(c > 0);  // agents bank at every institution
+}
+
+TEST_CASE("hdf5 writer: claims held in an asset - per-asset tiers, liabilities, payments") {
+  const TempPath tmp("portfolio");
+  const fs::path& path = tmp.path;
+  Scenario s = small_scenario(300);
+  s.currencies = {"BTC"};
+  s.population.classes[0].portfolio = {0.5, 0.5};
+  InstitutionSpec& svb = s.institutions[0];
+  svb.hot_reserve_fraction = 0.4;
+  AssetSpec btc;
+  btc.name = "BTC";
+  btc.holding_fraction = 0.6;
+  btc.price_usd = 25000.0;
+  btc.hot_share = 0.5;
+  btc.cold_share = 0.3;
+  btc.cold_delay_ticks = 2;
+  btc.max_payout_per_tick = usd_to_cents(4000);
+  svb.assets = {btc};
+  Simulation sim(s);
+  RunResult result;
+  {
+    Hdf5Writer writer(path.string(), sim, provenance());
+    result = run(sim, writer);
+    REQUIRE(result.status == RunStatus::kComplete);
+    writer.finish("complete", result.summary, 1.0, result.loop_seconds);
+  }
+  CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0);
+  File f(path);
+  const hid_t id = f.id;
+  CHECK(int_attr(id, "/", "format_version") == 2);
+  CHECK(string_attr(id, "/", "currencies") == "USD,BTC");
+  const auto portfolios = read_portfolios(id);
+  REQUIRE(portfolios.size() == 1);
+  CHECK(portfolios[0].first == "retail");
+  CHECK(portfolios[0].second == "USD:0.5,BTC:0.5");
+
+  // The asset's spec table.
+  const std::string assets = "/institutions/svb/assets";
+  CHECK(string_attr(id, assets, "asset_names") == "BTC");
+  struct SpecRow {
+    char name[64];
+    double hot_share;
+    double cold_share;
+    double cold_to_hot_units_per_tick;
+    std::int32_t cold_delay_ticks;
+    double max_payout_per_tick_usd;
+    std::int64_t max_payout_per_tick_cents;
+  };
+  const hid_t name_t = utf8_type(64);
+  const hid_t spec_t = H5Tcreate(H5T_COMPOUND, sizeof(SpecRow));
+  H5Tinsert(spec_t, "name", HOFFSET(SpecRow, name), name_t);
+  H5Tinsert(spec_t, "hot_share", HOFFSET(SpecRow, hot_share), H5T_NATIVE_DOUBLE);
+  H5Tinsert(spec_t, "cold_share", HOFFSET(SpecRow, cold_share), H5T_NATIVE_DOUBLE);
+  H5Tinsert(spec_t, "cold_to_hot_units_per_tick", HOFFSET(SpecRow, cold_to_hot_units_per_tick),
+            H5T_NATIVE_DOUBLE);
+  H5Tinsert(spec_t, "cold_delay_ticks", HOFFSET(SpecRow, cold_delay_ticks), H5T_NATIVE_INT32);
+  H5Tinsert(spec_t, "max_payout_per_tick_usd", HOFFSET(SpecRow, max_payout_per_tick_usd),
+            H5T_NATIVE_DOUBLE);
+  H5Tinsert(spec_t, "max_payout_per_tick_cents", HOFFSET(SpecRow, max_payout_per_tick_cents),
+            H5T_NATIVE_INT64);
+  const auto specs = read_table<SpecRow>(id, assets + "/spec", spec_t);
+  H5Tclose(spec_t);
+  H5Tclose(name_t);
+  REQUIRE(specs.size() == 1);
+  CHECK(std::string(specs[0].name) == "BTC");
+  CHECK(specs[0].hot_share == 0.5);
+  CHECK(specs[0].cold_share == 0.3);
+  CHECK(std::isinf(specs[0].cold_to_hot_units_per_tick));
+  CHECK(specs[0].cold_delay_ticks == 2);
+  CHECK(specs[0].max_payout_per_tick_usd == 4000.0);
+  CHECK(specs[0].max_payout_per_tick_cents == usd_to_cents(4000));
+
+  // Every [tick, asset] dataset: shape (ticks, 1), stored type, units.
+  struct Expected {
+    const char* name;
+    H5T_class_t cls;
+    std::size_t bytes;
+    const char* units;
+  };
+  const std::vector<Expected> expected = {
+      {"price", H5T_FLOAT, 8, "USD per unit"},
+      {"value", H5T_FLOAT, 8, "USD"},
+      {"sale_proceeds", H5T_FLOAT, 8, "USD"},
+      {"realised_loss", H5T_FLOAT, 8, "USD"},
+      {"hot_units", H5T_FLOAT, 8, "units of the asset"},
+      {"cold_units", H5T_FLOAT, 8, "units of the asset"},
+      {"in_transit_units", H5T_FLOAT, 8, "units of the asset"},
+      {"illiquid_units", H5T_FLOAT, 8, "units of the asset"},
+      {"liabilities", H5T_FLOAT, 8, "USD"},
+      {"liabilities_cents", H5T_INTEGER, 8, "USD cents"},
+      {"payments", H5T_FLOAT, 8, "USD"},
+      {"payments_cents", H5T_INTEGER, 8, "USD cents"},
+      {"paid_units", H5T_FLOAT, 8, "units of the asset"},
+      {"queue_value", H5T_FLOAT, 8, "USD"},
+      {"queue_count", H5T_INTEGER, 8, "requests"},
+      {"oldest_wait", H5T_INTEGER, 4, "ticks"},
+  };
+  const std::array<hsize_t, 2> kShape{300, 1};
+  for (const Expected& e : expected) {
+    const std::string ds = assets + "/" + e.name;
+    std::array<hsize_t, 2> dims{};
+    read_matrix<double>(id, ds, H5T_NATIVE_DOUBLE, dims);
+    CHECK_MESSAGE(dims == kShape, ds);
+    const auto [cls, bytes] = stored_type(id, ds);
+    CHECK_MESSAGE(cls == e.cls, ds);
+    CHECK_MESSAGE(bytes == e.bytes, ds);
+    CHECK_MESSAGE(string_attr(id, ds, "units") == e.units, ds);
+    CHECK_MESSAGE(has_attr(id, ds, "description"), ds);
+  }
+
+  std::array<hsize_t, 2> dims{};
+  const auto cents = [&](const char* name) {
+    return read_matrix<std::int64_t>(id, assets + "/" + name, H5T_NATIVE_INT64, dims);
+  };
+  const auto usd = [&](const char* name) {
+    return read_matrix<double>(id, assets + "/" + name, H5T_NATIVE_DOUBLE, dims);
+  };
+  const auto liabilities = cents("liabilities_cents"), paid = cents("payments_cents");
+  const auto liabilities_usd = usd("liabilities"), paid_usd = usd("payments");
+  const auto paid_units = usd("paid_units"), price = usd("price"), value = usd("value");
+  const auto hot = usd("hot_units"), cold = usd("cold_units"), transit = usd("in_transit_units"),
+             illiquid = usd("illiquid_units");
+  const auto queue_count = cents("queue_count");
+  const std::string inst = "/institutions/svb";
+  const auto deposits = read_column<std::int64_t>(id, inst + "/deposits_cents", H5T_NATIVE_INT64);
+  const auto payments = read_column<std::int64_t>(id, inst + "/payments_cents", H5T_NATIVE_INT64);
+  const auto inst_queue = read_column<std::int64_t>(id, inst + "/queue_count", H5T_NATIVE_INT64);
+  REQUIRE(deposits.size() == 300);
+
+  // Half of every claim is held in BTC: about half the deposits at tick 0.
+  CHECK(static_cast<double>(liabilities[0]) ==
+        doctest::Approx(0.5 * static_cast<double>(deposits[0])).epsilon(0.02));
+  // Tick 0: 0.6 of the deposits in BTC, split 0.5 / 0.3 / 0.2 across hot, cold, illiquid.
+  const double units0 = hot[0] + cold[0] + transit[0] + illiquid[0];
+  CHECK(units0 * 25000.0 ==
+        doctest::Approx(0.6 * cents_to_usd(sim.institutions()[0].issued())).epsilon(0.05));
+  CHECK(illiquid[0] == doctest::Approx(0.2 * units0).epsilon(0.01));
+
+  bool bounded = true, in_kind = true, usd_ok = true, valued = true, units_fall = true;
+  bool illiquid_fixed = true, queues = true;
+  Money paid_in_kind = 0;
+  double units_paid = 0.0;
+  double previous_units = units0;
+  for (std::size_t t = 0; t < deposits.size(); ++t) {
+    bounded = bounded && 0 <= liabilities[t] && liabilities[t] <= deposits[t];
+    in_kind = in_kind && 0 <= paid[t] && paid[t] <= payments[t];
+    usd_ok = usd_ok && liabilities_usd[t] == cents_to_usd(liabilities[t]) &&
+             paid_usd[t] == cents_to_usd(paid[t]);
+    const double units = hot[t] + cold[t] + transit[t] + illiquid[t];
+    valued = valued && std::abs(value[t] - units * price[t]) <= 0.05;
+    units_fall = units_fall && units <= previous_units + 1e-9;
+    previous_units = units;
+    illiquid_fixed = illiquid_fixed && illiquid[t] == illiquid[0];
+    queues = queues && 0 <= queue_count[t] && queue_count[t] <= inst_queue[t];
+    paid_in_kind += paid[t];
+    units_paid += paid_units[t];
+  }
+  CHECK(bounded);
+  CHECK(in_kind);
+  CHECK(usd_ok);
+  CHECK(valued);
+  CHECK(units_fall);
+  CHECK(illiquid_fixed);
+  CHECK(queues);
+  CHECK(paid_in_kind > 0);  // the rumour makes retail withdraw, half of it in BTC
+  CHECK(units_paid > 0.0);
 }
 
 TEST_CASE("hdf5 writer: a writer destroyed without finish leaves a failed file") {

@@ -214,13 +214,13 @@ TEST_CASE("fire sale without price impact raises exactly what the queue needs") 
   spec.hot_reserve_fraction = 0.0;
   spec.assets = {asset(1.0, 10.0)};
   Institution inst(spec, 100000, 10, 24.0);  // $1000 of deposits, $1000 of tokens at $10
-  CHECK(inst.assets()[0].units == 100 * 100000000LL);
+  CHECK(inst.assets()[0].units.total() == 100 * 100000000LL);
   inst.submit(0, 0, 25000);  // $250
   settle(inst, 0);
   CHECK(inst.paid_total() == 25000);
   CHECK(inst.assets()[0].proceeds == 25000);
   CHECK(inst.assets()[0].loss == 0);
-  CHECK(inst.assets()[0].units == 75 * 100000000LL);
+  CHECK(inst.assets()[0].units.total() == 75 * 100000000LL);
   CHECK(inst.equity() == 0);  // $750 of tokens against $750 of claims
   inst.check_ledger();
 }
@@ -236,7 +236,7 @@ TEST_CASE("fire sale with square-root price impact: proceeds, realised loss, per
   settle(inst, 0);
   const AssetState& a = inst.assets()[0];
   // q solves q (1 - 0.1 sqrt(q / 1e6)) = 10000: q ~ 10101.5, I ~ 0.01005.
-  const double q = 1e6 - static_cast<double>(a.units) * kAssetUnit;
+  const double q = 1e6 - static_cast<double>(a.units.total()) * kAssetUnit;
   CHECK(q == doctest::Approx(10101.5).epsilon(1e-4));
   const double impact = 0.1 * std::sqrt(q / 1e6);
   CHECK(inst.paid_total() == usd_to_cents(10000));

@@ -261,6 +261,20 @@ TEST_CASE("several institutions: bit-identical for 1 and 2 threads, money conser
   e.amount = usd_to_cents(1e6);
   e.news_per_loss = 1.0;
   s.institutions[1].exposures = {e};
+  // 30% of every claim in BTC, held by all three in tiers.
+  s.currencies = {"BTC"};
+  s.population.classes[0].portfolio = {0.7, 0.3};
+  AssetSpec btc;
+  btc.name = "BTC";
+  btc.holding_fraction = 0.3;
+  btc.price_usd = 20000;
+  btc.volatility_per_day = 0.05;
+  btc.hot_share = 0.4;
+  btc.cold_share = 0.4;
+  btc.cold_to_hot_units_per_tick = 5.0;
+  btc.cold_delay_ticks = 3;
+  btc.max_payout_per_tick = usd_to_cents(5e5);
+  for (InstitutionSpec& in : s.institutions) in.assets = {btc};
   const auto collect = [&](int threads) {
     tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
     Simulation sim(s);
@@ -276,6 +290,11 @@ TEST_CASE("several institutions: bit-identical for 1 and 2 threads, money conser
   for (std::size_t t = 0; t < one.ticks.size(); ++t) {
     same = same && one.ticks[t].stress_mean == two.ticks[t].stress_mean &&
            one.ticks[t].self_custody == two.ticks[t].self_custody;
+    for (std::size_t a = 0; a < one.assets[t].size(); ++a) {
+      const AssetTick &x = one.assets[t][a], &y = two.assets[t][a];
+      same = same && x.price == y.price && x.paid == y.paid && x.hot_units == y.hot_units &&
+             x.liabilities == y.liabilities && x.queue_value == y.queue_value;
+    }
     for (std::size_t k = 0; k < 3; ++k) {
       const InstitutionTick &a = one.institutions[t][k], &b = two.institutions[t][k];
       same = same && a.paid == b.paid && a.deposits == b.deposits &&
@@ -293,4 +312,8 @@ TEST_CASE("several institutions: bit-identical for 1 and 2 threads, money conser
   }
   CHECK(moved > 0);
   CHECK(written == usd_to_cents(1e6));
+  Money in_kind = 0;
+  for (const auto& tick : one.assets)
+    for (const AssetTick& a : tick) in_kind += a.paid;
+  CHECK(in_kind > 0);
 }
