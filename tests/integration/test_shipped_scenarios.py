@@ -69,11 +69,27 @@ def test_ftx_shape(tmp_path, bankrun_bin):
         share = np.cumsum(bank["payments_cents"][:]) / bank.attrs["issued_cents"]
         halt = int(f["summary/ftx"].attrs["halt_tick"])
         news = f["events/news"][:]
+        names = bank["assets"].attrs["asset_names"].decode().split(",")
+        a = bank["assets"]
+        btc = names.index("BTC")
+        btc_units = (a["hot_units"][:, btc] + a["cold_units"][:, btc]
+                     + a["in_transit_units"][:, btc])
+        btc_unpaid = a["queue_value"][-1, btc]
     main_shock = int(news[news["label"] == b"Binance to sell its FTT"]["tick"][0])
     assert share[main_shock - 1] < 0.05                 # calm before the main shock
     assert 0 <= halt - main_shock <= 72 + 24            # halt within about three days
     assert 0.25 <= share[halt] <= 0.45                  # about a third out by then
     assert share[-1] == share[halt]                     # nothing paid after the halt
+    # BTC on the exchange: 19,942 -> 36 in 24 hours (CASES.md). Here: from its level
+    # before the main shock to under 1% of it within 36 hours, before the halt, with BTC
+    # withdrawals still waiting.
+    start = btc_units[main_shock - 1]
+    assert start > 10000
+    falling = int(np.argmax(btc_units < 0.9 * start))
+    gone = int(np.argmax(btc_units < 0.01 * start))
+    assert main_shock <= falling < gone <= halt, (falling, gone, halt)
+    assert gone - falling <= 36, (falling, gone)
+    assert btc_unpaid > 0
 
 
 def test_binance_shape(tmp_path, bankrun_bin):
