@@ -96,6 +96,8 @@ Simulation::Simulation(Scenario scenario)
   for (std::size_t k = 0; k < nin; ++k)
     std::fill_n(flow_deposits_.begin() + k * flow_ring_, flow_ring_, institutions_[k].deposits());
   public_stress_.assign(nin * classes_, 0.0);
+  uniform_public_ = nin == 1 && std::none_of(in_kind_class_.begin(), in_kind_class_.end(),
+                                             [](char c) { return c != 0; });
   transfers_pending_.assign(nin, 0);
 
   class_ticks_.resize(classes_);
@@ -331,6 +333,7 @@ void Simulation::observe(std::int32_t t) {
 // News value of event j at tick t: A_j exp(-(t - t_j) / tau_j) for t_j <= t < t_j + d_j.
 void Simulation::prepare_news(std::int32_t t) {
   live_event_count_ = 0;
+  live_targeted_ = false;
   double total = 0.0;
   for (std::size_t j = 0; j < scenario_.news.size(); ++j) {
     const NewsEvent& e = scenario_.news[j];
@@ -338,7 +341,10 @@ void Simulation::prepare_news(std::int32_t t) {
     double v = 0.0;
     if (age >= 0 && age < e.duration_ticks) v = e.magnitude * std::exp(-age / e.decay_ticks);
     news_value_[j] = v;
-    if (v != 0.0) live_events_[live_event_count_++] = static_cast<std::uint32_t>(j);
+    if (v != 0.0) {
+      live_events_[live_event_count_++] = static_cast<std::uint32_t>(j);
+      live_targeted_ = live_targeted_ || e.institution >= 0;
+    }
     total += v;
   }
   record_.news_signal = total;
@@ -354,7 +360,7 @@ double Simulation::agent_news(std::uint32_t i) const {
   const Philox4x32::Key key{static_cast<std::uint32_t>(scenario_.seed),
                             static_cast<std::uint32_t>(scenario_.seed >> 32)};
   const double attention = population_.attention[i];
-  const std::int32_t account = population_.account[i];
+  const std::int32_t account = live_targeted_ ? population_.account[i] : -1;
   std::uint32_t group = ~0u;
   Philox4x32::Counter words{};
   double n = 0.0;
@@ -437,25 +443,25 @@ void Simulation::reveal_peers(std::int32_t t) {
 // h0 * Phi((S_i - theta_i) / T), U ~ (seed, kHazard, t, i). Only an agent with a claim
 // can withdraw. An agent with funds outside re-deposits, if its class allows it, with
 // probability redeposit_rate when S_i < calm_threshold, U ~ (seed, kRedeposit, t, i).
-Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, double& stress) {
+Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, double public_term,
+                                             double& stress) {
   const StressSpec& w = scenario_.stress;
   const auto tick = static_cast<std::uint32_t>(t);
-  const std::uint8_t account = population_.account[i];
-  double s = public_stress_[account * classes_ + population_.class_id[i]] +
-             w.carry * population_.stress[i];
+  double s = public_term + w.carry * population_.stress[i];
   if (live_event_count_ > 0) s += w.news_weight * agent_news(i);
   if (w.peer_weight != 0.0) s += w.peer_weight * peer_fraction(i);
   if (population_.noise_sd[i] > 0.0f) {
     CounterRng rng(scenario_.seed, Stream::kDecisionNoise, tick, i);
     s += boost::random::normal_distribution<double>(0.0, population_.noise_sd[i])(rng);
   }
-  if (any_insurance_ && policy_state_[account].insurance) s *= insured_stress_scale(i);
+  if (any_insurance_ && policy_state_[population_.account[i]].insurance)
+    s *= insured_stress_scale(i);
   population_.stress[i] = s;
   stress = s;
 
   const double theta = population_.threshold[i];
-  const bool gated =
-      any_gate_ && policy_state_[account].gate && t - last_request_[i] < ticks_per_day_;
+  const bool gated = any_gate_ && policy_state_[population_.account[i]].gate &&
+                     t - last_request_[i] < ticks_per_day_;
   if (population_.claim[i] > 0 && !gated) {
     const DecisionSpec& d = scenario_.decision;
     if (d.rule == DecisionSpec::Rule::kThreshold) {
@@ -485,11 +491,16 @@ void Simulation::decide(std::int32_t t) {
     double class_stress[256] = {};
     std::uint32_t class_acting[256] = {};
     BlockCounts counts;
+    // One institution and USD-only claims (the common case): one public term for all.
+    const bool uniform = uniform_public_;
+    const double uniform_term = public_stress_[0];
     for (std::uint32_t k = lo; k < hi; ++k) {
       const std::uint32_t i = active_[k];
-      double stress;
-      const Outcome outcome = decide_agent(i, t, stress);
       const std::uint8_t c = population_.class_id[i];
+      const double public_term =
+          uniform ? uniform_term : public_stress_[population_.account[i] * classes_ + c];
+      double stress;
+      const Outcome outcome = decide_agent(i, t, public_term, stress);
       class_stress[c] += stress;
       ++class_acting[c];
       if (outcome == Outcome::kWithdraw) {

@@ -90,7 +90,7 @@ class Simulation {
   void remember_flow();
   void take_snapshot(std::int32_t t);
 
-  Outcome decide_agent(std::uint32_t i, std::int32_t t, double& stress);
+  Outcome decide_agent(std::uint32_t i, std::int32_t t, double public_term, double& stress);
   double agent_news(std::uint32_t i) const;
   double peer_fraction(std::uint32_t i) const;
   double peer_fraction_other(std::uint32_t i) const;
@@ -142,6 +142,7 @@ class Simulation {
   std::vector<double> news_value_;
   std::vector<std::uint32_t> live_events_;
   std::uint32_t live_event_count_ = 0;
+  bool live_targeted_ = false;  // a live event has a target institution
 
   // Peers: every first decision in order (agent ids), the log's size at the end of each of
   // the last L+2 ticks, and the bitset of agents whose decision their peers see this tick.
@@ -158,7 +159,8 @@ class Simulation {
   // Per institution: b_flow G + b_queue Q + b_price X of this tick (the same for all its
   // depositors), and rings of (net outflow, deposits) at the end of the last W+1 ticks for
   // the flow window, [institution * (W + 1) + slot].
-  std::vector<double> public_stress_;
+  std::vector<double> public_stress_;  // [institution * classes + class]
+  bool uniform_public_ = false;         // one institution, USD-only claims: one value
   std::vector<Money> flow_out_, flow_deposits_;
   std::size_t flow_ring_ = 1;
   // Payments of this tick on their way to destination institutions (arrive after settling).
