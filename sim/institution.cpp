@@ -70,7 +70,8 @@ std::int64_t base_units(double units) {
 }  // namespace
 
 Institution::Institution(const InstitutionSpec& spec, Money deposits, std::uint32_t max_pending,
-                         double tick_hours, const std::vector<Money>& asset_liabilities)
+                         double tick_hours, const std::vector<Money>& asset_liabilities,
+                         const std::vector<char>& claim_assets)
     : spec_(spec),
       tick_hours_(tick_hours),
       issued_(deposits),
@@ -100,7 +101,7 @@ Institution::Institution(const InstitutionSpec& spec, Money deposits, std::uint3
     st.initial_units = total;
     st.price = st.peak_price = st.market = a.price_usd;
     st.depth_units = a.daily_volume_usd / a.price_usd;  // per day; scaled per tick in sell()
-    st.queue = WithdrawalQueue(max_pending);
+    if (k < claim_assets.size() && claim_assets[k]) st.queue = WithdrawalQueue(max_pending);
     if (k < asset_liabilities.size()) st.liabilities_issued = asset_liabilities[k];
     assets_.push_back(std::move(st));
   }

@@ -118,10 +118,12 @@ class Institution {
  public:
   // `deposits` are the customers' claims at tick 0 (every currency, by value), of which
   // asset_liabilities[a] (if given) are held in asset a; `max_pending` bounds each queue
-  // (an agent has at most one pending request per queue), so no queue reallocates.
-  // tick_hours scales the market depth of assets to a tick.
+  // (an agent has at most one pending request per queue), so no queue reallocates. Only
+  // the assets flagged in `claim_assets` (customers can hold claims in them) get a queue
+  // of that size. tick_hours scales the market depth of assets to a tick.
   Institution(const InstitutionSpec& spec, Money deposits, std::uint32_t max_pending,
-              double tick_hours = 1.0, const std::vector<Money>& asset_liabilities = {});
+              double tick_hours = 1.0, const std::vector<Money>& asset_liabilities = {},
+              const std::vector<char>& claim_assets = {});
 
   // A request in USD (the cash queue) or in kind in asset a.
   void submit(std::uint32_t agent, std::int32_t tick, Money amount);

@@ -199,9 +199,13 @@ void Simulation::build_institutions() {
     if (d != kSelfCustody) ++capacity[d];
   }
   institutions_.reserve(nin);
-  for (std::size_t k = 0; k < nin; ++k)
+  for (std::size_t k = 0; k < nin; ++k) {
+    std::vector<char> claim_assets(asset_currency_[k].size());
+    for (std::size_t a = 0; a < claim_assets.size(); ++a)
+      claim_assets[a] = asset_currency_[k][a] > 0;
     institutions_.emplace_back(scenario_.institutions[k], issued[k], capacity[k],
-                               scenario_.time.tick_hours, asset_issued[k]);
+                               scenario_.time.tick_hours, asset_issued[k], claim_assets);
+  }
   pending_parts_.assign(population_.size(), 0);
   transfer_liabilities_.assign(nin * currencies_, 0);
   std::vector<Money> owed(nin, 0);
