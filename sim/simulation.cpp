@@ -187,13 +187,16 @@ void Simulation::build_institutions() {
     if (a >= nin || (d != kSelfCustody && d >= nin))
       throw std::invalid_argument("an agent's account or destination names no institution");
     issued[a] += population_.claim[i];
-    if (split(population_.claim[i], population_.class_id[i], parts.data()))
+    const std::uint8_t cls = population_.class_id[i];
+    if (in_kind_class_[cls])
+      for (std::size_t c = 1; c < currencies_; ++c)
+        if (portfolio_[cls * currencies_ + c] > 0.0 &&
+            (asset_of(a, c) < 0 || (d != kSelfCustody && asset_of(d, c) < 0)))
+          throw std::invalid_argument("claim currency '" + scenario_.currencies[c - 1] +
+                                      "' is not an asset of every institution its holders use");
+    if (split(population_.claim[i], cls, parts.data()))
       for (std::size_t c = 1; c < currencies_; ++c) {
-        if (parts[c] == 0) continue;
-        const std::int32_t asset = asset_of(a, c);
-        if (asset < 0)
-          throw std::invalid_argument("a claim currency is not an asset of its institution");
-        asset_issued[a][static_cast<std::size_t>(asset)] += parts[c];
+        if (parts[c] > 0) asset_issued[a][static_cast<std::size_t>(asset_of(a, c))] += parts[c];
       }
     ++capacity[a];
     if (d != kSelfCustody) ++capacity[d];
