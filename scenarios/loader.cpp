@@ -1268,6 +1268,12 @@ LoadedScenario load_scenario_text(std::string_view yaml, const std::string& sour
   return load(yaml, source_name, overrides, {});
 }
 
+LoadedScenario load_scenario_text(std::string_view yaml, const std::string& source_name,
+                                  const std::vector<std::string>& overrides,
+                                  const std::filesystem::path& base_dir) {
+  return load(yaml, source_name, overrides, base_dir);
+}
+
 LoadedScenario load_scenario_file(const std::string& path,
                                   const std::vector<std::string>& overrides) {
   std::ifstream in(path, std::ios::binary);

@@ -2,6 +2,7 @@
 // Reads a YAML scenario into the frozen, validated bankrun::Scenario. Every key is
 // documented in scenarios/README.md. Errors are ScenarioError: file, line, column, key
 // path and what was expected; unknown keys are rejected with the nearest valid key.
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -40,5 +41,10 @@ LoadedScenario load_scenario_file(const std::string& path,
                                   const std::vector<std::string>& overrides = {});
 LoadedScenario load_scenario_text(std::string_view yaml, const std::string& source_name,
                                   const std::vector<std::string>& overrides = {});
+// The same, with relative data-file paths resolved against `base_dir` (a sweep file's
+// inline base scenario: relative to the sweep file's folder).
+LoadedScenario load_scenario_text(std::string_view yaml, const std::string& source_name,
+                                  const std::vector<std::string>& overrides,
+                                  const std::filesystem::path& base_dir);
 
 }  // namespace bankrun

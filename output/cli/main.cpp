@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "output/hdf5_writer.hpp"
+#include "output/sweep_runner.hpp"
 #include "scenarios/loader.hpp"
 #include "sim/run.hpp"
 #include "version.hpp"
@@ -229,6 +230,52 @@ int main(int argc, char** argv) {
   validate_cmd->add_option("scenario", validate_path, "Scenario YAML file")->required();
   validate_cmd->add_option("--set", validate_overrides, "Override a value: key.path=value");
 
+  // Sweeps (scenarios/SWEEPS.md): output/sweep_runner.hpp.
+  sweep::SweepCommand sweep_args;
+  CLI::App* sweep_cmd = app.add_subcommand(
+      "sweep", "Run every run of a sweep file (locally, or as a Slurm array job with --slurm)");
+  sweep_cmd->add_option("sweep", sweep_args.sweep_file, "Sweep YAML file")->required();
+  sweep_cmd->add_option("-o,--output", sweep_args.output, "Output folder (default: the sweep's)");
+  sweep_cmd->add_option("-j,--jobs", sweep_args.jobs, "Runs in flight (0 = one per core)")
+      ->check(CLI::Range(0, 4096));
+  sweep_cmd->add_option("--threads", sweep_args.threads, "Threads per run")
+      ->check(CLI::Range(1, 4096));
+  sweep_cmd->add_option("--shard", sweep_args.shard,
+                        "Run only shard I of N: the runs i with i % N == I (default in a Slurm "
+                        "array job: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)");
+  sweep_cmd->add_flag("--list", sweep_args.list, "Print the runs (CSV) without running them");
+  sweep_cmd->add_flag("--dry-run", sweep_args.dry_run, "Validate every run's scenario; run none");
+  sweep_cmd->add_flag("-q,--quiet", sweep_args.quiet, "Print only failures");
+  sweep_cmd->add_flag("--worker", sweep_args.worker)->group("");  // internal: a worker process
+  sweep_cmd->add_flag("--slurm", sweep_args.slurm,
+                      "Write <output>/sweep.sbatch (an array job of the runs not complete yet) "
+                      "and submit it");
+  auto& so = sweep_args.slurm_options;
+  sweep_cmd->add_option("--partition", so.partition, "--slurm: the partition");
+  sweep_cmd->add_option("--time", so.time, "--slurm: time limit of each array task");
+  sweep_cmd
+      ->add_option("--cpus-per-task", so.cpus_per_task,
+                   "--slurm: cores of each task (runs in flight per task)")
+      ->check(CLI::Range(1, 4096));
+  sweep_cmd->add_option("--array-limit", so.array_limit, "--slurm: at most L tasks at once")
+      ->check(CLI::Range(0, 1000000));
+  sweep_cmd->add_option("--tasks", so.tasks, "--slurm: array tasks (default min(runs, 1000))")
+      ->check(CLI::Range(1, 1000000));
+  sweep_cmd->add_option("--sbatch-option", so.sbatch_options,
+                        "--slurm: an extra #SBATCH line, e.g. --account=A (repeatable)");
+  bool no_submit = false;
+  sweep_cmd->add_flag("--no-submit", no_submit, "--slurm: write the script, do not submit it");
+  sweep_cmd->add_flag("--force", so.force,
+                      "--slurm: submit even if jobs of this sweep are still queued or running");
+
+  std::string merge_folder, merge_index;
+  bool merge_quiet = false;
+  CLI::App* merge_cmd =
+      app.add_subcommand("merge", "Write a sweep's index (runs table and trajectory links)");
+  merge_cmd->add_option("folder", merge_folder, "The sweep's output folder")->required();
+  merge_cmd->add_option("-o,--output", merge_index, "Index file (default: FOLDER/index.h5)");
+  merge_cmd->add_flag("-q,--quiet", merge_quiet, "Print only missing or failed runs");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -238,6 +285,13 @@ int main(int argc, char** argv) {
   try {
     if (*run_cmd) return cmd_run(run_args);
     if (*validate_cmd) return cmd_validate(validate_path, validate_overrides);
+    if (*sweep_cmd) {
+      so.submit = !no_submit;
+      sweep_args.version = BANKRUN_VERSION;
+      sweep_args.commit = BANKRUN_GIT_COMMIT;
+      return sweep::sweep_command(sweep_args);
+    }
+    if (*merge_cmd) return sweep::merge_command(merge_folder, merge_index, merge_quiet);
   } catch (const ScenarioError& e) {
     fmt::print(stderr, "bankrun: scenario error: {}\n", e.what());
     return kExitUsage;
