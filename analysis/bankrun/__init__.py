@@ -22,7 +22,7 @@ from .errors import (BankrunError, FormatVersionError, InterruptedRunWarning,
 from .observed import PUBLIC_FIGURES, compare, load_public_figures
 from .run import FORMAT_VERSION, Run, open
 from .simulate import SimulationError, find_binary, repository_root, simulate
-from .sweep import SweepFrame, open_sweep, run_grid, write_index
+from .sweep import SweepFrame, open_sweep, run_grid
 
 if TYPE_CHECKING:
     import xarray
@@ -47,7 +47,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["open", "open_dataset", "Run", "FORMAT_VERSION", "open_sweep", "SweepFrame",
-           "write_index", "run_grid", "simulate", "find_binary", "repository_root",
+           "run_grid", "simulate", "find_binary", "repository_root",
            "SimulationError", "load_public_figures", "compare", "PUBLIC_FIGURES",
            "BankrunError", "NotBankrunFileError", "FormatVersionError", "RunStatusWarning",
            "InterruptedRunWarning", "__version__", *_LAZY]

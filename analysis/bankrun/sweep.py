@@ -1,21 +1,14 @@
-"""Sweeps: :func:`open_sweep` reads the index that ``bankrun merge`` writes
-(scenarios/SWEEPS.md: ``index.h5`` with a ``runs`` table and ``/trajectories/<i>`` links);
-:func:`write_index` writes one in the same layout, and :func:`run_grid` runs a grid of
-``bankrun run`` commands and indexes them (for when ``bankrun sweep`` is not at hand).
+"""Sweeps: :func:`open_sweep` reads the index that ``bankrun sweep`` / ``bankrun merge``
+write (scenarios/SWEEPS.md: ``index.h5`` with a ``runs`` table and ``/trajectories/<i>``
+links), and :func:`run_grid` runs a grid sweep with ``bankrun sweep`` from Python.
 """
 from __future__ import annotations
 
-import concurrent.futures
-import csv
-import hashlib
-import itertools
-import os
 import subprocess
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import pandas as pd
 
@@ -24,7 +17,7 @@ from .errors import FormatVersionError, NotBankrunFileError
 from .run import Run
 from .simulate import find_binary
 
-__all__ = ["open_sweep", "SweepFrame", "write_index", "run_grid", "run_seed",
+__all__ = ["open_sweep", "SweepFrame", "run_grid", "run_seed",
            "SWEEP_FORMAT", "SWEEP_FORMAT_VERSION", "INSTITUTION_METRICS"]
 
 SWEEP_FORMAT = "bankrun-sweep-index"
@@ -113,7 +106,7 @@ class SweepFrame(pd.DataFrame):
 
 
 def open_sweep(index_path: str | Path) -> SweepFrame:
-    """Reads a sweep index (``bankrun merge`` or :func:`write_index`) as a
+    """Reads a sweep index (written by ``bankrun sweep`` or ``bankrun merge``) as a
     :class:`SweepFrame`. Parameters are columns named by their key path, metrics are
     ``withdrawn_agents``, ``ticks_run`` and ``<institution>.<metric>``; ``path`` is each
     run's file (absolute). A folder is taken to mean its ``index.h5``."""
@@ -144,7 +137,7 @@ def open_sweep(index_path: str | Path) -> SweepFrame:
     return frame
 
 
-# -- writing an index ----------------------------------------------------------------------
+# -- seeds and values as `bankrun sweep` makes them ------------------------------------------
 
 _MASK64 = (1 << 64) - 1
 
@@ -158,13 +151,14 @@ def _mix64(z: int) -> int:
 
 def run_seed(sweep_seed: int, point: int, replicate: int) -> int:
     """The scenario seed of a sweep's run (point, replicate), as ``bankrun sweep`` derives
-    it (scenarios/SWEEPS.md): hash64(seed, 1, point, replicate)."""
+    it (scenarios/SWEEPS.md): hash64(seed, 1, point, replicate). Handy to rerun one run of
+    a sweep by hand with ``bankrun run --seed``."""
     return _mix64(_mix64(_mix64(_mix64(sweep_seed) ^ 1) ^ point) ^ replicate)
 
 
 def yaml_value(value: Any) -> str:
-    """A parameter value as the YAML text given to ``--set`` (numbers with 15 significant
-    digits, an integral value without a decimal point, as ``bankrun sweep`` writes them)."""
+    """A parameter value as YAML text (numbers with 15 significant digits, an integral
+    value without a decimal point, as ``bankrun sweep`` writes them in its manifest)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, np.integer)):
@@ -174,172 +168,48 @@ def yaml_value(value: Any) -> str:
     return str(value)
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+# -- running a grid from Python ----------------------------------------------------------------
 
+def _flow_list(values: Iterable[Any]) -> str:
+    """A YAML flow list of scalar values; strings are single-quoted (YAML escaping)."""
+    items = []
+    for v in values:
+        text = yaml_value(v)
+        items.append(text if not isinstance(v, str) else "'" + text.replace("'", "''") + "'")
+    return "[" + ", ".join(items) + "]"
 
-def _run_record(path: Path, institutions: Sequence[str]) -> dict[str, Any]:
-    """Status, summary metrics, wall time and scenario hash of one run file."""
-    rec: dict[str, Any] = {"status": "missing", "ticks_run": -1, "withdrawn_agents": -1,
-                           "wall_seconds": np.nan, "scenario_sha256": ""}
-    for inst in institutions:
-        for m, t in INSTITUTION_METRICS.items():
-            rec[f"{inst}.{m}"] = np.nan if t == "<f8" else -1
-    if not path.exists():
-        return rec if not Path(f"{path}.partial").exists() else {**rec, "status": "partial"}
-    try:
-        with h5py.File(path, "r") as f:
-            rec["status"] = _h5.text(f.attrs["status"])
-            rec["wall_seconds"] = float(f.attrs.get("wall_seconds", np.nan))
-            rec["scenario_sha256"] = hashlib.sha256(
-                _h5.text(f.attrs["scenario_yaml"]).encode("utf-8")).hexdigest()
-            if "summary" in f:
-                s = f["summary"].attrs
-                rec["ticks_run"] = int(s["ticks_run"])
-                rec["withdrawn_agents"] = int(s["withdrawn_agents"])
-                for inst in institutions:
-                    if inst in f["summary"]:
-                        a = f["summary"][inst].attrs
-                        for m in INSTITUTION_METRICS:
-                            rec[f"{inst}.{m}"] = a[m]
-    except (OSError, KeyError):
-        rec["status"] = "unreadable"
-    return rec
-
-
-def write_index(folder: str | Path, rows: Sequence[Mapping[str, Any]], parameters: Sequence[str],
-                *, name: str = "sweep", seed: int = 0, mode: str = "grid", replicates: int = 1,
-                sweep_file: str = "", institutions: Sequence[str] | None = None,
-                index_name: str = "index.h5") -> Path:
-    """Writes ``folder/index.h5`` in the layout of ``bankrun merge`` (format version 1).
-
-    ``rows``: one mapping per run with ``index``, ``point``, ``replicate``, ``seed``,
-    ``file`` (relative to ``folder``) and a value for every name in ``parameters``. The
-    status and metrics are read from each run file; ``institutions`` defaults to those of
-    the first readable run. Returns the index's path.
-    """
-    folder = Path(folder)
-    rows = sorted(rows, key=lambda r: int(r["index"]))
-    if institutions is None:
-        institutions = []
-        for r in rows:
-            try:
-                with h5py.File(folder / r["file"], "r") as f:
-                    institutions = _h5.names(f.attrs["institution_names"])
-                    break
-            except OSError:
-                continue
-    records = [_run_record(folder / r["file"], institutions) for r in rows]
-    texts = {p: [yaml_value(r[p]) for r in rows] for p in parameters}
-    numeric = {p: all(_is_number(t) for t in texts[p]) for p in parameters}
-
-    def string(width: int) -> Any:
-        return h5py.string_dtype("utf-8", max(width, 1))
-
-    fields: list[tuple[str, Any]] = [("index", "<i8"), ("point", "<i8"), ("replicate", "<i4"),
-                                     ("seed", "<u8")]
-    for p in parameters:
-        width = max(len(t.encode()) for t in texts[p]) + 1
-        fields.append((p, "<f8" if numeric[p] else string(width)))
-    fields += [("status", string(16)), ("ticks_run", "<i4"), ("withdrawn_agents", "<i8")]
-    fields += [(f"{inst}.{m}", t) for inst in institutions for m, t in INSTITUTION_METRICS.items()]
-    fields += [("wall_seconds", "<f8"), ("scenario_sha256", string(65)),
-               ("file", string(max([len(str(r["file"]).encode()) for r in rows] + [1]) + 1))]
-    table = np.zeros(len(rows), dtype=np.dtype(fields))
-    for k, (row, rec) in enumerate(zip(rows, records)):
-        table[k]["index"], table[k]["point"] = int(row["index"]), int(row["point"])
-        table[k]["replicate"], table[k]["seed"] = int(row["replicate"]), int(row["seed"])
-        for p in parameters:
-            table[k][p] = float(texts[p][k]) if numeric[p] else texts[p][k].encode()
-        for key, value in rec.items():
-            if key in table.dtype.names:
-                table[k][key] = value.encode() if isinstance(value, str) else value
-        table[k]["file"] = str(row["file"]).encode()
-
-    target = folder / index_name
-    partial = folder / f"{index_name}.partial"
-    with h5py.File(partial, "w") as f:
-        f.attrs["format"] = SWEEP_FORMAT
-        f.attrs["format_version"] = np.int32(SWEEP_FORMAT_VERSION)
-        f.attrs["sweep_name"] = name
-        f.attrs["sweep_file"] = sweep_file
-        f.attrs["mode"] = mode
-        f.attrs["seed"] = np.uint64(seed)
-        f.attrs["points"] = np.int64(len({int(r["point"]) for r in rows}))
-        f.attrs["replicates"] = np.int32(replicates)
-        f.attrs["runs"] = np.int64(len(rows))
-        f.attrs["complete_runs"] = np.int64(sum(r["status"] == "complete" for r in records))
-        f.attrs["parameters"] = ",".join(parameters)
-        f.attrs["institution_names"] = ",".join(institutions)
-        ds = f.create_dataset("runs", data=table, maxshape=(None,), chunks=(1024,),
-                              compression="gzip", compression_opts=4)
-        ds.attrs["description"] = ("one row per run of the sweep: parameters, seed, status and "
-                                   "summary metrics (scenarios/SWEEPS.md)")
-        links = f.create_group("trajectories")
-        for row in rows:
-            if (folder / row["file"]).exists():
-                links[str(int(row["index"]))] = h5py.ExternalLink(str(row["file"]), "/")
-    os.replace(partial, target)
-    return target
-
-
-# -- running a grid with `bankrun run` --------------------------------------------------------
 
 def run_grid(scenario: str | Path, parameters: Mapping[str, Iterable[Any]], folder: str | Path,
-             *, replicates: int = 1, seed: int = 1, overrides: Sequence[str] = (),
+             *, replicates: int = 1, seed: int = 1, overrides: Mapping[str, Any] | Sequence[str] = (),
              jobs: int | None = None, binary: str | Path | None = None,
              name: str | None = None, timeout: float = 3600) -> SweepFrame:
-    """Runs every point of the grid of ``parameters`` (key path -> values; the last varies
-    fastest) ``replicates`` times with ``bankrun run SCENARIO --set KEY=VALUE ... --seed S
-    --threads 1`` (``jobs`` at a time; default: one per core), writes ``folder/runs/<i>.h5``,
-    ``folder/manifest.csv`` and ``folder/index.h5``, and returns :func:`open_sweep` of it.
+    """Runs a grid sweep of ``scenario`` with ``bankrun sweep`` and returns
+    :func:`open_sweep` of its index.
 
-    Runs, points and seeds are numbered as ``bankrun sweep`` numbers a grid sweep of the
-    same base, parameters, replicates and seed (scenarios/SWEEPS.md), so the results are
-    the same. ``overrides`` are extra ``--set`` values applied to every run (e.g.
-    ``"population.agents=20000"``). Every run is (re)run.
+    ``parameters``: key path -> values (scalars); the last key varies fastest.
+    ``overrides``: values applied to every run, as ``{"population.agents": 20000}`` or
+    ``["population.agents=20000"]``; they come first in the sweep file (single-valued
+    parameters, so they appear as columns too). The sweep file is written as
+    ``folder/sweep.yaml`` (``output: .``) and run with ``bankrun sweep``, ``jobs`` runs at
+    a time (default: one per core); runs already complete in ``folder`` are kept (resume).
+    Raises ``RuntimeError`` with bankrun's message if the sweep cannot run; runs that fail
+    are marked in the index's ``status`` column.
     """
     exe = Path(binary) if binary is not None else find_binary()
     folder = Path(folder)
-    (folder / "runs").mkdir(parents=True, exist_ok=True)
-    keys = list(parameters)
-    values = [list(parameters[k]) for k in keys]
-    rows: list[dict[str, Any]] = []
-    for point, combo in enumerate(itertools.product(*values)):
-        for replicate in range(replicates):
-            index = point * replicates + replicate
-            row = {"index": index, "point": point, "replicate": replicate,
-                   "seed": run_seed(seed, point, replicate), "file": f"runs/{index}.h5"}
-            row.update(dict(zip(keys, combo)))
-            rows.append(row)
-
-    def one(row: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-        cmd = [str(exe), "run", str(scenario), "-o", str(folder / row["file"]), "--quiet",
-               "--threads", "1", "--seed", str(row["seed"])]
-        for o in overrides:
-            cmd += ["--set", o]
-        for k in keys:
-            cmd += ["--set", f"{k}={yaml_value(row[k])}"]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        results = list(pool.map(one, rows))
-    failed = [(row["index"], r) for row, r in zip(rows, results) if r.returncode != 0]
-    if failed and all(r.returncode == 2 for _, r in failed):  # a scenario error: say which
-        index, r = failed[0]
-        raise ValueError(f"run {index}: bankrun exited 2: {r.stderr.strip()}")
-
-    with open(folder / "manifest.csv", "w", newline="") as out:
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(["index", "point", "replicate", "seed", "scenario_sha256", *keys])
-        for row in rows:
-            rec = _run_record(folder / row["file"], [])
-            w.writerow([row["index"], row["point"], row["replicate"], row["seed"],
-                        rec["scenario_sha256"], *(yaml_value(row[k]) for k in keys)])
-    index = write_index(folder, rows, keys, name=name or Path(scenario).stem, seed=seed,
-                        replicates=replicates, sweep_file=str(scenario))
-    return open_sweep(index)
+    folder.mkdir(parents=True, exist_ok=True)
+    fixed = dict(o.split("=", 1) for o in overrides) if not isinstance(overrides, Mapping) \
+        else {k: yaml_value(v) for k, v in overrides.items()}
+    sweep_name = name or Path(scenario).stem
+    lines = [f"base: '{Path(scenario).resolve()}'", f"name: {sweep_name}", f"seed: {seed}",
+             f"replicates: {replicates}", "mode: grid", "output: .", "parameters:"]
+    lines += [f"  {key}: [{value}]" for key, value in fixed.items()]
+    lines += [f"  {key}: {_flow_list(values)}" for key, values in parameters.items()]
+    sweep_file = folder / "sweep.yaml"
+    sweep_file.write_text("\n".join(lines) + "\n")
+    proc = subprocess.run([str(exe), "sweep", str(sweep_file), "--quiet", "--jobs", str(jobs or 0)],
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode not in (0, 1):  # 1: a run failed; the index marks it
+        raise RuntimeError(f"bankrun sweep {sweep_file} exited {proc.returncode}: "
+                           f"{proc.stderr.strip()}")
+    return open_sweep(folder / "index.h5")

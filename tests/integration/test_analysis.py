@@ -1,10 +1,8 @@
 """The Python analysis package (analysis/bankrun) on real outputs of the binary, produced in
 this test session: reading, xarray, errors, sweeps, plots, the report command line and the
 public figures. Runs as the CTest test `python_analysis` (PYTHONPATH=analysis)."""
-import hashlib
 import math
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -299,81 +297,24 @@ def test_a_real_ctrl_c_run_opens_with_a_warning(tmp_path):
 
 # -- sweeps ------------------------------------------------------------------------------------
 
-def _index_by_hand(folder, rows, parameters, institutions):
-    """An index in the layout of `bankrun merge` (scenarios/SWEEPS.md), written here with
-    h5py directly (not with the package's writer)."""
-    fields = [("index", "<i8"), ("point", "<i8"), ("replicate", "<i4"), ("seed", "<u8")]
-    fields += [(p, "<f8") for p in parameters]
-    fields += [("status", "S16"), ("ticks_run", "<i4"), ("withdrawn_agents", "<i8")]
-    for inst in institutions:
-        fields += [(f"{inst}.total_outflow_usd", "<f8"), (f"{inst}.peak_daily_outflow_usd", "<f8"),
-                   (f"{inst}.halt_tick", "<i4"), (f"{inst}.insolvent_tick", "<i4"),
-                   (f"{inst}.ticks_to_50pct", "<i4")]
-    fields += [("wall_seconds", "<f8"), ("scenario_sha256", "S65"), ("file", "S16")]
-    table = np.zeros(len(rows), dtype=fields)
-    for k, r in enumerate(rows):
-        rec = table[k]
-        for key in ("index", "point", "replicate", "seed"):
-            rec[key] = r[key]
-        for p in parameters:
-            rec[p] = r[p]
-        rec["file"] = r["file"].encode()
-        path = folder / r["file"]
-        if not path.exists():
-            rec["status"] = b"missing"
-            rec["ticks_run"] = rec["withdrawn_agents"] = -1
-            for inst in institutions:
-                for m in ("total_outflow_usd", "peak_daily_outflow_usd"):
-                    rec[f"{inst}.{m}"] = np.nan
-                for m in ("halt_tick", "insolvent_tick", "ticks_to_50pct"):
-                    rec[f"{inst}.{m}"] = -1
-            continue
-        with h5py.File(path) as f:
-            rec["status"] = f.attrs["status"]
-            rec["ticks_run"] = f["summary"].attrs["ticks_run"]
-            rec["withdrawn_agents"] = f["summary"].attrs["withdrawn_agents"]
-            rec["wall_seconds"] = f.attrs["wall_seconds"]
-            rec["scenario_sha256"] = hashlib.sha256(f.attrs["scenario_yaml"]).hexdigest().encode()
-            for inst in institutions:
-                for m in ("total_outflow_usd", "peak_daily_outflow_usd", "halt_tick",
-                          "insolvent_tick", "ticks_to_50pct"):
-                    rec[f"{inst}.{m}"] = f["summary"][inst].attrs[m]
-    with h5py.File(folder / "index.h5", "w") as f:
-        f.attrs["format"] = np.bytes_(b"bankrun-sweep-index")
-        f.attrs["format_version"] = np.int32(1)
-        f.attrs["parameters"] = np.bytes_(",".join(parameters).encode())
-        f.attrs["institution_names"] = np.bytes_(",".join(institutions).encode())
-        f.attrs["runs"] = np.int64(len(rows))
-        f.create_dataset("runs", data=table, chunks=(1024,), maxshape=(None,), compression="gzip")
-        g = f.create_group("trajectories")
-        for r in rows:
-            if (folder / r["file"]).exists():
-                g[str(r["index"])] = h5py.ExternalLink(r["file"], "/")
-    return folder / "index.h5"
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def hand_sweep(tmp_path_factory):
-    """2 x 2 points x 2 replicates of the flagship at 5,000 agents, run with `bankrun run`,
-    indexed by hand; run 7 is left missing."""
+    """2 x 2 points x 2 replicates of the flagship at 5,000 agents, run with `bankrun sweep`;
+    run 7's file is then deleted and the index rewritten by `bankrun merge` (which exits 3:
+    not every run is complete)."""
     folder = tmp_path_factory.mktemp("sweep")
-    (folder / "runs").mkdir()
-    params = ["stress.flow_weight", "news[1].magnitude"]
-    rows = []
-    grid = [(fw, m) for fw in (1.0, 2.5) for m in (0.2, 0.4)]
-    for point, (fw, m) in enumerate(grid):
-        for rep in range(2):
-            i = point * 2 + rep
-            row = {"index": i, "point": point, "replicate": rep, "seed": run_seed(5, point, rep),
-                   "stress.flow_weight": fw, "news[1].magnitude": m, "file": f"runs/{i}.h5"}
-            rows.append(row)
-            if i != 7:
-                run_bankrun("run", SOURCE_DIR / "scenarios/ftx-2022.yaml",
-                            "-o", folder / row["file"], "--quiet", "--threads", "1",
-                            "--seed", row["seed"],
-                            "--set", "population.agents=5000",
-                            "--set", f"stress.flow_weight={fw}", "--set", f"news[1].magnitude={m}")
-    return folder, _index_by_hand(folder, rows, params, ["ftx"])
+    base = (SOURCE_DIR / "scenarios/ftx-2022.yaml").read_text()
+    assert "\n  agents: 1000000\n" in base
+    (folder / "ftx-small.yaml").write_text(base.replace("\n  agents: 1000000\n", "\n  agents: 5000\n"))
+    study = folder / "hand.yaml"
+    study.write_text("base: ftx-small.yaml\nseed: 5\nreplicates: 2\noutput: .\nparameters:\n"
+                     "  stress.flow_weight: [1, 2.5]\n  news[1].magnitude: [0.2, 0.4]\n")
+    run_bankrun("sweep", study, "--quiet", "--jobs", "2")
+    (folder / "runs/7.h5").unlink()
+    merged = subprocess.run([str(BANKRUN), "merge", str(folder), "--quiet"], capture_output=True,
+                            text=True)
+    assert merged.returncode == 3, merged.stderr
+    return folder, folder / "index.h5"
 
 
 def test_open_sweep_reads_an_index(hand_sweep):
@@ -426,49 +367,34 @@ def test_open_sweep_errors(hand_sweep, tmp_path, outputs):
         bankrun.open_sweep(newer)
 
 
-def test_write_index_matches_the_hand_written_one(hand_sweep, tmp_path):
-    folder, index = hand_sweep
-    by_hand = bankrun.open_sweep(index)
-    rows = [{"index": i, "point": int(r.point), "replicate": int(r.replicate),
-             "seed": int(r.seed), "file": r.file,
-             **{p: r[p] for p in by_hand.parameters}} for i, r in by_hand.iterrows()]
-    written = bankrun.write_index(folder, rows, by_hand.parameters, name="hand",
-                                  index_name="index-written.h5")
-    again = bankrun.open_sweep(written)
-    columns = [c for c in by_hand.columns if c != "wall_seconds"]
-    pd.testing.assert_frame_equal(pd.DataFrame(again[columns]), pd.DataFrame(by_hand[columns]))
-    with h5py.File(written) as f:
-        assert f["trajectories"].get("0", getlink=True).filename == "runs/0.h5"
-        assert "7" not in f["trajectories"]
-
-
-def _has_sweep_command() -> bool:
-    """Whether this binary has `bankrun sweep` (issue 5; not yet merged on this branch)."""
-    return re.search(r"^\s+sweep\s", run_bankrun("--help").stdout, re.M) is not None
-
-
-def test_run_grid_numbers_runs_like_bankrun_sweep(tmp_path):
+def test_run_grid_is_bankrun_sweep(tmp_path):
     grid = {"stress.flow_weight": [1, 2.5], "news[1].magnitude": [0.2, 0.4]}
     sweep = bankrun.run_grid(SOURCE_DIR / "scenarios/ftx-2022.yaml", grid, tmp_path / "grid",
-                             replicates=2, seed=11, overrides=["population.agents=3000"], jobs=2)
+                             replicates=2, seed=11, overrides={"population.agents": 3000}, jobs=2)
     assert len(sweep) == 8 and (sweep["status"] == "complete").all()
+    assert sweep.parameters == ["population.agents", *grid]
     assert sweep["seed"].tolist() == [run_seed(11, i // 2, i % 2) for i in range(8)]
     assert sweep["stress.flow_weight"].tolist() == [1, 1, 1, 1, 2.5, 2.5, 2.5, 2.5]
     assert sweep["news[1].magnitude"].tolist() == [0.2, 0.2, 0.4, 0.4] * 2
     manifest = pd.read_csv(tmp_path / "grid/manifest.csv")
     assert manifest["scenario_sha256"].tolist() == sweep["scenario_sha256"].tolist()
-    assert sweep.run(5).scenario["stress"]["flow_weight"] == 2.5
+    run5 = sweep.run(5)
+    assert run5.scenario["stress"]["flow_weight"] == 2.5 and run5.attrs["agents"] == 3000
     assert yaml_value(1e5) == "100000" and yaml_value(0.1 + 0.2) == "0.3"
-    if _has_sweep_command():  # once `bankrun sweep` is merged: the same runs, the same results
-        study = tmp_path / "study.yaml"
-        study.write_text(
-            f"base: {SOURCE_DIR / 'scenarios/ftx-2022.yaml'}\nseed: 11\nreplicates: 2\n"
-            "parameters:\n  population.agents: [3000]\n  stress.flow_weight: [1, 2.5]\n"
-            "  news[1].magnitude: [0.2, 0.4]\n")
-        run_bankrun("sweep", study, "--quiet")
-        real = bankrun.open_sweep(tmp_path / "study.sweep")
-        for col in ("seed", "scenario_sha256", "ftx.total_outflow_usd", "ftx.halt_tick"):
-            assert real[col].tolist() == sweep[col].tolist(), col
+    # The same sweep written by hand and run with `bankrun sweep`: the same runs and results.
+    study = tmp_path / "study.yaml"
+    study.write_text(
+        f"base: {SOURCE_DIR / 'scenarios/ftx-2022.yaml'}\nseed: 11\nreplicates: 2\n"
+        "parameters:\n  population.agents: [3000]\n  stress.flow_weight: [1, 2.5]\n"
+        "  news[1].magnitude: [0.2, 0.4]\n")
+    run_bankrun("sweep", study, "--quiet")
+    real = bankrun.open_sweep(tmp_path / "study.sweep")
+    for col in ("seed", "scenario_sha256", "ftx.total_outflow_usd", "ftx.halt_tick"):
+        assert real[col].tolist() == sweep[col].tolist(), col
+    # A bad key path is bankrun's error, raised with its message.
+    with pytest.raises(RuntimeError, match="stress.flow_wieght"):
+        bankrun.run_grid(SOURCE_DIR / "scenarios/ftx-2022.yaml", {"stress.flow_wieght": [1]},
+                         tmp_path / "bad")
 
 
 # -- plots and the report ---------------------------------------------------------------------
