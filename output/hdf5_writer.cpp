@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "output/hdf5_handle.hpp"
+
 namespace bankrun {
 namespace {
 
@@ -27,66 +29,17 @@ constexpr unsigned kDeflateLevel = 4;
 constexpr std::size_t kLabelBytes = 64;
 
 // ---------------------------------------------------------------------------------------
-// Errors
+// Errors and owned HDF5 identifiers (output/hdf5_handle.hpp)
 
-// The most specific message on the HDF5 error stack (the deepest entry), then clears it.
-herr_t collect_error(unsigned n, const H5E_error2_t* err, void* data) {
-  auto* out = static_cast<std::string*>(data);
-  (void)n;
-  if (err->desc && *err->desc) *out = err->desc;  // walking downward: keep the last (deepest)
-  return 0;
-}
-
-std::string hdf5_detail() {
-  std::string detail;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &detail);
-  H5Eclear2(H5E_DEFAULT);
-  return detail;
-}
+using hdf5::error_detail;
+using hdf5::Handle;
 
 [[noreturn]] void fail(const std::string& file, const std::string& what) {
   std::string message = "HDF5 output " + file + ": " + what;
-  const std::string detail = hdf5_detail();
+  const std::string detail = error_detail();
   if (!detail.empty()) message += " (" + detail + ")";
   throw OutputError(message);
 }
-
-// ---------------------------------------------------------------------------------------
-// Owned HDF5 identifiers
-
-using Closer = herr_t (*)(hid_t);
-
-class Handle {
- public:
-  Handle() = default;
-  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
-  Handle(Handle&& o) noexcept : id_(std::exchange(o.id_, H5I_INVALID_HID)), closer_(o.closer_) {}
-  Handle& operator=(Handle&& o) noexcept {
-    if (this != &o) {
-      reset();
-      id_ = std::exchange(o.id_, H5I_INVALID_HID);
-      closer_ = o.closer_;
-    }
-    return *this;
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  ~Handle() { reset(); }
-
-  hid_t get() const { return id_; }
-  bool valid() const { return id_ >= 0; }
-  // Closes the identifier; returns false if HDF5 reported an error.
-  bool close() noexcept {
-    if (!valid()) return true;
-    const herr_t rc = closer_(std::exchange(id_, H5I_INVALID_HID));
-    return rc >= 0;
-  }
-  void reset() noexcept { close(); }
-
- private:
-  hid_t id_ = H5I_INVALID_HID;
-  Closer closer_ = nullptr;
-};
 
 // ---------------------------------------------------------------------------------------
 // Per-tick columns

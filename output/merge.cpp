@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "output/hdf5_handle.hpp"
 #include "output/hdf5_writer.hpp"
 #include "scenarios/sweep.hpp"
 #include "scenarios/yaml_reader.hpp"
@@ -156,50 +157,8 @@ bool ManifestReader::next(ManifestRow& row) {
 
 namespace {
 
-using Closer = herr_t (*)(hid_t);
-
-class Handle {
- public:
-  Handle() = default;
-  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
-  Handle(Handle&& o) noexcept : id_(std::exchange(o.id_, H5I_INVALID_HID)), closer_(o.closer_) {}
-  Handle& operator=(Handle&& o) noexcept {
-    if (this != &o) {
-      reset();
-      id_ = std::exchange(o.id_, H5I_INVALID_HID);
-      closer_ = o.closer_;
-    }
-    return *this;
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  ~Handle() { reset(); }
-  hid_t get() const { return id_; }
-  bool valid() const { return id_ >= 0; }
-  bool close() {
-    if (!valid()) return true;
-    return closer_(std::exchange(id_, H5I_INVALID_HID)) >= 0;
-  }
-
- private:
-  void reset() {
-    if (valid()) closer_(std::exchange(id_, H5I_INVALID_HID));
-  }
-  hid_t id_ = H5I_INVALID_HID;
-  Closer closer_ = nullptr;
-};
-
-herr_t collect_error(unsigned, const H5E_error2_t* err, void* data) {
-  if (err->desc && *err->desc) *static_cast<std::string*>(data) = err->desc;
-  return 0;
-}
-
-std::string hdf5_detail() {
-  std::string detail;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &detail);
-  H5Eclear2(H5E_DEFAULT);
-  return detail;
-}
+using hdf5::error_detail;
+using hdf5::Handle;
 
 void quiet_hdf5() {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
@@ -210,7 +169,7 @@ class Writer {
   explicit Writer(std::string file) : file_(std::move(file)) {}
   [[noreturn]] void fail(const std::string& what) const {
     std::string message = "HDF5 index " + file_ + ": " + what;
-    const std::string detail = hdf5_detail();
+    const std::string detail = error_detail();
     if (!detail.empty()) message += " (" + detail + ")";
     throw OutputError(message);
   }
@@ -398,12 +357,6 @@ void number_attribute(const Writer& w, hid_t obj, const char* name, hid_t file_t
                  std::string("cannot write attribute ") + name);
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
-  return out;
-}
-
 }  // namespace
 
 const char* state_name(RunState state) {
@@ -437,7 +390,7 @@ RunFileState inspect_run(const fs::path& file, const std::string& expected_sha25
     return {RunState::kMissing, "no run file"};
   }
   Handle f = open_read_only(file);
-  if (!f.valid()) return {RunState::kUnreadable, "cannot open it as HDF5: " + hdf5_detail()};
+  if (!f.valid()) return {RunState::kUnreadable, "cannot open it as HDF5: " + error_detail()};
   const auto status = read_string_attribute(f.get(), "status");
   if (!status) return {RunState::kUnreadable, "no status attribute"};
   if (*status != "complete") {
@@ -535,8 +488,8 @@ MergeReport merge_sweep(const fs::path& out, const std::optional<fs::path>& inde
                                  static_cast<std::int32_t>(info.replicates));
   number_attribute<std::int64_t>(w, root, "runs", H5T_STD_I64LE, H5T_NATIVE_INT64,
                                  static_cast<std::int64_t>(info.runs));
-  string_attribute(w, root, "parameters", join(info.parameters));
-  string_attribute(w, root, "institution_names", join(info.institutions));
+  string_attribute(w, root, "parameters", yaml_reader::join(info.parameters, ","));
+  string_attribute(w, root, "institution_names", yaml_reader::join(info.institutions, ","));
 
   Handle file_t = type.build(true, w);
   Handle mem_t = type.build(false, w);

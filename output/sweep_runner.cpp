@@ -103,6 +103,20 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
+// In a forked child: replaces the process with argv (searched on PATH if search_path), or
+// exits 127 (the shell's "command not found") if it cannot.
+[[noreturn]] void exec_or_exit(const std::vector<std::string>& argv, bool search_path) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  if (search_path) {
+    execvp(args[0], args.data());
+  } else {
+    execv(args[0], args.data());
+  }
+  _exit(127);
+}
+
 // Runs argv, returns (exit status, stdout); stderr is inherited. -1 if it cannot start.
 std::pair<int, std::string> run_capture(const std::vector<std::string>& argv) {
   int fds[2];
@@ -111,11 +125,7 @@ std::pair<int, std::string> run_capture(const std::vector<std::string>& argv) {
   if (pid < 0) return {-1, ""};
   if (pid == 0) {
     dup2(fds[1], STDOUT_FILENO);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
+    exec_or_exit(argv, /*search_path=*/true);
   }
   close(fds[1]);
   std::string out;
@@ -244,11 +254,7 @@ Worker spawn_worker(const Sweep& sweep, const SweepCommand& cmd) {
     std::signal(SIGPIPE, SIG_DFL);
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
+    exec_or_exit(argv, /*search_path=*/false);
   }
   close(to_child[0]);
   close(from_child[1]);

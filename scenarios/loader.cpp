@@ -1214,23 +1214,7 @@ Scenario read_scenario(const Value& root, Context& ctx) {
 
 // ---- documents ----------------------------------------------------------------------------
 
-YAML::Node parse_document(std::string_view yaml, const std::string& source) {
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    const bool has_mark = !e.mark.is_null();
-    throw ScenarioError(source, has_mark ? e.mark.line + 1 : 0, has_mark ? e.mark.column + 1 : 0,
-                        "", "invalid YAML: " + e.msg);
-  }
-  if (documents.size() > 1) {
-    const YAML::Mark mark = documents[1].Mark();
-    throw ScenarioError(
-        source, mark.is_null() ? 0 : mark.line + 1, mark.is_null() ? 0 : mark.column + 1, "",
-        "expected a single YAML document, found " + std::to_string(documents.size()));
-  }
-  return documents.empty() ? YAML::Node() : documents[0];
-}
+using yaml_reader::parse_document;
 
 std::string emit(const YAML::Node& root) {
   YAML::Emitter out;

@@ -267,12 +267,6 @@ std::string Parameter::value(std::uint64_t k) const {
 
 namespace {
 
-struct Step {
-  std::string key;
-  std::optional<std::uint64_t> index;  // [i], or a key made of digits
-  bool bracket = false;
-};
-
 std::optional<std::uint64_t> digits_value(std::string_view s) {
   if (s.empty() || s.size() > 18) return std::nullopt;
   std::uint64_t v = 0;
@@ -283,42 +277,18 @@ std::optional<std::uint64_t> digits_value(std::string_view s) {
   return v;
 }
 
-// "a.b[0].c.1" -> a, b, [0], c, 1; nullopt if malformed (the loader then says why).
-std::optional<std::vector<Step>> split_path(std::string_view path) {
-  std::vector<Step> steps;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t dot = path.find('.', start);
-    std::string_view segment =
-        path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    const std::size_t bracket = segment.find('[');
-    const std::string_view name = segment.substr(0, bracket);
-    if (name.empty()) return std::nullopt;
-    steps.push_back({std::string(name), digits_value(name), false});
-    std::string_view rest = bracket == std::string_view::npos ? "" : segment.substr(bracket);
-    while (!rest.empty()) {
-      const std::size_t close = rest.find(']');
-      if (rest[0] != '[' || close == std::string_view::npos) return std::nullopt;
-      const auto index = digits_value(rest.substr(1, close - 1));
-      if (!index) return std::nullopt;
-      steps.push_back({"", index, true});
-      rest.remove_prefix(close + 1);
-    }
-    if (dot == std::string_view::npos) break;
-    start = dot + 1;
-  }
-  return steps;
-}
+using yaml_reader::parse_path;
+using yaml_reader::PathStep;
 
 // "a.b[0].c[1]": indices always in brackets (so that `classes.0` and `classes[0]` compare
 // equal).
 std::string canonical_path(std::string_view path) {
-  const auto steps = split_path(path);
+  const auto steps = parse_path(path);
   if (!steps) return std::string(path);
   std::string out;
-  for (const Step& s : *steps) {
-    if (s.index) {
-      out += "[" + std::to_string(*s.index) + "]";
+  for (const PathStep& s : *steps) {
+    if (s.number) {
+      out += "[" + std::to_string(*s.number) + "]";
     } else {
       if (!out.empty()) out += ".";
       out += s.key;
@@ -334,17 +304,17 @@ bool path_covers(const std::string& prefix, const std::string& path) {
 
 // Whether the key path names a node of the tree.
 bool path_exists(const YAML::Node& root, std::string_view path) {
-  const auto steps = split_path(path);
+  const auto steps = parse_path(path);
   if (!steps) return false;
   YAML::Node current;
   current.reset(root);  // reset, not =: assigning a Node would overwrite the tree
-  for (const Step& s : *steps) {
+  for (const PathStep& s : *steps) {
     const YAML::Node& c = current;
     YAML::Node next;
     if (c.IsSequence()) {
-      if (!s.index || *s.index >= c.size()) return false;
-      next.reset(c[static_cast<std::size_t>(*s.index)]);
-    } else if (c.IsMap() && !s.bracket) {
+      if (!s.number || *s.number >= c.size()) return false;
+      next.reset(c[*s.number]);
+    } else if (c.IsMap() && !s.is_index) {
       if (!c[s.key].IsDefined()) return false;
       next.reset(c[s.key]);
     } else {
@@ -358,24 +328,11 @@ bool path_exists(const YAML::Node& root, std::string_view path) {
 // ---- Reading --------------------------------------------------------------------------------
 
 YAML::Node parse_single_document(std::string_view yaml, const std::string& source) {
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    const bool has_mark = !e.mark.is_null();
-    throw ScenarioError(source, has_mark ? e.mark.line + 1 : 0, has_mark ? e.mark.column + 1 : 0,
-                        "", "invalid YAML: " + e.msg);
-  }
-  if (documents.size() > 1) {
-    const YAML::Mark mark = documents[1].Mark();
-    throw ScenarioError(
-        source, mark.is_null() ? 0 : mark.line + 1, mark.is_null() ? 0 : mark.column + 1, "",
-        "expected a single YAML document, found " + std::to_string(documents.size()));
-  }
-  if (documents.empty() || !documents[0].IsDefined() || documents[0].IsNull())
+  const YAML::Node document = yaml_reader::parse_document(yaml, source);
+  if (!document.IsDefined() || document.IsNull())
     throw ScenarioError(source, 0, 0, "",
                         "the sweep file is empty (expected a mapping with at least base)");
-  return documents[0];
+  return document;
 }
 
 std::string read_text_file(const std::string& path) {

@@ -297,12 +297,6 @@ std::string index_path(const std::string& parent, std::size_t index) {
 
 namespace {
 
-struct PathStep {
-  std::string key;                    // a mapping key, unless is_index
-  bool is_index = false;              // written as [i]
-  std::optional<std::size_t> number;  // the index, for [i] and for all-digit keys
-};
-
 std::optional<std::size_t> parse_index(std::string_view digits) {
   if (digits.empty() || count_digits(digits, 0) != digits.size()) return std::nullopt;
   std::size_t value = 0;
@@ -311,7 +305,22 @@ std::optional<std::size_t> parse_index(std::string_view digits) {
   return value;
 }
 
-// "a.b[0].c.1" -> a, b, [0], c, 1. Empty optional on a malformed path.
+std::string trim(std::string_view text) {
+  const std::size_t begin = text.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return "";
+  const std::size_t end = text.find_last_not_of(" \t");
+  return std::string(text.substr(begin, end - begin + 1));
+}
+
+const char* node_kind(const YAML::Node& node) {
+  if (node.IsMap()) return "a mapping";
+  if (node.IsSequence()) return "a list";
+  if (node.IsScalar()) return "a scalar value";
+  return "null";
+}
+
+}  // namespace
+
 std::optional<std::vector<PathStep>> parse_path(std::string_view path) {
   std::vector<PathStep> steps;
   std::size_t start = 0;
@@ -337,22 +346,6 @@ std::optional<std::vector<PathStep>> parse_path(std::string_view path) {
   }
   return steps;
 }
-
-std::string trim(std::string_view text) {
-  const std::size_t begin = text.find_first_not_of(" \t");
-  if (begin == std::string_view::npos) return "";
-  const std::size_t end = text.find_last_not_of(" \t");
-  return std::string(text.substr(begin, end - begin + 1));
-}
-
-const char* node_kind(const YAML::Node& node) {
-  if (node.IsMap()) return "a mapping";
-  if (node.IsSequence()) return "a list";
-  if (node.IsScalar()) return "a scalar value";
-  return "null";
-}
-
-}  // namespace
 
 void apply_override(YAML::Node& root, const std::string& text, Origins& origins) {
   const std::string origin = "--set " + text;
@@ -610,6 +603,24 @@ bool MapReader::boolean(std::string_view key, bool fallback) const {
 
 std::string MapReader::required_string(std::string_view key) const {
   return required(key).string();
+}
+
+YAML::Node parse_document(std::string_view yaml, const std::string& source) {
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    const bool has_mark = !e.mark.is_null();
+    throw ScenarioError(source, has_mark ? e.mark.line + 1 : 0, has_mark ? e.mark.column + 1 : 0,
+                        "", "invalid YAML: " + e.msg);
+  }
+  if (documents.size() > 1) {
+    const YAML::Mark mark = documents[1].Mark();
+    throw ScenarioError(
+        source, mark.is_null() ? 0 : mark.line + 1, mark.is_null() ? 0 : mark.column + 1, "",
+        "expected a single YAML document, found " + std::to_string(documents.size()));
+  }
+  return documents.empty() ? YAML::Node() : documents[0];
 }
 
 }  // namespace bankrun::yaml_reader

@@ -117,10 +117,24 @@ class Origins {
   std::vector<std::pair<std::string, std::string>> overrides_;  // (path, "--set text")
 };
 
+// Parses `yaml` (named `source` in errors) as one YAML document: a ScenarioError with line
+// and column for invalid YAML or for more than one document; an undefined node if empty.
+YAML::Node parse_document(std::string_view yaml, const std::string& source);
+
 // "at the top level" or "in PATH".
 std::string location(const std::string& path);
 std::string child_path(const std::string& parent, std::string_view key);
 std::string index_path(const std::string& parent, std::size_t index);
+
+// One step of a key path: a mapping key, or a list index written as [i].
+struct PathStep {
+  std::string key;                    // a mapping key, unless is_index
+  bool is_index = false;              // written as [i]
+  std::optional<std::size_t> number;  // the index, for [i] and for all-digit keys
+};
+
+// "a.b[0].c.1" -> a, b, [0], c, 1. Empty optional on a malformed path.
+std::optional<std::vector<PathStep>> parse_path(std::string_view path);
 
 // Applies one --set override "key.path=value" to `root` (list indices as `a[0]` or `a.0`;
 // the value is parsed as YAML). Missing mappings on the way are created; indices must
