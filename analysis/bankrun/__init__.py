@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import (BankrunError, FormatVersionError, InterruptedRunWarning,
                      NotBankrunFileError, RunStatusWarning)
-from .observed import PUBLIC_FIGURES, compare, load_public_figures
+from .observed import CASES_MD, PUBLIC_FIGURES, compare, load_public_figures
 from .run import FORMAT_VERSION, Run, open
 from .simulate import SimulationError, find_binary, repository_root, simulate
 from .sweep import SweepFrame, open_sweep, run_grid
@@ -48,6 +48,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = ["open", "open_dataset", "Run", "FORMAT_VERSION", "open_sweep", "SweepFrame",
            "run_grid", "simulate", "find_binary", "repository_root",
-           "SimulationError", "load_public_figures", "compare", "PUBLIC_FIGURES",
+           "SimulationError", "load_public_figures", "compare", "PUBLIC_FIGURES", "CASES_MD",
            "BankrunError", "NotBankrunFileError", "FormatVersionError", "RunStatusWarning",
            "InterruptedRunWarning", "__version__", *_LAZY]

@@ -20,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--case", help="also compare with the public figures of this case "
                                        "(e.g. ftx, binance)")
     report.add_argument("--observed", help="CSV of public figures (default: the shipped "
-                                           "analysis/data/public-figures.csv)")
+                                           "bankrun/data/public-figures.csv)")
     report.add_argument("--dpi", type=int, default=110, help="resolution of the PNGs")
     info = sub.add_parser("info", help="print a run's metadata, summary and events")
     info.add_argument("run", help="a bankrun output file (.h5)")

@@ -1,4 +1,4 @@
-"""Public figures of real runs (analysis/data/public-figures.csv, from CASES.md) and their
+"""Public figures of real runs (bankrun/data/public-figures.csv, from bankrun/data/CASES.md) and their
 comparison with a simulated run."""
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import pandas as pd
 
 from .run import Run
 
-__all__ = ["PUBLIC_FIGURES", "load_public_figures", "compare", "QUANTITY_UNITS"]
+__all__ = ["PUBLIC_FIGURES", "CASES_MD", "load_public_figures", "compare", "QUANTITY_UNITS"]
 
-#: The CSV shipped with the package (figures copied from shared/calibration/CASES.md).
-PUBLIC_FIGURES = Path(__file__).resolve().parents[1] / "data" / "public-figures.csv"
+#: The CSV shipped with the package (package data; figures copied from CASES.md).
+PUBLIC_FIGURES = Path(__file__).resolve().parent / "data" / "public-figures.csv"
+#: The calibration notes the figures come from, with their sources (package data).
+CASES_MD = Path(__file__).resolve().parent / "data" / "CASES.md"
 
 #: What each quantity of the CSV is compared with, and its unit.
 QUANTITY_UNITS = {"deposits": "USD", "net_outflow": "USD", "gross_outflow": "USD",

@@ -9,7 +9,6 @@ import pytest
 SOURCE_DIR = pathlib.Path(os.environ.get("BANKRUN_SOURCE_DIR",
                                          pathlib.Path(__file__).resolve().parents[2]))
 BANKRUN = pathlib.Path(os.environ.get("BANKRUN_BIN", SOURCE_DIR / "build/output/bankrun"))
-SHARED_DIR = pathlib.Path(os.environ.get("BANKRUN_SHARED", SOURCE_DIR.parent / "shared"))
 REFERENCE_YAML = SOURCE_DIR / "scenarios/bench/reference.yaml"
 
 

@@ -1,29 +1,20 @@
-"""bankrun's reference scenario against the NumPy reference implementation
-(shared/bench/numpy_ref.py): the mean trajectory over seeds must agree within the
-statistical tolerance implied by the seed-to-seed spread."""
-import subprocess
-
+"""bankrun's reference scenario against an independent NumPy implementation of the same
+model (reference_model_numpy.py, beside this file): the mean trajectory over seeds must agree
+within the statistical tolerance implied by the seed-to-seed spread."""
 import numpy as np
-import pytest
 
-from conftest import REFERENCE_YAML, SHARED_DIR, run_bankrun
+from conftest import REFERENCE_YAML, run_bankrun
+import reference_model_numpy
 
 import h5py
 
 N = 10_000
 SEEDS = 24
-NUMPY_REF = SHARED_DIR / "bench/numpy_ref.py"
 
 
 def numpy_trajectories():
-    agents, balance = [], []
-    for seed in range(1, SEEDS + 1):
-        out = subprocess.run(["/usr/bin/python3", str(NUMPY_REF), str(N), "100", str(seed),
-                              "--traj"], capture_output=True, text=True, check=True).stdout
-        rows = [line.split() for line in out.splitlines() if line.startswith("traj ")]
-        agents.append([float(r[2].split("=")[1]) for r in rows])
-        balance.append([float(r[3].split("=")[1]) for r in rows])
-    return np.array(agents), np.array(balance)
+    runs = [reference_model_numpy.simulate(N, 100, seed) for seed in range(1, SEEDS + 1)]
+    return np.array([r[0] for r in runs]), np.array([r[1] for r in runs])
 
 
 def bankrun_trajectories(tmp_path):
@@ -52,7 +43,6 @@ def assert_means_agree(ours, theirs, what):
                            f"se {se[bad]}")
 
 
-@pytest.mark.skipif(not NUMPY_REF.exists(), reason=f"reference implementation not at {NUMPY_REF}")
 def test_reference_trajectory_matches_numpy(tmp_path, bankrun_bin):
     ours_agents, ours_balance = bankrun_trajectories(tmp_path)
     ref_agents, ref_balance = numpy_trajectories()
