@@ -85,7 +85,12 @@ class Simulation {
   }
   void resolve_defaults(std::int32_t t);
   bool write_down_exposures(std::int32_t t);
+  void start_tick(std::int32_t t);
+  void update_prices(std::int32_t t);
+  void record(std::int32_t t);
   void record_institutions();
+  void check_conservation() const;
+  void end_tick();
   void merge_returning();
   void remember_flow();
   void take_snapshot(std::int32_t t);
