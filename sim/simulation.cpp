@@ -765,13 +765,13 @@ double Simulation::insured_stress_scale(std::uint32_t i) const {
 const TickRecord& Simulation::step() {
   const std::int32_t t = tick_;
   start_tick(t);
-  apply_policies(t);   // 1. observe: the policies armed at the end of t-1 take effect,
-  observe(t);          //    then the public signals
-  decide(t);           // 2.
-  submit(t);           // 3.
-  settle(t);           // 4. (and the market prices for t+1)
-  resolve_defaults(t); // 5.
-  record(t);           // 6. (ledger identities checked first)
+  apply_policies(t);    // 1. observe: the policies armed at the end of t-1 take effect,
+  observe(t);           //    then the public signals
+  decide(t);            // 2.
+  submit(t);            // 3.
+  settle(t);            // 4. (and the market prices for t+1)
+  resolve_defaults(t);  // 5.
+  record(t);            // 6. (ledger identities checked first)
   end_tick();
   return record_;
 }

@@ -15,6 +15,10 @@
 //               repeating until nothing changes (a cascade resolves within the tick)
 //   6. record   a TickRecord (and snapshots at chosen ticks); ledger identities checked
 //
+// Where each mechanism lives: observe, decide, submit, settle in simulation.cpp; policies
+// (fire at the start of a tick, armed at its end) in policies.cpp; phase 5 in defaults.cpp;
+// phase 6 in recording.cpp; every ledger identity in ledger.cpp.
+//
 // Work per tick is proportional to the agents that can still act plus the requests
 // moved; nothing is allocated after construction.
 #include <cstdint>
