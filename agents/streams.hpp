@@ -9,7 +9,8 @@ namespace bankrun {
 enum class Stream : std::uint32_t {
   kClassBalance = 1,     // set-up: balance of agent id              (index slot: 0)
   kClassThreshold = 2,   // set-up: panic threshold of agent id      (index slot: 0)
-  kNetwork = 3,          // set-up: edges generated from node id     (index slot: 0)
+  kNetwork = 3,          // set-up: edges generated from node id     (index slot: 0; the
+                         //   configuration model: 1 = stub bucket, 2 = in-bucket shuffle)
   kNewsReach = 4,        // whether news event j reached agent id    (index slot: j / 4)
   kDecisionNoise = 5,    // epsilon_i(t) of the stress equation      (index slot: tick)
   kClassAttributes = 6,  // set-up: attention, omega, lag, noise sd   (index slot: 0)

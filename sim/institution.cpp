@@ -165,7 +165,6 @@ Money Institution::sell(std::size_t a, Money need) {
   st.loss += loss;
   cash_.hot += proceeds;
   proceeds_total_ += proceeds;
-  loss_total_ += loss;
   return proceeds;
 }
 
@@ -222,12 +221,6 @@ void Institution::receive_transfer(Money amount) {
 
 void Institution::credit_asset_liability(std::size_t a, Money amount) {
   assets_[a].liabilities_credited += amount;
-}
-
-Money Institution::requested_total() const {
-  Money r = cash_queue_.requested();
-  for (const AssetState& a : assets_) r += a.queue.requested();
-  return r;
 }
 
 Money Institution::queue_value() const {
@@ -293,42 +286,6 @@ Money Institution::queue_sum() const {
   Money sum = cash_queue_.sum();
   for (const AssetState& a : assets_) sum += a.queue.sum();
   return sum;
-}
-
-void Institution::check_ledger() const {
-  auto fail = [&](const std::string& what) {
-    throw LedgerError("ledger identity broken at institution '" + spec_.name + "': " + what);
-  };
-  // Claims paid + claims outstanding = claims issued + inflows + transfers (deposits() is
-  // defined that way, so the independent checks are on reserves and on the queues;
-  // Simulation::audit checks deposits against the agents' claims). Liquid cash changes
-  // only by cash payments, inflows, transfers, injections and sales; moving cold to hot
-  // changes only their split. Asset units change only by sales and payments in kind.
-  if (cash_.hot + cash_.cold + cash_.in_transit != liquid_initial_ + inflow_total_ +
-                                                       transfer_in_total_ + injection_total_ +
-                                                       proceeds_total_ - cash_queue_.paid())
-    fail("hot + cold + in transit != initial + inflows + transfers + injections + sales - paid");
-  if (cash_.hot < 0 || cash_.cold < 0 || cash_.in_transit < 0) fail("a reserve tier is negative");
-  Money face = 0;
-  for (const ExposureSpec& e : spec_.exposures) face += e.amount;
-  if (claims_book_ != face - write_down_total_)
-    fail("claims on institutions != face - write-downs");
-  Money in_kind = 0;
-  for (const AssetState& a : assets_) {
-    const Tiers& u = a.units;
-    if (u.hot < 0 || u.cold < 0 || u.in_transit < 0 || u.illiquid < 0)
-      fail("an asset holding is negative");
-    if (u.total() != a.initial_units - a.sold_units_total - a.paid_units_total)
-      fail("asset units != initial - sold - paid in kind");
-    if (a.queue.value() != a.queue.requested() - a.queue.paid() || a.queue.value() < 0)
-      fail("an asset queue's value != requested - paid");
-    in_kind += a.queue.paid();
-  }
-  if (in_kind != paid_in_kind_total_) fail("payments in kind miscounted");
-  const WithdrawalQueue& q = cash_queue_;
-  if (q.value() != q.requested() - q.paid()) fail("queue value != requested - paid");
-  if (queue_value() < 0 || queue_value() > deposits()) fail("queue value outside [0, deposits]");
-  if ((q.count() == 0) != (q.value() == 0)) fail("queue count and value disagree");
 }
 
 }  // namespace bankrun

@@ -1,8 +1,10 @@
 #pragma once
-// One institution: hot, cold and illiquid reserves, a FIFO withdrawal queue served
-// sequentially up to a per-tick payout limit, and a halt (suspension of convertibility)
-// trigger. All amounts are cents; the ledger identities are checked every tick by
-// check_ledger().
+// One institution: hot, cold, in-transit and illiquid cash reserves; market assets (own
+// token, other tokens, securities) with prices, square-root sale impact and a FIFO queue each
+// for claims paid in kind; a FIFO cash withdrawal queue; all served up to a per-tick payout
+// limit; exposures to other institutions (write-downs); and a halt (suspension of
+// convertibility) trigger. All amounts are cents; the ledger identities (sim/ledger.cpp) are
+// checked every tick by check_ledger().
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -161,8 +163,6 @@ class Institution {
   Money asset_value() const;
   // The own token's drawdown 1 - P / max P so far (0 without an own token).
   double own_token_drawdown() const;
-  Money sale_proceeds_total() const { return proceeds_total_; }
-  Money realised_loss_total() const { return loss_total_; }
 
   // Whether a trigger's end-of-tick conditions hold now (at_tick is checked by callers).
   bool conditions_met(const Trigger& trigger) const;
@@ -182,6 +182,7 @@ class Institution {
   Money claims_on_institutions() const { return claims_book_; }
   Money write_down_total() const { return write_down_total_; }
 
+  // The per-institution ledger identities (defined, with all the others, in ledger.cpp).
   void check_ledger() const;
 
   Money issued() const { return issued_; }
@@ -203,14 +204,12 @@ class Institution {
            claims_book_ - deposits() - injection_total_ - owed_;
   }
   bool insolvent() const { return equity() < 0; }
-  // Requests and payments, every queue (cash and in kind), by value.
-  Money requested_total() const;
+  // Payments, every queue (cash and in kind), by value.
   Money paid_total() const { return cash_queue_.paid() + paid_in_kind_total_; }
   Money queue_value() const;
   std::int64_t queue_count() const;
   // The longest wait of the oldest unpaid request over every queue at the end of tick t.
   std::int32_t oldest_wait(std::int32_t tick) const;
-  const WithdrawalQueue& cash_queue() const { return cash_queue_; }
   bool halted() const { return halt_tick_ != kForever; }
   std::int32_t halt_tick() const { return halt_tick_; }
   const std::string& name() const { return spec_.name; }
@@ -229,7 +228,7 @@ class Institution {
   Tiers cash_;            // cents
   Money liquid_initial_;  // hot + cold at tick 0
   std::vector<AssetState> assets_;
-  Money proceeds_total_ = 0, loss_total_ = 0;
+  Money proceeds_total_ = 0;
   Money inflow_total_ = 0;
   Money transfer_in_total_ = 0;
   Money injection_total_ = 0;

@@ -116,9 +116,6 @@ Simulation::Simulation(Scenario scenario)
     snapshot_rows_.resize(std::min<std::uint32_t>(scenario_.output.snapshot_agents, n));
 }
 
-// Institution k starts with the claims of the agents whose account it holds; its queue
-// has room for every agent that can ever have a request there (account or destination k).
-// What each institution owes the others is the sum of their exposures to it.
 // Claim currencies: the classes' normalised portfolios and, per institution, which of its
 // assets holds each currency (by name).
 void Simulation::map_currencies() {
@@ -218,28 +215,6 @@ void Simulation::build_institutions() {
       owed[e.debtor] += e.amount;
     }
   for (std::size_t k = 0; k < nin; ++k) institutions_[k].set_owed_to_institutions(owed[k]);
-}
-
-// Policy bookkeeping, and what the policies will need when they fire: the agents' last
-// request ticks (gates) and room in the news list (proofs of reserves, and the news of
-// write-downs), so the tick loop never allocates.
-void Simulation::prepare_policies(std::uint32_t n) {
-  policy_begin_.assign(1, 0);
-  std::size_t extra_news = 0;
-  for (const InstitutionSpec& spec : scenario_.institutions) {
-    policy_begin_.push_back(policy_begin_.back() + spec.policies.size());
-    extra_news += spec.exposures.size();
-    for (const PolicySpec& p : spec.policies) {
-      extra_news += p.kind == PolicySpec::Kind::kProofOfReserves;
-      if (p.kind == PolicySpec::Kind::kGate && last_request_.empty())
-        last_request_.assign(n, std::numeric_limits<std::int32_t>::min() / 2);
-    }
-  }
-  policy_fired_.assign(policy_begin_.back(), kForever);
-  policy_armed_.assign(policy_begin_.back(), 0);
-  policy_state_.assign(scenario_.institutions.size(), PolicyState{});
-  ticks_per_day_ = scenario_.time.ticks_per_day();
-  scenario_.news.reserve(scenario_.news.size() + extra_news);
 }
 
 // Stochastic news: at each tick t of [start, end) a Poisson(rate) number of events, each
@@ -722,6 +697,7 @@ void Simulation::settle(std::int32_t t) {
     }
   }
   merge_returning();
+  update_prices(t);
 }
 
 // A payment by institution k (from its cash queue, asset = -1, or in kind from an asset's
@@ -764,44 +740,6 @@ void Simulation::pay(std::size_t k, std::uint32_t i, Money amount, bool done, in
   }
 }
 
-// Exposures to institutions that have halted or are insolvent are written down; the
-// write-downs can make creditors insolvent or trip their halts, whose own creditors are
-// then written down too: repeat until nothing changes (at most one round per exposure).
-void Simulation::resolve_defaults(std::int32_t t) {
-  bool changed = true;
-  while (changed) {
-    changed = write_down_exposures(t);
-    for (Institution& in : institutions_) changed = in.evaluate_halt(t) || changed;
-  }
-}
-
-// Write-down of creditor k's exposure e to a defaulted debtor: loss = LGD * face value;
-// its depositors get, from t+1, a news event of magnitude
-//   A = news_per_loss * loss / deposits_k(t).
-bool Simulation::write_down_exposures(std::int32_t t) {
-  bool any = false;
-  for (std::size_t k = 0; k < institutions_.size(); ++k) {
-    Institution& creditor = institutions_[k];
-    const auto& exposures = creditor.spec().exposures;
-    for (std::size_t e = 0; e < exposures.size(); ++e) {
-      const Institution& debtor = institutions_[exposures[e].debtor];
-      if (creditor.defaulted(e) || !(debtor.halted() || debtor.insolvent())) continue;
-      const Money loss = creditor.write_down(e, t);
-      institution_ticks_[k].write_downs += loss;
-      any = true;
-      const ExposureSpec& x = exposures[e];
-      if (x.news_per_loss <= 0.0) continue;
-      const double deposits = static_cast<double>(std::max<Money>(creditor.deposits(), 1));
-      // Within the capacity reserved at construction: no reallocation.
-      scenario_.news.push_back({"loss on exposure to " + debtor.name(), t + 1,
-                                x.news_per_loss * static_cast<double>(loss) / deposits,
-                                x.news_decay_ticks, x.news_duration_ticks, x.news_reach,
-                                static_cast<std::int32_t>(k)});
-    }
-  }
-  return any;
-}
-
 // The active list stays sorted by id: returning agents are merged into it.
 void Simulation::merge_returning() {
   if (returning_count_ == 0) return;
@@ -810,27 +748,6 @@ void Simulation::merge_returning() {
                               returning_.begin() + returning_count_, staging_.begin());
   active_count_ = static_cast<std::uint32_t>(end - staging_.begin());
   std::swap(active_, staging_);
-}
-
-// Snapshot sample: agents floor(k * N / size), k = 0 .. size-1.
-void Simulation::take_snapshot(std::int32_t t) {
-  snapshot_view_ = {};
-  const auto& ticks = scenario_.output.snapshot_ticks;
-  if (next_snapshot_ >= ticks.size() || ticks[next_snapshot_] != t) return;
-  ++next_snapshot_;
-  const std::uint64_t n = population_.size(), size = snapshot_rows_.size();
-  for (std::uint64_t k = 0; k < size; ++k) {
-    const auto i = static_cast<std::uint32_t>(k * n / size);
-    snapshot_rows_[k] = {i,
-                         population_.class_id[i],
-                         population_.account[i],
-                         state_[i],
-                         population_.claim[i],
-                         population_.outside[i],
-                         population_.threshold[i],
-                         population_.stress[i]};
-  }
-  snapshot_view_ = snapshot_rows_;
 }
 
 // Deposit insurance: S_i is scaled by (1 - s_i) + f s_i, where s_i = min(c_i, coverage) / c_i
@@ -844,163 +761,41 @@ double Simulation::insured_stress_scale(std::uint32_t i) const {
   return (1.0 - insured) + p.insured_stress_factor * insured;
 }
 
-// Policies fire once: at the start of their scheduled tick, or at the start of the tick
-// after the one at whose end their conditions held.
-void Simulation::apply_policies(std::int32_t t) {
-  for (std::size_t in = 0; in < institutions_.size(); ++in) {
-    const auto& policies = scenario_.institutions[in].policies;
-    for (std::size_t p = 0; p < policies.size(); ++p) {
-      const std::size_t k = policy_begin_[in] + p;
-      if (policy_fired_[k] != kForever) continue;
-      if (policies[p].trigger.at_tick > t && !policy_armed_[k]) continue;
-      policy_fired_[k] = t;
-      fire_policy(in, policies[p], t);
-    }
-  }
-}
-
-void Simulation::fire_policy(std::size_t in, const PolicySpec& p, std::int32_t t) {
-  PolicyState& state = policy_state_[in];
-  switch (p.kind) {
-    case PolicySpec::Kind::kLenderOfLastResort:
-      institutions_[in].inject(p.injection);
-      institution_ticks_[in].injections += p.injection;
-      break;
-    case PolicySpec::Kind::kProofOfReserves:
-      // To the institution's own depositors; within the capacity reserved at
-      // construction: no reallocation.
-      scenario_.news.push_back({"proof of reserves: " + p.label, t, p.news_magnitude,
-                                p.news_decay_ticks, p.news_duration_ticks, p.news_reach,
-                                static_cast<std::int32_t>(in)});
-      break;
-    case PolicySpec::Kind::kDepositInsurance:
-      state.insurance = any_insurance_ = true;
-      state.coverage = p.coverage;
-      state.insured_stress_factor = p.insured_stress_factor;
-      break;
-    case PolicySpec::Kind::kGate:
-      state.gate = any_gate_ = true;
-      state.gate_fraction = p.gate_fraction;
-      break;
-  }
-}
-
-// At the end of a tick: which unfired policies' conditions hold (they fire next tick).
-void Simulation::arm_policies() {
-  for (std::size_t in = 0; in < institutions_.size(); ++in) {
-    const auto& policies = scenario_.institutions[in].policies;
-    for (std::size_t p = 0; p < policies.size(); ++p) {
-      const std::size_t k = policy_begin_[in] + p;
-      if (policy_fired_[k] == kForever && institutions_[in].conditions_met(policies[p].trigger))
-        policy_armed_[k] = 1;
-    }
-  }
-}
-
+// The tick, in the phase order of the header comment (MODEL.md section 7).
 const TickRecord& Simulation::step() {
   const std::int32_t t = tick_;
+  start_tick(t);
+  apply_policies(t);    // 1. observe: the policies armed at the end of t-1 take effect,
+  observe(t);           //    then the public signals
+  decide(t);            // 2.
+  submit(t);            // 3.
+  settle(t);            // 4. (and the market prices for t+1)
+  resolve_defaults(t);  // 5.
+  record(t);            // 6. (ledger identities checked first)
+  end_tick();
+  return record_;
+}
+
+void Simulation::start_tick(std::int32_t t) {
   record_ = TickRecord{};
   record_.tick = t;
   std::fill(institution_ticks_.begin(), institution_ticks_.end(), InstitutionTick{});
+}
 
-  // 1. observe (policies armed at the end of t-1 take effect first)
-  apply_policies(t);
-  observe(t);
-  // 2. decide, 3. submit, 4. settle, 5. default
-  decide(t);
-  submit(t);
-  settle(t);
+// Bookkeeping for the next tick: the policies whose conditions hold now fire at t+1, and the
+// flow rings keep this tick's net outflows.
+void Simulation::end_tick() {
+  arm_policies();
+  remember_flow();
+  ++tick_;
+}
+
+// Each asset's price moves one tick (for t+1), driven by the institution's net outflow of t.
+void Simulation::update_prices(std::int32_t t) {
   for (std::size_t k = 0; k < institutions_.size(); ++k) {
     const InstitutionTick& r = institution_ticks_[k];
     institutions_[k].update_prices(scenario_.seed, t, r.paid - r.inflows - r.transfers_in);
   }
-  resolve_defaults(t);
-  // 6. record
-  record_institutions();
-  arm_policies();
-  record_.withdrawn_agents = withdrawn_agents_;
-  record_.paid_agents = paid_agents_;
-  record_.self_custody = self_custody_;
-  record_.classes = class_ticks_;
-  record_.class_stress_quantiles = class_quantiles_;
-  take_snapshot(t);
-  remember_flow();
-  ++tick_;
-  return record_;
-}
-
-void Simulation::record_institutions() {
-  for (std::size_t k = 0; k < institutions_.size(); ++k) {
-    const Institution& in = institutions_[k];
-    in.check_ledger();
-    InstitutionTick& r = institution_ticks_[k];
-    r.deposits = in.deposits();
-    r.queue_value = in.queue_value();
-    r.queue_count = in.queue_count();
-    r.oldest_wait_ticks = in.oldest_wait(tick_);
-    r.hot = in.hot();
-    r.cold = in.cold();
-    r.in_transit = in.in_transit();
-    r.illiquid = in.illiquid();
-    r.claims_on_institutions = in.claims_on_institutions();
-    r.equity = in.equity();
-    r.insolvent = in.insolvent();
-    r.halted = in.halted();
-    const auto& assets = in.assets();
-    const std::size_t base = asset_begin_[k];
-    for (std::size_t a = 0; a < assets.size(); ++a) {
-      const AssetState& st = assets[a];
-      AssetTick& r = asset_ticks_[base + a];
-      r.price = st.price;
-      r.value = st.value();
-      r.proceeds = st.proceeds;
-      r.loss = st.loss;
-      r.hot_units = st.units.hot;
-      r.cold_units = st.units.cold;
-      r.in_transit_units = st.units.in_transit;
-      r.illiquid_units = st.units.illiquid;
-      r.liabilities = st.liabilities();
-      r.paid = st.paid;
-      r.paid_units = st.paid_units;
-      r.queue_value = st.queue.value();
-      r.queue_count = st.queue.count();
-      r.oldest_wait_ticks = st.queue.oldest_wait(tick_);
-    }
-    r.assets = std::span<const AssetTick>(asset_ticks_).subspan(base, assets.size());
-  }
-  record_.institutions = institution_ticks_;
-  // Money is conserved: deposits everywhere + funds in self-custody = claims issued.
-  Money deposits = 0;
-  for (const Institution& in : institutions_) deposits += in.deposits();
-  if (deposits + self_custody_ != population_.issued)
-    throw LedgerError("money not conserved: deposits + self-custody != claims issued");
-}
-
-// Every agent's claim is at its account institution and its moved funds at its destination;
-// together with the funds in self-custody they are all the money issued.
-void Simulation::audit() const {
-  std::vector<Money> held(institutions_.size(), 0);
-  Money outside = 0;
-  for (std::uint32_t i = 0; i < population_.size(); ++i) {
-    held[population_.account[i]] += population_.claim[i];
-    if (population_.moved[i] != 0) held[population_.destination[i]] += population_.moved[i];
-    outside += population_.outside[i];
-  }
-  Money deposits = 0;
-  for (std::size_t k = 0; k < institutions_.size(); ++k) {
-    const Institution& in = institutions_[k];
-    if (held[k] != in.deposits())
-      throw LedgerError("audit: agents' claims at '" + in.name() + "' != its deposits");
-    if (in.queue_sum() != in.queue_value())
-      throw LedgerError("audit: sum of queued requests at '" + in.name() + "' != queue value");
-    deposits += in.deposits();
-  }
-  if (outside != self_custody_) throw LedgerError("audit: funds in self-custody miscounted");
-  if (deposits + outside != population_.issued)
-    throw LedgerError("audit: deposits + funds outside != claims issued (money not conserved)");
-  std::int64_t decided = 0;
-  for (const std::int32_t d : population_.decided_at) decided += d != kNever;
-  if (decided != withdrawn_agents_) throw LedgerError("audit: decided agents miscounted");
 }
 
 }  // namespace bankrun

@@ -15,6 +15,10 @@
 //               repeating until nothing changes (a cascade resolves within the tick)
 //   6. record   a TickRecord (and snapshots at chosen ticks); ledger identities checked
 //
+// Where each mechanism lives: observe, decide, submit, settle in simulation.cpp; policies
+// (fire at the start of a tick, armed at its end) in policies.cpp; phase 5 in defaults.cpp;
+// phase 6 in recording.cpp; every ledger identity in ledger.cpp.
+//
 // Work per tick is proportional to the agents that can still act plus the requests
 // moved; nothing is allocated after construction.
 #include <cstdint>
@@ -85,7 +89,12 @@ class Simulation {
   }
   void resolve_defaults(std::int32_t t);
   bool write_down_exposures(std::int32_t t);
+  void start_tick(std::int32_t t);
+  void update_prices(std::int32_t t);
+  void record(std::int32_t t);
   void record_institutions();
+  void check_conservation() const;
+  void end_tick();
   void merge_returning();
   void remember_flow();
   void take_snapshot(std::int32_t t);

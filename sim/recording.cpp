@@ -1,0 +1,83 @@
+// Phase 6 of the tick, record: the TickRecord (per-institution, per-asset and per-class rows,
+// spans into buffers sized at construction) and the per-agent snapshot at chosen ticks.
+// A new per-tick dataset field: a field in record.hpp, filled here (or where it is computed).
+#include "simulation.hpp"
+
+namespace bankrun {
+
+// Phase 6, record: the ledger identities (ledger.cpp), then the tick's record and snapshot.
+void Simulation::record(std::int32_t t) {
+  for (const Institution& in : institutions_) in.check_ledger();
+  check_conservation();
+  record_institutions();
+  record_.withdrawn_agents = withdrawn_agents_;
+  record_.paid_agents = paid_agents_;
+  record_.self_custody = self_custody_;
+  record_.classes = class_ticks_;
+  record_.class_stress_quantiles = class_quantiles_;
+  take_snapshot(t);
+}
+
+// Snapshot sample: agents floor(k * N / size), k = 0 .. size-1.
+void Simulation::take_snapshot(std::int32_t t) {
+  snapshot_view_ = {};
+  const auto& ticks = scenario_.output.snapshot_ticks;
+  if (next_snapshot_ >= ticks.size() || ticks[next_snapshot_] != t) return;
+  ++next_snapshot_;
+  const std::uint64_t n = population_.size(), size = snapshot_rows_.size();
+  for (std::uint64_t k = 0; k < size; ++k) {
+    const auto i = static_cast<std::uint32_t>(k * n / size);
+    snapshot_rows_[k] = {i,
+                         population_.class_id[i],
+                         population_.account[i],
+                         state_[i],
+                         population_.claim[i],
+                         population_.outside[i],
+                         population_.threshold[i],
+                         population_.stress[i]};
+  }
+  snapshot_view_ = snapshot_rows_;
+}
+
+void Simulation::record_institutions() {
+  for (std::size_t k = 0; k < institutions_.size(); ++k) {
+    const Institution& in = institutions_[k];
+    InstitutionTick& r = institution_ticks_[k];
+    r.deposits = in.deposits();
+    r.queue_value = in.queue_value();
+    r.queue_count = in.queue_count();
+    r.oldest_wait_ticks = in.oldest_wait(tick_);
+    r.hot = in.hot();
+    r.cold = in.cold();
+    r.in_transit = in.in_transit();
+    r.illiquid = in.illiquid();
+    r.claims_on_institutions = in.claims_on_institutions();
+    r.equity = in.equity();
+    r.insolvent = in.insolvent();
+    r.halted = in.halted();
+    const auto& assets = in.assets();
+    const std::size_t base = asset_begin_[k];
+    for (std::size_t a = 0; a < assets.size(); ++a) {
+      const AssetState& st = assets[a];
+      AssetTick& r = asset_ticks_[base + a];
+      r.price = st.price;
+      r.value = st.value();
+      r.proceeds = st.proceeds;
+      r.loss = st.loss;
+      r.hot_units = st.units.hot;
+      r.cold_units = st.units.cold;
+      r.in_transit_units = st.units.in_transit;
+      r.illiquid_units = st.units.illiquid;
+      r.liabilities = st.liabilities();
+      r.paid = st.paid;
+      r.paid_units = st.paid_units;
+      r.queue_value = st.queue.value();
+      r.queue_count = st.queue.count();
+      r.oldest_wait_ticks = st.queue.oldest_wait(tick_);
+    }
+    r.assets = std::span<const AssetTick>(asset_ticks_).subspan(base, assets.size());
+  }
+  record_.institutions = institution_ticks_;
+}
+
+}  // namespace bankrun
