@@ -27,9 +27,11 @@
 #include <iostream>
 #include <stdexcept>
 
-#include "output/hdf5_writer.hpp"
+#include "output/clock.hpp"
+#include "output/exit_codes.hpp"
 #include "output/merge.hpp"
-#include "sim/run.hpp"
+#include "output/run_to_file.hpp"
+#include "output/stop_signal.hpp"
 
 namespace bankrun::sweep {
 
@@ -37,40 +39,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitIncomplete = 3,
-              kExitInterrupted = 130;
 constexpr std::uint64_t kDefaultMaxTasks = 1000;  // Slurm's default MaxArraySize is 1001
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_stop(int) {
-  g_stop.store(true);
-}
-
-void install_stop_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_stop;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;  // no SA_RESTART: a blocking read returns EINTR
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
-
-class UsageError : public std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // A temporary name next to `path`, unique among processes (array tasks on several nodes
 // may write the same file on a shared file system).
@@ -176,21 +145,17 @@ RunOutcome run_one(const Sweep& sweep, const SweepCommand& cmd, std::uint64_t in
   const fs::path out = run_path(sweep.output_dir, index);
   try {
     fs::create_directories(out.parent_path());
-    Simulation sim(loaded->scenario);
-    const Provenance prov{cmd.version,
-                          cmd.commit,
-                          loaded->resolved_yaml,
-                          loaded->source,
-                          started,
-                          loaded->scenario.seed,
-                          std::max(1, cmd.threads)};
-    Hdf5Writer writer(out.string(), sim, prov);
-    RunControl control{&g_stop, nullptr};
-    const RunResult result = bankrun::run(sim, writer, control);
-    const bool interrupted = result.status == RunStatus::kInterrupted;
-    const std::string status = interrupted ? "interrupted" : "complete";
-    writer.finish(status, result.summary, seconds_since(start), result.loop_seconds);
-    return {status, seconds_since(start)};
+    const RunToFileResult result = run_to_file({.scenario = &loaded->scenario,
+                                                .scenario_yaml = loaded->resolved_yaml,
+                                                .scenario_file = loaded->source,
+                                                .output = out.string(),
+                                                .bankrun_version = cmd.version,
+                                                .git_commit = cmd.commit,
+                                                .threads = std::max(1, cmd.threads),
+                                                .started_utc = started,
+                                                .start = start,
+                                                .stop = &stop_flag()});
+    return {result.status, seconds_since(start)};
   } catch (const std::exception& e) {
     fmt::print(stderr, "bankrun sweep: run {} failed: {}\n", index, e.what());
     return {"failed", seconds_since(start)};
@@ -199,12 +164,12 @@ RunOutcome run_one(const Sweep& sweep, const SweepCommand& cmd, std::uint64_t in
 
 // The worker loop: reads "INDEX SHA256" lines on stdin, answers "INDEX STATUS SECONDS".
 int run_worker(const Sweep& sweep, const SweepCommand& cmd) {
-  install_stop_handlers();
+  stop_on_signal_interrupting_reads();
   std::signal(SIGPIPE, SIG_IGN);
   const int threads = std::max(1, cmd.threads);
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
   std::string line;
-  while (!g_stop && std::getline(std::cin, line)) {
+  while (!stop_requested() && std::getline(std::cin, line)) {
     const std::size_t space = line.find(' ');
     const std::string index_text = line.substr(0, space);
     const std::string hash = space == std::string::npos ? "" : line.substr(space + 1);
@@ -220,7 +185,7 @@ int run_worker(const Sweep& sweep, const SweepCommand& cmd) {
     std::fflush(stdout);
     if (r.status == "interrupted") break;
   }
-  return g_stop ? kExitInterrupted : kExitOk;
+  return stop_requested() ? kExitInterrupted : kExitOk;
 }
 
 // ---- The coordinator ------------------------------------------------------------------------
@@ -283,7 +248,7 @@ struct Tally {
 };
 
 int coordinate(const Sweep& sweep, const SweepCommand& cmd, const Shard& shard) {
-  install_stop_handlers();
+  stop_on_signal_interrupting_reads();
   std::signal(SIGPIPE, SIG_IGN);
   const int jobs = cmd.jobs > 0 ? cmd.jobs : std::max(1, tbb::info::default_concurrency());
   Tally tally;
@@ -336,7 +301,7 @@ int coordinate(const Sweep& sweep, const SweepCommand& cmd, const Shard& shard) 
   };
   bool forwarded = false;
   while (true) {
-    if (!g_stop) {
+    if (!stop_requested()) {
       for (Worker& w : workers)
         if (w.alive && !w.busy)
           if (const auto row = next_pending()) assign(w, *row);
@@ -357,7 +322,7 @@ int coordinate(const Sweep& sweep, const SweepCommand& cmd, const Shard& shard) 
     std::vector<pollfd> fds;
     std::vector<Worker*> polled;
     for (Worker& w : workers)
-      if (w.busy || (w.alive && g_stop)) {
+      if (w.busy || (w.alive && stop_requested())) {
         fds.push_back({w.from, POLLIN, 0});
         polled.push_back(&w);
       }
@@ -398,7 +363,7 @@ int coordinate(const Sweep& sweep, const SweepCommand& cmd, const Shard& shard) 
                                     : fmt::format("exited with status {}", WEXITSTATUS(wstatus));
         fmt::print(stderr, "bankrun sweep: the worker running run {} {}\n", w.run, why);
         const bool stopped =
-            g_stop ||
+            stop_requested() ||
             (WIFSIGNALED(wstatus) && (WTERMSIG(wstatus) == SIGTERM || WTERMSIG(wstatus) == SIGINT));
         finish_run(w.run, stopped ? "interrupted" : "failed", 0.0);
       }
@@ -420,7 +385,7 @@ int coordinate(const Sweep& sweep, const SweepCommand& cmd, const Shard& shard) 
         "sweep '{}'{}: {} runs: {} run now, {} already complete, {} failed, {} interrupted\n",
         sweep.name, shard.count > 1 ? fmt::format(" shard {}/{}", shard.index, shard.count) : "",
         tally.shard_runs, tally.complete, tally.skipped, tally.failed, tally.interrupted);
-  if (g_stop || tally.interrupted > 0) return kExitInterrupted;
+  if (stop_requested() || tally.interrupted > 0) return kExitInterrupted;
   return tally.failed > 0 ? kExitFailure : kExitOk;
 }
 
