@@ -1,7 +1,7 @@
 #include "output/run_to_file.hpp"
 
 #include "output/clock.hpp"
-#include "output/exit_codes.hpp"
+#include "output/errors.hpp"
 #include "output/hdf5_writer.hpp"
 
 namespace bankrun {

@@ -37,7 +37,7 @@ struct RunToFileResult {
   double setup_seconds = 0.0;  // from `start` to the engine being set up
   double wall_seconds = 0.0;   // from `start` to the file being finished
   bool interrupted() const { return run.status == RunStatus::kInterrupted; }
-  int exit_code() const;  // kExitOk or kExitInterrupted (output/exit_codes.hpp)
+  int exit_code() const;  // kExitOk or kExitInterrupted (output/errors.hpp)
 };
 
 // Runs the scenario to the end (or the stop flag) and writes `output`. Exceptions

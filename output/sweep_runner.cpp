@@ -28,7 +28,7 @@
 #include <stdexcept>
 
 #include "output/clock.hpp"
-#include "output/exit_codes.hpp"
+#include "output/errors.hpp"
 #include "output/merge.hpp"
 #include "output/run_to_file.hpp"
 #include "output/stop_signal.hpp"
@@ -154,7 +154,9 @@ RunOutcome run_one(const Sweep& sweep, const SweepCommand& cmd, std::uint64_t in
                                                 .threads = std::max(1, cmd.threads),
                                                 .started_utc = started,
                                                 .start = start,
-                                                .stop = &stop_flag()});
+                                                .stop = &stop_flag(),
+                                                .before_first_tick = nullptr,
+                                                .on_tick = nullptr});
     return {result.status, seconds_since(start)};
   } catch (const std::exception& e) {
     fmt::print(stderr, "bankrun sweep: run {} failed: {}\n", index, e.what());

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "output/clock.hpp"
-#include "output/exit_codes.hpp"
+#include "output/errors.hpp"
 #include "output/run_to_file.hpp"
 #include "output/stop_signal.hpp"
 #include "output/sweep_runner.hpp"
