@@ -21,7 +21,7 @@
 #include "output/errors.hpp"
 #include "output/run_to_file.hpp"
 #include "output/stop_signal.hpp"
-#include "output/sweep_runner.hpp"
+#include "output/sweep/runner.hpp"
 #include "scenarios/loader.hpp"
 #include "version.hpp"
 
@@ -202,7 +202,7 @@ int main(int argc, char** argv) {
   validate_cmd->add_option("scenario", validate_path, "Scenario YAML file")->required();
   validate_cmd->add_option("--set", validate_overrides, "Override a value: key.path=value");
 
-  // Sweeps (scenarios/SWEEPS.md): output/sweep_runner.hpp.
+  // Sweeps (scenarios/SWEEPS.md): output/sweep/runner.hpp.
   sweep::SweepCommand sweep_args;
   CLI::App* sweep_cmd = app.add_subcommand(
       "sweep", "Run every run of a sweep file (locally, or as a Slurm array job with --slurm)");

@@ -1,5 +1,5 @@
 // Sweep output folders: the manifest, run file states and the merge index (HDF5).
-#include "output/merge.hpp"
+#include "output/sweep/merge.hpp"
 
 #include <hdf5.h>
 
@@ -14,7 +14,7 @@
 #include "output/hdf5_compound.hpp"
 #include "output/hdf5_handle.hpp"
 #include "output/hdf5_writer.hpp"
-#include "scenarios/sweep.hpp"
+#include "output/sweep/sweep_file.hpp"
 #include "scenarios/yaml_reader.hpp"
 
 namespace bankrun::sweep {

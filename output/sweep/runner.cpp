@@ -1,11 +1,11 @@
-// `bankrun sweep` and `bankrun merge` (see sweep_runner.hpp and scenarios/SWEEPS.md).
+// `bankrun sweep` and `bankrun merge` (see output/sweep/runner.hpp and scenarios/SWEEPS.md).
 //
 // Local runs: the coordinator (this process) starts up to --jobs worker processes of the
 // same binary (`bankrun sweep FILE --output DIR --worker`), hands them run indices one at
 // a time over a pipe and reads back each run's status. A worker runs one run at a time,
 // in-process, like `bankrun run --threads T` (same loader, engine and writer), so memory
 // is bounded by the runs in flight, and a crash loses only the run it was running.
-#include "output/sweep_runner.hpp"
+#include "output/sweep/runner.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -29,7 +29,7 @@
 
 #include "output/clock.hpp"
 #include "output/errors.hpp"
-#include "output/merge.hpp"
+#include "output/sweep/merge.hpp"
 #include "output/run_to_file.hpp"
 #include "output/stop_signal.hpp"
 
