@@ -659,6 +659,59 @@ std::string slurm_script(const Sweep& sweep, const SweepCommand& cmd, std::uint6
 
 // ---- Commands --------------------------------------------------------------------------------
 
+namespace {
+
+// --dry-run: loads every run's scenario of the shard, runs none.
+int dry_run(const Sweep& sweep, const SweepCommand& cmd, const Shard& s, bool sharded) {
+  std::uint64_t checked = 0, invalid = 0;
+  for (std::uint64_t i = s.index; i < sweep.runs(); i += s.count) {
+    ++checked;
+    try {
+      load_run(sweep, expand(sweep, i));
+    } catch (const ScenarioError& e) {
+      if (++invalid <= 20) fmt::print(stderr, "bankrun: scenario error: {}\n", e.what());
+    }
+  }
+  if (invalid > 20) fmt::print(stderr, "... and {} more invalid runs\n", invalid - 20);
+  if (invalid > 0) {
+    fmt::print(stderr, "{}: {} of {} runs invalid\n", cmd.sweep_file, invalid, checked);
+    return kExitUsage;
+  }
+  fmt::print(
+      "{}: valid sweep '{}': mode {}, {} points x {} replicate{} = {} runs{}; all {} "
+      "checked runs valid; output {}\n",
+      cmd.sweep_file, sweep.name, mode_name(sweep.mode), sweep.points, sweep.replicates,
+      sweep.replicates == 1 ? "" : "s", sweep.runs(),
+      sharded ? fmt::format(" (shard {}/{})", s.index, s.count) : "", checked,
+      sweep.output_dir.string());
+  return kExitOk;
+}
+
+// Writes the manifest, runs the shard's pending runs locally and, for the whole sweep,
+// merges.
+int run_sweep(const Sweep& sweep, const SweepCommand& cmd, const Shard& s, bool sharded) {
+  // A shard (an array task) reuses the manifest when it is this sweep's; the whole sweep
+  // rewrites it.
+  if (!sharded || !manifest_current(sweep)) write_manifest(sweep, cmd.version);
+  if (!cmd.quiet)
+    fmt::print("sweep '{}': mode {}, {} points x {} replicate{} = {} runs{} -> {}\n", sweep.name,
+               mode_name(sweep.mode), sweep.points, sweep.replicates,
+               sweep.replicates == 1 ? "" : "s", sweep.runs(),
+               sharded ? fmt::format(", shard {}/{}", s.index, s.count) : "",
+               sweep.output_dir.string());
+  std::fflush(stdout);
+  const int rc = coordinate(sweep, cmd, s);
+  if (rc == kExitInterrupted) return rc;
+  if (s.count == 1) {
+    const MergeReport report = merge_sweep(sweep.output_dir);
+    print_report(report, cmd.quiet);
+    if (report.problem_count > 0 && rc == kExitOk) return kExitFailure;
+  }
+  return rc;
+}
+
+}  // namespace
+
 int sweep_command(const SweepCommand& command) {
   SweepCommand cmd = command;
   if (cmd.executable.empty()) {
@@ -697,49 +750,8 @@ int sweep_command(const SweepCommand& command) {
     list_runs(sweep, s, std::cout);
     return kExitOk;
   }
-  if (cmd.dry_run) {
-    std::uint64_t checked = 0, invalid = 0;
-    for (std::uint64_t i = s.index; i < sweep.runs(); i += s.count) {
-      ++checked;
-      try {
-        load_run(sweep, expand(sweep, i));
-      } catch (const ScenarioError& e) {
-        if (++invalid <= 20) fmt::print(stderr, "bankrun: scenario error: {}\n", e.what());
-      }
-    }
-    if (invalid > 20) fmt::print(stderr, "... and {} more invalid runs\n", invalid - 20);
-    if (invalid > 0) {
-      fmt::print(stderr, "{}: {} of {} runs invalid\n", cmd.sweep_file, invalid, checked);
-      return kExitUsage;
-    }
-    fmt::print(
-        "{}: valid sweep '{}': mode {}, {} points x {} replicate{} = {} runs{}; all {} "
-        "checked runs valid; output {}\n",
-        cmd.sweep_file, sweep.name, mode_name(sweep.mode), sweep.points, sweep.replicates,
-        sweep.replicates == 1 ? "" : "s", sweep.runs(),
-        shard ? fmt::format(" (shard {}/{})", s.index, s.count) : "", checked,
-        sweep.output_dir.string());
-    return kExitOk;
-  }
-
-  // A shard (an array task) reuses the manifest when it is this sweep's; the whole sweep
-  // rewrites it.
-  if (!shard || !manifest_current(sweep)) write_manifest(sweep, cmd.version);
-  if (!cmd.quiet)
-    fmt::print("sweep '{}': mode {}, {} points x {} replicate{} = {} runs{} -> {}\n", sweep.name,
-               mode_name(sweep.mode), sweep.points, sweep.replicates,
-               sweep.replicates == 1 ? "" : "s", sweep.runs(),
-               shard ? fmt::format(", shard {}/{}", s.index, s.count) : "",
-               sweep.output_dir.string());
-  std::fflush(stdout);
-  const int rc = coordinate(sweep, cmd, s);
-  if (rc == kExitInterrupted) return rc;
-  if (s.count == 1) {
-    const MergeReport report = merge_sweep(sweep.output_dir);
-    print_report(report, cmd.quiet);
-    if (report.problem_count > 0 && rc == kExitOk) return kExitFailure;
-  }
-  return rc;
+  if (cmd.dry_run) return dry_run(sweep, cmd, s, shard.has_value());
+  return run_sweep(sweep, cmd, s, shard.has_value());
 }
 
 int merge_command(const std::string& folder, const std::string& index, bool quiet) {
