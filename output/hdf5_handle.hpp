@@ -1,11 +1,14 @@
-// Internal to output/: owned HDF5 identifiers and the HDF5 error stack, shared by the run
-// writer (hdf5_writer.cpp) and the sweep index (merge.cpp).
+// Internal to output/: owned HDF5 identifiers, the HDF5 error stack turned into
+// OutputError, string types and scalar attributes, shared by the run writer
+// (hdf5_writer.cpp) and the sweep index (sweep/merge.cpp). Compound rows: hdf5_compound.hpp.
 #pragma once
 
 #include <hdf5.h>
 
 #include <string>
 #include <utility>
+
+#include "output/errors.hpp"
 
 namespace bankrun::hdf5 {
 
@@ -55,6 +58,74 @@ inline std::string error_detail() {
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, deepest, &detail);
   H5Eclear2(H5E_DEFAULT);
   return detail;
+}
+
+// Turns failed HDF5 calls into OutputError("<context>: <what> (<HDF5's reason>)"), where
+// the context names the file ("HDF5 output run.h5.partial").
+class Checker {
+ public:
+  explicit Checker(std::string context) : context_(std::move(context)) {}
+  [[noreturn]] void fail(const std::string& what) const {
+    std::string message = context_ + ": " + what;
+    const std::string detail = error_detail();
+    if (!detail.empty()) message += " (" + detail + ")";
+    throw OutputError(message);
+  }
+  hid_t check(hid_t id, const std::string& what) const {
+    if (id < 0) fail(what);
+    return id;
+  }
+  void check_status(herr_t rc, const std::string& what) const {
+    if (rc < 0) fail(what);
+  }
+
+ private:
+  std::string context_;
+};
+
+// Fixed-length, NUL-terminated UTF-8 string type of `bytes` bytes (terminator included).
+inline Handle string_type(std::size_t bytes, const Checker& c) {
+  Handle t(c.check(H5Tcopy(H5T_C_S1), "cannot copy the string type"), H5Tclose);
+  c.check_status(H5Tset_size(t.get(), bytes), "cannot set a string size");
+  c.check_status(H5Tset_cset(t.get(), H5T_CSET_UTF8), "cannot set the UTF-8 character set");
+  c.check_status(H5Tset_strpad(t.get(), H5T_STR_NULLTERM), "cannot set string padding");
+  return t;
+}
+
+// Writes (or replaces) the scalar attribute `name` of `obj`, of file type `file_t`, from
+// `value` in memory type `mem_t`.
+inline void write_attribute(hid_t obj, const char* name, hid_t file_t, hid_t mem_t,
+                            const void* value, const Checker& c) {
+  const std::string what = std::string("attribute ") + name;
+  const htri_t exists = H5Aexists(obj, name);
+  c.check_status(exists, "cannot look up " + what);
+  if (exists > 0) {
+    // Same type: overwrite in place (ticks_recorded at every flush); else replace.
+    Handle old(c.check(H5Aopen(obj, name, H5P_DEFAULT), "cannot open " + what), H5Aclose);
+    Handle old_t(c.check(H5Aget_type(old.get()), "cannot get the type of " + what), H5Tclose);
+    const htri_t same = H5Tequal(old_t.get(), file_t);
+    c.check_status(same, "cannot compare the type of " + what);
+    if (same > 0) {
+      c.check_status(H5Awrite(old.get(), mem_t, value), "cannot write " + what);
+      if (!old.close()) c.fail("cannot close " + what);
+      return;
+    }
+    if (!old.close()) c.fail("cannot close " + what);
+    c.check_status(H5Adelete(obj, name), "cannot replace " + what);
+  }
+  Handle space(c.check(H5Screate(H5S_SCALAR), "cannot create a scalar dataspace"), H5Sclose);
+  Handle attr(c.check(H5Acreate2(obj, name, file_t, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                      "cannot create " + what),
+              H5Aclose);
+  c.check_status(H5Awrite(attr.get(), mem_t, value), "cannot write " + what);
+  if (!attr.close()) c.fail("cannot close " + what);
+}
+
+// A string attribute: a fixed-length string of exactly value.size() + 1 bytes.
+inline void write_string_attribute(hid_t obj, const char* name, const std::string& value,
+                                   const Checker& c) {
+  Handle t = string_type(value.size() + 1, c);
+  write_attribute(obj, name, t.get(), t.get(), value.c_str(), c);
 }
 
 }  // namespace bankrun::hdf5

@@ -1,4 +1,5 @@
-// The HDF5 writer: the only translation unit that includes hdf5.h. Layout: output/README.md.
+// The HDF5 run writer. Layout: output/README.md. (Only output/ includes hdf5.h: this file,
+// the helpers hdf5_handle.hpp and hdf5_compound.hpp, and the sweep index sweep/merge.cpp.)
 #include "hdf5_writer.hpp"
 
 #include <hdf5.h>
@@ -15,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "output/hdf5_compound.hpp"
 #include "output/hdf5_handle.hpp"
 
 namespace bankrun {
@@ -28,18 +30,11 @@ constexpr unsigned kDeflateLevel = 4;
 // Fixed width (bytes, NUL terminator included) of the string fields of compound rows.
 constexpr std::size_t kLabelBytes = 64;
 
-// ---------------------------------------------------------------------------------------
-// Errors and owned HDF5 identifiers (output/hdf5_handle.hpp)
+// Owned HDF5 identifiers, errors, attributes and compound rows (output/hdf5_handle.hpp,
+// output/hdf5_compound.hpp)
 
-using hdf5::error_detail;
+using hdf5::CompoundType;
 using hdf5::Handle;
-
-[[noreturn]] void fail(const std::string& file, const std::string& what) {
-  std::string message = "HDF5 output " + file + ": " + what;
-  const std::string detail = error_detail();
-  if (!detail.empty()) message += " (" + detail + ")";
-  throw OutputError(message);
-}
 
 // ---------------------------------------------------------------------------------------
 // Per-tick columns
@@ -443,7 +438,12 @@ const char* network_type(NetworkSpec::Kind kind) {
 
 // ---------------------------------------------------------------------------------------
 
-struct Hdf5Writer::Impl {
+struct Hdf5Writer::Impl : hdf5::Checker {
+  explicit Impl(const std::string& path)
+      : Checker("HDF5 output " + path + ".partial"),
+        final_path(path),
+        partial_path(path + ".partial") {}
+
   // The run being written (it outlives the writer). The news table, the policy firings and
   // the exposures' defaults are written when the file is closed: news joins the events
   // (proof of reserves, write-downs), policies fire and exposures default during the run.
@@ -482,16 +482,6 @@ struct Hdf5Writer::Impl {
   std::size_t buffered = 0;        // records in `buffer`
   std::int64_t written = 0;        // records already in the datasets
 
-  [[noreturn]] void fail(const std::string& what) const { bankrun::fail(partial_path, what); }
-
-  hid_t check(hid_t id, const std::string& what) const {
-    if (id < 0) fail(what);
-    return id;
-  }
-  void check_status(herr_t rc, const std::string& what) const {
-    if (rc < 0) fail(what);
-  }
-
   Handle group(hid_t parent, const std::string& name) {
     return {check(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                   "cannot create group " + name),
@@ -502,47 +492,12 @@ struct Hdf5Writer::Impl {
             H5Gclose};
   }
 
-  // Fixed-length, NUL-terminated UTF-8 string type of `bytes` bytes (terminator included).
-  Handle string_type(std::size_t bytes) {
-    Handle t(check(H5Tcopy(H5T_C_S1), "cannot copy the string type"), H5Tclose);
-    check_status(H5Tset_size(t.get(), bytes), "cannot set a string size");
-    check_status(H5Tset_cset(t.get(), H5T_CSET_UTF8), "cannot set the UTF-8 character set");
-    check_status(H5Tset_strpad(t.get(), H5T_STR_NULLTERM), "cannot set string padding");
-    return t;
-  }
-
-  // Writes (or replaces) a scalar attribute of file type `file_t` on `obj`.
   void attribute(hid_t obj, const char* name, hid_t file_t, hid_t mem_t, const void* value) {
-    const std::string what = std::string("attribute ") + name;
-    const htri_t exists = H5Aexists(obj, name);
-    check_status(exists, "cannot look up " + what);
-    if (exists > 0) {
-      // Same type: overwrite in place (ticks_recorded at every flush); else replace.
-      Handle old(check(H5Aopen(obj, name, H5P_DEFAULT), "cannot open " + what), H5Aclose);
-      Handle old_t(check(H5Aget_type(old.get()), "cannot get the type of " + what), H5Tclose);
-      const htri_t same = H5Tequal(old_t.get(), file_t);
-      check_status(same, "cannot compare the type of " + what);
-      if (same > 0) {
-        check_status(H5Awrite(old.get(), mem_t, value), "cannot write " + what);
-        if (!old.close()) fail("cannot close " + what);
-        return;
-      }
-      if (!old.close()) fail("cannot close " + what);
-      check_status(H5Adelete(obj, name), "cannot replace " + what);
-    }
-    Handle space(check(H5Screate(H5S_SCALAR), "cannot create a scalar dataspace"), H5Sclose);
-    Handle attr(check(H5Acreate2(obj, name, file_t, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                      "cannot create " + what),
-                H5Aclose);
-    check_status(H5Awrite(attr.get(), mem_t, value), "cannot write " + what);
-    if (!attr.close()) fail("cannot close " + what);
+    hdf5::write_attribute(obj, name, file_t, mem_t, value, *this);
   }
 
   void attr(hid_t obj, const char* name, const std::string& value) {
-    Handle t = string_type(value.size() + 1);
-    std::vector<char> bytes(value.size() + 1, '\0');
-    std::memcpy(bytes.data(), value.data(), value.size());
-    attribute(obj, name, t.get(), t.get(), bytes.data());
+    hdf5::write_string_attribute(obj, name, value, *this);
   }
   void attr(hid_t obj, const char* name, const char* value) { attr(obj, name, std::string(value)); }
   void attr(hid_t obj, const char* name, std::int32_t v) {
@@ -566,9 +521,12 @@ struct Hdf5Writer::Impl {
     attr(obj, (stem + "_cents").c_str(), std::int64_t{cents});
   }
 
-  // A fixed-size 1-D dataset of compound rows; shape (0,) when there are none.
-  void table(hid_t parent, const char* name, hid_t mem_t, const void* rows, hsize_t count) {
+  // A fixed-size 1-D dataset of compound rows (stored packed); shape (0,) when there are none.
+  void table(hid_t parent, const char* name, const CompoundType& row_t, const void* rows,
+             hsize_t count) {
     const std::string what = std::string("dataset ") + name;
+    const Handle mem_type = row_t.memory_type();
+    const hid_t mem_t = mem_type.get();
     Handle file_t(check(H5Tcopy(mem_t), "cannot copy the row type of " + what), H5Tclose);
     check_status(H5Tpack(file_t.get()), "cannot pack the row type of " + what);
     const hsize_t dims[1] = {count};
@@ -748,18 +706,13 @@ void Hdf5Writer::Impl::write_classes(const Simulation& sim) {
     std::memcpy(out, &row, sizeof row);
     copy_fixed(portfolios[c], reinterpret_cast<char*>(out + offset), width);
   }
-  Handle name_t = string_type(kLabelBytes), portfolio_t = string_type(width);
-  Handle row_t(check(H5Tcreate(H5T_COMPOUND, row_bytes), "cannot create the class row type"),
-               H5Tclose);
-  const hid_t t = row_t.get();
-  const std::string what = "cannot build the class row type";
-  check_status(H5Tinsert(t, "name", HOFFSET(ClassRow, name), name_t.get()), what);
-  check_status(H5Tinsert(t, "agents", HOFFSET(ClassRow, agents), H5T_NATIVE_INT64), what);
-  check_status(H5Tinsert(t, "share", HOFFSET(ClassRow, share), H5T_NATIVE_DOUBLE), what);
-  check_status(H5Tinsert(t, "first_agent_id", HOFFSET(ClassRow, first_agent_id), H5T_NATIVE_UINT32),
-               what);
-  check_status(H5Tinsert(t, "portfolio", offset, portfolio_t.get()), what);
-  table(file.get(), "classes", t, rows.data(), classes.size());
+  CompoundType row_t(*this, "class row", row_bytes);
+  row_t.string_member("name", HOFFSET(ClassRow, name), kLabelBytes)
+      .member("agents", HOFFSET(ClassRow, agents), H5T_NATIVE_INT64)
+      .member("share", HOFFSET(ClassRow, share), H5T_NATIVE_DOUBLE)
+      .member("first_agent_id", HOFFSET(ClassRow, first_agent_id), H5T_NATIVE_UINT32)
+      .string_member("portfolio", offset, width);
+  table(file.get(), "classes", row_t, rows.data(), classes.size());
 }
 
 void Hdf5Writer::Impl::write_network(const Simulation& sim) {
@@ -806,17 +759,12 @@ void Hdf5Writer::Impl::write_policies(std::size_t k, const Simulation& sim) {
     const std::int32_t fired = sim.policy_fired_tick(k, p);
     rows[p].fired_tick = fired == kForever ? -1 : fired;
   }
-  Handle label_t = string_type(kLabelBytes), kind_t = string_type(sizeof(PolicyRow::kind));
-  Handle row_t(
-      check(H5Tcreate(H5T_COMPOUND, sizeof(PolicyRow)), "cannot create the policy row type"),
-      H5Tclose);
-  const std::string what = "cannot build the policy row type";
-  check_status(H5Tinsert(row_t.get(), "label", HOFFSET(PolicyRow, label), label_t.get()), what);
-  check_status(H5Tinsert(row_t.get(), "kind", HOFFSET(PolicyRow, kind), kind_t.get()), what);
-  check_status(
-      H5Tinsert(row_t.get(), "fired_tick", HOFFSET(PolicyRow, fired_tick), H5T_NATIVE_INT32), what);
+  CompoundType row_t(*this, "policy row", sizeof(PolicyRow));
+  row_t.string_member("label", HOFFSET(PolicyRow, label), kLabelBytes)
+      .string_member("kind", HOFFSET(PolicyRow, kind), sizeof(PolicyRow::kind))
+      .member("fired_tick", HOFFSET(PolicyRow, fired_tick), H5T_NATIVE_INT32);
   Handle g = open_group(file.get(), institutions[k].path);
-  table(g.get(), "policies", row_t.get(), rows.data(), rows.size());
+  table(g.get(), "policies", row_t, rows.data(), rows.size());
 }
 
 struct ExposureRow {
@@ -849,27 +797,16 @@ void Hdf5Writer::Impl::write_exposures(std::size_t k, const Simulation& sim) {
     row.loss_usd = cents_to_usd(in.exposure_loss(e));
     row.loss_cents = in.exposure_loss(e);
   }
-  Handle name_t = string_type(kLabelBytes);
-  Handle row_t(
-      check(H5Tcreate(H5T_COMPOUND, sizeof(ExposureRow)), "cannot create the exposure row type"),
-      H5Tclose);
-  const hid_t t = row_t.get();
-  const std::string what = "cannot build the exposure row type";
-  check_status(H5Tinsert(t, "debtor", HOFFSET(ExposureRow, debtor), name_t.get()), what);
-  check_status(H5Tinsert(t, "amount_usd", HOFFSET(ExposureRow, amount_usd), H5T_NATIVE_DOUBLE),
-               what);
-  check_status(H5Tinsert(t, "amount_cents", HOFFSET(ExposureRow, amount_cents), H5T_NATIVE_INT64),
-               what);
-  check_status(H5Tinsert(t, "loss_given_default", HOFFSET(ExposureRow, loss_given_default),
-                         H5T_NATIVE_DOUBLE),
-               what);
-  check_status(H5Tinsert(t, "default_tick", HOFFSET(ExposureRow, default_tick), H5T_NATIVE_INT32),
-               what);
-  check_status(H5Tinsert(t, "loss_usd", HOFFSET(ExposureRow, loss_usd), H5T_NATIVE_DOUBLE), what);
-  check_status(H5Tinsert(t, "loss_cents", HOFFSET(ExposureRow, loss_cents), H5T_NATIVE_INT64),
-               what);
+  CompoundType row_t(*this, "exposure row", sizeof(ExposureRow));
+  row_t.string_member("debtor", HOFFSET(ExposureRow, debtor), kLabelBytes)
+      .member("amount_usd", HOFFSET(ExposureRow, amount_usd), H5T_NATIVE_DOUBLE)
+      .member("amount_cents", HOFFSET(ExposureRow, amount_cents), H5T_NATIVE_INT64)
+      .member("loss_given_default", HOFFSET(ExposureRow, loss_given_default), H5T_NATIVE_DOUBLE)
+      .member("default_tick", HOFFSET(ExposureRow, default_tick), H5T_NATIVE_INT32)
+      .member("loss_usd", HOFFSET(ExposureRow, loss_usd), H5T_NATIVE_DOUBLE)
+      .member("loss_cents", HOFFSET(ExposureRow, loss_cents), H5T_NATIVE_INT64);
   Handle g = open_group(file.get(), institutions[k].path);
-  table(g.get(), "exposures", t, rows.data(), rows.size());
+  table(g.get(), "exposures", row_t, rows.data(), rows.size());
 }
 
 void Hdf5Writer::Impl::write_news(const Simulation& sim) {
@@ -890,21 +827,16 @@ void Hdf5Writer::Impl::write_news(const Simulation& sim) {
     row.duration_ticks = e.duration_ticks;
     row.reach = e.reach;
   }
-  Handle label_t = string_type(kLabelBytes);
-  Handle row_t(check(H5Tcreate(H5T_COMPOUND, sizeof(NewsRow)), "cannot create the news row type"),
-               H5Tclose);
-  const hid_t t = row_t.get();
-  const std::string what = "cannot build the news row type";
-  check_status(H5Tinsert(t, "label", HOFFSET(NewsRow, label), label_t.get()), what);
-  check_status(H5Tinsert(t, "institution", HOFFSET(NewsRow, institution), label_t.get()), what);
-  check_status(H5Tinsert(t, "tick", HOFFSET(NewsRow, tick), H5T_NATIVE_INT32), what);
-  check_status(H5Tinsert(t, "magnitude", HOFFSET(NewsRow, magnitude), H5T_NATIVE_DOUBLE), what);
-  check_status(H5Tinsert(t, "decay_ticks", HOFFSET(NewsRow, decay_ticks), H5T_NATIVE_DOUBLE), what);
-  check_status(H5Tinsert(t, "duration_ticks", HOFFSET(NewsRow, duration_ticks), H5T_NATIVE_INT32),
-               what);
-  check_status(H5Tinsert(t, "reach", HOFFSET(NewsRow, reach), H5T_NATIVE_DOUBLE), what);
+  CompoundType row_t(*this, "news row", sizeof(NewsRow));
+  row_t.string_member("label", HOFFSET(NewsRow, label), kLabelBytes)
+      .string_member("institution", HOFFSET(NewsRow, institution), kLabelBytes)
+      .member("tick", HOFFSET(NewsRow, tick), H5T_NATIVE_INT32)
+      .member("magnitude", HOFFSET(NewsRow, magnitude), H5T_NATIVE_DOUBLE)
+      .member("decay_ticks", HOFFSET(NewsRow, decay_ticks), H5T_NATIVE_DOUBLE)
+      .member("duration_ticks", HOFFSET(NewsRow, duration_ticks), H5T_NATIVE_INT32)
+      .member("reach", HOFFSET(NewsRow, reach), H5T_NATIVE_DOUBLE);
   Handle events = group(file.get(), "events");
-  table(events.get(), "news", t, rows.data(), rows.size());
+  table(events.get(), "news", row_t, rows.data(), rows.size());
 }
 
 // A 1-D extensible per-tick dataset: shape (0,), chunks of kBlock, shuffle + deflate.
@@ -1104,30 +1036,18 @@ void Hdf5Writer::Impl::write_asset_specs(hid_t g, const InstitutionSpec& spec) {
     row.max_payout_per_tick_usd = unlimited ? -1.0 : cents_to_usd(x.max_payout_per_tick);
     row.max_payout_per_tick_cents = unlimited ? -1 : x.max_payout_per_tick;
   }
-  Handle name_t = string_type(kLabelBytes);
-  Handle row_t(
-      check(H5Tcreate(H5T_COMPOUND, sizeof(AssetSpecRow)), "cannot create the asset spec row type"),
-      H5Tclose);
-  const hid_t t = row_t.get();
-  const std::string what = "cannot build the asset spec row type";
-  check_status(H5Tinsert(t, "name", HOFFSET(AssetSpecRow, name), name_t.get()), what);
-  check_status(H5Tinsert(t, "hot_share", HOFFSET(AssetSpecRow, hot_share), H5T_NATIVE_DOUBLE),
-               what);
-  check_status(H5Tinsert(t, "cold_share", HOFFSET(AssetSpecRow, cold_share), H5T_NATIVE_DOUBLE),
-               what);
-  check_status(H5Tinsert(t, "cold_to_hot_units_per_tick",
-                         HOFFSET(AssetSpecRow, cold_to_hot_units_per_tick), H5T_NATIVE_DOUBLE),
-               what);
-  check_status(
-      H5Tinsert(t, "cold_delay_ticks", HOFFSET(AssetSpecRow, cold_delay_ticks), H5T_NATIVE_INT32),
-      what);
-  check_status(H5Tinsert(t, "max_payout_per_tick_usd",
-                         HOFFSET(AssetSpecRow, max_payout_per_tick_usd), H5T_NATIVE_DOUBLE),
-               what);
-  check_status(H5Tinsert(t, "max_payout_per_tick_cents",
-                         HOFFSET(AssetSpecRow, max_payout_per_tick_cents), H5T_NATIVE_INT64),
-               what);
-  table(g, "spec", t, rows.data(), rows.size());
+  CompoundType row_t(*this, "asset spec row", sizeof(AssetSpecRow));
+  row_t.string_member("name", HOFFSET(AssetSpecRow, name), kLabelBytes)
+      .member("hot_share", HOFFSET(AssetSpecRow, hot_share), H5T_NATIVE_DOUBLE)
+      .member("cold_share", HOFFSET(AssetSpecRow, cold_share), H5T_NATIVE_DOUBLE)
+      .member("cold_to_hot_units_per_tick", HOFFSET(AssetSpecRow, cold_to_hot_units_per_tick),
+              H5T_NATIVE_DOUBLE)
+      .member("cold_delay_ticks", HOFFSET(AssetSpecRow, cold_delay_ticks), H5T_NATIVE_INT32)
+      .member("max_payout_per_tick_usd", HOFFSET(AssetSpecRow, max_payout_per_tick_usd),
+              H5T_NATIVE_DOUBLE)
+      .member("max_payout_per_tick_cents", HOFFSET(AssetSpecRow, max_payout_per_tick_cents),
+              H5T_NATIVE_INT64);
+  table(g, "spec", row_t, rows.data(), rows.size());
 }
 
 // Extensible chunked datasets of shape (0, classes[, quantiles]) and their buffers.
@@ -1183,22 +1103,20 @@ void Hdf5Writer::Impl::create_snapshots(const Simulation& sim) {
           ? 0
           : std::min<std::size_t>(sim.scenario().output.snapshot_agents, sim.population().size());
   snapshot_rows.resize(rows);
-  snapshot_type = Handle(check(H5Tcreate(H5T_COMPOUND, sizeof(SnapshotFileRow)),
-                               "cannot create the snapshot row type"),
-                         H5Tclose);
+  CompoundType row_t(*this, "snapshot row", sizeof(SnapshotFileRow));
+  row_t.member("tick", HOFFSET(SnapshotFileRow, tick), H5T_NATIVE_INT32)
+      .member("agent", HOFFSET(SnapshotFileRow, agent), H5T_NATIVE_UINT32)
+      .member("class", HOFFSET(SnapshotFileRow, class_id), H5T_NATIVE_UINT8)
+      .member("account", HOFFSET(SnapshotFileRow, account), H5T_NATIVE_UINT8)
+      .member("state", HOFFSET(SnapshotFileRow, state), H5T_NATIVE_UINT8)
+      .member("claim_usd", HOFFSET(SnapshotFileRow, claim), H5T_NATIVE_DOUBLE)
+      .member("outside_usd", HOFFSET(SnapshotFileRow, outside), H5T_NATIVE_DOUBLE)
+      .member("threshold", HOFFSET(SnapshotFileRow, threshold), H5T_NATIVE_DOUBLE)
+      .member("stress", HOFFSET(SnapshotFileRow, stress), H5T_NATIVE_DOUBLE);
+  // The file keeps the struct's layout (padding included): the dataset is created from the
+  // memory type itself.
+  snapshot_type = row_t.memory_type();
   const hid_t t = snapshot_type.get();
-  const std::string what = "cannot build the snapshot row type";
-  check_status(H5Tinsert(t, "tick", HOFFSET(SnapshotFileRow, tick), H5T_NATIVE_INT32), what);
-  check_status(H5Tinsert(t, "agent", HOFFSET(SnapshotFileRow, agent), H5T_NATIVE_UINT32), what);
-  check_status(H5Tinsert(t, "class", HOFFSET(SnapshotFileRow, class_id), H5T_NATIVE_UINT8), what);
-  check_status(H5Tinsert(t, "account", HOFFSET(SnapshotFileRow, account), H5T_NATIVE_UINT8), what);
-  check_status(H5Tinsert(t, "state", HOFFSET(SnapshotFileRow, state), H5T_NATIVE_UINT8), what);
-  check_status(H5Tinsert(t, "claim_usd", HOFFSET(SnapshotFileRow, claim), H5T_NATIVE_DOUBLE), what);
-  check_status(H5Tinsert(t, "outside_usd", HOFFSET(SnapshotFileRow, outside), H5T_NATIVE_DOUBLE),
-               what);
-  check_status(H5Tinsert(t, "threshold", HOFFSET(SnapshotFileRow, threshold), H5T_NATIVE_DOUBLE),
-               what);
-  check_status(H5Tinsert(t, "stress", HOFFSET(SnapshotFileRow, stress), H5T_NATIVE_DOUBLE), what);
   Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "cannot create dataset properties"), H5Pclose);
   const hsize_t chunk[1] = {std::max<hsize_t>(1, std::min<hsize_t>(rows, 4096))};
   check_status(H5Pset_chunk(dcpl.get(), 1, chunk), "cannot set the chunk size");
@@ -1303,11 +1221,9 @@ void Hdf5Writer::Impl::rename_to_final() {
 // ---------------------------------------------------------------------------------------
 
 Hdf5Writer::Hdf5Writer(const std::string& path, const Simulation& sim, const Provenance& provenance)
-    : impl_(std::make_unique<Impl>()), path_(path) {
+    : impl_(std::make_unique<Impl>(path)), path_(path) {
   // Errors are reported through return codes and turned into OutputError.
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  impl_->final_path = path;
-  impl_->partial_path = path + ".partial";
   try {
     impl_->create(sim, provenance);
   } catch (...) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "output/errors.hpp"
 #include "sim/record.hpp"
 #include "sim/simulation.hpp"
 #include "sim/summary.hpp"
@@ -23,11 +24,6 @@ struct Provenance {
   std::string started_utc;  // ISO 8601
   std::uint64_t seed = 0;
   int threads = 1;
-};
-
-class OutputError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
 };
 
 class Hdf5Writer final : public Recorder {

@@ -17,26 +17,17 @@
 #include <string>
 #include <vector>
 
-#include "output/hdf5_writer.hpp"
-#include "output/sweep_runner.hpp"
+#include "output/clock.hpp"
+#include "output/errors.hpp"
+#include "output/run_to_file.hpp"
+#include "output/stop_signal.hpp"
+#include "output/sweep/runner.hpp"
 #include "scenarios/loader.hpp"
-#include "sim/run.hpp"
 #include "version.hpp"
 
 namespace {
 
 using namespace bankrun;
-
-constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitInterrupted = 130;
-
-std::atomic<bool> g_stop{false};
-
-// First Ctrl-C: stop after the current tick and close the file properly.
-// Second: the default action (the .partial file is left behind, never a truncated output).
-extern "C" void on_stop_signal(int sig) {
-  g_stop.store(true);
-  std::signal(sig, SIG_DFL);
-}
 
 struct RunArgs {
   std::string scenario;
@@ -46,25 +37,6 @@ struct RunArgs {
   std::vector<std::string> overrides;
   bool quiet = false;
 };
-
-class UsageError : public std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-std::string utc_iso(std::int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string usd(double v) {
   const double a = std::abs(v);
@@ -166,31 +138,31 @@ int cmd_run(const RunArgs& args) {
 
   const int threads = args.threads > 0 ? args.threads : tbb::info::default_concurrency();
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
-
-  Simulation sim(loaded.scenario);
-  const double setup_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  Provenance prov{BANKRUN_VERSION, BANKRUN_GIT_COMMIT, loaded.resolved_yaml,
-                  loaded.source,   utc_iso(started),   loaded.scenario.seed,
-                  threads};
-  Hdf5Writer writer(out, sim, prov);
-
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
-  Progress progress(!args.quiet && isatty(STDERR_FILENO));
-  RunControl control{&g_stop, [&](std::int32_t d, std::int32_t t) { progress.update(d, t); }};
-  const RunResult result = run(sim, writer, control);
-  const bool interrupted = result.status == RunStatus::kInterrupted;
-  if (interrupted) progress.finish();
-  const std::string status = interrupted ? "interrupted" : "complete";
-  const double wall_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  writer.finish(status, result.summary, wall_s, result.loop_seconds);
+  std::optional<Progress> progress;
+  RunToFile request{.scenario = &loaded.scenario,
+                    .scenario_yaml = loaded.resolved_yaml,
+                    .scenario_file = loaded.source,
+                    .output = out,
+                    .bankrun_version = BANKRUN_VERSION,
+                    .git_commit = BANKRUN_GIT_COMMIT,
+                    .threads = threads,
+                    .started_utc = utc_iso(started),
+                    .start = wall_start,
+                    .stop = &stop_flag(),
+                    .before_first_tick =
+                        [&] {
+                          stop_after_tick_on_signal();
+                          progress.emplace(!args.quiet && isatty(STDERR_FILENO));
+                        },
+                    .on_tick = [&](std::int32_t d, std::int32_t t) { progress->update(d, t); }};
+  const RunToFileResult result = run_to_file(request);
+  if (result.interrupted()) progress->finish();
   if (!args.quiet)
-    print_summary(loaded.scenario, result.summary, status, out, threads, setup_s,
-                  result.loop_seconds, wall_s);
-  if (interrupted) fmt::print(stderr, "bankrun: interrupted; output marked status=interrupted\n");
-  return interrupted ? kExitInterrupted : kExitOk;
+    print_summary(loaded.scenario, result.run.summary, result.status, out, threads,
+                  result.setup_seconds, result.run.loop_seconds, result.wall_seconds);
+  if (result.interrupted())
+    fmt::print(stderr, "bankrun: interrupted; output marked status=interrupted\n");
+  return result.exit_code();
 }
 
 int cmd_validate(const std::string& path, const std::vector<std::string>& overrides) {
@@ -230,7 +202,7 @@ int main(int argc, char** argv) {
   validate_cmd->add_option("scenario", validate_path, "Scenario YAML file")->required();
   validate_cmd->add_option("--set", validate_overrides, "Override a value: key.path=value");
 
-  // Sweeps (scenarios/SWEEPS.md): output/sweep_runner.hpp.
+  // Sweeps (scenarios/SWEEPS.md): output/sweep/runner.hpp.
   sweep::SweepCommand sweep_args;
   CLI::App* sweep_cmd = app.add_subcommand(
       "sweep", "Run every run of a sweep file (locally, or as a Slurm array job with --slurm)");

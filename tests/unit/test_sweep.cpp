@@ -1,4 +1,4 @@
-// Sweep files (scenarios/sweep.hpp): grid, zip, random and Latin hypercube expansion, seed
+// Sweep files (output/sweep/sweep_file.hpp): grid, zip, random and Latin hypercube expansion, seed
 // derivation, sharding, the pure helpers (SHA-256, SplitMix64, permutations) and the
 // error messages of bad sweep files (file:line:column, key path, what was expected).
 #include <doctest/doctest.h>
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "scenarios/sweep.hpp"
+#include "output/sweep/sweep_file.hpp"
 
 using namespace bankrun;
 using namespace bankrun::sweep;

@@ -2,7 +2,7 @@
 // The files of a sweep's output folder (scenarios/SWEEPS.md, "Output folder"): the manifest,
 // the run files' state, and the merge index (`bankrun merge`).
 //
-//   <out>/manifest.csv       one row per run, written before any run (sweep_runner.hpp)
+//   <out>/manifest.csv       one row per run, written before any run (output/sweep/runner.hpp)
 //   <out>/sweep.info.yaml    the sweep's name, mode, seed, parameters and institutions
 //   <out>/runs/<index>.h5    one run file per run, the format of `bankrun run`
 //   <out>/index.h5           the merge index: the `runs` table and /trajectories links

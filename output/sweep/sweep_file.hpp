@@ -3,7 +3,7 @@
 // (a list of values, a range or a distribution), a combination mode (grid, zip, random,
 // Latin hypercube), replicates and a sweep seed. This is the pure part: reading and
 // checking the file, and expanding run i into its parameter values, its seed and its
-// scenario. Nothing here writes files or starts processes (output/sweep_runner.* does).
+// scenario. Nothing here writes files or starts processes (output/sweep/runner.* does).
 //
 // Every expanded scenario is the base scenario with `--set KEY.PATH=VALUE` overrides (one
 // per parameter, then `seed=S`) applied by the scenario loader, so it is validated exactly

@@ -1,5 +1,5 @@
 // Sweep output folders: the manifest, run file states and the merge index (HDF5).
-#include "output/merge.hpp"
+#include "output/sweep/merge.hpp"
 
 #include <hdf5.h>
 
@@ -11,9 +11,10 @@
 #include <stdexcept>
 #include <utility>
 
+#include "output/hdf5_compound.hpp"
 #include "output/hdf5_handle.hpp"
 #include "output/hdf5_writer.hpp"
-#include "scenarios/sweep.hpp"
+#include "output/sweep/sweep_file.hpp"
 #include "scenarios/yaml_reader.hpp"
 
 namespace bankrun::sweep {
@@ -157,40 +158,16 @@ bool ManifestReader::next(ManifestRow& row) {
 
 namespace {
 
+using hdf5::Checker;
+using hdf5::CompoundType;
 using hdf5::error_detail;
 using hdf5::Handle;
+using hdf5::Member;
+using hdf5::put;
+using hdf5::put_string;
 
 void quiet_hdf5() {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-}
-
-class Writer {
- public:
-  explicit Writer(std::string file) : file_(std::move(file)) {}
-  [[noreturn]] void fail(const std::string& what) const {
-    std::string message = "HDF5 index " + file_ + ": " + what;
-    const std::string detail = error_detail();
-    if (!detail.empty()) message += " (" + detail + ")";
-    throw OutputError(message);
-  }
-  hid_t check(hid_t id, const std::string& what) const {
-    if (id < 0) fail(what);
-    return id;
-  }
-  void check_status(herr_t rc, const std::string& what) const {
-    if (rc < 0) fail(what);
-  }
-
- private:
-  std::string file_;
-};
-
-Handle string_type(std::size_t bytes) {
-  Handle t(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(t.get(), bytes);
-  H5Tset_cset(t.get(), H5T_CSET_UTF8);
-  H5Tset_strpad(t.get(), H5T_STR_NULLTERM);
-  return t;
 }
 
 // A string attribute (fixed or variable length) of `obj`; nullopt if absent or unreadable.
@@ -214,7 +191,7 @@ std::optional<std::string> read_string_attribute(hid_t obj, const char* name) {
   // One byte more than the file's: a NULLPAD or SPACEPAD string of the full size converts
   // into it with its terminator.
   const std::size_t size = H5Tget_size(type.get()) + 1;
-  Handle mem = string_type(size);
+  Handle mem = hdf5::string_type(size, Checker(std::string("HDF5 attribute ") + name));
   H5Tset_cset(mem.get(), cset);
   std::string buffer(size, '\0');
   if (H5Aread(attr.get(), mem.get(), buffer.data()) < 0) return std::nullopt;
@@ -290,73 +267,6 @@ RunRecord read_run(const fs::path& file, const std::string& expected_sha256,
   return r;
 }
 
-// The compound row of the `runs` table: fields packed in order.
-struct Field {
-  std::string name;
-  hid_t file_type;  // a predefined type, or a string type owned by `strings`
-  hid_t mem_type;
-  std::size_t size, offset;
-};
-
-class RowType {
- public:
-  void add(const std::string& name, hid_t file_type, hid_t mem_type) {
-    const std::size_t size = H5Tget_size(mem_type);
-    fields_.push_back({name, file_type, mem_type, size, size_});
-    size_ += size;
-  }
-  void add_string(const std::string& name, std::size_t bytes) {
-    strings_.push_back(string_type(bytes));
-    add(name, strings_.back().get(), strings_.back().get());
-  }
-  std::size_t size() const { return size_; }
-  const Field& operator[](std::size_t i) const { return fields_[i]; }
-  Handle build(bool file, const Writer& w) const {
-    Handle t(w.check(H5Tcreate(H5T_COMPOUND, size_), "cannot create the row type"), H5Tclose);
-    for (const Field& f : fields_)
-      w.check_status(H5Tinsert(t.get(), f.name.c_str(), f.offset, file ? f.file_type : f.mem_type),
-                     "cannot add the field " + f.name);
-    return t;
-  }
-
- private:
-  std::vector<Field> fields_;
-  std::vector<Handle> strings_;
-  std::size_t size_ = 0;
-};
-
-template <class T>
-void put(std::vector<char>& row, const Field& f, T value) {
-  static_assert(std::is_trivially_copyable_v<T>);
-  std::memcpy(row.data() + f.offset, &value, sizeof(T));
-}
-
-void put_string(std::vector<char>& row, const Field& f, const std::string& value) {
-  std::memset(row.data() + f.offset, 0, f.size);
-  std::memcpy(row.data() + f.offset, value.data(), std::min(value.size(), f.size - 1));
-}
-
-void string_attribute(const Writer& w, hid_t obj, const char* name, const std::string& value) {
-  Handle t = string_type(value.size() + 1);
-  Handle space(w.check(H5Screate(H5S_SCALAR), "cannot create a dataspace"), H5Sclose);
-  Handle a(w.check(H5Acreate2(obj, name, t.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                   std::string("cannot create attribute ") + name),
-           H5Aclose);
-  w.check_status(H5Awrite(a.get(), t.get(), value.c_str()),
-                 std::string("cannot write attribute ") + name);
-}
-
-template <class T>
-void number_attribute(const Writer& w, hid_t obj, const char* name, hid_t file_type, hid_t mem_type,
-                      T value) {
-  Handle space(w.check(H5Screate(H5S_SCALAR), "cannot create a dataspace"), H5Sclose);
-  Handle a(w.check(H5Acreate2(obj, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                   std::string("cannot create attribute ") + name),
-           H5Aclose);
-  w.check_status(H5Awrite(a.get(), mem_type, &value),
-                 std::string("cannot write attribute ") + name);
-}
-
 }  // namespace
 
 const char* state_name(RunState state) {
@@ -408,191 +318,269 @@ RunFileState inspect_run(const fs::path& file, const std::string& expected_sha25
   return {RunState::kComplete, ""};
 }
 
-MergeReport merge_sweep(const fs::path& out, const std::optional<fs::path>& index) {
-  quiet_hdf5();
+// ---- The merge index --------------------------------------------------------------------
+
+namespace {
+
+constexpr hsize_t kIndexChunk = 1024;  // rows of the runs table per chunk (and per write)
+constexpr std::size_t kReportedProblems = 20;
+
+// Pass 1 over the manifest: each string parameter column's width (NUL included, at least
+// 2). Checks that the manifest holds the runs the info file announces.
+std::vector<std::size_t> parameter_widths(const fs::path& out, const SweepInfo& info) {
+  std::vector<std::size_t> widths(info.parameters.size(), 2);
+  std::uint64_t rows = 0;
+  ManifestReader reader(manifest_path(out), info.parameters);
+  ManifestRow row;
+  while (reader.next(row)) {
+    for (std::size_t p = 0; p < widths.size(); ++p)
+      widths[p] = std::max(widths[p], row.values[p].size() + 1);
+    ++rows;
+  }
+  if (rows != info.runs)
+    throw std::runtime_error(manifest_path(out).string() + " has " + std::to_string(rows) +
+                             " runs, but " + info_path(out).filename().string() + " says " +
+                             std::to_string(info.runs) + " (an interrupted write?)");
+  return widths;
+}
+
+// The packed row of the `runs` table (scenarios/SWEEPS.md) and where its parts start.
+struct RunsRow {
+  CompoundType type;
+  std::size_t first_param = 4, status_field = 0, first_institution = 0, tail = 0;
+  static constexpr std::size_t kInstitutionFields = 5;
+};
+
+RunsRow runs_row(const SweepInfo& info, const std::vector<std::size_t>& widths,
+                 const Checker& errors) {
+  RunsRow r{CompoundType(errors, "runs row")};
+  CompoundType& t = r.type;
+  t.append("index", H5T_STD_I64LE, H5T_NATIVE_INT64)
+      .append("point", H5T_STD_I64LE, H5T_NATIVE_INT64)
+      .append("replicate", H5T_STD_I32LE, H5T_NATIVE_INT32)
+      .append("seed", H5T_STD_U64LE, H5T_NATIVE_UINT64);
+  for (std::size_t p = 0; p < info.parameters.size(); ++p) {
+    if (info.numeric[p])
+      t.append(info.parameters[p], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE);
+    else
+      t.append_string(info.parameters[p], widths[p]);
+  }
+  r.status_field = r.first_param + info.parameters.size();
+  t.append_string("status", 16)
+      .append("ticks_run", H5T_STD_I32LE, H5T_NATIVE_INT32)
+      .append("withdrawn_agents", H5T_STD_I64LE, H5T_NATIVE_INT64);
+  r.first_institution = r.status_field + 3;
+  for (const std::string& name : info.institutions) {
+    t.append(name + ".total_outflow_usd", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE)
+        .append(name + ".peak_daily_outflow_usd", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE)
+        .append(name + ".halt_tick", H5T_STD_I32LE, H5T_NATIVE_INT32)
+        .append(name + ".insolvent_tick", H5T_STD_I32LE, H5T_NATIVE_INT32)
+        .append(name + ".ticks_to_50pct", H5T_STD_I32LE, H5T_NATIVE_INT32);
+  }
+  r.tail = r.first_institution + RunsRow::kInstitutionFields * info.institutions.size();
+  t.append("wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE)
+      .append_string("scenario_sha256", 65)
+      .append_string("file", run_relative_path(info.runs).size() + 1);
+  return r;
+}
+
+// One run's row: its manifest entry and what its file says.
+void pack_row(std::vector<char>& row, const RunsRow& layout, const SweepInfo& info,
+              const ManifestRow& m, const RunRecord& r) {
+  const CompoundType& type = layout.type;
+  std::fill(row.begin(), row.end(), 0);
+  put<std::int64_t>(row, type[0], static_cast<std::int64_t>(m.index));
+  put<std::int64_t>(row, type[1], static_cast<std::int64_t>(m.point));
+  put<std::int32_t>(row, type[2], static_cast<std::int32_t>(m.replicate));
+  put<std::uint64_t>(row, type[3], m.seed);
+  for (std::size_t p = 0; p < info.parameters.size(); ++p) {
+    const Member& f = type[layout.first_param + p];
+    if (info.numeric[p]) {
+      const auto parsed = yaml_reader::parse_number(m.values[p]);
+      put<double>(row, f,
+                  parsed.status == yaml_reader::NumberStatus::kOk ? parsed.value : std::nan(""));
+    } else {
+      put_string(row, f, m.values[p]);
+    }
+  }
+  put_string(row, type[layout.status_field], state_name(r.state.state));
+  put<std::int32_t>(row, type[layout.status_field + 1], r.ticks_run);
+  put<std::int64_t>(row, type[layout.status_field + 2], r.withdrawn_agents);
+  for (std::size_t k = 0; k < info.institutions.size(); ++k) {
+    const auto& in = r.institutions[k];
+    const std::size_t base = layout.first_institution + RunsRow::kInstitutionFields * k;
+    put<double>(row, type[base], in.total_outflow_usd);
+    put<double>(row, type[base + 1], in.peak_daily_outflow_usd);
+    put<std::int32_t>(row, type[base + 2], in.halt_tick);
+    put<std::int32_t>(row, type[base + 3], in.insolvent_tick);
+    put<std::int32_t>(row, type[base + 4], in.ticks_to_50pct);
+  }
+  put<double>(row, type[layout.tail], r.wall_seconds);
+  put_string(row, type[layout.tail + 1], m.scenario_sha256);
+  put_string(row, type[layout.tail + 2], run_relative_path(m.index));
+}
+
+template <class T>
+void number_attribute(hid_t obj, const char* name, hid_t file_type, hid_t mem_type, T value,
+                      const Checker& c) {
+  hdf5::write_attribute(obj, name, file_type, mem_type, &value, c);
+}
+
+void write_index_attributes(hid_t root, const SweepInfo& info, const Checker& c) {
+  using hdf5::write_string_attribute;
+  write_string_attribute(root, "format", "bankrun-sweep-index", c);
+  number_attribute<std::int32_t>(root, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, c);
+  write_string_attribute(root, "sweep_name", info.name, c);
+  write_string_attribute(root, "sweep_file", info.sweep_file, c);
+  write_string_attribute(root, "mode", info.mode, c);
+  number_attribute<std::uint64_t>(root, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, info.seed, c);
+  number_attribute<std::int64_t>(root, "points", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                                 static_cast<std::int64_t>(info.points), c);
+  number_attribute<std::int32_t>(root, "replicates", H5T_STD_I32LE, H5T_NATIVE_INT32,
+                                 static_cast<std::int32_t>(info.replicates), c);
+  number_attribute<std::int64_t>(root, "runs", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                                 static_cast<std::int64_t>(info.runs), c);
+  write_string_attribute(root, "parameters", yaml_reader::join(info.parameters, ","), c);
+  write_string_attribute(root, "institution_names", yaml_reader::join(info.institutions, ","),
+                         c);
+}
+
+// The extensible `runs` dataset (chunked, deflated), written kIndexChunk rows at a time.
+class RunsTable {
+ public:
+  RunsTable(hid_t root, const CompoundType& type, const Checker& c)
+      : c_(c), row_bytes_(type.size()), mem_t_(type.memory_type()) {
+    const Handle file_t = type.file_type();
+    const hsize_t zero = 0, unlimited = H5S_UNLIMITED, chunk = kIndexChunk;
+    Handle space(c.check(H5Screate_simple(1, &zero, &unlimited), "cannot create a dataspace"),
+                 H5Sclose);
+    Handle dcpl(c.check(H5Pcreate(H5P_DATASET_CREATE), "cannot create dataset properties"),
+                H5Pclose);
+    c.check_status(H5Pset_chunk(dcpl.get(), 1, &chunk), "cannot set the chunk size");
+    c.check_status(H5Pset_deflate(dcpl.get(), 4), "cannot enable deflate");
+    ds_ = Handle(c.check(H5Dcreate2(root, "runs", file_t.get(), space.get(), H5P_DEFAULT,
+                                    dcpl.get(), H5P_DEFAULT),
+                         "cannot create dataset runs"),
+                 H5Dclose);
+    hdf5::write_string_attribute(
+        ds_.get(), "description",
+        "one row per run of the sweep: parameters, seed, status and summary metrics "
+        "(scenarios/SWEEPS.md)",
+        c);
+  }
+  void append(const std::vector<char>& row) {
+    block_.insert(block_.end(), row.begin(), row.end());
+    if (block_.size() / row_bytes_ == kIndexChunk) flush();
+  }
+  void flush() {
+    const hsize_t n = block_.size() / row_bytes_;
+    if (n == 0) return;
+    const hsize_t extent = written_ + n;
+    c_.check_status(H5Dset_extent(ds_.get(), &extent), "cannot extend dataset runs");
+    Handle fspace(c_.check(H5Dget_space(ds_.get()), "cannot get the dataspace of runs"),
+                  H5Sclose);
+    c_.check_status(
+        H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &written_, nullptr, &n, nullptr),
+        "cannot select rows");
+    Handle mspace(c_.check(H5Screate_simple(1, &n, nullptr), "cannot create a dataspace"),
+                  H5Sclose);
+    c_.check_status(H5Dwrite(ds_.get(), mem_t_.get(), mspace.get(), fspace.get(), H5P_DEFAULT,
+                             block_.data()),
+                    "cannot write rows of runs");
+    written_ = extent;
+    block_.clear();
+  }
+  void close() { ds_.close(); }
+
+ private:
+  const Checker& c_;
+  std::size_t row_bytes_;
+  Handle mem_t_, ds_;
+  std::vector<char> block_;
+  hsize_t written_ = 0;
+};
+
+Handle create_index_file(const std::string& partial, const Checker& c) {
+  Handle fapl(c.check(H5Pcreate(H5P_FILE_ACCESS), "cannot create file access properties"),
+              H5Pclose);
+  c.check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST),
+                 "cannot set the format version");
+  return {c.check(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
+                  "cannot create the file"),
+          H5Fclose};
+}
+
+void count_run(MergeReport& report, std::uint64_t index, const RunFileState& state) {
+  ++report.runs;
+  if (state.state == RunState::kComplete) {
+    ++report.complete;
+    return;
+  }
+  ++report.problem_count;
+  if (report.problems.size() < kReportedProblems)
+    report.problems.emplace_back(index, std::string(state_name(state.state)) + ": " + state.detail);
+}
+
+// /trajectories/<index>: an external link to the run's file, if it exists.
+void link_trajectory(hid_t trajectories, const fs::path& out, std::uint64_t index,
+                     const Checker& c) {
+  std::error_code ec;
+  if (!fs::exists(run_path(out, index), ec)) return;
+  const std::string link = std::to_string(index);
+  c.check_status(H5Lcreate_external(run_relative_path(index).c_str(), "/", trajectories,
+                                    link.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+                 "cannot create the external link trajectories/" + link);
+}
+
+SweepInfo read_sweep_info(const fs::path& out) {
   const fs::path info_file = info_path(out);
   std::error_code ec;
   if (!fs::exists(info_file, ec))
     throw std::runtime_error(out.string() + " is not a sweep output folder: no " +
                              info_file.filename().string() +
                              " (it is written by bankrun sweep before any run)");
-  const SweepInfo info = read_info_file(info_file.string());
-  const std::size_t n_params = info.parameters.size();
+  return read_info_file(info_file.string());
+}
 
-  // Pass 1: the widths of the string columns.
-  std::vector<std::size_t> widths(n_params, 2);
-  std::uint64_t rows = 0;
-  {
-    ManifestReader reader(manifest_path(out), info.parameters);
-    ManifestRow row;
-    while (reader.next(row)) {
-      for (std::size_t p = 0; p < n_params; ++p)
-        widths[p] = std::max(widths[p], row.values[p].size() + 1);
-      ++rows;
-    }
-  }
-  if (rows != info.runs)
-    throw std::runtime_error(manifest_path(out).string() + " has " + std::to_string(rows) +
-                             " runs, but " + info_file.filename().string() + " says " +
-                             std::to_string(info.runs) + " (an interrupted write?)");
+}  // namespace
 
-  RowType type;
-  type.add("index", H5T_STD_I64LE, H5T_NATIVE_INT64);
-  type.add("point", H5T_STD_I64LE, H5T_NATIVE_INT64);
-  type.add("replicate", H5T_STD_I32LE, H5T_NATIVE_INT32);
-  type.add("seed", H5T_STD_U64LE, H5T_NATIVE_UINT64);
-  const std::size_t first_param = 4;
-  for (std::size_t p = 0; p < n_params; ++p) {
-    if (info.numeric[p])
-      type.add(info.parameters[p], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE);
-    else
-      type.add_string(info.parameters[p], widths[p]);
-  }
-  const std::size_t status_field = first_param + n_params;
-  type.add_string("status", 16);
-  type.add("ticks_run", H5T_STD_I32LE, H5T_NATIVE_INT32);
-  type.add("withdrawn_agents", H5T_STD_I64LE, H5T_NATIVE_INT64);
-  const std::size_t first_institution = status_field + 3;
-  for (const std::string& name : info.institutions) {
-    type.add(name + ".total_outflow_usd", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE);
-    type.add(name + ".peak_daily_outflow_usd", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE);
-    type.add(name + ".halt_tick", H5T_STD_I32LE, H5T_NATIVE_INT32);
-    type.add(name + ".insolvent_tick", H5T_STD_I32LE, H5T_NATIVE_INT32);
-    type.add(name + ".ticks_to_50pct", H5T_STD_I32LE, H5T_NATIVE_INT32);
-  }
-  const std::size_t tail = first_institution + 5 * info.institutions.size();
-  type.add("wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE);
-  type.add_string("scenario_sha256", 65);
-  type.add_string("file", run_relative_path(rows).size() + 1);
-
+MergeReport merge_sweep(const fs::path& out, const std::optional<fs::path>& index) {
+  quiet_hdf5();
+  const SweepInfo info = read_sweep_info(out);
+  const std::vector<std::size_t> widths = parameter_widths(out, info);
   const fs::path target = index ? *index : index_path(out);
   const std::string partial = target.string() + ".partial";
-  const Writer w(partial);
-  Handle fapl(w.check(H5Pcreate(H5P_FILE_ACCESS), "cannot create file access properties"),
-              H5Pclose);
-  w.check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST),
-                 "cannot set the format version");
-  Handle file(w.check(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
-                      "cannot create the file"),
-              H5Fclose);
-  const hid_t root = file.get();
-  string_attribute(w, root, "format", "bankrun-sweep-index");
-  number_attribute<std::int32_t>(w, root, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT32, 1);
-  string_attribute(w, root, "sweep_name", info.name);
-  string_attribute(w, root, "sweep_file", info.sweep_file);
-  string_attribute(w, root, "mode", info.mode);
-  number_attribute<std::uint64_t>(w, root, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, info.seed);
-  number_attribute<std::int64_t>(w, root, "points", H5T_STD_I64LE, H5T_NATIVE_INT64,
-                                 static_cast<std::int64_t>(info.points));
-  number_attribute<std::int32_t>(w, root, "replicates", H5T_STD_I32LE, H5T_NATIVE_INT32,
-                                 static_cast<std::int32_t>(info.replicates));
-  number_attribute<std::int64_t>(w, root, "runs", H5T_STD_I64LE, H5T_NATIVE_INT64,
-                                 static_cast<std::int64_t>(info.runs));
-  string_attribute(w, root, "parameters", yaml_reader::join(info.parameters, ","));
-  string_attribute(w, root, "institution_names", yaml_reader::join(info.institutions, ","));
+  const Checker errors("HDF5 index " + partial);
+  const RunsRow layout = runs_row(info, widths, errors);
 
-  Handle file_t = type.build(true, w);
-  Handle mem_t = type.build(false, w);
-  constexpr hsize_t kChunk = 1024;
-  const hsize_t zero = 0, unlimited = H5S_UNLIMITED, chunk = kChunk;
-  Handle space(w.check(H5Screate_simple(1, &zero, &unlimited), "cannot create a dataspace"),
-               H5Sclose);
-  Handle dcpl(w.check(H5Pcreate(H5P_DATASET_CREATE), "cannot create dataset properties"), H5Pclose);
-  w.check_status(H5Pset_chunk(dcpl.get(), 1, &chunk), "cannot set the chunk size");
-  w.check_status(H5Pset_deflate(dcpl.get(), 4), "cannot enable deflate");
-  Handle runs(w.check(H5Dcreate2(root, "runs", file_t.get(), space.get(), H5P_DEFAULT, dcpl.get(),
-                                 H5P_DEFAULT),
-                      "cannot create dataset runs"),
-              H5Dclose);
-  string_attribute(w, runs.get(), "description",
-                   "one row per run of the sweep: parameters, seed, status and summary metrics "
-                   "(scenarios/SWEEPS.md)");
+  Handle file = create_index_file(partial, errors);
+  const hid_t root = file.get();
+  write_index_attributes(root, info, errors);
+  RunsTable runs(root, layout.type, errors);
   Handle trajectories(
-      w.check(H5Gcreate2(root, "trajectories", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-              "cannot create group trajectories"),
+      errors.check(H5Gcreate2(root, "trajectories", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                   "cannot create group trajectories"),
       H5Gclose);
 
   MergeReport report;
   report.index = target;
-  std::vector<char> block;
-  hsize_t written = 0;
-  const auto flush = [&]() {
-    const hsize_t n = block.size() / type.size();
-    if (n == 0) return;
-    const hsize_t extent = written + n;
-    w.check_status(H5Dset_extent(runs.get(), &extent), "cannot extend dataset runs");
-    Handle fspace(w.check(H5Dget_space(runs.get()), "cannot get the dataspace of runs"), H5Sclose);
-    w.check_status(
-        H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &written, nullptr, &n, nullptr),
-        "cannot select rows");
-    Handle mspace(w.check(H5Screate_simple(1, &n, nullptr), "cannot create a dataspace"), H5Sclose);
-    w.check_status(
-        H5Dwrite(runs.get(), mem_t.get(), mspace.get(), fspace.get(), H5P_DEFAULT, block.data()),
-        "cannot write rows of runs");
-    written = extent;
-    block.clear();
-  };
-
   ManifestReader reader(manifest_path(out), info.parameters);
   ManifestRow m;
-  std::vector<char> row(type.size());
+  std::vector<char> row(layout.type.size());
   while (reader.next(m)) {
     const RunRecord r = read_run(run_path(out, m.index), m.scenario_sha256, info.institutions);
-    std::fill(row.begin(), row.end(), 0);
-    put<std::int64_t>(row, type[0], static_cast<std::int64_t>(m.index));
-    put<std::int64_t>(row, type[1], static_cast<std::int64_t>(m.point));
-    put<std::int32_t>(row, type[2], static_cast<std::int32_t>(m.replicate));
-    put<std::uint64_t>(row, type[3], m.seed);
-    for (std::size_t p = 0; p < n_params; ++p) {
-      const Field& f = type[first_param + p];
-      if (info.numeric[p]) {
-        const auto parsed = yaml_reader::parse_number(m.values[p]);
-        put<double>(row, f,
-                    parsed.status == yaml_reader::NumberStatus::kOk ? parsed.value : std::nan(""));
-      } else {
-        put_string(row, f, m.values[p]);
-      }
-    }
-    put_string(row, type[status_field], state_name(r.state.state));
-    put<std::int32_t>(row, type[status_field + 1], r.ticks_run);
-    put<std::int64_t>(row, type[status_field + 2], r.withdrawn_agents);
-    for (std::size_t k = 0; k < info.institutions.size(); ++k) {
-      const auto& in = r.institutions[k];
-      const std::size_t base = first_institution + 5 * k;
-      put<double>(row, type[base], in.total_outflow_usd);
-      put<double>(row, type[base + 1], in.peak_daily_outflow_usd);
-      put<std::int32_t>(row, type[base + 2], in.halt_tick);
-      put<std::int32_t>(row, type[base + 3], in.insolvent_tick);
-      put<std::int32_t>(row, type[base + 4], in.ticks_to_50pct);
-    }
-    put<double>(row, type[tail], r.wall_seconds);
-    put_string(row, type[tail + 1], m.scenario_sha256);
-    put_string(row, type[tail + 2], run_relative_path(m.index));
-    block.insert(block.end(), row.begin(), row.end());
-    if (block.size() / type.size() == kChunk) flush();
-
-    ++report.runs;
-    if (r.state.state == RunState::kComplete) {
-      ++report.complete;
-    } else {
-      ++report.problem_count;
-      if (report.problems.size() < 20)
-        report.problems.emplace_back(
-            m.index, std::string(state_name(r.state.state)) + ": " + r.state.detail);
-    }
-    if (fs::exists(run_path(out, m.index), ec)) {
-      const std::string link = std::to_string(m.index);
-      w.check_status(H5Lcreate_external(run_relative_path(m.index).c_str(), "/", trajectories.get(),
-                                        link.c_str(), H5P_DEFAULT, H5P_DEFAULT),
-                     "cannot create the external link trajectories/" + link);
-    }
+    pack_row(row, layout, info, m, r);
+    runs.append(row);
+    count_run(report, m.index, r.state);
+    link_trajectory(trajectories.get(), out, m.index, errors);
   }
-  flush();
-  number_attribute<std::int64_t>(w, root, "complete_runs", H5T_STD_I64LE, H5T_NATIVE_INT64,
-                                 static_cast<std::int64_t>(report.complete));
+  runs.flush();
+  number_attribute<std::int64_t>(root, "complete_runs", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                                 static_cast<std::int64_t>(report.complete), errors);
   trajectories.close();
   runs.close();
-  if (!file.close()) w.fail("cannot close the file");
+  if (!file.close()) errors.fail("cannot close the file");
+  std::error_code ec;
   fs::rename(partial, target, ec);
   if (ec)
     throw OutputError("cannot rename " + partial + " to " + target.string() + ": " + ec.message());

@@ -1,4 +1,4 @@
-#include "scenarios/sweep.hpp"
+#include "output/sweep/sweep_file.hpp"
 
 #include <yaml-cpp/yaml.h>
 

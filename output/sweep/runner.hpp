@@ -1,8 +1,8 @@
 #pragma once
 // `bankrun sweep`: writes a sweep's manifest, runs its runs (locally, in worker processes
 // of this same binary, or as a Slurm array job), skipping those already complete, and
-// writes the merge index. The sweep file and its expansion are in scenarios/sweep.hpp;
-// the output folder's files in output/merge.hpp. User guide: scenarios/SWEEPS.md.
+// writes the merge index. The sweep file and its expansion are in output/sweep/sweep_file.hpp;
+// the output folder's files in output/sweep/merge.hpp. User guide: scenarios/SWEEPS.md.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "scenarios/sweep.hpp"
+#include "output/sweep/sweep_file.hpp"
 
 namespace bankrun::sweep {
 

@@ -1,11 +1,11 @@
-// `bankrun sweep` and `bankrun merge` (see sweep_runner.hpp and scenarios/SWEEPS.md).
+// `bankrun sweep` and `bankrun merge` (see output/sweep/runner.hpp and scenarios/SWEEPS.md).
 //
 // Local runs: the coordinator (this process) starts up to --jobs worker processes of the
 // same binary (`bankrun sweep FILE --output DIR --worker`), hands them run indices one at
 // a time over a pipe and reads back each run's status. A worker runs one run at a time,
 // in-process, like `bankrun run --threads T` (same loader, engine and writer), so memory
 // is bounded by the runs in flight, and a crash loses only the run it was running.
-#include "output/sweep_runner.hpp"
+#include "output/sweep/runner.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -27,9 +27,11 @@
 #include <iostream>
 #include <stdexcept>
 
-#include "output/hdf5_writer.hpp"
-#include "output/merge.hpp"
-#include "sim/run.hpp"
+#include "output/clock.hpp"
+#include "output/errors.hpp"
+#include "output/sweep/merge.hpp"
+#include "output/run_to_file.hpp"
+#include "output/stop_signal.hpp"
 
 namespace bankrun::sweep {
 
@@ -37,40 +39,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitIncomplete = 3,
-              kExitInterrupted = 130;
 constexpr std::uint64_t kDefaultMaxTasks = 1000;  // Slurm's default MaxArraySize is 1001
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_stop(int) {
-  g_stop.store(true);
-}
-
-void install_stop_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_stop;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;  // no SA_RESTART: a blocking read returns EINTR
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
-
-class UsageError : public std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // A temporary name next to `path`, unique among processes (array tasks on several nodes
 // may write the same file on a shared file system).
@@ -176,21 +145,19 @@ RunOutcome run_one(const Sweep& sweep, const SweepCommand& cmd, std::uint64_t in
   const fs::path out = run_path(sweep.output_dir, index);
   try {
     fs::create_directories(out.parent_path());
-    Simulation sim(loaded->scenario);
-    const Provenance prov{cmd.version,
-                          cmd.commit,
-                          loaded->resolved_yaml,
-                          loaded->source,
-                          started,
-                          loaded->scenario.seed,
-                          std::max(1, cmd.threads)};
-    Hdf5Writer writer(out.string(), sim, prov);
-    RunControl control{&g_stop, nullptr};
-    const RunResult result = bankrun::run(sim, writer, control);
-    const bool interrupted = result.status == RunStatus::kInterrupted;
-    const std::string status = interrupted ? "interrupted" : "complete";
-    writer.finish(status, result.summary, seconds_since(start), result.loop_seconds);
-    return {status, seconds_since(start)};
+    const RunToFileResult result = run_to_file({.scenario = &loaded->scenario,
+                                                .scenario_yaml = loaded->resolved_yaml,
+                                                .scenario_file = loaded->source,
+                                                .output = out.string(),
+                                                .bankrun_version = cmd.version,
+                                                .git_commit = cmd.commit,
+                                                .threads = std::max(1, cmd.threads),
+                                                .started_utc = started,
+                                                .start = start,
+                                                .stop = &stop_flag(),
+                                                .before_first_tick = nullptr,
+                                                .on_tick = nullptr});
+    return {result.status, seconds_since(start)};
   } catch (const std::exception& e) {
     fmt::print(stderr, "bankrun sweep: run {} failed: {}\n", index, e.what());
     return {"failed", seconds_since(start)};
@@ -199,12 +166,12 @@ RunOutcome run_one(const Sweep& sweep, const SweepCommand& cmd, std::uint64_t in
 
 // The worker loop: reads "INDEX SHA256" lines on stdin, answers "INDEX STATUS SECONDS".
 int run_worker(const Sweep& sweep, const SweepCommand& cmd) {
-  install_stop_handlers();
+  stop_on_signal_interrupting_reads();
   std::signal(SIGPIPE, SIG_IGN);
   const int threads = std::max(1, cmd.threads);
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
   std::string line;
-  while (!g_stop && std::getline(std::cin, line)) {
+  while (!stop_requested() && std::getline(std::cin, line)) {
     const std::size_t space = line.find(' ');
     const std::string index_text = line.substr(0, space);
     const std::string hash = space == std::string::npos ? "" : line.substr(space + 1);
@@ -220,7 +187,7 @@ int run_worker(const Sweep& sweep, const SweepCommand& cmd) {
     std::fflush(stdout);
     if (r.status == "interrupted") break;
   }
-  return g_stop ? kExitInterrupted : kExitOk;
+  return stop_requested() ? kExitInterrupted : kExitOk;
 }
 
 // ---- The coordinator ------------------------------------------------------------------------
@@ -282,146 +249,210 @@ struct Tally {
   std::uint64_t shard_runs = 0, skipped = 0, complete = 0, interrupted = 0, failed = 0, done = 0;
 };
 
-int coordinate(const Sweep& sweep, const SweepCommand& cmd, const Shard& shard) {
-  install_stop_handlers();
-  std::signal(SIGPIPE, SIG_IGN);
-  const int jobs = cmd.jobs > 0 ? cmd.jobs : std::max(1, tbb::info::default_concurrency());
-  Tally tally;
-  tally.shard_runs = shard_runs(sweep.runs(), shard);
+// Why a worker ended, for the message about the run it was running.
+std::string exit_reason(int wstatus) {
+  return WIFSIGNALED(wstatus) ? fmt::format("killed by signal {}", WTERMSIG(wstatus))
+                              : fmt::format("exited with status {}", WEXITSTATUS(wstatus));
+}
 
-  std::vector<std::string> parameters;
-  for (const Parameter& p : sweep.parameters) parameters.push_back(p.path);
-  ManifestReader manifest(manifest_path(sweep.output_dir), parameters);
-  bool exhausted = false;
+void reap(pid_t pid, int& wstatus) {
+  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// The local scheduler: hands the shard's pending runs to up to `jobs` workers, one at a
+// time, reads back their "INDEX STATUS SECONDS" lines, counts and prints the outcomes, and
+// forwards a stop signal to the workers.
+class Coordinator {
+ public:
+  Coordinator(const Sweep& sweep, const SweepCommand& cmd, const Shard& shard)
+      : sweep_(sweep),
+        cmd_(cmd),
+        shard_(shard),
+        jobs_(cmd.jobs > 0 ? cmd.jobs : std::max(1, tbb::info::default_concurrency())),
+        manifest_(manifest_path(sweep.output_dir), parameter_paths(sweep)) {
+    tally_.shard_runs = shard_runs(sweep.runs(), shard);
+  }
+
+  int run() {
+    while (true) {
+      if (!stop_requested())
+        hand_out_runs();
+      else
+        forward_stop();
+      if (!poll_workers()) break;
+    }
+    close_workers();
+    print_tally();
+    if (stop_requested() || tally_.interrupted > 0) return kExitInterrupted;
+    return tally_.failed > 0 ? kExitFailure : kExitOk;
+  }
+
+ private:
+  static std::vector<std::string> parameter_paths(const Sweep& sweep) {
+    std::vector<std::string> parameters;
+    for (const Parameter& p : sweep.parameters) parameters.push_back(p.path);
+    return parameters;
+  }
+
   // The next run of the shard that is not complete yet.
-  const auto next_pending = [&]() -> std::optional<ManifestRow> {
+  std::optional<ManifestRow> next_pending() {
     ManifestRow row;
-    while (!exhausted) {
-      if (!manifest.next(row)) {
-        exhausted = true;
+    while (!exhausted_) {
+      if (!manifest_.next(row)) {
+        exhausted_ = true;
         break;
       }
-      if (!shard.contains(row.index)) continue;
-      if (inspect_run(run_path(sweep.output_dir, row.index), row.scenario_sha256).state ==
+      if (!shard_.contains(row.index)) continue;
+      if (inspect_run(run_path(sweep_.output_dir, row.index), row.scenario_sha256).state ==
           RunState::kComplete) {
-        ++tally.skipped;
+        ++tally_.skipped;
         continue;
       }
       return row;
     }
     return std::nullopt;
-  };
+  }
 
-  std::vector<Worker> workers;
-  const auto assign = [&](Worker& w, const ManifestRow& row) {
+  void assign(Worker& w, const ManifestRow& row) {
     w.busy = true;
     w.run = row.index;
     if (!send_line(w.to, fmt::format("{} {}\n", row.index, row.scenario_sha256))) {
-      // A dead worker: its EOF is handled below; the run goes back as failed.
+      // A dead worker: its EOF is handled by poll_workers; the run goes back as failed.
       w.alive = false;
     }
-  };
-  const auto finish_run = [&](std::uint64_t index, const std::string& status, double seconds) {
-    ++tally.done;
+  }
+
+  // Idle workers get the next pending runs; new workers start while fewer than `jobs` live.
+  void hand_out_runs() {
+    for (Worker& w : workers_)
+      if (w.alive && !w.busy)
+        if (const auto row = next_pending()) assign(w, *row);
+    std::size_t alive = 0;
+    for (const Worker& w : workers_) alive += w.alive ? 1 : 0;
+    while (alive < static_cast<std::size_t>(jobs_) && !exhausted_) {
+      const auto row = next_pending();
+      if (!row) break;
+      workers_.push_back(spawn_worker(sweep_, cmd_));
+      assign(workers_.back(), *row);
+      ++alive;
+    }
+  }
+
+  void forward_stop() {
+    if (forwarded_) return;
+    for (const Worker& w : workers_)
+      if (w.alive) kill(w.pid, SIGTERM);
+    forwarded_ = true;
+  }
+
+  void finish_run(std::uint64_t index, const std::string& status, double seconds) {
+    ++tally_.done;
     if (status == "complete")
-      ++tally.complete;
+      ++tally_.complete;
     else if (status == "interrupted")
-      ++tally.interrupted;
+      ++tally_.interrupted;
     else
-      ++tally.failed;
-    if (!cmd.quiet || status != "complete")
-      fmt::print("[{}/{}] run {} {} ({:.2f} s)\n", tally.done + tally.skipped, tally.shard_runs,
+      ++tally_.failed;
+    if (!cmd_.quiet || status != "complete")
+      fmt::print("[{}/{}] run {} {} ({:.2f} s)\n", tally_.done + tally_.skipped, tally_.shard_runs,
                  index, status, seconds);
     std::fflush(stdout);
-  };
-  bool forwarded = false;
-  while (true) {
-    if (!g_stop) {
-      for (Worker& w : workers)
-        if (w.alive && !w.busy)
-          if (const auto row = next_pending()) assign(w, *row);
-      std::size_t alive = 0;
-      for (const Worker& w : workers) alive += w.alive ? 1 : 0;
-      while (alive < static_cast<std::size_t>(jobs) && !exhausted) {
-        const auto row = next_pending();
-        if (!row) break;
-        workers.push_back(spawn_worker(sweep, cmd));
-        assign(workers.back(), *row);
-        ++alive;
-      }
-    } else if (!forwarded) {
-      for (const Worker& w : workers)
-        if (w.alive) kill(w.pid, SIGTERM);
-      forwarded = true;
-    }
+  }
+
+  // Waits (at most 250 ms) for the workers' answers; false when no worker is left to wait for.
+  bool poll_workers() {
     std::vector<pollfd> fds;
     std::vector<Worker*> polled;
-    for (Worker& w : workers)
-      if (w.busy || (w.alive && g_stop)) {
+    for (Worker& w : workers_)
+      if (w.busy || (w.alive && stop_requested())) {
         fds.push_back({w.from, POLLIN, 0});
         polled.push_back(&w);
       }
-    if (fds.empty()) break;
+    if (fds.empty()) return false;
     const int ready = poll(fds.data(), fds.size(), 250);
     if (ready < 0 && errno != EINTR) throw std::runtime_error("poll failed");
-    for (std::size_t k = 0; ready > 0 && k < fds.size(); ++k) {
-      if (fds[k].revents == 0) continue;
-      Worker& w = *polled[k];
-      char buf[4096];
-      const ssize_t n = read(w.from, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n > 0) {
-        w.buffer.append(buf, static_cast<std::size_t>(n));
-        std::size_t eol;
-        while ((eol = w.buffer.find('\n')) != std::string::npos) {
-          const std::string line = w.buffer.substr(0, eol);
-          w.buffer.erase(0, eol + 1);
-          char status[32] = {0};
-          unsigned long long index = 0;
-          double seconds = 0;
-          if (std::sscanf(line.c_str(), "%llu %31s %lf", &index, status, &seconds) == 3) {
-            w.busy = false;
-            finish_run(index, status, seconds);
-          }
+    for (std::size_t k = 0; ready > 0 && k < fds.size(); ++k)
+      if (fds[k].revents != 0) read_from(*polled[k]);
+    std::erase_if(workers_, [](const Worker& w) { return w.from < 0; });
+    return true;
+  }
+
+  // The pipe protocol, coordinator side: whole "INDEX STATUS SECONDS" lines; EOF: the
+  // worker is gone.
+  void read_from(Worker& w) {
+    char buf[4096];
+    const ssize_t n = read(w.from, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) return;
+    if (n > 0) {
+      w.buffer.append(buf, static_cast<std::size_t>(n));
+      std::size_t eol;
+      while ((eol = w.buffer.find('\n')) != std::string::npos) {
+        const std::string line = w.buffer.substr(0, eol);
+        w.buffer.erase(0, eol + 1);
+        char status[32] = {0};
+        unsigned long long index = 0;
+        double seconds = 0;
+        if (std::sscanf(line.c_str(), "%llu %31s %lf", &index, status, &seconds) == 3) {
+          w.busy = false;
+          finish_run(index, status, seconds);
         }
-        continue;
       }
-      // EOF: the worker is gone.
-      close(w.from);
-      close(w.to);
-      int wstatus = 0;
-      while (waitpid(w.pid, &wstatus, 0) < 0 && errno == EINTR) {
-      }
-      if (w.busy) {
-        const std::string why = WIFSIGNALED(wstatus)
-                                    ? fmt::format("killed by signal {}", WTERMSIG(wstatus))
-                                    : fmt::format("exited with status {}", WEXITSTATUS(wstatus));
-        fmt::print(stderr, "bankrun sweep: the worker running run {} {}\n", w.run, why);
-        const bool stopped =
-            g_stop ||
-            (WIFSIGNALED(wstatus) && (WTERMSIG(wstatus) == SIGTERM || WTERMSIG(wstatus) == SIGINT));
-        finish_run(w.run, stopped ? "interrupted" : "failed", 0.0);
-      }
-      w.busy = false;
-      w.alive = false;
-      w.from = w.to = -1;
+      return;
     }
-    std::erase_if(workers, [](const Worker& w) { return w.from < 0; });
+    worker_gone(w);
   }
-  for (Worker& w : workers) {
-    close(w.to);  // EOF on its stdin: the worker exits
+
+  void worker_gone(Worker& w) {
     close(w.from);
+    close(w.to);
     int wstatus = 0;
-    while (waitpid(w.pid, &wstatus, 0) < 0 && errno == EINTR) {
+    reap(w.pid, wstatus);
+    if (w.busy) {
+      fmt::print(stderr, "bankrun sweep: the worker running run {} {}\n", w.run,
+                 exit_reason(wstatus));
+      const bool stopped =
+          stop_requested() ||
+          (WIFSIGNALED(wstatus) && (WTERMSIG(wstatus) == SIGTERM || WTERMSIG(wstatus) == SIGINT));
+      finish_run(w.run, stopped ? "interrupted" : "failed", 0.0);
+    }
+    w.busy = false;
+    w.alive = false;
+    w.from = w.to = -1;
+  }
+
+  void close_workers() {
+    for (Worker& w : workers_) {
+      close(w.to);  // EOF on its stdin: the worker exits
+      close(w.from);
+      int wstatus = 0;
+      reap(w.pid, wstatus);
     }
   }
-  if (!cmd.quiet || tally.failed + tally.interrupted > 0)
-    fmt::print(
-        "sweep '{}'{}: {} runs: {} run now, {} already complete, {} failed, {} interrupted\n",
-        sweep.name, shard.count > 1 ? fmt::format(" shard {}/{}", shard.index, shard.count) : "",
-        tally.shard_runs, tally.complete, tally.skipped, tally.failed, tally.interrupted);
-  if (g_stop || tally.interrupted > 0) return kExitInterrupted;
-  return tally.failed > 0 ? kExitFailure : kExitOk;
+
+  void print_tally() const {
+    if (!cmd_.quiet || tally_.failed + tally_.interrupted > 0)
+      fmt::print(
+          "sweep '{}'{}: {} runs: {} run now, {} already complete, {} failed, {} interrupted\n",
+          sweep_.name,
+          shard_.count > 1 ? fmt::format(" shard {}/{}", shard_.index, shard_.count) : "",
+          tally_.shard_runs, tally_.complete, tally_.skipped, tally_.failed, tally_.interrupted);
+  }
+
+  const Sweep& sweep_;
+  const SweepCommand& cmd_;
+  const Shard& shard_;
+  const int jobs_;
+  Tally tally_;
+  ManifestReader manifest_;
+  bool exhausted_ = false, forwarded_ = false;
+  std::vector<Worker> workers_;
+};
+
+int coordinate(const Sweep& sweep, const SweepCommand& cmd, const Shard& shard) {
+  stop_on_signal_interrupting_reads();
+  std::signal(SIGPIPE, SIG_IGN);
+  return Coordinator(sweep, cmd, shard).run();
 }
 
 void print_report(const MergeReport& report, bool quiet) {
@@ -628,6 +659,59 @@ std::string slurm_script(const Sweep& sweep, const SweepCommand& cmd, std::uint6
 
 // ---- Commands --------------------------------------------------------------------------------
 
+namespace {
+
+// --dry-run: loads every run's scenario of the shard, runs none.
+int dry_run(const Sweep& sweep, const SweepCommand& cmd, const Shard& s, bool sharded) {
+  std::uint64_t checked = 0, invalid = 0;
+  for (std::uint64_t i = s.index; i < sweep.runs(); i += s.count) {
+    ++checked;
+    try {
+      load_run(sweep, expand(sweep, i));
+    } catch (const ScenarioError& e) {
+      if (++invalid <= 20) fmt::print(stderr, "bankrun: scenario error: {}\n", e.what());
+    }
+  }
+  if (invalid > 20) fmt::print(stderr, "... and {} more invalid runs\n", invalid - 20);
+  if (invalid > 0) {
+    fmt::print(stderr, "{}: {} of {} runs invalid\n", cmd.sweep_file, invalid, checked);
+    return kExitUsage;
+  }
+  fmt::print(
+      "{}: valid sweep '{}': mode {}, {} points x {} replicate{} = {} runs{}; all {} "
+      "checked runs valid; output {}\n",
+      cmd.sweep_file, sweep.name, mode_name(sweep.mode), sweep.points, sweep.replicates,
+      sweep.replicates == 1 ? "" : "s", sweep.runs(),
+      sharded ? fmt::format(" (shard {}/{})", s.index, s.count) : "", checked,
+      sweep.output_dir.string());
+  return kExitOk;
+}
+
+// Writes the manifest, runs the shard's pending runs locally and, for the whole sweep,
+// merges.
+int run_sweep(const Sweep& sweep, const SweepCommand& cmd, const Shard& s, bool sharded) {
+  // A shard (an array task) reuses the manifest when it is this sweep's; the whole sweep
+  // rewrites it.
+  if (!sharded || !manifest_current(sweep)) write_manifest(sweep, cmd.version);
+  if (!cmd.quiet)
+    fmt::print("sweep '{}': mode {}, {} points x {} replicate{} = {} runs{} -> {}\n", sweep.name,
+               mode_name(sweep.mode), sweep.points, sweep.replicates,
+               sweep.replicates == 1 ? "" : "s", sweep.runs(),
+               sharded ? fmt::format(", shard {}/{}", s.index, s.count) : "",
+               sweep.output_dir.string());
+  std::fflush(stdout);
+  const int rc = coordinate(sweep, cmd, s);
+  if (rc == kExitInterrupted) return rc;
+  if (s.count == 1) {
+    const MergeReport report = merge_sweep(sweep.output_dir);
+    print_report(report, cmd.quiet);
+    if (report.problem_count > 0 && rc == kExitOk) return kExitFailure;
+  }
+  return rc;
+}
+
+}  // namespace
+
 int sweep_command(const SweepCommand& command) {
   SweepCommand cmd = command;
   if (cmd.executable.empty()) {
@@ -666,49 +750,8 @@ int sweep_command(const SweepCommand& command) {
     list_runs(sweep, s, std::cout);
     return kExitOk;
   }
-  if (cmd.dry_run) {
-    std::uint64_t checked = 0, invalid = 0;
-    for (std::uint64_t i = s.index; i < sweep.runs(); i += s.count) {
-      ++checked;
-      try {
-        load_run(sweep, expand(sweep, i));
-      } catch (const ScenarioError& e) {
-        if (++invalid <= 20) fmt::print(stderr, "bankrun: scenario error: {}\n", e.what());
-      }
-    }
-    if (invalid > 20) fmt::print(stderr, "... and {} more invalid runs\n", invalid - 20);
-    if (invalid > 0) {
-      fmt::print(stderr, "{}: {} of {} runs invalid\n", cmd.sweep_file, invalid, checked);
-      return kExitUsage;
-    }
-    fmt::print(
-        "{}: valid sweep '{}': mode {}, {} points x {} replicate{} = {} runs{}; all {} "
-        "checked runs valid; output {}\n",
-        cmd.sweep_file, sweep.name, mode_name(sweep.mode), sweep.points, sweep.replicates,
-        sweep.replicates == 1 ? "" : "s", sweep.runs(),
-        shard ? fmt::format(" (shard {}/{})", s.index, s.count) : "", checked,
-        sweep.output_dir.string());
-    return kExitOk;
-  }
-
-  // A shard (an array task) reuses the manifest when it is this sweep's; the whole sweep
-  // rewrites it.
-  if (!shard || !manifest_current(sweep)) write_manifest(sweep, cmd.version);
-  if (!cmd.quiet)
-    fmt::print("sweep '{}': mode {}, {} points x {} replicate{} = {} runs{} -> {}\n", sweep.name,
-               mode_name(sweep.mode), sweep.points, sweep.replicates,
-               sweep.replicates == 1 ? "" : "s", sweep.runs(),
-               shard ? fmt::format(", shard {}/{}", s.index, s.count) : "",
-               sweep.output_dir.string());
-  std::fflush(stdout);
-  const int rc = coordinate(sweep, cmd, s);
-  if (rc == kExitInterrupted) return rc;
-  if (s.count == 1) {
-    const MergeReport report = merge_sweep(sweep.output_dir);
-    print_report(report, cmd.quiet);
-    if (report.problem_count > 0 && rc == kExitOk) return kExitFailure;
-  }
-  return rc;
+  if (cmd.dry_run) return dry_run(sweep, cmd, s, shard.has_value());
+  return run_sweep(sweep, cmd, s, shard.has_value());
 }
 
 int merge_command(const std::string& folder, const std::string& index, bool quiet) {

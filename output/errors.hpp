@@ -1,0 +1,33 @@
+#pragma once
+// The errors of output/ and the exit statuses of every bankrun subcommand. A ScenarioError
+// (scenarios/loader.hpp) exits 2, OutputError and engine errors exit 1.
+//   0   success
+//   1   a run (or writing its output) failed
+//   2   a usage, scenario or sweep-file error
+//   3   `bankrun merge`: the index was written, but some runs are missing or failed
+//   130 interrupted (Ctrl-C / SIGTERM; files are complete up to the last tick and marked
+//       status="interrupted")
+#include <stdexcept>
+
+namespace bankrun {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitIncomplete = 3;
+inline constexpr int kExitInterrupted = 130;
+
+// A wrong command line or environment (not a scenario error: that is ScenarioError):
+// reported as "bankrun: error: ..." with exit status kExitUsage.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Writing an HDF5 file failed (the message names the file and HDF5's own reason).
+class OutputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace bankrun
