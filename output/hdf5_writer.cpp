@@ -18,6 +18,7 @@
 
 #include "output/hdf5_compound.hpp"
 #include "output/hdf5_handle.hpp"
+#include "sim/names.hpp"
 
 namespace bankrun {
 namespace {
@@ -411,27 +412,7 @@ struct AssetSpecRow {
 };
 
 const char* network_type(NetworkSpec::Kind kind) {
-  switch (kind) {
-    case NetworkSpec::Kind::kNone:
-      return "none";
-    case NetworkSpec::Kind::kKOut:
-      return "k_out";
-    case NetworkSpec::Kind::kErdosRenyi:
-      return "erdos_renyi";
-    case NetworkSpec::Kind::kComplete:
-      return "complete";
-    case NetworkSpec::Kind::kWattsStrogatz:
-      return "watts_strogatz";
-    case NetworkSpec::Kind::kBarabasiAlbert:
-      return "barabasi_albert";
-    case NetworkSpec::Kind::kConfiguration:
-      return "configuration";
-    case NetworkSpec::Kind::kStochasticBlock:
-      return "stochastic_block";
-    case NetworkSpec::Kind::kEdgeList:
-      return "edge_list";
-  }
-  return "unknown";
+  return name_of(kind);  // agents/names.hpp
 }
 
 }  // namespace
@@ -736,17 +717,7 @@ struct PolicyRow {
 };
 
 const char* policy_kind(PolicySpec::Kind kind) {
-  switch (kind) {
-    case PolicySpec::Kind::kLenderOfLastResort:
-      return "lender_of_last_resort";
-    case PolicySpec::Kind::kProofOfReserves:
-      return "proof_of_reserves";
-    case PolicySpec::Kind::kDepositInsurance:
-      return "deposit_insurance";
-    case PolicySpec::Kind::kGate:
-      return "gate";
-  }
-  return "unknown";
+  return name_of(kind);  // sim/names.hpp
 }
 
 // /institutions/<name>/policies: one row per policy, the tick it fired (-1: never).

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "scenarios/loader.hpp"
+#include "scenarios/scenario_error.hpp"
 
 namespace bankrun::data_files {
 

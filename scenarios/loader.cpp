@@ -11,32 +11,19 @@
 
 #include "scenarios/data_files.hpp"
 #include "scenarios/yaml_reader.hpp"
+#include "sim/names.hpp"
 
 namespace bankrun {
 
 namespace {
 
-std::string compose_what(const std::string& file, int line, int column, const std::string& key_path,
-                         const std::string& message) {
-  std::string out = file;
-  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
-  if (!out.empty()) out += ": ";
-  if (!key_path.empty()) out += key_path + ": ";
-  return out + message;
+// The names of an enum <-> name table (agents/names.hpp, sim/names.hpp), in table order.
+template <class Enum, std::size_t N>
+std::vector<std::string> names_of(const std::array<EnumName<Enum>, N>& table) {
+  std::vector<std::string> names;
+  for (const auto& row : table) names.push_back(row.name);
+  return names;
 }
-
-}  // namespace
-
-ScenarioError::ScenarioError(std::string file, int line, int column, std::string key_path,
-                             std::string message)
-    : std::runtime_error(compose_what(file, line, column, key_path, message)),
-      file_(std::move(file)),
-      key_path_(std::move(key_path)),
-      message_(std::move(message)),
-      line_(line),
-      column_(column) {}
-
-namespace {
 
 using yaml_reader::MapReader;
 using yaml_reader::Range;
@@ -127,20 +114,20 @@ std::ifstream open_data_file(const Value& v, Context& ctx, std::string& shown) {
 // ---- distributions ------------------------------------------------------------------------
 
 struct DistributionKind {
-  const char* name;
   Distribution::Kind kind;
   std::vector<std::string> parameters;  // the keys of this kind (besides dist, clip_*)
+  const char* name = name_of(kind);     // agents/names.hpp
 };
 
 const std::vector<DistributionKind>& distribution_kinds() {
   static const std::vector<DistributionKind> kinds = {
-      {"constant", Distribution::Kind::kConstant, {"value"}},
-      {"uniform", Distribution::Kind::kUniform, {"low", "high"}},
-      {"normal", Distribution::Kind::kNormal, {"mean", "sd"}},
-      {"lognormal", Distribution::Kind::kLognormal, {"mu", "sigma"}},
-      {"pareto", Distribution::Kind::kPareto, {"scale", "shape"}},
-      {"beta", Distribution::Kind::kBeta, {"alpha", "beta", "low", "high"}},
-      {"empirical", Distribution::Kind::kEmpirical, {"values", "file", "column"}},
+      {Distribution::Kind::kConstant, {"value"}},
+      {Distribution::Kind::kUniform, {"low", "high"}},
+      {Distribution::Kind::kNormal, {"mean", "sd"}},
+      {Distribution::Kind::kLognormal, {"mu", "sigma"}},
+      {Distribution::Kind::kPareto, {"scale", "shape"}},
+      {Distribution::Kind::kBeta, {"alpha", "beta", "low", "high"}},
+      {Distribution::Kind::kEmpirical, {"values", "file", "column"}},
   };
   return kinds;
 }
@@ -554,22 +541,22 @@ PopulationSpec read_population(const Value& v, const InstitutionNames& instituti
 // ---- network ------------------------------------------------------------------------------
 
 struct NetworkType {
-  const char* name;
   NetworkSpec::Kind kind;
   std::vector<std::string> keys;  // besides `type`
+  const char* name = name_of(kind);  // agents/names.hpp
 };
 
 const std::vector<NetworkType>& network_types() {
   static const std::vector<NetworkType> types = {
-      {"none", NetworkSpec::Kind::kNone, {}},
-      {"complete", NetworkSpec::Kind::kComplete, {}},
-      {"k_out", NetworkSpec::Kind::kKOut, {"k"}},
-      {"erdos_renyi", NetworkSpec::Kind::kErdosRenyi, {"mean_degree"}},
-      {"watts_strogatz", NetworkSpec::Kind::kWattsStrogatz, {"k", "rewire_probability"}},
-      {"barabasi_albert", NetworkSpec::Kind::kBarabasiAlbert, {"m"}},
-      {"configuration", NetworkSpec::Kind::kConfiguration, {"degree"}},
-      {"stochastic_block", NetworkSpec::Kind::kStochasticBlock, {"block_probability"}},
-      {"edge_list", NetworkSpec::Kind::kEdgeList, {"file", "directed", "self_loops"}},
+      {NetworkSpec::Kind::kNone, {}},
+      {NetworkSpec::Kind::kComplete, {}},
+      {NetworkSpec::Kind::kKOut, {"k"}},
+      {NetworkSpec::Kind::kErdosRenyi, {"mean_degree"}},
+      {NetworkSpec::Kind::kWattsStrogatz, {"k", "rewire_probability"}},
+      {NetworkSpec::Kind::kBarabasiAlbert, {"m"}},
+      {NetworkSpec::Kind::kConfiguration, {"degree"}},
+      {NetworkSpec::Kind::kStochasticBlock, {"block_probability"}},
+      {NetworkSpec::Kind::kEdgeList, {"file", "directed", "self_loops"}},
   };
   return types;
 }
@@ -698,8 +685,7 @@ NetworkSpec read_network(const std::optional<Value>& v, const PopulationSpec& po
     case NetworkSpec::Kind::kEdgeList: {
       n.directed = m.boolean("directed", false);
       if (const auto loops = m.get("self_loops"))
-        n.self_loops = loops->choice({"reject", "drop"}) == 0 ? NetworkSpec::SelfLoops::kReject
-                                                              : NetworkSpec::SelfLoops::kDrop;
+        n.self_loops = kSelfLoopsNames[loops->choice(names_of(kSelfLoopsNames))].value;
       const Value file = m.required("file");
       std::string shown;
       std::ifstream in = open_data_file(file, ctx, shown);
@@ -735,8 +721,7 @@ DecisionSpec read_decision(const std::optional<Value>& v) {
   DecisionSpec d;
   if (!v) return d;
   const MapReader m(*v);
-  const std::vector<std::string> rules = {"threshold", "hazard"};
-  const std::size_t rule = m.has("rule") ? m.get("rule")->choice(rules) : 0;
+  const std::size_t rule = m.has("rule") ? m.get("rule")->choice(names_of(kDecisionRuleNames)) : 0;
   const std::map<std::string, std::string> notes = {
       {"hazard_rate", "'hazard_rate' is only valid with rule: hazard"},
       {"temperature", "'temperature' is only valid with rule: hazard"}};
@@ -872,21 +857,19 @@ HaltSpec read_halt(const std::optional<Value>& v, const TimeSpec& time) {
 // ---- policies -------------------------------------------------------------------------------
 
 struct PolicyKind {
-  const char* name;
   PolicySpec::Kind kind;
   std::vector<std::string> keys;  // besides kind, label, when
+  const char* name = name_of(kind);  // sim/names.hpp
 };
 
 const std::vector<PolicyKind>& policy_kinds() {
   static const std::vector<PolicyKind> kinds = {
-      {"lender_of_last_resort", PolicySpec::Kind::kLenderOfLastResort, {"amount_usd"}},
-      {"proof_of_reserves",
-       PolicySpec::Kind::kProofOfReserves,
+      {PolicySpec::Kind::kLenderOfLastResort, {"amount_usd"}},
+      {PolicySpec::Kind::kProofOfReserves,
        {"magnitude", "decay_ticks", "duration_ticks", "reach"}},
-      {"deposit_insurance",
-       PolicySpec::Kind::kDepositInsurance,
+      {PolicySpec::Kind::kDepositInsurance,
        {"coverage_usd", "insured_stress_factor"}},
-      {"gate", PolicySpec::Kind::kGate, {"fraction_per_day"}},
+      {PolicySpec::Kind::kGate, {"fraction_per_day"}},
   };
   return kinds;
 }

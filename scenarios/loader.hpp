@@ -3,29 +3,14 @@
 // documented in scenarios/README.md. Errors are ScenarioError: file, line, column, key
 // path and what was expected; unknown keys are rejected with the nearest valid key.
 #include <filesystem>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "scenarios/scenario_error.hpp"
 #include "sim/scenario.hpp"
 
 namespace bankrun {
-
-class ScenarioError : public std::runtime_error {
- public:
-  // line and column are 1-based; 0 when unknown (e.g. a value given with --set).
-  ScenarioError(std::string file, int line, int column, std::string key_path, std::string message);
-  const std::string& file() const { return file_; }
-  int line() const { return line_; }
-  int column() const { return column_; }
-  const std::string& key_path() const { return key_path_; }
-  const std::string& message() const { return message_; }
-
- private:
-  std::string file_, key_path_, message_;
-  int line_, column_;
-};
 
 struct LoadedScenario {
   Scenario scenario;

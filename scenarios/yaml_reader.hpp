@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "scenarios/loader.hpp"
+#include "scenarios/scenario_error.hpp"
 
 namespace bankrun::yaml_reader {
 

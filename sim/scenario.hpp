@@ -95,10 +95,10 @@ struct Trigger {
   // (hot + cold + in transit + market assets) / deposits: what could still pay anyone
   double liquid_ratio_below = -std::numeric_limits<double>::infinity();
   bool when_insolvent = false;  // equity < 0
-  bool any() const {
-    return at_tick != kForever || withdrawn_fraction_at_least <= 1.0 || hot_ratio_below > -1.0 ||
-           liquid_ratio_below > -1.0 || when_insolvent;
-  }
+  bool operator==(const Trigger&) const = default;
+  // Some condition is set. Compared with the all-unset default, so that a new condition
+  // needs no edit here (listing the fields by hand was a trap for the next one).
+  bool any() const { return *this != Trigger{}; }
 };
 
 // Suspension of convertibility: once triggered, nothing more is paid.
