@@ -65,7 +65,7 @@ inline Scenario news_only_scenario(std::uint32_t n, double threshold, double new
   return s;
 }
 
-// The reference model of shared/bench/REFERENCE_MODEL.md at n agents.
+// The reference model of scenarios/bench/reference.yaml at n agents.
 inline Scenario reference_scenario(std::uint32_t n, std::uint64_t seed = 1) {
   Scenario s;
   s.name = "reference";
