@@ -1,5 +1,7 @@
 #include "distribution.hpp"
 
+#include "names.hpp"
+
 #include <algorithm>
 #include <boost/math/special_functions/beta.hpp>
 #include <boost/random/beta_distribution.hpp>
@@ -97,23 +99,7 @@ double Distribution::cdf(double x) const {
 }
 
 std::string_view to_string(Distribution::Kind kind) {
-  switch (kind) {
-    case Distribution::Kind::kConstant:
-      return "constant";
-    case Distribution::Kind::kUniform:
-      return "uniform";
-    case Distribution::Kind::kNormal:
-      return "normal";
-    case Distribution::Kind::kLognormal:
-      return "lognormal";
-    case Distribution::Kind::kPareto:
-      return "pareto";
-    case Distribution::Kind::kBeta:
-      return "beta";
-    case Distribution::Kind::kEmpirical:
-      return "empirical";
-  }
-  return "?";
+  return name_of(kind);
 }
 
 }  // namespace bankrun

@@ -55,8 +55,14 @@ inline constexpr std::array<EnumName<NetworkSpec::SelfLoops>, 2> kSelfLoopsNames
     {NetworkSpec::SelfLoops::kDrop, "drop"},
 }};
 
-constexpr const char* name_of(Distribution::Kind k) { return name_in(kDistributionKindNames, k); }
-constexpr const char* name_of(NetworkSpec::Kind k) { return name_in(kNetworkKindNames, k); }
-constexpr const char* name_of(NetworkSpec::SelfLoops s) { return name_in(kSelfLoopsNames, s); }
+constexpr const char* name_of(Distribution::Kind k) {
+  return name_in(kDistributionKindNames, k);
+}
+constexpr const char* name_of(NetworkSpec::Kind k) {
+  return name_in(kNetworkKindNames, k);
+}
+constexpr const char* name_of(NetworkSpec::SelfLoops s) {
+  return name_in(kSelfLoopsNames, s);
+}
 
 }  // namespace bankrun

@@ -14,7 +14,7 @@ RunToFileResult run_to_file(const RunToFile& request) {
   RunToFileResult out;
   Simulation sim(*request.scenario);
   out.setup_seconds = seconds_since(request.start);
-  const Provenance provenance{request.bankrun_version, request.git_commit, request.scenario_yaml,
+  const Provenance provenance{request.bankrun_version, request.git_commit,  request.scenario_yaml,
                               request.scenario_file,   request.started_utc, request.scenario->seed,
                               request.threads};
   Hdf5Writer writer(request.output, sim, provenance);

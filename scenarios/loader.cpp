@@ -542,7 +542,7 @@ PopulationSpec read_population(const Value& v, const InstitutionNames& instituti
 
 struct NetworkType {
   NetworkSpec::Kind kind;
-  std::vector<std::string> keys;  // besides `type`
+  std::vector<std::string> keys;     // besides `type`
   const char* name = name_of(kind);  // agents/names.hpp
 };
 
@@ -858,17 +858,15 @@ HaltSpec read_halt(const std::optional<Value>& v, const TimeSpec& time) {
 
 struct PolicyKind {
   PolicySpec::Kind kind;
-  std::vector<std::string> keys;  // besides kind, label, when
+  std::vector<std::string> keys;     // besides kind, label, when
   const char* name = name_of(kind);  // sim/names.hpp
 };
 
 const std::vector<PolicyKind>& policy_kinds() {
   static const std::vector<PolicyKind> kinds = {
       {PolicySpec::Kind::kLenderOfLastResort, {"amount_usd"}},
-      {PolicySpec::Kind::kProofOfReserves,
-       {"magnitude", "decay_ticks", "duration_ticks", "reach"}},
-      {PolicySpec::Kind::kDepositInsurance,
-       {"coverage_usd", "insured_stress_factor"}},
+      {PolicySpec::Kind::kProofOfReserves, {"magnitude", "decay_ticks", "duration_ticks", "reach"}},
+      {PolicySpec::Kind::kDepositInsurance, {"coverage_usd", "insured_stress_factor"}},
       {PolicySpec::Kind::kGate, {"fraction_per_day"}},
   };
   return kinds;

@@ -23,7 +23,11 @@ inline constexpr std::array<EnumName<DecisionSpec::Rule>, 2> kDecisionRuleNames{
     {DecisionSpec::Rule::kHazard, "hazard"},
 }};
 
-constexpr const char* name_of(PolicySpec::Kind k) { return name_in(kPolicyKindNames, k); }
-constexpr const char* name_of(DecisionSpec::Rule r) { return name_in(kDecisionRuleNames, r); }
+constexpr const char* name_of(PolicySpec::Kind k) {
+  return name_in(kPolicyKindNames, k);
+}
+constexpr const char* name_of(DecisionSpec::Rule r) {
+  return name_in(kDecisionRuleNames, r);
+}
 
 }  // namespace bankrun

@@ -169,7 +169,7 @@ class Simulation {
   // depositors), and rings of (net outflow, deposits) at the end of the last W+1 ticks for
   // the flow window, [institution * (W + 1) + slot].
   std::vector<double> public_stress_;  // [institution * classes + class]
-  bool uniform_public_ = false;         // one institution, USD-only claims: one value
+  bool uniform_public_ = false;        // one institution, USD-only claims: one value
   std::vector<Money> flow_out_, flow_deposits_;
   std::size_t flow_ring_ = 1;
   // Payments of this tick on their way to destination institutions (arrive after settling).
