@@ -2,7 +2,7 @@
 
 The fixture starts munged (as user munge, with a private socket), slurmctld and slurmd
 (in the foreground, -D) from Debian's packages with a slurm.conf generated in a temporary
-folder (the settings of ../shared/notes/MACHINE.md; free ports; the node named after
+folder (a single-node configuration; free ports; the node named after
 `hostname -s`), records their process ids and always stops them by those ids. The test
 submits a sweep of 8 runs as an array job with `bankrun sweep --slurm`, cancels one array
 task while its run is going, waits for the array to end, checks that `bankrun merge`
