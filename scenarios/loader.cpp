@@ -1015,7 +1015,10 @@ LoadedScenario load(std::string_view yaml, const std::string& source_name,
                     const std::vector<std::string>& overrides, std::filesystem::path base_dir) {
   yaml_reader::Origins origins(source_name);
   YAML::Node root = parse_document(yaml, source_name);
-  for (const std::string& text : overrides) yaml_reader::apply_override(root, text, origins);
+  for (const std::string& text : overrides) {
+    schema::check_override_path(text);
+    yaml_reader::apply_override(root, text, origins);
+  }
   if (!root.IsDefined() || root.IsNull())
     throw ScenarioError(source_name, 0, 0, "",
                         "the scenario is empty (expected a mapping with at least name, time, "

@@ -244,7 +244,7 @@ const Section<Distribution> kDistribution{
           "The sample is read from this CSV file at load time (below)."},
          {},
          {"empirical"}},
-        {{"column", "name or int", "", "first column (`0`)", "int >= 0",
+        {{"column", "name or int", "", "first column (`0`)", "an int in 0 .. 1,000,000",
           "The CSV column: the name of a header column, or a 0-based index. An unquoted integer "
           "is an index; quote a numeric header name (`column: \"2022\"`)."},
          {},
@@ -460,7 +460,7 @@ const Section<InstitutionSpec> kInstitution{
           "The most that can be moved from cold to hot reserves in one tick; stored in cents "
           "(rounded)."},
          usd(&InstitutionSpec::cold_to_hot_per_tick, true)},
-        {{"cold_delay_ticks", "int", "ticks", "`0`", "0 .. 100000",
+        {{"cold_delay_ticks", "int", "ticks", "`0`", "0 .. 100,000",
           "How long a transfer from cold reserves takes: money moved in tick t arrives in the "
           "hot reserves in tick t + cold_delay_ticks (0: in the same tick, before that tick's "
           "payments)."},
@@ -573,7 +573,7 @@ const Section<AssetSpec> kAsset{
         {{"cold_to_hot_units_per_tick", "number", "units of the asset per tick",
           "unset (unlimited)", "> 0", "The most units moved from cold to hot in one tick."},
          number(&AssetSpec::cold_to_hot_units_per_tick, Range::above(0))},
-        {{"cold_delay_ticks", "int", "ticks", "`0`", "0 .. 100000",
+        {{"cold_delay_ticks", "int", "ticks", "`0`", "0 .. 100,000",
           "How long a move from cold takes: units moved in tick t arrive in hot in tick t + "
           "cold_delay_ticks (0: in the same tick, before paying)."},
          integer(&AssetSpec::cold_delay_ticks, 0, 100'000)},
@@ -885,6 +885,8 @@ std::string rewrite_reference(const std::string& readme) {
     if (id_end == std::string::npos)
       throw std::runtime_error("unterminated marker at offset " + std::to_string(start));
     const std::string id = readme.substr(start + open.size(), id_end - start - open.size());
+    if (id.find('\n') != std::string::npos || (start > 0 && readme[start - 1] != '\n'))
+      throw std::runtime_error("a marker must be a line of its own: " + open + id + " -->");
     const std::size_t body = id_end + 5;
     const std::size_t end = readme.find(close, body);
     if (end == std::string::npos) throw std::runtime_error("no " + close + " after schema:" + id);
