@@ -11,11 +11,14 @@
 #include <variant>
 #include <vector>
 
+#include "loader_fixtures.hpp"
 #include "scenarios/loader.hpp"
 #include "scenarios/schema.hpp"
 #include "scenarios/yaml_reader.hpp"
 
 using namespace bankrun;
+using bankrun::loader_test::error_of;
+using bankrun::loader_test::kMinimal;
 namespace sc = bankrun::schema;
 
 namespace {
@@ -139,28 +142,6 @@ void check_docs(const sc::Section<Spec>& section) {
       CHECK(row.doc.range.substr(0, range.size()) == range);
   }
 }
-
-std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides) {
-  try {
-    load_scenario_text(yaml, "test.yaml", overrides);
-  } catch (const ScenarioError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-const std::string kMinimal = R"(name: minimal
-time:
-  ticks: 10
-population:
-  agents: 100
-  classes:
-    - name: all
-      balance_usd: 1000
-      threshold: 0.5
-institutions:
-  - {}
-)";
 
 }  // namespace
 
