@@ -26,8 +26,6 @@ using yaml_reader::MapReader;
 using yaml_reader::Range;
 using yaml_reader::Value;
 
-const char* const kDefaultStart = "2022-01-01T00:00:00Z";
-
 bool is_identifier(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
@@ -228,7 +226,6 @@ Distribution read_distribution(const Value& v, Context& ctx,
 // The key of self-custody in population.classes[i].destinations (so no institution may
 // take this name).
 const char* const kSelfCustodyKey = "self_custody";
-const char* const kDefaultInstitutionName = "bank";
 
 // The names of the institutions (institutions[k].name, default "bank"), checked: a list of
 // 1 .. kMaxInstitutions mappings with valid, distinct names (they name HDF5 groups). The
@@ -243,7 +240,7 @@ std::vector<std::string> read_institution_names(const Value& v) {
   for (std::size_t k = 0; k < items.size(); ++k) {
     const MapReader m(items[k]);
     const auto name = m.get("name");
-    const std::string s = name ? identifier(*name) : kDefaultInstitutionName;
+    const std::string s = name ? identifier(*name) : schema::kDefaultInstitutionName;
     if (name && s == kSelfCustodyKey)
       name->fail(std::string("the name '") + kSelfCustodyKey +
                  "' is reserved (it means self-custody in population.classes[i].destinations)");
@@ -417,8 +414,9 @@ TimeSpec read_time(const Value& v) {
   TimeSpec t;
   read_scalars(m, section, t);
   const auto start = m.get("start");
-  t.start_unix_seconds =
-      start ? start->timestamp() : yaml_reader::parse_utc_timestamp(kDefaultStart).unix_seconds;
+  t.start_unix_seconds = start
+                             ? start->timestamp()
+                             : yaml_reader::parse_utc_timestamp(schema::kDefaultStart).unix_seconds;
   t.start_utc = yaml_reader::format_utc_timestamp(t.start_unix_seconds);
   return t;
 }

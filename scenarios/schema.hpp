@@ -1,17 +1,20 @@
 #pragma once
 // The scenario schema as data: one table per section of a scenario file. Each row is a key
-// with its documentation (type, unit, default, range, meaning: the columns of the key
-// tables of scenarios/README.md, which are generated from these rows) and, for a scalar
-// key, where its value goes (a member of the section's spec struct) and how it is checked
-// (its Range or integer bounds). Structured keys (distributions, share maps, lists,
-// sub-sections, either/or pairs, names) have no target: their reader is code in
-// scenarios/loader.cpp, but their row still documents them and lets the key through
-// allow_only. The loader takes every section's allow_only list from its table and reads
-// the scalar keys by walking it (read_scalars); cross-key rules stay as code there.
-//
-// Variant sections (distributions, network types, policy kinds, decision rules) list, per
-// row, the variants that allow the key; the variants' names come from the enum <-> name
-// tables (agents/names.hpp, sim/names.hpp).
+// with its documentation (type, unit, default, range, meaning: the cells of its row in the
+// key tables of scenarios/README.md, which bankrun_schema_doc generates from these rows)
+// and where its value goes:
+// - a scalar key has a target: a member of the section's spec struct, with its Range or
+//   integer bounds. read_scalars() reads it (a "required" default fails when absent; else
+//   the spec's default stays), so a new scalar key is one row here plus its spec field;
+// - a structured key (distributions, share maps, lists, sub-sections, either/or pairs,
+//   names, bounds that depend on other keys) names its reader in scenarios/loader.cpp
+//   (by("read_...")); its row still documents it and lets it through allow_only.
+// Every section's allow_only list is taken from its table (keys()); cross-key rules stay
+// code in the loader. Variant sections (distributions, network types, policy kinds,
+// decision rules) list per row the variants that allow the key; the variants' names come
+// from the enum <-> name tables (agents/names.hpp, sim/names.hpp), as do the docs' "one
+// of ..." texts. A Child names the section a key's value is (or lists), for checking the
+// keys on the way of a --set path (check_override_path).
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -37,6 +40,8 @@ inline constexpr std::int32_t kLastTick = kForever - 1;  // kForever itself mean
 // 100 trillion USD: keeps amounts in cents, even the deposits times the three reserve
 // fractions (each <= 100: at most 3e18 cents together), in int64.
 inline constexpr double kMaxUsd = 1.0e14;
+inline constexpr const char* kDefaultStart = "2022-01-01T00:00:00Z";  // time.start
+inline constexpr const char* kDefaultInstitutionName = "bank";        // institutions[k].name
 
 // The names of an enum <-> name table (agents/names.hpp, sim/names.hpp), in table order.
 template <class Enum, std::size_t N>
@@ -60,8 +65,8 @@ struct KeyDoc {
   std::string meaning;
 };
 
-// Where a scalar key's value goes and how it is checked; no member (monostate) for a key
-// read by custom code in the loader.
+// Where a scalar key's value goes and how it is checked; for a key read by code in the
+// loader, no member (monostate) but the name of its reader.
 template <class Spec>
 struct Target {
   using Member = std::variant<std::monostate, double Spec::*, std::optional<double> Spec::*,
@@ -71,7 +76,8 @@ struct Target {
   Range range;          // numbers
   std::int64_t lo = 0;  // integers: lo .. hi
   std::uint64_t hi = 0;
-  bool positive = false;  // USD amounts (Money members, read in cents): > 0, else >= 0
+  bool positive = false;         // USD amounts (Money members, read in cents): > 0, else >= 0
+  const char* reader = nullptr;  // no member: the loader's function that reads the key
 
   bool is_custom() const { return std::holds_alternative<std::monostate>(member); }
 };
@@ -108,17 +114,40 @@ Target<Spec> usd(Money Spec::*member, bool positive) {
   return t;
 }
 
+// The variants that allow a key (names as in the enum's name table), and a note for the
+// docs' "for" column (", with `file`").
+struct Variants {
+  std::vector<std::string> names;
+  std::string note{};
+};
+// The id of the section a key's value is, or lists the items of.
+struct Child {
+  std::string id;
+};
+
+// A key read by code: `reader` names its function in scenarios/loader.cpp (structured
+// values, names, either/or pairs, bounds that depend on other keys). Still a row: for the
+// docs, the allow_only list and --set paths.
+struct ByCode {
+  const char* reader;
+};
+inline ByCode by(const char* reader) {
+  return {reader};
+}
+
 template <class Spec>
 struct Row {
-  // (A constructor, not default member initializers: GCC 12 fails on those here.)
-  Row(KeyDoc doc_, Target<Spec> target_ = Target<Spec>(),
-      std::vector<std::string> variants_ = std::vector<std::string>(),
-      std::string child_ = std::string(), std::string variant_note_ = std::string())
+  // (Constructors, not default member initializers: GCC 12 fails on those here.)
+  Row(KeyDoc doc_, Target<Spec> target_, Variants variants_ = Variants(), Child child_ = Child())
       : doc(std::move(doc_)),
         target(std::move(target_)),
-        variants(std::move(variants_)),
-        child(std::move(child_)),
-        variant_note(std::move(variant_note_)) {}
+        variants(std::move(variants_.names)),
+        child(std::move(child_.id)),
+        variant_note(std::move(variants_.note)) {}
+  Row(KeyDoc doc_, ByCode code, Variants variants_ = Variants(), Child child_ = Child())
+      : Row(std::move(doc_), code_target(code), std::move(variants_), std::move(child_)) {}
+  Row(KeyDoc doc_, ByCode code, Child child_)
+      : Row(std::move(doc_), code_target(code), Variants(), std::move(child_)) {}
 
   KeyDoc doc;
   Target<Spec> target;
@@ -131,6 +160,11 @@ struct Row {
   std::string variant_note;  // appended to the variants in the "for" column of the docs
 
   bool required() const { return doc.default_text == "required"; }
+  static Target<Spec> code_target(ByCode code) {
+    Target<Spec> t;
+    t.reader = code.reader;
+    return t;
+  }
   bool allowed_in(std::string_view variant) const {
     if (variants.empty()) return true;
     for (const std::string& v : variants)
