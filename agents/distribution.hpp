@@ -36,6 +36,7 @@ struct Distribution {
   double unclipped_mean() const;
   // The cumulative distribution function P(X <= x) before clipping (statistical tests).
   double cdf(double x) const;
+  bool operator==(const Distribution&) const = default;
 };
 
 std::string_view to_string(Distribution::Kind kind);

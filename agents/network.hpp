@@ -38,6 +38,7 @@ struct NetworkSpec {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;
   bool directed = false;
   SelfLoops self_loops = SelfLoops::kReject;
+  bool operator==(const NetworkSpec&) const = default;
 };
 
 struct DegreeStats {

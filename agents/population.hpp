@@ -45,6 +45,7 @@ struct InvestorClass {
   // currency c (0 = USD, c >= 1 = Scenario::currencies[c - 1]); empty = all USD. Every
   // request, re-deposit and transfer is split by it. Normalised.
   std::vector<double> portfolio;
+  bool operator==(const InvestorClass&) const = default;
 };
 
 struct PopulationSpec {
@@ -53,6 +54,7 @@ struct PopulationSpec {
   // If set, balances are rescaled after drawing so that they sum to this (to the cent,
   // up to rounding of each balance).
   std::optional<double> total_balance_usd;
+  bool operator==(const PopulationSpec&) const = default;
 };
 
 inline constexpr std::uint8_t kSelfCustody = 255;  // destination: funds held outside

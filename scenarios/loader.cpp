@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "scenarios/data_files.hpp"
+#include "scenarios/schema.hpp"
 #include "scenarios/yaml_reader.hpp"
 #include "sim/names.hpp"
 
@@ -17,23 +18,13 @@ namespace bankrun {
 
 namespace {
 
-// The names of an enum <-> name table (agents/names.hpp, sim/names.hpp), in table order.
-template <class Enum, std::size_t N>
-std::vector<std::string> names_of(const std::array<EnumName<Enum>, N>& table) {
-  std::vector<std::string> names;
-  for (const auto& row : table) names.push_back(row.name);
-  return names;
-}
-
+using schema::kLastTick;
+using schema::names_of;
+using schema::read_scalars;
+using schema::read_usd;
 using yaml_reader::MapReader;
 using yaml_reader::Range;
 using yaml_reader::Value;
-
-constexpr std::int32_t kLastTick = kForever - 1;  // kForever itself means "never"
-// 100 trillion USD: keeps amounts in cents, even the deposits times the three reserve
-// fractions (each <= 100: at most 3e18 cents together), in int64.
-constexpr double kMaxUsd = 1.0e14;
-const char* const kDefaultStart = "2022-01-01T00:00:00Z";
 
 bool is_identifier(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
@@ -83,6 +74,18 @@ std::string or_list(const std::vector<std::string>& items) {
   m.value().origins().fail(m.value().mark(), yaml_reader::child_path(m.path(), key), message);
 }
 
+// Notes for the keys of a variant section that only some variants allow ("'k' is only
+// valid with type: k_out or watts_strogatz"), or (`needs`) that need a selector first.
+template <class Spec>
+std::map<std::string, std::string> only_valid_with(const schema::Section<Spec>& section,
+                                                   bool needs = false) {
+  std::map<std::string, std::string> notes;
+  for (const auto& [key, variants] : section.owners())
+    notes[key] = "'" + key + (needs ? "' needs " : "' is only valid with ") + section.selector +
+                 ": " + or_list(variants);
+  return notes;
+}
+
 // ---- data files -----------------------------------------------------------------------------
 
 // What a load needs beyond the tree: where relative file paths start, and the absolute
@@ -113,34 +116,8 @@ std::ifstream open_data_file(const Value& v, Context& ctx, std::string& shown) {
 
 // ---- distributions ------------------------------------------------------------------------
 
-struct DistributionKind {
-  Distribution::Kind kind;
-  std::vector<std::string> parameters;  // the keys of this kind (besides dist, clip_*)
-  const char* name = name_of(kind);     // agents/names.hpp
-};
-
-const std::vector<DistributionKind>& distribution_kinds() {
-  static const std::vector<DistributionKind> kinds = {
-      {Distribution::Kind::kConstant, {"value"}},
-      {Distribution::Kind::kUniform, {"low", "high"}},
-      {Distribution::Kind::kNormal, {"mean", "sd"}},
-      {Distribution::Kind::kLognormal, {"mu", "sigma"}},
-      {Distribution::Kind::kPareto, {"scale", "shape"}},
-      {Distribution::Kind::kBeta, {"alpha", "beta", "low", "high"}},
-      {Distribution::Kind::kEmpirical, {"values", "file", "column"}},
-  };
-  return kinds;
-}
-
-std::vector<std::string> distribution_names() {
-  std::vector<std::string> names;
-  for (const auto& k : distribution_kinds()) names.push_back(k.name);
-  return names;
-}
-
-void read_clip(const MapReader& m, Distribution& d) {
-  d.clip_min = m.number("clip_min", Range::any(), d.clip_min);
-  d.clip_max = m.number("clip_max", Range::any(), d.clip_max);
+// clip_max >= clip_min (both read by read_scalars).
+void check_clip(const MapReader& m, const Distribution& d) {
   if (d.clip_min > d.clip_max)
     m.get("clip_max")
         ->fail("expected clip_max >= clip_min (" + format_number(d.clip_min) + "), got " +
@@ -180,6 +157,8 @@ void read_empirical(const MapReader& m, Distribution& d, Context& ctx) {
   d.values = data_files::read_csv_column(in, shown, which, file->path());
 }
 
+// The cross-key rules of a kind's parameters (read by read_scalars), and the keys read by
+// code: a constant's value (its range is the attribute's) and an empirical sample.
 void read_parameters(const MapReader& m, Distribution& d, Context& ctx,
                      const Range& constant_range) {
   switch (d.kind) {
@@ -187,40 +166,25 @@ void read_parameters(const MapReader& m, Distribution& d, Context& ctx,
       d.value = m.required_number("value", constant_range);
       break;
     case Distribution::Kind::kUniform:
-      d.low = m.required_number("low", Range::any());
-      d.high = m.required_number("high", Range::any());
       if (!(d.low < d.high))
         m.get("high")->fail("expected high > low (" + format_number(d.low) + "), got " +
                             format_number(d.high));
       break;
-    case Distribution::Kind::kNormal:
-      d.mean = m.required_number("mean", Range::any());
-      d.sd = m.required_number("sd", Range::at_least(0));
-      break;
-    case Distribution::Kind::kLognormal:
-      d.mu = m.required_number("mu", Range::any());
-      d.sigma = m.required_number("sigma", Range::at_least(0));
-      break;
-    case Distribution::Kind::kPareto:
-      d.scale = m.required_number("scale", Range::above(0));
-      d.shape = m.required_number("shape", Range::above(0));
-      break;
-    case Distribution::Kind::kBeta: {
-      d.alpha = m.required_number("alpha", Range::above(0));
-      d.beta = m.required_number("beta", Range::above(0));
-      const auto low = m.get("low"), high = m.get("high");
-      d.low = low ? low->number() : 0.0;
-      d.high = high ? high->number() : 1.0;
+    case Distribution::Kind::kBeta:
       if (!(d.low < d.high)) {
+        const auto low = m.get("low"), high = m.get("high");
         if (high)
           high->fail("expected high > low (" + format_number(d.low) + (low ? "" : ", the default") +
                      "), got " + format_number(d.high));
         low->fail("expected low < high (1, the default), got " + format_number(d.low));
       }
       break;
-    }
     case Distribution::Kind::kEmpirical:
       read_empirical(m, d, ctx);
+      break;
+    case Distribution::Kind::kNormal:
+    case Distribution::Kind::kLognormal:
+    case Distribution::Kind::kPareto:
       break;
   }
 }
@@ -232,37 +196,28 @@ Distribution read_distribution(const Value& v, Context& ctx,
   if (v.is_scalar() && !v.is_quoted_string() &&
       yaml_reader::parse_number(v.node().Scalar()).status != yaml_reader::NumberStatus::kNotANumber)
     return Distribution::constant(v.number(constant_range));
-  const std::vector<std::string> names = distribution_names();
+  const auto& section = schema::distribution_section();
+  const std::vector<std::string>& names = section.variant_names;
   if (!v.is_map())
     v.fail("expected a number or a mapping with 'dist' (" + yaml_reader::join(names) + "), got " +
            v.describe());
   const MapReader m(v);
-  const auto& kinds = distribution_kinds();
-  std::vector<std::string> all_keys = {"dist"};
-  for (const auto& k : kinds)
-    for (const auto& p : k.parameters)
-      if (std::find(all_keys.begin(), all_keys.end(), p) == all_keys.end()) all_keys.push_back(p);
-  all_keys.insert(all_keys.end(), {"clip_min", "clip_max"});
   if (!m.has("dist")) {
-    m.allow_only(all_keys);
+    m.allow_only(section.keys());
     m.required("dist");
   }
-  const DistributionKind& kind = kinds[m.get("dist")->choice(names)];
-  std::vector<std::string> allowed = {"dist"};
-  allowed.insert(allowed.end(), kind.parameters.begin(), kind.parameters.end());
-  allowed.insert(allowed.end(), {"clip_min", "clip_max"});
-  std::map<std::string, std::vector<std::string>> owners;  // key -> the kinds it belongs to
-  for (const auto& other : kinds)
-    for (const auto& p : other.parameters) owners[p].push_back(other.name);
+  const std::size_t index = m.get("dist")->choice(names);
+  const std::string& kind = names[index];
   std::map<std::string, std::string> notes;
-  for (const auto& [key, kind_names] : owners)
+  for (const auto& [key, kind_names] : section.owners())
     notes[key] = "'" + key + "' belongs to dist: " + yaml_reader::join(kind_names);
-  m.allow_only(allowed, notes, std::string("(dist: ") + kind.name + ")");
+  m.allow_only(section.keys_for(kind), notes, "(dist: " + kind + ")");
 
   Distribution d;
-  d.kind = kind.kind;
+  d.kind = kDistributionKindNames[index].value;
+  read_scalars(m, section, d, kind);
   read_parameters(m, d, ctx, constant_range);
-  read_clip(m, d);
+  check_clip(m, d);
   return d;
 }
 
@@ -271,7 +226,6 @@ Distribution read_distribution(const Value& v, Context& ctx,
 // The key of self-custody in population.classes[i].destinations (so no institution may
 // take this name).
 const char* const kSelfCustodyKey = "self_custody";
-const char* const kDefaultInstitutionName = "bank";
 
 // The names of the institutions (institutions[k].name, default "bank"), checked: a list of
 // 1 .. kMaxInstitutions mappings with valid, distinct names (they name HDF5 groups). The
@@ -286,7 +240,7 @@ std::vector<std::string> read_institution_names(const Value& v) {
   for (std::size_t k = 0; k < items.size(); ++k) {
     const MapReader m(items[k]);
     const auto name = m.get("name");
-    const std::string s = name ? identifier(*name) : kDefaultInstitutionName;
+    const std::string s = name ? identifier(*name) : schema::kDefaultInstitutionName;
     if (name && s == kSelfCustodyKey)
       name->fail(std::string("the name '") + kSelfCustodyKey +
                  "' is reserved (it means self-custody in population.classes[i].destinations)");
@@ -455,13 +409,14 @@ std::vector<double> read_portfolio(const Value& v, const InvestorClass& c,
 
 TimeSpec read_time(const Value& v) {
   const MapReader m(v);
-  m.allow_only({"ticks", "tick_hours", "start"});
+  const auto& section = schema::time_section();
+  m.allow_only(section.keys());
   TimeSpec t;
-  t.ticks = m.required_integer<std::int32_t>("ticks", 1, 10'000'000);
-  t.tick_hours = m.number("tick_hours", Range::open_closed(0, 8760), 1.0);
+  read_scalars(m, section, t);
   const auto start = m.get("start");
-  t.start_unix_seconds =
-      start ? start->timestamp() : yaml_reader::parse_utc_timestamp(kDefaultStart).unix_seconds;
+  t.start_unix_seconds = start
+                             ? start->timestamp()
+                             : yaml_reader::parse_utc_timestamp(schema::kDefaultStart).unix_seconds;
   t.start_utc = yaml_reader::format_utc_timestamp(t.start_unix_seconds);
   return t;
 }
@@ -469,13 +424,11 @@ TimeSpec read_time(const Value& v) {
 InvestorClass read_class(const Value& v, const InstitutionNames& institutions, Context& ctx,
                          std::vector<std::string>& currencies) {
   const MapReader m(v);
-  m.allow_only({"name", "share", "balance_usd", "threshold", "noise_sd", "attention",
-                "withdraw_fraction", "reaction_lag_ticks", "threshold_balance_rank_correlation",
-                "calm_threshold", "redeposit_rate", "redeposit_fraction", "accounts",
-                "destinations", "portfolio"});
+  const auto& section = schema::class_section();
+  m.allow_only(section.keys());
   InvestorClass c;
   c.name = identifier(m.required("name"));
-  c.share = m.number("share", Range::above(0), 1.0);
+  read_scalars(m, section, c);
   c.balance_usd = read_distribution(m.required("balance_usd"), ctx);
   c.threshold = read_distribution(m.required("threshold"), ctx);
   if (const auto x = m.get("noise_sd")) c.noise_sd = read_distribution(*x, ctx, Range::at_least(0));
@@ -485,11 +438,6 @@ InvestorClass read_class(const Value& v, const InstitutionNames& institutions, C
     c.withdraw_fraction = read_distribution(*x, ctx, Range::open_closed(0, 1));
   if (const auto x = m.get("reaction_lag_ticks"))
     c.reaction_lag_ticks = read_distribution(*x, ctx, Range::at_least(0));
-  c.threshold_balance_rank_correlation =
-      m.number("threshold_balance_rank_correlation", Range::closed(-1, 1), 0.0);
-  c.calm_threshold = m.number("calm_threshold", Range::any(), 0.0);
-  c.redeposit_rate = m.number("redeposit_rate", Range::closed(0, 1), 0.0);
-  c.redeposit_fraction = m.number("redeposit_fraction", Range::open_closed(0, 1), 1.0);
   if (const auto accounts = m.get("accounts"))
     c.account_shares = read_shares(*accounts, institutions.get(), "institution", "institutions");
   if (const auto destinations = m.get("destinations")) {
@@ -530,36 +478,15 @@ std::vector<InvestorClass> read_classes(const Value& v, const InstitutionNames& 
 PopulationSpec read_population(const Value& v, const InstitutionNames& institutions, Context& ctx,
                                std::vector<std::string>& currencies) {
   const MapReader m(v);
-  m.allow_only({"agents", "total_balance_usd", "classes"});
+  const auto& section = schema::population_section();
+  m.allow_only(section.keys());
   PopulationSpec p;
-  p.agents = m.required_integer<std::uint32_t>("agents", 1, 4'000'000'000U);
-  p.total_balance_usd = m.optional_number("total_balance_usd", Range::open_closed(0, kMaxUsd));
+  read_scalars(m, section, p);
   p.classes = read_classes(m.required("classes"), institutions, ctx, currencies);
   return p;
 }
 
 // ---- network ------------------------------------------------------------------------------
-
-struct NetworkType {
-  NetworkSpec::Kind kind;
-  std::vector<std::string> keys;     // besides `type`
-  const char* name = name_of(kind);  // agents/names.hpp
-};
-
-const std::vector<NetworkType>& network_types() {
-  static const std::vector<NetworkType> types = {
-      {NetworkSpec::Kind::kNone, {}},
-      {NetworkSpec::Kind::kComplete, {}},
-      {NetworkSpec::Kind::kKOut, {"k"}},
-      {NetworkSpec::Kind::kErdosRenyi, {"mean_degree"}},
-      {NetworkSpec::Kind::kWattsStrogatz, {"k", "rewire_probability"}},
-      {NetworkSpec::Kind::kBarabasiAlbert, {"m"}},
-      {NetworkSpec::Kind::kConfiguration, {"degree"}},
-      {NetworkSpec::Kind::kStochasticBlock, {"block_probability"}},
-      {NetworkSpec::Kind::kEdgeList, {"file", "directed", "self_loops"}},
-  };
-  return types;
-}
 
 // An integer key in lo .. hi (hi depends on population.agents), defaulting to `fallback`,
 // which must itself be in range.
@@ -604,42 +531,43 @@ std::vector<std::vector<double>> read_block_matrix(const Value& v,
   return matrix;
 }
 
-NetworkSpec read_network(const std::optional<Value>& v, const PopulationSpec& population,
-                         Context& ctx) {
-  NetworkSpec n;
-  if (!v) return n;
-  const std::uint32_t agents = population.agents;
-  const MapReader m(*v);
-  const auto& types = network_types();
-  std::vector<std::string> names;
-  std::map<std::string, std::vector<std::string>> owners;  // key -> the types it belongs to
-  for (const auto& t : types) {
-    names.push_back(t.name);
-    for (const auto& key : t.keys) owners[key].push_back(t.name);
-  }
-  if (!m.has("type")) {
-    std::map<std::string, std::string> needs;
-    for (const auto& [key, type_names] : owners)
-      needs[key] = "'" + key + "' needs type: " + or_list(type_names);
-    m.allow_only({"type"}, needs);
-  }
-  const std::size_t index = m.has("type") ? m.get("type")->choice(names) : 0;
-  const NetworkType& type = types[index];
-  std::map<std::string, std::string> notes;
-  for (const auto& [key, type_names] : owners)
-    notes[key] = "'" + key + "' is only valid with type: " + or_list(type_names);
-  std::vector<std::string> allowed = {"type"};
-  allowed.insert(allowed.end(), type.keys.begin(), type.keys.end());
-  m.allow_only(allowed, notes, "(type: " + std::string(type.name) + ")");
-  n.kind = type.kind;
+// For types whose parameter is bounded by agents - 1: the smallest population they need.
+void need_agents(const MapReader& m, const NetworkSpec& n, std::uint32_t agents,
+                 std::uint32_t minimum, const std::string& why) {
+  if (agents < minimum)
+    m.get("type")->fail("type: " + std::string(name_of(n.kind)) + " needs population.agents >= " +
+                        std::to_string(minimum) + " (" + why + "), got " + std::to_string(agents));
+}
 
-  // For types whose parameter is bounded by agents - 1: the smallest population they need.
-  auto need_agents = [&](std::uint32_t minimum, const std::string& why) {
-    if (agents < minimum)
-      m.get("type")->fail("type: " + std::string(type.name) +
-                          " needs population.agents >= " + std::to_string(minimum) + " (" + why +
-                          "), got " + std::to_string(agents));
-  };
+// erdos_renyi: a mean degree of at most agents - 1 (the default, 10, too).
+double read_mean_degree(const MapReader& m, double fallback, std::uint32_t agents) {
+  const auto mean_degree = m.get("mean_degree");
+  const double x = mean_degree ? mean_degree->number(Range::at_least(0)) : fallback;
+  if (x > static_cast<double>(agents) - 1.0) {
+    const std::string message = "expected a mean degree <= population.agents - 1 (" +
+                                std::to_string(agents - 1) + "), got " + format_number(x);
+    if (mean_degree) mean_degree->fail(message);
+    m.fail(message + " (the default; set network.mean_degree)");
+  }
+  return x;
+}
+
+// edge_list: the edges of `file` (directed was read by read_scalars).
+void read_edge_list(const MapReader& m, NetworkSpec& n, std::uint32_t agents, Context& ctx) {
+  if (const auto loops = m.get("self_loops"))
+    n.self_loops = kSelfLoopsNames[loops->choice(names_of(kSelfLoopsNames))].value;
+  const Value file = m.required("file");
+  std::string shown;
+  std::ifstream in = open_data_file(file, ctx, shown);
+  n.edges = data_files::read_edge_list(
+      in, shown, {agents, n.self_loops == NetworkSpec::SelfLoops::kDrop}, file.path());
+}
+
+// The keys of n.kind that are read by code: bounds that depend on population.agents,
+// distributions, matrices and files.
+void read_network_parameters(const MapReader& m, NetworkSpec& n, const PopulationSpec& population,
+                             Context& ctx) {
+  const std::uint32_t agents = population.agents;
   const std::uint32_t cap = std::min<std::uint32_t>(1000, agents - 1);
   const std::string cap_text = "min(1000, population.agents - 1)";
   switch (n.kind) {
@@ -647,34 +575,23 @@ NetworkSpec read_network(const std::optional<Value>& v, const PopulationSpec& po
     case NetworkSpec::Kind::kComplete:
       break;
     case NetworkSpec::Kind::kKOut:
-      n.k = m.integer<std::uint32_t>("k", 0, 1000, 10);
+      n.k = m.integer<std::uint32_t>("k", 0, 1000, n.k);
       break;
-    case NetworkSpec::Kind::kErdosRenyi: {
-      const auto mean_degree = m.get("mean_degree");
-      n.mean_degree = mean_degree ? mean_degree->number(Range::at_least(0)) : n.mean_degree;
-      if (n.mean_degree > static_cast<double>(agents) - 1.0) {
-        const std::string message = "expected a mean degree <= population.agents - 1 (" +
-                                    std::to_string(agents - 1) + "), got " +
-                                    format_number(n.mean_degree);
-        if (mean_degree) mean_degree->fail(message);
-        m.fail(message + " (the default; set network.mean_degree)");
-      }
+    case NetworkSpec::Kind::kErdosRenyi:
+      n.mean_degree = read_mean_degree(m, n.mean_degree, agents);
       break;
-    }
-    case NetworkSpec::Kind::kWattsStrogatz: {
-      need_agents(3, "k >= 2 and k <= agents - 1");
-      n.k = bounded_count(m, "k", 2, cap, 10, cap_text);
+    case NetworkSpec::Kind::kWattsStrogatz:
+      need_agents(m, n, agents, 3, "k >= 2 and k <= agents - 1");
+      n.k = bounded_count(m, "k", 2, cap, n.k, cap_text);
       if (n.k % 2 != 0)
         m.get("k")->fail(
             "expected an even k (the ring lattice links k / 2 neighbours on each "
             "side), got " +
             std::to_string(n.k));
-      n.rewire_probability = m.number("rewire_probability", Range::closed(0, 1), 0.1);
       break;
-    }
     case NetworkSpec::Kind::kBarabasiAlbert:
-      need_agents(2, "m >= 1 and m <= agents - 1");
-      n.m = bounded_count(m, "m", 1, cap, 3, cap_text);
+      need_agents(m, n, agents, 2, "m >= 1 and m <= agents - 1");
+      n.m = bounded_count(m, "m", 1, cap, n.m, cap_text);
       break;
     case NetworkSpec::Kind::kConfiguration:
       n.degree = read_distribution(m.required("degree"), ctx);
@@ -682,18 +599,26 @@ NetworkSpec read_network(const std::optional<Value>& v, const PopulationSpec& po
     case NetworkSpec::Kind::kStochasticBlock:
       n.block_probability = read_block_matrix(m.required("block_probability"), population.classes);
       break;
-    case NetworkSpec::Kind::kEdgeList: {
-      n.directed = m.boolean("directed", false);
-      if (const auto loops = m.get("self_loops"))
-        n.self_loops = kSelfLoopsNames[loops->choice(names_of(kSelfLoopsNames))].value;
-      const Value file = m.required("file");
-      std::string shown;
-      std::ifstream in = open_data_file(file, ctx, shown);
-      n.edges = data_files::read_edge_list(
-          in, shown, {agents, n.self_loops == NetworkSpec::SelfLoops::kDrop}, file.path());
+    case NetworkSpec::Kind::kEdgeList:
+      read_edge_list(m, n, agents, ctx);
       break;
-    }
   }
+}
+
+NetworkSpec read_network(const std::optional<Value>& v, const PopulationSpec& population,
+                         Context& ctx) {
+  NetworkSpec n;
+  if (!v) return n;
+  const MapReader m(*v);
+  const auto& section = schema::network_section();
+  if (!m.has("type")) m.allow_only(section.keys_for(""), only_valid_with(section, true));
+  // The first type (none) is the default.
+  const std::size_t index = m.has("type") ? m.get("type")->choice(section.variant_names) : 0;
+  const std::string& type = section.variant_names[index];
+  m.allow_only(section.keys_for(type), only_valid_with(section), "(type: " + type + ")");
+  n.kind = kNetworkKindNames[index].value;
+  read_scalars(m, section, n, type);
+  read_network_parameters(m, n, population, ctx);
   return n;
 }
 
@@ -703,17 +628,9 @@ StressSpec read_stress(const std::optional<Value>& v) {
   StressSpec s;
   if (!v) return s;
   const MapReader m(*v);
-  m.allow_only({"news_weight", "peer_weight", "flow_weight", "carry", "peer_lag_ticks",
-                "flow_window_ticks", "peer_balance_weighted", "queue_weight", "price_weight"});
-  s.news_weight = m.number("news_weight", Range::any(), 0.0);
-  s.peer_weight = m.number("peer_weight", Range::any(), 0.0);
-  s.flow_weight = m.number("flow_weight", Range::any(), 0.0);
-  s.carry = m.number("carry", Range::closed(0, 1), 0.0);
-  s.peer_lag_ticks = m.integer<std::int32_t>("peer_lag_ticks", 0, 100'000, 0);
-  s.flow_window_ticks = m.integer<std::int32_t>("flow_window_ticks", 0, 100'000, 0);
-  s.peer_balance_weighted = m.boolean("peer_balance_weighted", false);
-  s.queue_weight = m.number("queue_weight", Range::any(), 0.0);
-  s.price_weight = m.number("price_weight", Range::any(), 0.0);
+  const auto& section = schema::stress_section();
+  m.allow_only(section.keys());
+  read_scalars(m, section, s);
   return s;
 }
 
@@ -721,18 +638,13 @@ DecisionSpec read_decision(const std::optional<Value>& v) {
   DecisionSpec d;
   if (!v) return d;
   const MapReader m(*v);
-  const std::size_t rule = m.has("rule") ? m.get("rule")->choice(names_of(kDecisionRuleNames)) : 0;
-  const std::map<std::string, std::string> notes = {
-      {"hazard_rate", "'hazard_rate' is only valid with rule: hazard"},
-      {"temperature", "'temperature' is only valid with rule: hazard"}};
-  if (rule == 0) {
-    m.allow_only({"rule"}, notes, "(rule: threshold)");
-    return d;
-  }
-  m.allow_only({"rule", "hazard_rate", "temperature"}, notes, "(rule: hazard)");
-  d.rule = DecisionSpec::Rule::kHazard;
-  d.hazard_rate = m.number("hazard_rate", Range::open_closed(0, 1), 1.0);
-  d.temperature = m.number("temperature", Range::above(0), 0.1);
+  const auto& section = schema::decision_section();
+  // The first rule (threshold) is the default.
+  const std::size_t index = m.has("rule") ? m.get("rule")->choice(section.variant_names) : 0;
+  const std::string& rule = section.variant_names[index];
+  m.allow_only(section.keys_for(rule), only_valid_with(section), "(rule: " + rule + ")");
+  d.rule = kDecisionRuleNames[index].value;
+  read_scalars(m, section, d, rule);
   return d;
 }
 
@@ -756,8 +668,8 @@ std::int32_t tick_at(const Value& at, const TimeSpec& time) {
 NewsEvent read_news_event(const Value& v, std::size_t index, const TimeSpec& time,
                           const InstitutionNames& institutions) {
   const MapReader m(v);
-  m.allow_only({"label", "tick", "at", "magnitude", "decay_ticks", "duration_ticks", "reach",
-                "institution"});
+  const auto& section = schema::news_event_section();
+  m.allow_only(section.keys());
   NewsEvent e;
   e.label = m.string("label", "news " + std::to_string(index));
   const auto tick = m.get("tick"), at = m.get("at");
@@ -765,10 +677,7 @@ NewsEvent read_news_event(const Value& v, std::size_t index, const TimeSpec& tim
   if (!tick && !at)
     fail_missing(m, "tick", "missing required key: each news event needs 'tick' or 'at'");
   e.tick = tick ? tick->integer<std::int32_t>(0, kLastTick) : tick_at(*at, time);
-  e.magnitude = m.required_number("magnitude", Range::any());
-  e.decay_ticks = m.number("decay_ticks", Range::above(0), e.decay_ticks);
-  e.duration_ticks = m.integer<std::int32_t>("duration_ticks", 1, kForever, kForever);
-  e.reach = m.number("reach", Range::closed(0, 1), 1.0);
+  read_scalars(m, section, e);
   if (const auto target = m.get("institution"))
     e.institution = institution_index(*target, institutions.get());
   return e;
@@ -791,13 +700,10 @@ NewsProcessSpec read_news_process(const std::optional<Value>& v, const TimeSpec&
   NewsProcessSpec p;
   if (!v) return p;
   const MapReader m(*v);
-  m.allow_only({"rate_per_tick", "magnitude", "decay_ticks", "duration_ticks", "reach",
-                "start_tick", "start", "end_tick", "end", "institution"});
-  p.rate_per_tick = m.required_number("rate_per_tick", Range::at_least(0));
+  const auto& section = schema::news_process_section();
+  m.allow_only(section.keys());
+  read_scalars(m, section, p);
   p.magnitude = read_distribution(m.required("magnitude"), ctx);
-  p.decay_ticks = m.number("decay_ticks", Range::above(0), p.decay_ticks);
-  p.duration_ticks = m.integer<std::int32_t>("duration_ticks", 1, kForever, kForever);
-  p.reach = m.number("reach", Range::closed(0, 1), 1.0);
   const auto start_tick = m.get("start_tick"), start = m.get("start");
   if (start_tick && start) start->fail("give either 'start_tick' or 'start', not both");
   if (start_tick) p.start_tick = start_tick->integer<std::int32_t>(0, kLastTick);
@@ -824,28 +730,17 @@ NewsProcessSpec read_news_process(const std::optional<Value>& v, const TimeSpec&
 
 // ---- institution ----------------------------------------------------------------------------
 
-const std::vector<std::string>& trigger_keys() {
-  static const std::vector<std::string> keys = {
-      "at_tick",       "at", "withdrawn_fraction_at_least", "hot_ratio_below", "liquid_ratio_below",
-      "when_insolvent"};
-  return keys;
-}
-
 // A trigger mapping (institutions[k].halt, institutions[k].policies[i].when); unset
 // conditions are never met.
 Trigger read_trigger(const MapReader& m, const TimeSpec& time) {
-  m.allow_only(trigger_keys());
+  const auto& section = schema::trigger_section();
+  m.allow_only(section.keys());
   Trigger t;
   const auto at_tick = m.get("at_tick"), at = m.get("at");
   if (at_tick && at) at->fail("give either 'at_tick' or 'at', not both");
   if (at_tick) t.at_tick = at_tick->integer<std::int32_t>(0, kLastTick);
   if (at) t.at_tick = tick_at(*at, time);
-  t.withdrawn_fraction_at_least = m.number("withdrawn_fraction_at_least", Range::open_closed(0, 1),
-                                           t.withdrawn_fraction_at_least);
-  t.hot_ratio_below = m.number("hot_ratio_below", Range::open_closed(0, 1), t.hot_ratio_below);
-  t.liquid_ratio_below =
-      m.number("liquid_ratio_below", Range::open_closed(0, 1), t.liquid_ratio_below);
-  t.when_insolvent = m.boolean("when_insolvent", false);
+  read_scalars(m, section, t);
   return t;
 }
 
@@ -856,83 +751,27 @@ HaltSpec read_halt(const std::optional<Value>& v, const TimeSpec& time) {
 
 // ---- policies -------------------------------------------------------------------------------
 
-struct PolicyKind {
-  PolicySpec::Kind kind;
-  std::vector<std::string> keys;     // besides kind, label, when
-  const char* name = name_of(kind);  // sim/names.hpp
-};
-
-const std::vector<PolicyKind>& policy_kinds() {
-  static const std::vector<PolicyKind> kinds = {
-      {PolicySpec::Kind::kLenderOfLastResort, {"amount_usd"}},
-      {PolicySpec::Kind::kProofOfReserves, {"magnitude", "decay_ticks", "duration_ticks", "reach"}},
-      {PolicySpec::Kind::kDepositInsurance, {"coverage_usd", "insured_stress_factor"}},
-      {PolicySpec::Kind::kGate, {"fraction_per_day"}},
-  };
-  return kinds;
-}
-
-// A USD amount in [0, 1e14] (or (0, 1e14] when `positive`), in cents; a positive amount
-// must be at least one cent.
-Money read_usd(const Value& v, bool positive) {
-  const Money cents =
-      usd_to_cents(v.number(positive ? Range::open_closed(0, kMaxUsd) : Range::closed(0, kMaxUsd)));
-  if (positive && cents < 1) v.fail("expected at least 0.01 USD (one cent), got " + v.describe());
-  return cents;
-}
-
 PolicySpec read_policy(const Value& v, std::size_t index, const TimeSpec& time) {
   const MapReader m(v);
-  const auto& kinds = policy_kinds();
-  std::vector<std::string> names;
-  std::map<std::string, std::vector<std::string>> owners;  // key -> the kinds it belongs to
-  for (const auto& k : kinds) {
-    names.push_back(k.name);
-    for (const auto& key : k.keys) owners[key].push_back(k.name);
-  }
-  const std::vector<std::string> common = {"kind", "label", "when"};
+  const auto& section = schema::policy_section();
   if (!m.has("kind")) {
-    std::map<std::string, std::string> needs;
-    for (const auto& [key, kind_names] : owners)
-      needs[key] = "'" + key + "' needs kind: " + or_list(kind_names);
-    m.allow_only(common, needs);
+    m.allow_only(section.keys_for(""), only_valid_with(section, true));
     m.required("kind");
   }
-  const PolicyKind& kind = kinds[m.get("kind")->choice(names)];
-  std::map<std::string, std::string> notes;
-  for (const auto& [key, kind_names] : owners)
-    notes[key] = "'" + key + "' is only valid with kind: " + or_list(kind_names);
-  std::vector<std::string> allowed = common;
-  allowed.insert(allowed.end(), kind.keys.begin(), kind.keys.end());
-  m.allow_only(allowed, notes, "(kind: " + std::string(kind.name) + ")");
+  const std::size_t kind_index = m.get("kind")->choice(section.variant_names);
+  const std::string& kind = section.variant_names[kind_index];
+  m.allow_only(section.keys_for(kind), only_valid_with(section), "(kind: " + kind + ")");
 
   PolicySpec p;
-  p.kind = kind.kind;
-  p.label = m.string("label", std::string(kind.name) + " " + std::to_string(index));
+  p.kind = kPolicyKindNames[kind_index].value;
+  p.label = m.string("label", kind + " " + std::to_string(index));
   const std::string needs_trigger =
-      "a policy needs a trigger: set at least one of " + or_list(trigger_keys());
+      "a policy needs a trigger: set at least one of " + or_list(schema::trigger_section().keys());
   const auto when = m.get("when");
   if (!when) fail_missing(m, "when", "missing required key 'when': " + needs_trigger);
   p.trigger = read_trigger(MapReader(*when), time);
   if (!p.trigger.any()) when->fail(needs_trigger);
-  switch (p.kind) {
-    case PolicySpec::Kind::kLenderOfLastResort:
-      p.injection = read_usd(m.required("amount_usd"), true);
-      break;
-    case PolicySpec::Kind::kProofOfReserves:
-      p.news_magnitude = m.number("magnitude", Range::at_most(0), p.news_magnitude);
-      p.news_decay_ticks = m.number("decay_ticks", Range::above(0), p.news_decay_ticks);
-      p.news_duration_ticks = m.integer<std::int32_t>("duration_ticks", 1, kForever, kForever);
-      p.news_reach = m.number("reach", Range::closed(0, 1), 1.0);
-      break;
-    case PolicySpec::Kind::kDepositInsurance:
-      p.coverage = read_usd(m.required("coverage_usd"), false);
-      p.insured_stress_factor = m.number("insured_stress_factor", Range::closed(0, 1), 0.0);
-      break;
-    case PolicySpec::Kind::kGate:
-      p.gate_fraction = m.required_number("fraction_per_day", Range::open_closed(0, 1));
-      break;
-  }
+  read_scalars(m, section, p, kind);
   return p;
 }
 
@@ -965,10 +804,8 @@ std::vector<std::pair<std::int32_t, double>> read_price_file(const Value& file,
   return series;
 }
 
-// The tiers of an asset holding (hot, cold, illiquid = the rest) and its payout limit.
-void read_asset_tiers(const MapReader& m, AssetSpec& a) {
-  a.hot_share = m.number("hot_share", Range::closed(0, 1), a.hot_share);
-  a.cold_share = m.number("cold_share", Range::closed(0, 1), a.cold_share);
+// The tiers of an asset holding (read by read_scalars) cannot exceed the holding.
+void check_asset_tiers(const MapReader& m, const AssetSpec& a) {
   // (Two decimals that sum to 1, such as 0.3 and 0.7, also sum to at most 1 in doubles.)
   if (a.hot_share + a.cold_share > 1.0) {
     const auto hot = m.get("hot_share"), cold = m.get("cold_share");
@@ -981,33 +818,17 @@ void read_asset_tiers(const MapReader& m, AssetSpec& a) {
             format_number(a.cold_share) + " = " + format_number(a.hot_share + a.cold_share) +
             (hot ? "" : "; set hot_share"));
   }
-  a.cold_to_hot_units_per_tick =
-      m.number("cold_to_hot_units_per_tick", Range::above(0), a.cold_to_hot_units_per_tick);
-  a.cold_delay_ticks = m.integer<std::int32_t>("cold_delay_ticks", 0, 100'000, a.cold_delay_ticks);
-  if (const auto payout = m.get("max_payout_per_tick_usd"))
-    a.max_payout_per_tick = read_usd(*payout, true);
 }
 
 AssetSpec read_asset(const Value& v, const TimeSpec& time, Context& ctx) {
   const MapReader m(v);
-  m.allow_only({"name", "holding_fraction", "price_usd", "drift_per_day", "volatility_per_day",
-                "daily_volume_usd", "impact", "permanent_share", "outflow_drift", "own_token",
-                "price_file", "hot_share", "cold_share", "cold_to_hot_units_per_tick",
-                "cold_delay_ticks", "max_payout_per_tick_usd"});
+  const auto& section = schema::asset_section();
+  m.allow_only(section.keys());
   AssetSpec a;
   a.name = asset_name(m.required("name"));
-  a.holding_fraction = m.required_number("holding_fraction", Range::closed(0, 100));
-  a.price_usd = m.number("price_usd", Range::open_closed(0, 1e9), a.price_usd);
-  a.drift_per_day = m.number("drift_per_day", Range::any(), a.drift_per_day);
-  a.volatility_per_day = m.number("volatility_per_day", Range::closed(0, 10), a.volatility_per_day);
-  a.daily_volume_usd =
-      m.number("daily_volume_usd", Range::open_closed(0, 1e15), a.daily_volume_usd);
-  a.impact = m.number("impact", Range::closed(0, 10), a.impact);
-  a.permanent_share = m.number("permanent_share", Range::closed(0, 1), a.permanent_share);
-  a.outflow_drift = m.number("outflow_drift", Range::closed(0, 1000), a.outflow_drift);
-  a.own_token = m.boolean("own_token", a.own_token);
+  read_scalars(m, section, a);
   if (const auto file = m.get("price_file")) a.price_series = read_price_file(*file, time, ctx);
-  read_asset_tiers(m, a);
+  check_asset_tiers(m, a);
   return a;
 }
 
@@ -1043,8 +864,8 @@ std::vector<AssetSpec> read_assets(const std::optional<Value>& v, const TimeSpec
 ExposureSpec read_exposure(const Value& v, std::size_t creditor,
                            const std::vector<std::string>& names) {
   const MapReader m(v);
-  m.allow_only({"to", "amount_usd", "loss_given_default", "news_per_loss", "news_decay_ticks",
-                "news_duration_ticks", "news_reach"});
+  const auto& section = schema::exposure_section();
+  m.allow_only(section.keys());
   ExposureSpec e;
   const Value to = m.required("to");
   if (!to.is_scalar()) to.fail("expected the name of an institution, got " + to.describe());
@@ -1059,12 +880,7 @@ ExposureSpec read_exposure(const Value& v, std::size_t creditor,
   if (it == names.end())
     to.fail("unknown institution '" + name + "'; " + institution_suggestion(name, others));
   e.debtor = static_cast<std::uint32_t>(it - names.begin());
-  e.amount = read_usd(m.required("amount_usd"), true);
-  e.loss_given_default = m.number("loss_given_default", Range::closed(0, 1), 1.0);
-  e.news_per_loss = m.number("news_per_loss", Range::at_least(0), 0.0);
-  e.news_decay_ticks = m.number("news_decay_ticks", Range::above(0), e.news_decay_ticks);
-  e.news_duration_ticks = m.integer<std::int32_t>("news_duration_ticks", 1, kForever, kForever);
-  e.news_reach = m.number("news_reach", Range::closed(0, 1), 1.0);
+  read_scalars(m, section, e);
   return e;
 }
 
@@ -1084,19 +900,11 @@ InstitutionSpec read_institution(const Value& v, std::size_t k,
                                  const std::vector<std::string>& names, const TimeSpec& time,
                                  Context& ctx) {
   const MapReader m(v);
-  m.allow_only({"name", "hot_reserve_fraction", "cold_reserve_fraction", "illiquid_fraction",
-                "cold_to_hot_per_tick_usd", "cold_delay_ticks", "max_payout_per_tick_usd", "halt",
-                "policies", "assets", "exposures"});
+  const auto& section = schema::institution_section();
+  m.allow_only(section.keys());
   InstitutionSpec s;
   s.name = names[k];
-  s.hot_reserve_fraction = m.number("hot_reserve_fraction", Range::closed(0, 100), 1.0);
-  s.cold_reserve_fraction = m.number("cold_reserve_fraction", Range::closed(0, 100), 0.0);
-  s.illiquid_fraction = m.number("illiquid_fraction", Range::closed(0, 100), 0.0);
-  if (const auto rate = m.get("cold_to_hot_per_tick_usd"))
-    s.cold_to_hot_per_tick = read_usd(*rate, true);
-  s.cold_delay_ticks = m.integer<std::int32_t>("cold_delay_ticks", 0, 100'000, 0);
-  if (const auto payout = m.get("max_payout_per_tick_usd"))
-    s.max_payout_per_tick = read_usd(*payout, true);
+  read_scalars(m, section, s);
   s.halt = read_halt(m.get("halt"), time);
   s.policies = read_policies(m.get("policies"), time);
   s.assets = read_assets(m.get("assets"), time, ctx);
@@ -1124,7 +932,7 @@ OutputSpec read_output(const std::optional<Value>& v, const TimeSpec& time, std:
   o.snapshot_agents = std::min<std::uint32_t>(1000, agents);
   if (!v) return o;
   const MapReader m(*v);
-  m.allow_only({"stress_quantiles", "snapshot_ticks", "snapshot_at", "snapshot_agents"});
+  m.allow_only(schema::output_section().keys());
   if (const auto q = m.get("stress_quantiles")) {
     const std::vector<Value> items = q->list();
     if (items.size() > 16)
@@ -1173,13 +981,11 @@ OutputSpec read_output(const std::optional<Value>& v, const TimeSpec& time, std:
 
 Scenario read_scenario(const Value& root, Context& ctx) {
   const MapReader m(root);
-  m.allow_only({"name", "description", "seed", "time", "population", "network", "stress", "news",
-                "news_process", "decision", "institutions", "output"});
+  const auto& section = schema::scenario_section();
+  m.allow_only(section.keys());
   Scenario s;
-  s.name = m.required_string("name");
+  read_scalars(m, section, s);
   if (s.name.empty()) m.get("name")->fail("expected a non-empty name");
-  s.description = m.string("description", "");
-  s.seed = m.integer<std::uint64_t>("seed", 0, std::numeric_limits<std::uint64_t>::max(), 1);
   s.time = read_time(m.required("time"));
   const InstitutionNames names(m);
   s.population = read_population(m.required("population"), names, ctx, s.currencies);
@@ -1207,7 +1013,10 @@ LoadedScenario load(std::string_view yaml, const std::string& source_name,
                     const std::vector<std::string>& overrides, std::filesystem::path base_dir) {
   yaml_reader::Origins origins(source_name);
   YAML::Node root = parse_document(yaml, source_name);
-  for (const std::string& text : overrides) yaml_reader::apply_override(root, text, origins);
+  for (const std::string& text : overrides) {
+    schema::check_override_path(text);
+    yaml_reader::apply_override(root, text, origins);
+  }
   if (!root.IsDefined() || root.IsNull())
     throw ScenarioError(source_name, 0, 0, "",
                         "the scenario is empty (expected a mapping with at least name, time, "

@@ -1,7 +1,8 @@
 #pragma once
-// Reads a YAML scenario into the frozen, validated bankrun::Scenario. Every key is
-// documented in scenarios/README.md. Errors are ScenarioError: file, line, column, key
-// path and what was expected; unknown keys are rejected with the nearest valid key.
+// Reads a YAML scenario into the frozen, validated bankrun::Scenario. Every key is a row of
+// the schema (scenarios/schema.*), whose tables scenarios/README.md shows. Errors are
+// ScenarioError: file, line, column, key path and what was expected; unknown keys are
+// rejected with the nearest valid key.
 #include <filesystem>
 #include <string>
 #include <string_view>

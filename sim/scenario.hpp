@@ -27,6 +27,7 @@ struct TimeSpec {
   std::int32_t ticks_per_day() const {
     return static_cast<std::int32_t>(std::max(1L, std::lround(24.0 / tick_hours)));
   }
+  bool operator==(const TimeSpec&) const = default;
 };
 
 // One news item: from `tick` on, for `duration_ticks` ticks, it contributes
@@ -41,6 +42,7 @@ struct NewsEvent {
   // Target: only the depositors of this institution (index into Scenario::institutions)
   // feel it; -1 = every agent.
   std::int32_t institution = -1;
+  bool operator==(const NewsEvent&) const = default;
 };
 
 // Weights of the stress equation (MODEL.md section 4).
@@ -55,6 +57,7 @@ struct StressSpec {
   double queue_weight = 0.0;           // beta_queue: Q(t-1) = oldest request's wait, days
   double price_weight = 0.0;           // beta_price: X(t-1), the own token's drawdown
   // G, Q and X are those of the agent's account institution.
+  bool operator==(const StressSpec&) const = default;
 };
 
 // Decision rule: threshold (S_i > theta_i) or smooth hazard h0 * Phi((S_i - theta_i) / T).
@@ -63,6 +66,7 @@ struct DecisionSpec {
   Rule rule = Rule::kThreshold;
   double hazard_rate = 1.0;  // h0 in (0, 1]: probability per tick when S_i >> theta_i
   double temperature = 0.1;  // T > 0
+  bool operator==(const DecisionSpec&) const = default;
 };
 
 // Stochastic news: Poisson(rate_per_tick) events per tick in [start_tick, end_tick),
@@ -76,6 +80,7 @@ struct NewsProcessSpec {
   std::int32_t start_tick = 0;
   std::int32_t end_tick = kForever;
   std::int32_t institution = -1;  // target of the events (as NewsEvent::institution)
+  bool operator==(const NewsProcessSpec&) const = default;
 };
 
 // What is recorded beyond the standard series.
@@ -83,6 +88,7 @@ struct OutputSpec {
   std::vector<double> stress_quantiles{0.1, 0.5, 0.9};  // per class, per tick
   std::vector<std::int32_t> snapshot_ticks;  // per-agent snapshots at the end of these ticks
   std::uint32_t snapshot_agents = 1000;      // sample size (every (N / size)-th agent)
+  bool operator==(const OutputSpec&) const = default;
 };
 
 // A condition on the institution, checked on its state at the end of each tick (a
@@ -123,6 +129,7 @@ struct PolicySpec {
   Money coverage = 0;                  // deposit_insurance, cents per account
   double insured_stress_factor = 0.0;  // deposit_insurance: stress weight of the insured share
   double gate_fraction = 1.0;          // gate: share of the claim an account may ask per day
+  bool operator==(const PolicySpec&) const = default;
 };
 
 // A market asset the institution holds (its own token, or another crypto asset). When hot
@@ -158,6 +165,7 @@ struct AssetSpec {
   // Customers' withdrawals in this asset (the part of their claims their portfolio holds in
   // it) queue FIFO and are paid in kind from the hot units, at most this value a tick.
   Money max_payout_per_tick = std::numeric_limits<Money>::max();  // cents; max = unlimited
+  bool operator==(const AssetSpec&) const = default;
 };
 
 // A claim of one institution (the creditor, which lists it) on another (the debtor): a
@@ -174,6 +182,7 @@ struct ExposureSpec {
   double news_decay_ticks = std::numeric_limits<double>::infinity();
   std::int32_t news_duration_ticks = kForever;
   double news_reach = 1.0;
+  bool operator==(const ExposureSpec&) const = default;
 };
 
 struct InstitutionSpec {
@@ -192,6 +201,7 @@ struct InstitutionSpec {
   std::vector<PolicySpec> policies;
   std::vector<AssetSpec> assets;        // in liquidation order
   std::vector<ExposureSpec> exposures;  // claims on other institutions
+  bool operator==(const InstitutionSpec&) const = default;
 };
 
 // Agents' accounts and destinations refer to institutions by index (uint8): at most 254,
@@ -216,6 +226,7 @@ struct Scenario {
   // class's agents can hold claims in it must list in its assets.
   std::vector<std::string> currencies;
   OutputSpec output;
+  bool operator==(const Scenario&) const = default;
 };
 
 }  // namespace bankrun
