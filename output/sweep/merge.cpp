@@ -3,6 +3,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -137,26 +138,6 @@ RunRecord read_run(const fs::path& file, const std::string& expected_sha256,
 
 }  // namespace
 
-const char* state_name(RunState state) {
-  switch (state) {
-    case RunState::kMissing:
-      return "missing";
-    case RunState::kPartial:
-      return "partial";
-    case RunState::kComplete:
-      return "complete";
-    case RunState::kInterrupted:
-      return "interrupted";
-    case RunState::kFailed:
-      return "failed";
-    case RunState::kStale:
-      return "stale";
-    case RunState::kUnreadable:
-      return "unreadable";
-  }
-  return "?";
-}
-
 RunFileState inspect_run(const fs::path& file, const std::string& expected_sha256) {
   std::error_code ec;
   if (!fs::exists(file, ec)) {
@@ -212,6 +193,12 @@ std::vector<std::size_t> parameter_widths(const fs::path& out, const SweepInfo& 
   return widths;
 }
 
+// The width of the `runs` table's status column (bytes, NUL included): every state name fits.
+constexpr std::size_t kStatusWidth = 16;
+static_assert(std::ranges::all_of(kRunStateNames, [](const EnumName<RunState>& row) {
+  return std::char_traits<char>::length(row.name) < kStatusWidth;
+}));
+
 // The packed row of the `runs` table (scenarios/SWEEPS.md) and where its parts start.
 struct RunsRow {
   CompoundType type;
@@ -234,7 +221,7 @@ RunsRow runs_row(const SweepInfo& info, const std::vector<std::size_t>& widths,
       t.append_string(info.parameters[p], widths[p]);
   }
   r.status_field = r.first_param + info.parameters.size();
-  t.append_string("status", 16)
+  t.append_string("status", kStatusWidth)
       .append("ticks_run", H5T_STD_I32LE, H5T_NATIVE_INT32)
       .append("withdrawn_agents", H5T_STD_I64LE, H5T_NATIVE_INT64);
   r.first_institution = r.status_field + 3;

@@ -2,6 +2,7 @@
 // The run files' state and the merge index (`bankrun merge`): <out>/index.h5, the `runs`
 // table and /trajectories links. The output folder's layout and the manifest are in
 // output/sweep/manifest.hpp.
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -9,13 +10,26 @@
 #include <utility>
 #include <vector>
 
+#include "agents/names.hpp"
+
 namespace bankrun::sweep {
 
 // ---- Run files ----------------------------------------------------------------------------
 
 enum class RunState { kMissing, kPartial, kComplete, kInterrupted, kFailed, kStale, kUnreadable };
-// "missing", "partial", "complete", "interrupted", "failed", "stale", "unreadable".
-const char* state_name(RunState state);
+// The names of the states: the index's status column and the messages.
+inline constexpr std::array<EnumName<RunState>, 7> kRunStateNames{{
+    {RunState::kMissing, "missing"},
+    {RunState::kPartial, "partial"},
+    {RunState::kComplete, "complete"},
+    {RunState::kInterrupted, "interrupted"},
+    {RunState::kFailed, "failed"},
+    {RunState::kStale, "stale"},
+    {RunState::kUnreadable, "unreadable"},
+}};
+constexpr const char* state_name(RunState state) {
+  return name_in(kRunStateNames, state);
+}
 
 struct RunFileState {
   RunState state = RunState::kMissing;

@@ -32,7 +32,13 @@ namespace {
 constexpr std::uint64_t kMaxRuns = 1'000'000'000;
 constexpr std::uint64_t kMaxValues = 100'000'000;  // of one range
 
-const std::vector<std::string> kModes = {"grid", "zip", "random", "lhs"};
+// The names of an enum <-> name table, in table order (for MapReader's choice()).
+template <class Enum, std::size_t N>
+std::vector<std::string> names_of(const std::array<EnumName<Enum>, N>& table) {
+  std::vector<std::string> names;
+  for (const auto& row : table) names.push_back(row.name);
+  return names;
+}
 
 bool is_name(const std::string& s) {
   return !s.empty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -41,20 +47,6 @@ bool is_name(const std::string& s) {
 }
 
 }  // namespace
-
-const char* mode_name(Mode mode) {
-  switch (mode) {
-    case Mode::kGrid:
-      return "grid";
-    case Mode::kZip:
-      return "zip";
-    case Mode::kRandom:
-      return "random";
-    case Mode::kLhs:
-      return "lhs";
-  }
-  return "?";
-}
 
 // ---- SHA-256 (FIPS 180-4) ---------------------------------------------------------------
 
@@ -433,26 +425,21 @@ void check_value(const Sweep& s, const std::string& source, const Parameter& p,
 }
 
 Distribution read_distribution(const MapReader& m) {
-  static const std::vector<std::string> kinds = {"uniform", "loguniform", "integer", "normal"};
   Distribution d;
-  const std::size_t kind = m.required("dist").choice(kinds);
+  d.kind = kDistributionNames[m.required("dist").choice(names_of(kDistributionNames))].value;
   const std::map<std::string, std::string> notes = {
       {"mean", "it belongs to dist: normal"},
       {"sd", "it belongs to dist: normal"},
       {"low", "it belongs to dist: uniform, loguniform and integer"},
       {"high", "it belongs to dist: uniform, loguniform and integer"}};
-  const std::string context = "(dist: " + kinds[kind] + ")";
-  if (kind == 3) {
+  const std::string context = std::string("(dist: ") + name_in(kDistributionNames, d.kind) + ")";
+  if (d.kind == Distribution::Kind::kNormal) {
     m.allow_only({"dist", "mean", "sd"}, notes, context);
-    d.kind = Distribution::Kind::kNormal;
     d.a = m.required_number("mean", Range::any());
     d.b = m.required_number("sd", Range::at_least(0));
     return d;
   }
   m.allow_only({"dist", "low", "high"}, notes, context);
-  d.kind = kind == 0   ? Distribution::Kind::kUniform
-           : kind == 1 ? Distribution::Kind::kLogUniform
-                       : Distribution::Kind::kInteger;
   const Value low = m.required("low");
   const Value high = m.required("high");
   if (d.kind == Distribution::Kind::kInteger) {
@@ -556,7 +543,8 @@ void read_header(const MapReader& m, const std::string& source_name, const fs::p
   }
   s.description = m.string("description", "");
   s.seed = m.integer<std::uint64_t>("seed", 0, std::numeric_limits<std::uint64_t>::max(), 1);
-  s.mode = m.has("mode") ? static_cast<Mode>(m.get("mode")->choice(kModes)) : Mode::kGrid;
+  s.mode =
+      m.has("mode") ? kModeNames[m.get("mode")->choice(names_of(kModeNames))].value : Mode::kGrid;
   s.replicates = m.integer<std::uint32_t>("replicates", 1, 1'000'000, 1);
   if (const auto out = m.get("output")) {
     const std::string written = out->string();
