@@ -11,7 +11,9 @@
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
+#include <initializer_list>
 #include <limits>
+#include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -53,17 +55,65 @@ void fill(const Row* rows, std::size_t n, void* out) {
 
 enum class ColumnType { kInt32, kInt64, kFloat64, kUint8 };
 
-// One 1-D per-tick dataset, filled from one field of Row.
+// A sum of money in cents, as USD (float64).
+template <typename Row, auto GetCents>
+void fill_usd(const Row* rows, std::size_t n, void* out) {
+  double* o = static_cast<double*>(out);
+  for (std::size_t i = 0; i < n; ++i) o[i] = cents_to_usd(GetCents(rows[i]));
+}
+
+// One per-tick dataset, filled from one field of Row: 1-D [tick] (population and institution
+// series), or 2-D [tick, item] (item: an investor class, or an asset of an institution).
 template <typename Row>
 struct ColumnSpec {
   const char* group;  // population columns: absolute group path; institution columns: a
-                      // subgroup of /institutions/<name> ("" = the institution group itself)
-  const char* name;
+                      // subgroup of /institutions/<name> ("" = the institution group itself);
+                      // class and asset columns: "" (their table's group)
+  std::string name;
   ColumnType type;
   const char* units;
-  const char* description;
+  std::string description;
   Fill<Row> fill;
+  Fill<Row> usd_fill = nullptr;  // set on a money column until with_money_pairs expands it
 };
+
+// A money column: a sum of money (GetCents: a field of Row in cents) written twice by
+// with_money_pairs, as `<name>` in USD (float64) and `<name>_cents` (int64, exact).
+template <typename Row, auto GetCents>
+ColumnSpec<Row> money(const char* group, const char* name, const char* description) {
+  return {group,
+          name,
+          ColumnType::kInt64,
+          "USD cents",
+          description,
+          &fill<Row, std::int64_t, GetCents>,
+          &fill_usd<Row, GetCents>};
+}
+// The columns to write: each money column becomes its USD column ("<description>
+// (<name>_cents / 100)") followed by its cents column ("<description>, exact").
+template <typename Spec>
+std::vector<Spec> with_money_pairs(std::initializer_list<Spec> specs) {
+  std::vector<Spec> out;
+  for (const Spec& spec : specs) {
+    if (spec.usd_fill == nullptr) {
+      out.push_back(spec);
+      continue;
+    }
+    Spec usd = spec;
+    usd.type = ColumnType::kFloat64;
+    usd.units = "USD";
+    usd.description = spec.description + " (" + spec.name + "_cents / 100)";
+    usd.fill = spec.usd_fill;
+    usd.usd_fill = nullptr;
+    Spec cents = spec;
+    cents.name = spec.name + "_cents";
+    cents.description = spec.description + ", exact";
+    cents.usd_fill = nullptr;
+    out.push_back(std::move(usd));
+    out.push_back(std::move(cents));
+  }
+  return out;
+}
 
 template <typename T, auto Get>
 constexpr Fill<TickRecord> from_record = &fill<TickRecord, T, Get>;
@@ -81,7 +131,7 @@ double asset_units(std::int64_t base_units) {
 
 // Population-level columns (from TickRecord), one dataset each.
 // clang-format off
-const std::array<ColumnSpec<TickRecord>, 9> kColumns{{
+const std::vector<ColumnSpec<TickRecord>> kColumns = with_money_pairs<ColumnSpec<TickRecord>>({
   {"/time", "tick", ColumnType::kInt32, "tick",
    "tick index t (0-based); tick t covers [start + t*tick_hours, start + (t+1)*tick_hours)",
    from_record<std::int32_t, [](const TickRecord& r) { return r.tick; }>},
@@ -100,55 +150,32 @@ const std::array<ColumnSpec<TickRecord>, 9> kColumns{{
   {"/population", "stress_mean", ColumnType::kFloat64, "stress",
    "mean stress S_i(t) over the acting agents (0 if none acted)",
    from_record<double, [](const TickRecord& r) { return r.stress_mean; }>},
-  {"/population", "self_custody", ColumnType::kFloat64, "USD",
-   "funds withdrawn to self-custody (outside every institution) at the end of the tick "
-   "(self_custody_cents / 100)",
-   from_record<double, [](const TickRecord& r) { return cents_to_usd(r.self_custody); }>},
-  {"/population", "self_custody_cents", ColumnType::kInt64, "USD cents",
-   "funds withdrawn to self-custody (outside every institution) at the end of the tick, exact",
-   from_record<std::int64_t, [](const TickRecord& r) { return r.self_custody; }>},
+  money<TickRecord, [](const TickRecord& r) { return r.self_custody; }>(
+      "/population", "self_custody",
+      "funds withdrawn to self-custody (outside every institution) at the end of the tick"),
   {"/signals", "news", ColumnType::kFloat64, "stress units",
    "total news value at tick t: sum of A_j exp(-(t - t_j)/tau_j) over the active events "
    "(whatever their target)",
    from_record<double, [](const TickRecord& r) { return r.news_signal; }>},
-}};
+});
 
 // Per-institution columns (from InstitutionTick): created once in every
 // /institutions/<name> group.
-const std::array<ColumnSpec<InstitutionTick>, 27> kInstitutionColumns{{
-  {"", "deposits", ColumnType::kFloat64, "USD",
-   "customers' claims outstanding at the end of the tick (deposits_cents / 100)",
-   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.deposits); }>},
-  {"", "deposits_cents", ColumnType::kInt64, "USD cents",
-   "customers' claims outstanding at the end of the tick, exact",
-   from_institution<std::int64_t, [](const InstitutionTick& r) { return r.deposits; }>},
+const std::vector<ColumnSpec<InstitutionTick>> kInstitutionColumns =
+    with_money_pairs<ColumnSpec<InstitutionTick>>({
+  money<InstitutionTick, [](const InstitutionTick& r) { return r.deposits; }>(
+      "", "deposits", "customers' claims outstanding at the end of the tick"),
   {"", "requests", ColumnType::kFloat64, "USD",
    "value of the withdrawal requests submitted this tick",
    from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.requested); }>},
-  {"", "payments", ColumnType::kFloat64, "USD",
-   "value paid out this tick, to self-custody or to other institutions (payments_cents / 100)",
-   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.paid); }>},
-  {"", "payments_cents", ColumnType::kInt64, "USD cents",
-   "value paid out this tick, to self-custody or to other institutions, exact",
-   from_institution<std::int64_t, [](const InstitutionTick& r) { return r.paid; }>},
-  {"", "transfers_out", ColumnType::kFloat64, "USD",
-   "the part of this tick's payments sent on to other institutions (transfers_out_cents / 100)",
-   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.transfers_out); }>},
-  {"", "transfers_out_cents", ColumnType::kInt64, "USD cents",
-   "the part of this tick's payments sent on to other institutions, exact",
-   from_institution<std::int64_t, [](const InstitutionTick& r) { return r.transfers_out; }>},
-  {"", "inflows", ColumnType::kFloat64, "USD",
-   "value re-deposited from self-custody this tick (inflows_cents / 100)",
-   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.inflows); }>},
-  {"", "inflows_cents", ColumnType::kInt64, "USD cents",
-   "value re-deposited from self-custody this tick, exact",
-   from_institution<std::int64_t, [](const InstitutionTick& r) { return r.inflows; }>},
-  {"", "transfers_in", ColumnType::kFloat64, "USD",
-   "value arriving from other institutions' payments this tick (transfers_in_cents / 100)",
-   from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.transfers_in); }>},
-  {"", "transfers_in_cents", ColumnType::kInt64, "USD cents",
-   "value arriving from other institutions' payments this tick, exact",
-   from_institution<std::int64_t, [](const InstitutionTick& r) { return r.transfers_in; }>},
+  money<InstitutionTick, [](const InstitutionTick& r) { return r.paid; }>(
+      "", "payments", "value paid out this tick, to self-custody or to other institutions"),
+  money<InstitutionTick, [](const InstitutionTick& r) { return r.transfers_out; }>(
+      "", "transfers_out", "the part of this tick's payments sent on to other institutions"),
+  money<InstitutionTick, [](const InstitutionTick& r) { return r.inflows; }>(
+      "", "inflows", "value re-deposited from self-custody this tick"),
+  money<InstitutionTick, [](const InstitutionTick& r) { return r.transfers_in; }>(
+      "", "transfers_in", "value arriving from other institutions' payments this tick"),
   {"", "queue_value", ColumnType::kFloat64, "USD",
    "unpaid value of the withdrawal queue at the end of the tick",
    from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.queue_value); }>},
@@ -200,96 +227,72 @@ const std::array<ColumnSpec<InstitutionTick>, 27> kInstitutionColumns{{
    "queue signal Q(t-1) seen by its depositors at tick t: the oldest unpaid request's wait at "
    "the end of t-1",
    from_institution<double, [](const InstitutionTick& r) { return r.queue_signal; }>},
-}};
+});
 // clang-format on
 
-// One 2-D per-tick dataset [tick, item] (item: an investor class, or an asset of an
-// institution), filled from one field of Row.
-template <typename Row>
-struct MatrixColumnSpec {
-  const char* name;
-  ColumnType type;
-  const char* units;
-  const char* description;
-  Fill<Row> fill;
-};
-
 // Per-class columns: 2-D datasets [tick, class] under /population/by_class.
-using ClassColumnSpec = MatrixColumnSpec<ClassTick>;
+using ClassColumnSpec = ColumnSpec<ClassTick>;
 
 // clang-format off
-const std::array<ClassColumnSpec, 5> kClassColumns{{
-  {"withdrawn_agents", ColumnType::kInt64, "agents",
+const std::vector<ClassColumnSpec> kClassColumns = with_money_pairs<ClassColumnSpec>({
+  {"", "withdrawn_agents", ColumnType::kInt64, "agents",
    "agents of the class that have decided to withdraw at least once, cumulative",
    from_class<std::int64_t, [](const ClassTick& c) { return c.withdrawn_agents; }>},
-  {"withdrawn_value", ColumnType::kFloat64, "USD",
-   "value paid out to the class's agents, cumulative (withdrawn_value_cents / 100)",
-   from_class<double, [](const ClassTick& c) { return cents_to_usd(c.withdrawn_value); }>},
-  {"withdrawn_value_cents", ColumnType::kInt64, "USD cents",
-   "value paid out to the class's agents, cumulative, exact",
-   from_class<std::int64_t, [](const ClassTick& c) { return c.withdrawn_value; }>},
-  {"acting_agents", ColumnType::kInt64, "agents",
+  money<ClassTick, [](const ClassTick& c) { return c.withdrawn_value; }>(
+      "", "withdrawn_value", "value paid out to the class's agents, cumulative"),
+  {"", "acting_agents", ColumnType::kInt64, "agents",
    "agents of the class that evaluated the decision rule this tick",
    from_class<std::int64_t, [](const ClassTick& c) { return c.acting_agents; }>},
-  {"stress_mean", ColumnType::kFloat64, "stress",
+  {"", "stress_mean", ColumnType::kFloat64, "stress",
    "mean stress S_i(t) over the class's acting agents (0 if none acted)",
    from_class<double, [](const ClassTick& c) { return c.stress_mean; }>},
-}};
+});
 // clang-format on
 
 // Per-asset columns: 2-D datasets [tick, asset] under /institutions/<name>/assets.
-using AssetColumnSpec = MatrixColumnSpec<AssetTick>;
+using AssetColumnSpec = ColumnSpec<AssetTick>;
 
 // clang-format off
-const std::array<AssetColumnSpec, 16> kAssetColumns{{
-  {"price", ColumnType::kFloat64, "USD per unit", "price at the end of the tick",
+const std::vector<AssetColumnSpec> kAssetColumns = with_money_pairs<AssetColumnSpec>({
+  {"", "price", ColumnType::kFloat64, "USD per unit", "price at the end of the tick",
    from_asset<double, [](const AssetTick& a) { return a.price; }>},
-  {"value", ColumnType::kFloat64, "USD",
+  {"", "value", ColumnType::kFloat64, "USD",
    "the institution's holding (hot + cold + in transit + illiquid units) at the end-of-tick price",
    from_asset<double, [](const AssetTick& a) { return cents_to_usd(a.value); }>},
-  {"sale_proceeds", ColumnType::kFloat64, "USD", "fire-sale proceeds this tick",
+  {"", "sale_proceeds", ColumnType::kFloat64, "USD", "fire-sale proceeds this tick",
    from_asset<double, [](const AssetTick& a) { return cents_to_usd(a.proceeds); }>},
-  {"realised_loss", ColumnType::kFloat64, "USD",
+  {"", "realised_loss", ColumnType::kFloat64, "USD",
    "loss on this tick's sales: P q - proceeds (price impact)",
    from_asset<double, [](const AssetTick& a) { return cents_to_usd(a.loss); }>},
-  {"hot_units", ColumnType::kFloat64, "units of the asset",
+  {"", "hot_units", ColumnType::kFloat64, "units of the asset",
    "hot units (payable in kind and sellable now) at the end of the tick",
    from_asset<double, [](const AssetTick& a) { return asset_units(a.hot_units); }>},
-  {"cold_units", ColumnType::kFloat64, "units of the asset",
+  {"", "cold_units", ColumnType::kFloat64, "units of the asset",
    "cold units at the end of the tick",
    from_asset<double, [](const AssetTick& a) { return asset_units(a.cold_units); }>},
-  {"in_transit_units", ColumnType::kFloat64, "units of the asset",
+  {"", "in_transit_units", ColumnType::kFloat64, "units of the asset",
    "cold units on their way to hot at the end of the tick",
    from_asset<double, [](const AssetTick& a) { return asset_units(a.in_transit_units); }>},
-  {"illiquid_units", ColumnType::kFloat64, "units of the asset",
+  {"", "illiquid_units", ColumnType::kFloat64, "units of the asset",
    "illiquid units (lent out: valued at the price, never sold or paid out) at the end of the tick",
    from_asset<double, [](const AssetTick& a) { return asset_units(a.illiquid_units); }>},
-  {"liabilities", ColumnType::kFloat64, "USD",
-   "customers' claims held in this asset, by value, at the end of the tick "
-   "(liabilities_cents / 100)",
-   from_asset<double, [](const AssetTick& a) { return cents_to_usd(a.liabilities); }>},
-  {"liabilities_cents", ColumnType::kInt64, "USD cents",
-   "customers' claims held in this asset, by value, at the end of the tick, exact",
-   from_asset<std::int64_t, [](const AssetTick& a) { return a.liabilities; }>},
-  {"payments", ColumnType::kFloat64, "USD",
-   "value paid out in kind in this asset this tick (payments_cents / 100)",
-   from_asset<double, [](const AssetTick& a) { return cents_to_usd(a.paid); }>},
-  {"payments_cents", ColumnType::kInt64, "USD cents",
-   "value paid out in kind in this asset this tick, exact",
-   from_asset<std::int64_t, [](const AssetTick& a) { return a.paid; }>},
-  {"paid_units", ColumnType::kFloat64, "units of the asset",
+  money<AssetTick, [](const AssetTick& a) { return a.liabilities; }>(
+      "", "liabilities", "customers' claims held in this asset, by value, at the end of the tick"),
+  money<AssetTick, [](const AssetTick& a) { return a.paid; }>(
+      "", "payments", "value paid out in kind in this asset this tick"),
+  {"", "paid_units", ColumnType::kFloat64, "units of the asset",
    "units paid out in kind this tick",
    from_asset<double, [](const AssetTick& a) { return asset_units(a.paid_units); }>},
-  {"queue_value", ColumnType::kFloat64, "USD",
+  {"", "queue_value", ColumnType::kFloat64, "USD",
    "unpaid value of the withdrawal queue in this asset at the end of the tick",
    from_asset<double, [](const AssetTick& a) { return cents_to_usd(a.queue_value); }>},
-  {"queue_count", ColumnType::kInt64, "requests",
+  {"", "queue_count", ColumnType::kInt64, "requests",
    "requests waiting in this asset's queue at the end of the tick",
    from_asset<std::int64_t, [](const AssetTick& a) { return a.queue_count; }>},
-  {"oldest_wait", ColumnType::kInt32, "ticks",
+  {"", "oldest_wait", ColumnType::kInt32, "ticks",
    "ticks the oldest unpaid request in this asset has waited at the end of the tick (0 if none)",
    from_asset<std::int32_t, [](const AssetTick& a) { return a.oldest_wait_ticks; }>},
-}};
+});
 // clang-format on
 
 hid_t file_type(ColumnType t) {
@@ -842,8 +845,8 @@ void Hdf5Writer::Impl::create_columns() {
       groups.emplace_back(col.group, group(file.get(), col.group));
       it = std::prev(groups.end());
     }
-    datasets.push_back(
-        create_series(it->second.get(), col.name, col.type, col.units, col.description));
+    datasets.push_back(create_series(it->second.get(), col.name.c_str(), col.type, col.units,
+                                     col.description.c_str()));
   }
 }
 
@@ -863,7 +866,8 @@ void Hdf5Writer::Impl::create_institution_columns(InstitutionOut& out, hid_t ins
       }
       parent = it->second.get();
     }
-    out.datasets.push_back(create_series(parent, col.name, col.type, col.units, col.description));
+    out.datasets.push_back(
+        create_series(parent, col.name.c_str(), col.type, col.units, col.description.c_str()));
   }
   out.buffer.assign(kBlock, InstitutionTick{});
 }
@@ -912,7 +916,8 @@ void Hdf5Writer::Impl::flush_block() {
   for (std::size_t c = 0; c < kColumns.size(); ++c) {
     const auto& col = kColumns[c];
     col.fill(buffer.data(), buffered, scratch.data());
-    append_matrix(datasets[c].get(), 1, none, memory_type(col.type), scratch.data(), col.name);
+    append_matrix(datasets[c].get(), 1, none, memory_type(col.type), scratch.data(),
+                  col.name.c_str());
   }
   for (InstitutionOut& out : institutions) flush_institution_block(out);
   flush_class_block();
@@ -928,14 +933,15 @@ void Hdf5Writer::Impl::flush_institution_block(InstitutionOut& out) {
   for (std::size_t c = 0; c < kInstitutionColumns.size(); ++c) {
     const auto& col = kInstitutionColumns[c];
     col.fill(out.buffer.data(), buffered, scratch.data());
-    append_matrix(out.datasets[c].get(), 1, none, memory_type(col.type), scratch.data(), col.name);
+    append_matrix(out.datasets[c].get(), 1, none, memory_type(col.type), scratch.data(),
+                  col.name.c_str());
   }
   const hsize_t dims[2] = {out.assets, 1};
   for (std::size_t c = 0; c < kAssetColumns.size(); ++c) {
     const AssetColumnSpec& col = kAssetColumns[c];
     col.fill(out.asset_buffer.data(), buffered * out.assets, scratch.data());
     append_matrix(out.asset_datasets[c].get(), 2, dims, memory_type(col.type), scratch.data(),
-                  col.name);
+                  col.name.c_str());
   }
 }
 
@@ -983,7 +989,7 @@ void Hdf5Writer::Impl::create_asset_columns(InstitutionOut& out, hid_t inst,
   const hsize_t dims[2] = {out.assets, 1};
   out.asset_datasets.clear();
   for (const AssetColumnSpec& col : kAssetColumns) {
-    Handle ds = create_matrix(g.get(), col.name, col.type, 2, dims);
+    Handle ds = create_matrix(g.get(), col.name.c_str(), col.type, 2, dims);
     attr(ds.get(), "units", col.units);
     attr(ds.get(), "description", col.description);
     out.asset_datasets.push_back(std::move(ds));
@@ -1038,7 +1044,7 @@ void Hdf5Writer::Impl::create_class_columns(const Simulation& sim) {
   const hsize_t class_dims[2] = {classes, 1};
   class_datasets.clear();
   for (const ClassColumnSpec& col : kClassColumns) {
-    Handle ds = create(col.name, col.type, 2, class_dims);
+    Handle ds = create(col.name.c_str(), col.type, 2, class_dims);
     attr(ds.get(), "units", col.units);
     attr(ds.get(), "description", col.description);
     class_datasets.push_back(std::move(ds));
@@ -1060,7 +1066,7 @@ void Hdf5Writer::Impl::flush_class_block() {
     const ClassColumnSpec& col = kClassColumns[c];
     col.fill(class_buffer.data(), buffered * classes, scratch.data());
     append_matrix(class_datasets[c].get(), 2, class_dims, memory_type(col.type), scratch.data(),
-                  col.name);
+                  col.name.c_str());
   }
   const hsize_t quantile_dims[2] = {classes, quantiles};
   append_matrix(quantile_dataset.get(), 3, quantile_dims, H5T_NATIVE_DOUBLE, quantile_buffer.data(),

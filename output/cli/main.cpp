@@ -13,6 +13,8 @@
 #include <csignal>
 #include <ctime>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -176,94 +178,111 @@ int cmd_validate(const std::string& path, const std::vector<std::string>& overri
   return kExitOk;
 }
 
-}  // namespace
+// A subcommand: its CLI11 declaration and what runs when it is chosen (with the values
+// its options were parsed into, owned by the closure).
+struct Subcommand {
+  CLI::App* command;
+  std::function<int()> run;
+};
 
-int main(int argc, char** argv) {
-  CLI::App app{"bankrun: agent-based simulator of bank and crypto-exchange runs"};
-  app.set_version_flag("--version",
-                       fmt::format("bankrun {} ({})", BANKRUN_VERSION, BANKRUN_GIT_COMMIT));
-  app.require_subcommand(1);
-
-  RunArgs run_args;
-  CLI::App* run_cmd = app.add_subcommand("run", "Run a scenario and write its HDF5 output");
-  run_cmd->add_option("scenario", run_args.scenario, "Scenario YAML file")->required();
-  run_cmd->add_option("-o,--output", run_args.output,
-                      "Output HDF5 file (default: <scenario name>.h5 in this folder)");
-  run_cmd->add_option("--seed", run_args.seed, "Random seed (overrides the scenario's seed)");
-  run_cmd->add_option("--threads", run_args.threads, "Worker threads (0 = all cores)")
+Subcommand add_run_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "Run a scenario and write its HDF5 output");
+  cmd->add_option("scenario", args->scenario, "Scenario YAML file")->required();
+  cmd->add_option("-o,--output", args->output,
+                  "Output HDF5 file (default: <scenario name>.h5 in this folder)");
+  cmd->add_option("--seed", args->seed, "Random seed (overrides the scenario's seed)");
+  cmd->add_option("--threads", args->threads, "Worker threads (0 = all cores)")
       ->check(CLI::Range(0, 4096));
-  run_cmd->add_option("--set", run_args.overrides,
-                      "Override a scenario value: key.path=value (repeatable)");
-  run_cmd->add_flag("-q,--quiet", run_args.quiet, "No progress line and no summary");
+  cmd->add_option("--set", args->overrides,
+                  "Override a scenario value: key.path=value (repeatable)");
+  cmd->add_flag("-q,--quiet", args->quiet, "No progress line and no summary");
+  return {cmd, [args] { return cmd_run(*args); }};
+}
 
-  std::string validate_path;
-  std::vector<std::string> validate_overrides;
-  CLI::App* validate_cmd = app.add_subcommand("validate", "Check a scenario without running it");
-  validate_cmd->add_option("scenario", validate_path, "Scenario YAML file")->required();
-  validate_cmd->add_option("--set", validate_overrides, "Override a value: key.path=value");
+Subcommand add_validate_command(CLI::App& app) {
+  struct Args {
+    std::string path;
+    std::vector<std::string> overrides;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("validate", "Check a scenario without running it");
+  cmd->add_option("scenario", args->path, "Scenario YAML file")->required();
+  cmd->add_option("--set", args->overrides, "Override a value: key.path=value");
+  return {cmd, [args] { return cmd_validate(args->path, args->overrides); }};
+}
 
-  // Sweeps (scenarios/SWEEPS.md): output/sweep/runner.hpp.
-  sweep::SweepCommand sweep_args;
-  CLI::App* sweep_cmd = app.add_subcommand(
-      "sweep", "Run every run of a sweep file (locally, or as a Slurm array job with --slurm)");
-  sweep_cmd->add_option("sweep", sweep_args.sweep_file, "Sweep YAML file")->required();
-  sweep_cmd->add_option("-o,--output", sweep_args.output, "Output folder (default: the sweep's)");
-  sweep_cmd->add_option("-j,--jobs", sweep_args.jobs, "Runs in flight (0 = one per core)")
-      ->check(CLI::Range(0, 4096));
-  sweep_cmd->add_option("--threads", sweep_args.threads, "Threads per run")
+// The --slurm options of `bankrun sweep`.
+void add_slurm_options(CLI::App& cmd, sweep::SlurmOptions& so, bool& no_submit) {
+  cmd.add_option("--partition", so.partition, "--slurm: the partition");
+  cmd.add_option("--time", so.time, "--slurm: time limit of each array task");
+  cmd.add_option("--cpus-per-task", so.cpus_per_task,
+                 "--slurm: cores of each task (runs in flight per task)")
       ->check(CLI::Range(1, 4096));
-  sweep_cmd->add_option("--shard", sweep_args.shard,
-                        "Run only shard I of N: the runs i with i % N == I (default in a Slurm "
-                        "array job: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)");
-  sweep_cmd->add_flag("--list", sweep_args.list, "Print the runs (CSV) without running them");
-  sweep_cmd->add_flag("--dry-run", sweep_args.dry_run, "Validate every run's scenario; run none");
-  sweep_cmd->add_flag("-q,--quiet", sweep_args.quiet, "Print only failures");
-  sweep_cmd->add_flag("--worker", sweep_args.worker)->group("");  // internal: a worker process
-  sweep_cmd->add_flag("--slurm", sweep_args.slurm,
-                      "Write <output>/sweep.sbatch (an array job of the runs not complete yet) "
-                      "and submit it");
-  auto& so = sweep_args.slurm_options;
-  sweep_cmd->add_option("--partition", so.partition, "--slurm: the partition");
-  sweep_cmd->add_option("--time", so.time, "--slurm: time limit of each array task");
-  sweep_cmd
-      ->add_option("--cpus-per-task", so.cpus_per_task,
-                   "--slurm: cores of each task (runs in flight per task)")
-      ->check(CLI::Range(1, 4096));
-  sweep_cmd->add_option("--array-limit", so.array_limit, "--slurm: at most L tasks at once")
+  cmd.add_option("--array-limit", so.array_limit, "--slurm: at most L tasks at once")
       ->check(CLI::Range(0, 1000000));
-  sweep_cmd->add_option("--tasks", so.tasks, "--slurm: array tasks (default min(runs, 1000))")
+  cmd.add_option("--tasks", so.tasks, "--slurm: array tasks (default min(runs, 1000))")
       ->check(CLI::Range(1, 1000000));
-  sweep_cmd->add_option("--sbatch-option", so.sbatch_options,
-                        "--slurm: an extra #SBATCH line, e.g. --account=A (repeatable)");
-  bool no_submit = false;
-  sweep_cmd->add_flag("--no-submit", no_submit, "--slurm: write the script, do not submit it");
-  sweep_cmd->add_flag("--force", so.force,
-                      "--slurm: submit even if jobs of this sweep are still queued or running");
+  cmd.add_option("--sbatch-option", so.sbatch_options,
+                 "--slurm: an extra #SBATCH line, e.g. --account=A (repeatable)");
+  cmd.add_flag("--no-submit", no_submit, "--slurm: write the script, do not submit it");
+  cmd.add_flag("--force", so.force,
+               "--slurm: submit even if jobs of this sweep are still queued or running");
+}
 
-  std::string merge_folder, merge_index;
-  bool merge_quiet = false;
-  CLI::App* merge_cmd =
+// Sweeps (scenarios/SWEEPS.md): output/sweep/runner.hpp.
+Subcommand add_sweep_command(CLI::App& app) {
+  struct Args {
+    sweep::SweepCommand sweep;
+    bool no_submit = false;
+  };
+  auto args = std::make_shared<Args>();
+  sweep::SweepCommand& a = args->sweep;
+  CLI::App* cmd = app.add_subcommand(
+      "sweep", "Run every run of a sweep file (locally, or as a Slurm array job with --slurm)");
+  cmd->add_option("sweep", a.sweep_file, "Sweep YAML file")->required();
+  cmd->add_option("-o,--output", a.output, "Output folder (default: the sweep's)");
+  cmd->add_option("-j,--jobs", a.jobs, "Runs in flight (0 = one per core)")
+      ->check(CLI::Range(0, 4096));
+  cmd->add_option("--threads", a.threads, "Threads per run")->check(CLI::Range(1, 4096));
+  cmd->add_option("--shard", a.shard,
+                  "Run only shard I of N: the runs i with i % N == I (default in a Slurm "
+                  "array job: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)");
+  cmd->add_flag("--list", a.list, "Print the runs (CSV) without running them");
+  cmd->add_flag("--dry-run", a.dry_run, "Validate every run's scenario; run none");
+  cmd->add_flag("-q,--quiet", a.quiet, "Print only failures");
+  cmd->add_flag("--worker", a.worker)->group("");  // internal: a worker process
+  cmd->add_flag("--slurm", a.slurm,
+                "Write <output>/sweep.sbatch (an array job of the runs not complete yet) "
+                "and submit it");
+  add_slurm_options(*cmd, a.slurm_options, args->no_submit);
+  return {cmd, [args] {
+            args->sweep.slurm_options.submit = !args->no_submit;
+            args->sweep.version = BANKRUN_VERSION;
+            args->sweep.commit = BANKRUN_GIT_COMMIT;
+            return sweep::sweep_command(args->sweep);
+          }};
+}
+
+Subcommand add_merge_command(CLI::App& app) {
+  struct Args {
+    std::string folder, index;
+    bool quiet = false;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd =
       app.add_subcommand("merge", "Write a sweep's index (runs table and trajectory links)");
-  merge_cmd->add_option("folder", merge_folder, "The sweep's output folder")->required();
-  merge_cmd->add_option("-o,--output", merge_index, "Index file (default: FOLDER/index.h5)");
-  merge_cmd->add_flag("-q,--quiet", merge_quiet, "Print only missing or failed runs");
+  cmd->add_option("folder", args->folder, "The sweep's output folder")->required();
+  cmd->add_option("-o,--output", args->index, "Index file (default: FOLDER/index.h5)");
+  cmd->add_flag("-q,--quiet", args->quiet, "Print only missing or failed runs");
+  return {cmd, [args] { return sweep::merge_command(args->folder, args->index, args->quiet); }};
+}
 
+// Runs the chosen subcommand; an exception becomes its message and exit code.
+int run_chosen(const std::vector<Subcommand>& subcommands) {
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
-  }
-  try {
-    if (*run_cmd) return cmd_run(run_args);
-    if (*validate_cmd) return cmd_validate(validate_path, validate_overrides);
-    if (*sweep_cmd) {
-      so.submit = !no_submit;
-      sweep_args.version = BANKRUN_VERSION;
-      sweep_args.commit = BANKRUN_GIT_COMMIT;
-      return sweep::sweep_command(sweep_args);
-    }
-    if (*merge_cmd) return sweep::merge_command(merge_folder, merge_index, merge_quiet);
+    for (const Subcommand& s : subcommands)
+      if (*s.command) return s.run();
   } catch (const ScenarioError& e) {
     fmt::print(stderr, "bankrun: scenario error: {}\n", e.what());
     return kExitUsage;
@@ -275,4 +294,22 @@ int main(int argc, char** argv) {
     return kExitFailure;
   }
   return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bankrun: agent-based simulator of bank and crypto-exchange runs"};
+  app.set_version_flag("--version",
+                       fmt::format("bankrun {} ({})", BANKRUN_VERSION, BANKRUN_GIT_COMMIT));
+  app.require_subcommand(1);
+  const std::vector<Subcommand> subcommands = {add_run_command(app), add_validate_command(app),
+                                               add_sweep_command(app), add_merge_command(app)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  return run_chosen(subcommands);
 }

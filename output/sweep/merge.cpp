@@ -1,8 +1,9 @@
-// Sweep output folders: the manifest, run file states and the merge index (HDF5).
+// Sweep output folders: run file states and the merge index (HDF5).
 #include "output/sweep/merge.hpp"
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -14,145 +15,13 @@
 #include "output/hdf5_compound.hpp"
 #include "output/hdf5_handle.hpp"
 #include "output/hdf5_writer.hpp"
+#include "output/sweep/manifest.hpp"
 #include "output/sweep/sweep_file.hpp"
 #include "scenarios/yaml_reader.hpp"
 
 namespace bankrun::sweep {
 
 namespace fs = std::filesystem;
-
-fs::path manifest_path(const fs::path& out) {
-  return out / "manifest.csv";
-}
-fs::path info_path(const fs::path& out) {
-  return out / "sweep.info.yaml";
-}
-fs::path index_path(const fs::path& out) {
-  return out / "index.h5";
-}
-std::string run_relative_path(std::uint64_t index) {
-  return "runs/" + std::to_string(index) + ".h5";
-}
-fs::path run_path(const fs::path& out, std::uint64_t index) {
-  return out / run_relative_path(index);
-}
-
-// ---- Manifest ---------------------------------------------------------------------------------
-
-std::vector<std::string> manifest_columns(const std::vector<std::string>& parameters) {
-  std::vector<std::string> columns = {"index", "point", "replicate", "seed", "scenario_sha256"};
-  columns.insert(columns.end(), parameters.begin(), parameters.end());
-  return columns;
-}
-
-std::string csv_line(const std::vector<std::string>& cells) {
-  std::string out;
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    if (i > 0) out += ',';
-    const std::string& c = cells[i];
-    const bool quote = c.find_first_of(",\"\r\n") != std::string::npos ||
-                       (!c.empty() && (c.front() == ' ' || c.back() == ' '));
-    if (!quote) {
-      out += c;
-      continue;
-    }
-    out += '"';
-    for (char ch : c) {
-      if (ch == '"') out += '"';
-      out += ch;
-    }
-    out += '"';
-  }
-  return out + "\n";
-}
-
-ManifestReader::ManifestReader(const fs::path& path, const std::vector<std::string>& parameters)
-    : path_(path), parameters_(parameters.size()) {
-  auto in = std::make_unique<std::ifstream>(path, std::ios::binary);
-  if (!*in) throw std::runtime_error(path.string() + ": cannot open: " + std::strerror(errno));
-  in_ = std::move(in);
-  std::vector<std::string> header;
-  if (!record(header))
-    throw std::runtime_error(path.string() + ": empty file (expected a sweep manifest)");
-  if (header != manifest_columns(parameters))
-    throw std::runtime_error(path.string() +
-                             ":1: the header is not that of this sweep's manifest (expected " +
-                             csv_line(manifest_columns(parameters)).substr(0) + ")");
-}
-
-bool ManifestReader::record(std::vector<std::string>& cells) {
-  cells.clear();
-  std::string cell;
-  bool quoted = false, any = false, cell_quoted = false;
-  int c;
-  while ((c = in_->get()) != EOF) {
-    any = true;
-    const char ch = static_cast<char>(c);
-    if (quoted) {
-      if (ch == '"') {
-        if (in_->peek() == '"') {
-          in_->get();
-          cell += '"';
-        } else {
-          quoted = false;
-        }
-      } else {
-        if (ch == '\n') ++line_;
-        cell += ch;
-      }
-      continue;
-    }
-    if (ch == '"' && cell.empty() && !cell_quoted) {
-      quoted = cell_quoted = true;
-    } else if (ch == ',') {
-      cells.push_back(std::move(cell));
-      cell.clear();
-      cell_quoted = false;
-    } else if (ch == '\n') {
-      ++line_;
-      if (!cell.empty() && cell.back() == '\r' && !cell_quoted) cell.pop_back();
-      cells.push_back(std::move(cell));
-      return true;
-    } else {
-      cell += ch;
-    }
-  }
-  if (!any) return false;
-  if (quoted) throw std::runtime_error(path_.string() + ": unterminated quoted cell at the end");
-  ++line_;
-  cells.push_back(std::move(cell));
-  return true;
-}
-
-bool ManifestReader::next(ManifestRow& row) {
-  std::vector<std::string> cells;
-  if (!record(cells)) return false;
-  const auto bad = [&](const std::string& why) {
-    throw std::runtime_error(path_.string() + ":" + std::to_string(line_) + ": " + why);
-  };
-  if (cells.size() != 5 + parameters_)
-    bad("expected " + std::to_string(5 + parameters_) + " cells, got " +
-        std::to_string(cells.size()));
-  const auto number = [&](const std::string& text, const char* what) {
-    std::size_t used = 0;
-    unsigned long long v = 0;
-    try {
-      v = std::stoull(text, &used);
-    } catch (const std::exception&) {
-      used = std::string::npos;
-    }
-    if (used != text.size() || text.empty() || text[0] == '-')
-      bad(std::string("expected a non-negative integer as ") + what + ", got '" + text + "'");
-    return static_cast<std::uint64_t>(v);
-  };
-  row.index = number(cells[0], "index");
-  row.point = number(cells[1], "point");
-  row.replicate = static_cast<std::uint32_t>(number(cells[2], "replicate"));
-  row.seed = number(cells[3], "seed");
-  row.scenario_sha256 = cells[4];
-  row.values.assign(cells.begin() + 5, cells.end());
-  return true;
-}
 
 // ---- HDF5 helpers ---------------------------------------------------------------------------
 
@@ -269,26 +138,6 @@ RunRecord read_run(const fs::path& file, const std::string& expected_sha256,
 
 }  // namespace
 
-const char* state_name(RunState state) {
-  switch (state) {
-    case RunState::kMissing:
-      return "missing";
-    case RunState::kPartial:
-      return "partial";
-    case RunState::kComplete:
-      return "complete";
-    case RunState::kInterrupted:
-      return "interrupted";
-    case RunState::kFailed:
-      return "failed";
-    case RunState::kStale:
-      return "stale";
-    case RunState::kUnreadable:
-      return "unreadable";
-  }
-  return "?";
-}
-
 RunFileState inspect_run(const fs::path& file, const std::string& expected_sha256) {
   std::error_code ec;
   if (!fs::exists(file, ec)) {
@@ -344,6 +193,12 @@ std::vector<std::size_t> parameter_widths(const fs::path& out, const SweepInfo& 
   return widths;
 }
 
+// The width of the `runs` table's status column (bytes, NUL included): every state name fits.
+constexpr std::size_t kStatusWidth = 16;
+static_assert(std::ranges::all_of(kRunStateNames, [](const EnumName<RunState>& row) {
+  return std::char_traits<char>::length(row.name) < kStatusWidth;
+}));
+
 // The packed row of the `runs` table (scenarios/SWEEPS.md) and where its parts start.
 struct RunsRow {
   CompoundType type;
@@ -366,7 +221,7 @@ RunsRow runs_row(const SweepInfo& info, const std::vector<std::size_t>& widths,
       t.append_string(info.parameters[p], widths[p]);
   }
   r.status_field = r.first_param + info.parameters.size();
-  t.append_string("status", 16)
+  t.append_string("status", kStatusWidth)
       .append("ticks_run", H5T_STD_I32LE, H5T_NATIVE_INT32)
       .append("withdrawn_agents", H5T_STD_I64LE, H5T_NATIVE_INT64);
   r.first_institution = r.status_field + 3;
@@ -441,8 +296,7 @@ void write_index_attributes(hid_t root, const SweepInfo& info, const Checker& c)
   number_attribute<std::int64_t>(root, "runs", H5T_STD_I64LE, H5T_NATIVE_INT64,
                                  static_cast<std::int64_t>(info.runs), c);
   write_string_attribute(root, "parameters", yaml_reader::join(info.parameters, ","), c);
-  write_string_attribute(root, "institution_names", yaml_reader::join(info.institutions, ","),
-                         c);
+  write_string_attribute(root, "institution_names", yaml_reader::join(info.institutions, ","), c);
 }
 
 // The extensible `runs` dataset (chunked, deflated), written kIndexChunk rows at a time.
@@ -477,16 +331,15 @@ class RunsTable {
     if (n == 0) return;
     const hsize_t extent = written_ + n;
     c_.check_status(H5Dset_extent(ds_.get(), &extent), "cannot extend dataset runs");
-    Handle fspace(c_.check(H5Dget_space(ds_.get()), "cannot get the dataspace of runs"),
-                  H5Sclose);
+    Handle fspace(c_.check(H5Dget_space(ds_.get()), "cannot get the dataspace of runs"), H5Sclose);
     c_.check_status(
         H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &written_, nullptr, &n, nullptr),
         "cannot select rows");
     Handle mspace(c_.check(H5Screate_simple(1, &n, nullptr), "cannot create a dataspace"),
                   H5Sclose);
-    c_.check_status(H5Dwrite(ds_.get(), mem_t_.get(), mspace.get(), fspace.get(), H5P_DEFAULT,
-                             block_.data()),
-                    "cannot write rows of runs");
+    c_.check_status(
+        H5Dwrite(ds_.get(), mem_t_.get(), mspace.get(), fspace.get(), H5P_DEFAULT, block_.data()),
+        "cannot write rows of runs");
     written_ = extent;
     block_.clear();
   }

@@ -1,65 +1,35 @@
 #pragma once
-// The files of a sweep's output folder (scenarios/SWEEPS.md, "Output folder"): the manifest,
-// the run files' state, and the merge index (`bankrun merge`).
-//
-//   <out>/manifest.csv       one row per run, written before any run (output/sweep/runner.hpp)
-//   <out>/sweep.info.yaml    the sweep's name, mode, seed, parameters and institutions
-//   <out>/runs/<index>.h5    one run file per run, the format of `bankrun run`
-//   <out>/index.h5           the merge index: the `runs` table and /trajectories links
+// The run files' state and the merge index (`bankrun merge`): <out>/index.h5, the `runs`
+// table and /trajectories links. The output folder's layout and the manifest are in
+// output/sweep/manifest.hpp.
+#include <array>
 #include <cstdint>
 #include <filesystem>
-#include <istream>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "agents/names.hpp"
+
 namespace bankrun::sweep {
-
-std::filesystem::path manifest_path(const std::filesystem::path& out);
-std::filesystem::path info_path(const std::filesystem::path& out);
-std::filesystem::path index_path(const std::filesystem::path& out);
-std::filesystem::path run_path(const std::filesystem::path& out, std::uint64_t index);
-// "runs/<index>.h5": the path relative to the output folder.
-std::string run_relative_path(std::uint64_t index);
-
-// ---- The manifest (CSV, RFC 4180 quoting) -------------------------------------------------
-
-struct ManifestRow {
-  std::uint64_t index = 0, point = 0;
-  std::uint32_t replicate = 0;
-  std::uint64_t seed = 0;
-  std::string scenario_sha256;
-  std::vector<std::string> values;  // one per parameter, as YAML text
-};
-
-// The header line's cells: index, point, replicate, seed, scenario_sha256, then the
-// parameters' key paths.
-std::vector<std::string> manifest_columns(const std::vector<std::string>& parameters);
-std::string csv_line(const std::vector<std::string>& cells);  // with the final '\n'
-
-// Reads a manifest row by row (memory: one row).
-class ManifestReader {
- public:
-  // Fails (std::runtime_error) if the file cannot be opened or its header is not a
-  // manifest's with `parameters` columns.
-  ManifestReader(const std::filesystem::path& path, const std::vector<std::string>& parameters);
-  // The next row; false at the end. std::runtime_error (with the line) on a malformed row.
-  bool next(ManifestRow& row);
-
- private:
-  bool record(std::vector<std::string>& cells);
-  std::filesystem::path path_;
-  std::unique_ptr<std::istream> in_;
-  std::size_t parameters_ = 0;
-  std::uint64_t line_ = 0;
-};
 
 // ---- Run files ----------------------------------------------------------------------------
 
 enum class RunState { kMissing, kPartial, kComplete, kInterrupted, kFailed, kStale, kUnreadable };
-// "missing", "partial", "complete", "interrupted", "failed", "stale", "unreadable".
-const char* state_name(RunState state);
+// The names of the states: the index's status column and the messages.
+inline constexpr std::array<EnumName<RunState>, 7> kRunStateNames{{
+    {RunState::kMissing, "missing"},
+    {RunState::kPartial, "partial"},
+    {RunState::kComplete, "complete"},
+    {RunState::kInterrupted, "interrupted"},
+    {RunState::kFailed, "failed"},
+    {RunState::kStale, "stale"},
+    {RunState::kUnreadable, "unreadable"},
+}};
+constexpr const char* state_name(RunState state) {
+  return name_in(kRunStateNames, state);
+}
 
 struct RunFileState {
   RunState state = RunState::kMissing;

@@ -1,12 +1,13 @@
 #pragma once
 // `bankrun sweep`: writes a sweep's manifest, runs its runs (locally, in worker processes
 // of this same binary, or as a Slurm array job), skipping those already complete, and
-// writes the merge index. The sweep file and its expansion are in output/sweep/sweep_file.hpp;
-// the output folder's files in output/sweep/merge.hpp. User guide: scenarios/SWEEPS.md.
+// writes the merge index. The parts: the sweep file and its expansion
+// (output/sweep/sweep_file.hpp), the output folder and the manifest (manifest.hpp), the
+// local runner (local_runner.hpp), Slurm (slurm.hpp) and the merge index (merge.hpp), all in
+// output/sweep/. User guide: scenarios/SWEEPS.md.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
-#include <ostream>
 #include <string>
 #include <vector>
 
@@ -44,24 +45,5 @@ int sweep_command(const SweepCommand& command);
 // `bankrun merge FOLDER [-o INDEX]`: 0 when every run is complete, 3 when the index was
 // written but some runs are missing or failed (listed on stderr).
 int merge_command(const std::string& folder, const std::string& index, bool quiet);
-
-// ---- Parts (used by sweep_command; exposed for tests) -------------------------------------
-
-// Writes <out>/manifest.csv (one row per run: index, point, replicate, seed, the SHA-256 of
-// the run's resolved scenario, the parameter values; every run's scenario is loaded, so an
-// invalid one is a ScenarioError), then <out>/sweep.info.yaml. Both via a temporary file and
-// a rename. Memory: one run at a time.
-void write_manifest(const Sweep& sweep, const std::string& version);
-// Whether <out>/sweep.info.yaml was written for this very sweep (same digest and runs).
-bool manifest_current(const Sweep& sweep);
-// The runs of `shard`, as CSV (index, point, replicate, seed, parameters), without loading
-// their scenarios.
-void list_runs(const Sweep& sweep, const Shard& shard, std::ostream& out);
-// The sbatch script for the array tasks `array` ("0-7%2") of a sweep split into `tasks`
-// shards.
-std::string slurm_script(const Sweep& sweep, const SweepCommand& command, std::uint64_t tasks,
-                         const std::string& array, std::uint64_t pending_runs);
-// "0-3,5,7-9" from sorted task numbers.
-std::string array_ranges(const std::vector<std::uint64_t>& tasks);
 
 }  // namespace bankrun::sweep

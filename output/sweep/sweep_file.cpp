@@ -32,7 +32,13 @@ namespace {
 constexpr std::uint64_t kMaxRuns = 1'000'000'000;
 constexpr std::uint64_t kMaxValues = 100'000'000;  // of one range
 
-const std::vector<std::string> kModes = {"grid", "zip", "random", "lhs"};
+// The names of an enum <-> name table, in table order (for MapReader's choice()).
+template <class Enum, std::size_t N>
+std::vector<std::string> names_of(const std::array<EnumName<Enum>, N>& table) {
+  std::vector<std::string> names;
+  for (const auto& row : table) names.push_back(row.name);
+  return names;
+}
 
 bool is_name(const std::string& s) {
   return !s.empty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -41,20 +47,6 @@ bool is_name(const std::string& s) {
 }
 
 }  // namespace
-
-const char* mode_name(Mode mode) {
-  switch (mode) {
-    case Mode::kGrid:
-      return "grid";
-    case Mode::kZip:
-      return "zip";
-    case Mode::kRandom:
-      return "random";
-    case Mode::kLhs:
-      return "lhs";
-  }
-  return "?";
-}
 
 // ---- SHA-256 (FIPS 180-4) ---------------------------------------------------------------
 
@@ -433,26 +425,21 @@ void check_value(const Sweep& s, const std::string& source, const Parameter& p,
 }
 
 Distribution read_distribution(const MapReader& m) {
-  static const std::vector<std::string> kinds = {"uniform", "loguniform", "integer", "normal"};
   Distribution d;
-  const std::size_t kind = m.required("dist").choice(kinds);
+  d.kind = kDistributionNames[m.required("dist").choice(names_of(kDistributionNames))].value;
   const std::map<std::string, std::string> notes = {
       {"mean", "it belongs to dist: normal"},
       {"sd", "it belongs to dist: normal"},
       {"low", "it belongs to dist: uniform, loguniform and integer"},
       {"high", "it belongs to dist: uniform, loguniform and integer"}};
-  const std::string context = "(dist: " + kinds[kind] + ")";
-  if (kind == 3) {
+  const std::string context = std::string("(dist: ") + name_in(kDistributionNames, d.kind) + ")";
+  if (d.kind == Distribution::Kind::kNormal) {
     m.allow_only({"dist", "mean", "sd"}, notes, context);
-    d.kind = Distribution::Kind::kNormal;
     d.a = m.required_number("mean", Range::any());
     d.b = m.required_number("sd", Range::at_least(0));
     return d;
   }
   m.allow_only({"dist", "low", "high"}, notes, context);
-  d.kind = kind == 0   ? Distribution::Kind::kUniform
-           : kind == 1 ? Distribution::Kind::kLogUniform
-                       : Distribution::Kind::kInteger;
   const Value low = m.required("low");
   const Value high = m.required("high");
   if (d.kind == Distribution::Kind::kInteger) {
@@ -537,6 +524,232 @@ Parameter read_parameter(const Value& v, const std::string& path, const YAML::Ma
       path);
 }
 
+// Where each parameter is written: its key and its value (for messages at either).
+struct ParameterMarks {
+  YAML::Mark key, value;
+};
+
+// name, description, seed, mode, replicates and output.
+void read_header(const MapReader& m, const std::string& source_name, const fs::path& absolute_dir,
+                 Sweep& s) {
+  const std::string stem = source_name.empty() ? "sweep" : fs::path(source_name).stem().string();
+  if (const auto name = m.get("name")) {
+    s.name = name->string();
+    if (!is_name(s.name))
+      name->fail("expected a name of at most 63 letters, digits, '_', '.' or '-', got '" + s.name +
+                 "'");
+  } else {
+    s.name = is_name(stem) ? stem : "sweep";
+  }
+  s.description = m.string("description", "");
+  s.seed = m.integer<std::uint64_t>("seed", 0, std::numeric_limits<std::uint64_t>::max(), 1);
+  s.mode =
+      m.has("mode") ? kModeNames[m.get("mode")->choice(names_of(kModeNames))].value : Mode::kGrid;
+  s.replicates = m.integer<std::uint32_t>("replicates", 1, 1'000'000, 1);
+  if (const auto out = m.get("output")) {
+    const std::string written = out->string();
+    if (written.empty()) out->fail("expected a folder path, got an empty string");
+    const fs::path p(written);
+    s.output_dir = (p.is_absolute() ? p : absolute_dir / p).lexically_normal();
+  } else {
+    s.output_dir = absolute_dir / (stem + ".sweep");
+  }
+}
+
+// An inline base: its text cut from the sweep file (positions kept), or re-emitted when it
+// cannot be cut.
+void read_inline_base(std::string_view yaml, const YAML::Node& root, const Value& base,
+                      const std::string& source_name, const fs::path& absolute_dir, Sweep& s) {
+  s.base_dir = absolute_dir;
+  s.base_text = cut_inline_base(yaml, root, base.node());
+  s.base_source = source_name;
+  bool cut_ok = false;
+  if (!s.base_text.empty()) {
+    try {
+      const YAML::Node reparsed = YAML::Load(s.base_text);
+      cut_ok = reparsed.IsMap() && reparsed.size() == base.node().size();
+    } catch (const YAML::Exception&) {
+    }
+  }
+  if (!cut_ok) {
+    YAML::Emitter out;
+    out << base.node();
+    s.base_text = std::string(out.c_str()) + "\n";
+    s.base_source = source_name + " (inline base, re-emitted)";
+  }
+}
+
+// A base file, by its path relative to the sweep file's folder. Returns its text.
+std::string read_base_file(const Value& base, const fs::path& absolute_dir, Sweep& s) {
+  const std::string written = base.string();
+  if (written.empty() || !base.is_scalar())
+    base.fail("expected a scenario file path or an inline scenario mapping, got " +
+              base.describe());
+  const fs::path p(written);
+  const fs::path resolved = (p.is_absolute() ? p : absolute_dir / p).lexically_normal();
+  std::string text;
+  try {
+    text = read_text_file(resolved.string());
+  } catch (const std::exception& e) {
+    base.fail("cannot open '" + resolved.string() + "': " + e.what());
+  }
+  s.base_file = resolved.string();
+  s.base_source = s.base_file;
+  s.base_dir = resolved.parent_path();
+  return text;
+}
+
+// The base scenario (inline or a file), checked: its errors name its own file, line and
+// column. Sets the institutions and the digest; returns the resolved base as a tree.
+YAML::Node read_base(std::string_view yaml, const YAML::Node& root, const MapReader& m,
+                     const std::string& source_name, const fs::path& absolute_dir, Sweep& s) {
+  const Value base = m.required("base");
+  std::string base_text_for_digest;
+  if (base.is_map()) {
+    read_inline_base(yaml, root, base, source_name, absolute_dir, s);
+    base_text_for_digest = s.base_text;
+  } else {
+    base_text_for_digest = read_base_file(base, absolute_dir, s);
+  }
+  const LoadedScenario loaded_base = load_base(s, {});
+  for (const InstitutionSpec& in : loaded_base.scenario.institutions)
+    s.institutions.push_back(in.name);
+  s.digest = sha256_hex(sha256_hex(yaml) + sha256_hex(base_text_for_digest));
+  return YAML::Load(loaded_base.resolved_yaml);
+}
+
+// The parameters, in document order: no seed, no two setting the same value.
+std::vector<ParameterMarks> read_parameters(const MapReader& m, const std::string& source_name,
+                                            Sweep& s) {
+  std::vector<ParameterMarks> marks;
+  const auto params = m.get("parameters");
+  if (!params || params->node().IsNull()) return marks;
+  const MapReader pm(*params);  // fails on a non-mapping and on duplicate keys
+  for (auto it = params->node().begin(); it != params->node().end(); ++it) {
+    const std::string path = it->first.Scalar();
+    const YAML::Mark key_mark = it->first.Mark();
+    const std::string key_path = yaml_reader::child_path("parameters", path);
+    const Value v = *pm.get(path);
+    const std::string canonical = canonical_path(path);
+    if (canonical == "seed")
+      fail_at(source_name, key_mark, key_path,
+              "the seed of each run is derived from the sweep's seed, its point and its "
+              "replicate (scenarios/SWEEPS.md); set the sweep's seed or replicates instead");
+    for (const Parameter& other : s.parameters) {
+      const std::string other_canonical = canonical_path(other.path);
+      if (path_covers(other_canonical, canonical) || path_covers(canonical, other_canonical))
+        fail_at(source_name, key_mark, key_path,
+                "overlaps parameters." + other.path + " (line " + std::to_string(other.line) +
+                    "): two parameters may not set the same value");
+    }
+    s.parameters.push_back(read_parameter(v, path, key_mark));
+    marks.push_back({key_mark, v.mark()});
+  }
+  return marks;
+}
+
+// Modes random and lhs: `count` points are drawn.
+void count_drawn_points(const MapReader& m, const YAML::Node& root, const std::string& source_name,
+                        Sweep& s) {
+  const auto count_value = m.get("count");
+  if (!count_value)
+    fail_at(source_name, root.Mark(), "count",
+            std::string("missing required key 'count' at the top level (mode ") +
+                mode_name(s.mode) + " draws count points)");
+  s.points = count_value->integer<std::uint64_t>(1, kMaxRuns);
+}
+
+// Modes grid and zip: the points come from the parameters' values (no distributions).
+void count_listed_points(const MapReader& m, const std::string& source_name,
+                         const std::vector<ParameterMarks>& marks, Sweep& s) {
+  if (m.has("count"))
+    m.fail_at_key("count", std::string("count is only used by mode random and lhs (mode is ") +
+                               mode_name(s.mode) + "); the " + mode_name(s.mode) +
+                               " mode's points come from the parameters' values");
+  for (std::size_t i = 0; i < s.parameters.size(); ++i) {
+    const Parameter& p = s.parameters[i];
+    const std::string key_path = yaml_reader::child_path("parameters", p.path);
+    if (p.kind == Parameter::Kind::kDistribution)
+      fail_at(source_name, marks[i].value, key_path,
+              std::string("a distribution needs mode random or lhs (mode is ") + mode_name(s.mode) +
+                  "); give a list of values or a range");
+    if (s.mode == Mode::kZip) {
+      const Parameter& first = s.parameters[0];
+      if (p.size() != first.size())
+        fail_at(source_name, marks[i].value, key_path,
+                "has " + std::to_string(p.size()) + " values but parameters." + first.path +
+                    " has " + std::to_string(first.size()) +
+                    " (mode zip pairs the k-th values of every parameter: give each the same "
+                    "number of values)");
+      s.points = first.size();
+    } else {
+      if (p.size() > kMaxRuns / s.points)
+        fail_at(source_name, marks[i].value, key_path,
+                "the grid has more than " + std::to_string(kMaxRuns) + " points");
+      s.points *= p.size();
+    }
+  }
+}
+
+// The number of points (by mode), then that of runs, within kMaxRuns.
+void count_runs(const MapReader& m, const YAML::Node& root, const std::string& source_name,
+                const std::vector<ParameterMarks>& marks, Sweep& s) {
+  if (s.mode == Mode::kRandom || s.mode == Mode::kLhs)
+    count_drawn_points(m, root, source_name, s);
+  else
+    count_listed_points(m, source_name, marks, s);
+  if (s.replicates > kMaxRuns / s.points) {
+    const auto rep = m.get("replicates");
+    fail_at(source_name, rep ? rep->mark() : root.Mark(), "replicates",
+            "the sweep has more than " + std::to_string(kMaxRuns) + " runs (" +
+                std::to_string(s.points) + " points x " + std::to_string(s.replicates) +
+                " replicates)");
+  }
+}
+
+// The values of a parameter to check against the base, each with where it is written:
+// every list value, a range's first 10000 and last values, a distribution's median.
+std::vector<std::pair<std::string, YAML::Mark>> values_to_check(const Parameter& p,
+                                                                const YAML::Node& value_node,
+                                                                const YAML::Mark& value_mark) {
+  std::vector<std::pair<std::string, YAML::Mark>> checks;
+  if (p.kind == Parameter::Kind::kList) {
+    for (std::size_t k = 0; k < p.values.size(); ++k) {
+      const YAML::Mark mark = value_node[k].Mark();
+      checks.emplace_back(p.values[k], mark.is_null() ? value_mark : mark);
+    }
+  } else if (p.kind == Parameter::Kind::kRange) {
+    for (std::uint64_t k = 0; k < p.count && k < 10000; ++k)
+      checks.emplace_back(p.value(k), value_mark);
+    if (p.count > 10000) checks.emplace_back(p.value(p.count - 1), value_mark);
+  } else {
+    checks.emplace_back(p.distribution.value(0.5), value_mark);
+  }
+  return checks;
+}
+
+// Each parameter's values against the base scenario. A key path the base does not have
+// is checked with the first value, and an error is reported at the key.
+void check_parameter_values(const MapReader& m, const std::string& source_name,
+                            const YAML::Node& base_tree, const std::vector<ParameterMarks>& marks,
+                            const Sweep& s) {
+  for (std::size_t i = 0; i < s.parameters.size(); ++i) {
+    const Parameter& p = s.parameters[i];
+    const std::string key_path = yaml_reader::child_path("parameters", p.path);
+    const YAML::Node value_node = m.get("parameters")->node()[p.path];
+    const bool exists = path_exists(base_tree, p.path);
+    const auto checks = values_to_check(p, value_node, marks[i].value);
+    for (std::size_t k = 0; k < checks.size(); ++k) {
+      const bool at_key = !exists && k == 0;
+      const std::string where = p.kind == Parameter::Kind::kList && !at_key
+                                    ? yaml_reader::index_path(key_path, k)
+                                    : key_path;
+      check_value(s, source_name, p, checks[k].first, at_key ? marks[i].key : checks[k].second,
+                  where);
+    }
+  }
+}
+
 }  // namespace
 
 Sweep read_sweep_text(std::string_view yaml, const std::string& source_name, const fs::path& dir,
@@ -550,179 +763,11 @@ Sweep read_sweep_text(std::string_view yaml, const std::string& source_name, con
   s.file = source_name;
   const fs::path absolute_dir =
       (dir.empty() ? fs::current_path() : fs::absolute(dir)).lexically_normal();
-  const std::string stem = source_name.empty() ? "sweep" : fs::path(source_name).stem().string();
-  if (const auto name = m.get("name")) {
-    s.name = name->string();
-    if (!is_name(s.name))
-      name->fail("expected a name of at most 63 letters, digits, '_', '.' or '-', got '" + s.name +
-                 "'");
-  } else {
-    s.name = is_name(stem) ? stem : "sweep";
-  }
-  s.description = m.string("description", "");
-  s.seed = m.integer<std::uint64_t>("seed", 0, std::numeric_limits<std::uint64_t>::max(), 1);
-  s.mode = m.has("mode") ? static_cast<Mode>(m.get("mode")->choice(kModes)) : Mode::kGrid;
-  s.replicates = m.integer<std::uint32_t>("replicates", 1, 1'000'000, 1);
-  if (const auto out = m.get("output")) {
-    const std::string written = out->string();
-    if (written.empty()) out->fail("expected a folder path, got an empty string");
-    const fs::path p(written);
-    s.output_dir = (p.is_absolute() ? p : absolute_dir / p).lexically_normal();
-  } else {
-    s.output_dir = absolute_dir / (stem + ".sweep");
-  }
-
-  // The base scenario.
-  const Value base = m.required("base");
-  std::string base_text_for_digest;
-  if (base.is_map()) {
-    s.base_dir = absolute_dir;
-    s.base_text = cut_inline_base(yaml, root, base.node());
-    s.base_source = source_name;
-    bool cut_ok = false;
-    if (!s.base_text.empty()) {
-      try {
-        const YAML::Node reparsed = YAML::Load(s.base_text);
-        cut_ok = reparsed.IsMap() && reparsed.size() == base.node().size();
-      } catch (const YAML::Exception&) {
-      }
-    }
-    if (!cut_ok) {
-      YAML::Emitter out;
-      out << base.node();
-      s.base_text = std::string(out.c_str()) + "\n";
-      s.base_source = source_name + " (inline base, re-emitted)";
-    }
-    base_text_for_digest = s.base_text;
-  } else {
-    const std::string written = base.string();
-    if (written.empty() || !base.is_scalar())
-      base.fail("expected a scenario file path or an inline scenario mapping, got " +
-                base.describe());
-    const fs::path p(written);
-    const fs::path resolved = (p.is_absolute() ? p : absolute_dir / p).lexically_normal();
-    try {
-      base_text_for_digest = read_text_file(resolved.string());
-    } catch (const std::exception& e) {
-      base.fail("cannot open '" + resolved.string() + "': " + e.what());
-    }
-    s.base_file = resolved.string();
-    s.base_source = s.base_file;
-    s.base_dir = resolved.parent_path();
-  }
-  // The base itself must be valid; its errors name its own file, line and column.
-  const LoadedScenario loaded_base = load_base(s, {});
-  for (const InstitutionSpec& in : loaded_base.scenario.institutions)
-    s.institutions.push_back(in.name);
-  const YAML::Node base_tree = YAML::Load(loaded_base.resolved_yaml);
-  s.digest = sha256_hex(sha256_hex(yaml) + sha256_hex(base_text_for_digest));
-
-  // Parameters, in document order.
-  std::vector<YAML::Mark> value_marks, key_marks;  // of each parameter's value and key
-  if (const auto params = m.get("parameters")) {
-    if (!params->node().IsNull()) {
-      const MapReader pm(*params);  // fails on a non-mapping and on duplicate keys
-      for (auto it = params->node().begin(); it != params->node().end(); ++it) {
-        const std::string path = it->first.Scalar();
-        const YAML::Mark key_mark = it->first.Mark();
-        const std::string key_path = yaml_reader::child_path("parameters", path);
-        const Value v = *pm.get(path);
-        const std::string canonical = canonical_path(path);
-        if (canonical == "seed")
-          fail_at(source_name, key_mark, key_path,
-                  "the seed of each run is derived from the sweep's seed, its point and its "
-                  "replicate (scenarios/SWEEPS.md); set the sweep's seed or replicates instead");
-        for (const Parameter& other : s.parameters) {
-          const std::string other_canonical = canonical_path(other.path);
-          if (path_covers(other_canonical, canonical) || path_covers(canonical, other_canonical))
-            fail_at(source_name, key_mark, key_path,
-                    "overlaps parameters." + other.path + " (line " + std::to_string(other.line) +
-                        "): two parameters may not set the same value");
-        }
-        s.parameters.push_back(read_parameter(v, path, key_mark));
-        value_marks.push_back(v.mark());
-        key_marks.push_back(key_mark);
-      }
-    }
-  }
-
-  // The number of points.
-  const auto count_value = m.get("count");
-  if (s.mode == Mode::kRandom || s.mode == Mode::kLhs) {
-    if (!count_value)
-      fail_at(source_name, root.Mark(), "count",
-              std::string("missing required key 'count' at the top level (mode ") +
-                  mode_name(s.mode) + " draws count points)");
-    s.points = count_value->integer<std::uint64_t>(1, kMaxRuns);
-  } else {
-    if (count_value)
-      m.fail_at_key("count", std::string("count is only used by mode random and lhs (mode is ") +
-                                 mode_name(s.mode) + "); the " + mode_name(s.mode) +
-                                 " mode's points come from the parameters' values");
-    for (std::size_t i = 0; i < s.parameters.size(); ++i) {
-      const Parameter& p = s.parameters[i];
-      const std::string key_path = yaml_reader::child_path("parameters", p.path);
-      if (p.kind == Parameter::Kind::kDistribution)
-        fail_at(source_name, value_marks[i], key_path,
-                std::string("a distribution needs mode random or lhs (mode is ") +
-                    mode_name(s.mode) + "); give a list of values or a range");
-      if (s.mode == Mode::kZip) {
-        const Parameter& first = s.parameters[0];
-        if (p.size() != first.size())
-          fail_at(source_name, value_marks[i], key_path,
-                  "has " + std::to_string(p.size()) + " values but parameters." + first.path +
-                      " has " + std::to_string(first.size()) +
-                      " (mode zip pairs the k-th values of every parameter: give each the same "
-                      "number of values)");
-        s.points = first.size();
-      } else {
-        if (p.size() > kMaxRuns / s.points)
-          fail_at(source_name, value_marks[i], key_path,
-                  "the grid has more than " + std::to_string(kMaxRuns) + " points");
-        s.points *= p.size();
-      }
-    }
-  }
-  if (s.replicates > kMaxRuns / s.points) {
-    const auto rep = m.get("replicates");
-    fail_at(source_name, rep ? rep->mark() : root.Mark(), "replicates",
-            "the sweep has more than " + std::to_string(kMaxRuns) + " runs (" +
-                std::to_string(s.points) + " points x " + std::to_string(s.replicates) +
-                " replicates)");
-  }
-
-  // Each parameter's values against the base scenario. A key path the base does not have
-  // is checked with the first value, and an error is reported at the key.
-  if (options.check_values) {
-    for (std::size_t i = 0; i < s.parameters.size(); ++i) {
-      const Parameter& p = s.parameters[i];
-      const std::string key_path = yaml_reader::child_path("parameters", p.path);
-      const YAML::Node value_node = m.get("parameters")->node()[p.path];
-      const YAML::Mark key_mark = key_marks[i];
-      const bool exists = path_exists(base_tree, p.path);
-      std::vector<std::pair<std::string, YAML::Mark>> checks;
-      if (p.kind == Parameter::Kind::kList) {
-        for (std::size_t k = 0; k < p.values.size(); ++k) {
-          const YAML::Mark mark = value_node[k].Mark();
-          checks.emplace_back(p.values[k], mark.is_null() ? value_marks[i] : mark);
-        }
-      } else if (p.kind == Parameter::Kind::kRange) {
-        for (std::uint64_t k = 0; k < p.count && k < 10000; ++k)
-          checks.emplace_back(p.value(k), value_marks[i]);
-        if (p.count > 10000) checks.emplace_back(p.value(p.count - 1), value_marks[i]);
-      } else {
-        checks.emplace_back(p.distribution.value(0.5), value_marks[i]);
-      }
-      for (std::size_t k = 0; k < checks.size(); ++k) {
-        const bool at_key = !exists && k == 0;
-        const std::string where = p.kind == Parameter::Kind::kList && !at_key
-                                      ? yaml_reader::index_path(key_path, k)
-                                      : key_path;
-        check_value(s, source_name, p, checks[k].first, at_key ? key_mark : checks[k].second,
-                    where);
-      }
-    }
-  }
+  read_header(m, source_name, absolute_dir, s);
+  const YAML::Node base_tree = read_base(yaml, root, m, source_name, absolute_dir, s);
+  const std::vector<ParameterMarks> marks = read_parameters(m, source_name, s);
+  count_runs(m, root, source_name, marks, s);
+  if (options.check_values) check_parameter_values(m, source_name, base_tree, marks, s);
   return s;
 }
 

@@ -9,6 +9,7 @@
 // per parameter, then `seed=S`) applied by the scenario loader, so it is validated exactly
 // like `bankrun run BASE --set ...` would be. Expansion is a pure function of the sweep and
 // the run index: memory does not grow with the number of runs.
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -16,12 +17,23 @@
 #include <string_view>
 #include <vector>
 
+#include "agents/names.hpp"
 #include "scenarios/loader.hpp"
 
 namespace bankrun::sweep {
 
 enum class Mode { kGrid, kZip, kRandom, kLhs };
-const char* mode_name(Mode mode);
+// The names of `mode:` in the sweep file (read, listed in messages, written to
+// sweep.info.yaml and the index), in the order of the messages.
+inline constexpr std::array<EnumName<Mode>, 4> kModeNames{{
+    {Mode::kGrid, "grid"},
+    {Mode::kZip, "zip"},
+    {Mode::kRandom, "random"},
+    {Mode::kLhs, "lhs"},
+}};
+constexpr const char* mode_name(Mode mode) {
+  return name_in(kModeNames, mode);
+}
 
 // A distribution to sample a parameter from (modes random and lhs), by its quantile
 // function: value(u) for u in (0, 1).
@@ -33,6 +45,14 @@ struct Distribution {
   // The value at quantile u, as YAML text (integers without a decimal point).
   std::string value(double u) const;
 };
+
+// The names of `dist:`, in the order of the messages.
+inline constexpr std::array<EnumName<Distribution::Kind>, 4> kDistributionNames{{
+    {Distribution::Kind::kUniform, "uniform"},
+    {Distribution::Kind::kLogUniform, "loguniform"},
+    {Distribution::Kind::kInteger, "integer"},
+    {Distribution::Kind::kNormal, "normal"},
+}};
 
 struct Parameter {
   enum class Kind { kList, kRange, kDistribution };
