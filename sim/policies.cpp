@@ -10,16 +10,13 @@
 namespace bankrun {
 
 // Policy bookkeeping, and what the policies will need when they fire: the agents' last
-// request ticks (gates) and room in the news list (proofs of reserves, and the news of
-// write-downs), so the tick loop never allocates.
+// request ticks (gates), so the tick loop never allocates (the news board reserves room for
+// the proofs of reserves' news).
 void Simulation::prepare_policies(std::uint32_t n) {
   policy_begin_.assign(1, 0);
-  std::size_t extra_news = 0;
   for (const InstitutionSpec& spec : scenario_.institutions) {
     policy_begin_.push_back(policy_begin_.back() + spec.policies.size());
-    extra_news += spec.exposures.size();
     for (const PolicySpec& p : spec.policies) {
-      extra_news += p.kind == PolicySpec::Kind::kProofOfReserves;
       if (p.kind == PolicySpec::Kind::kGate && last_request_.empty())
         last_request_.assign(n, std::numeric_limits<std::int32_t>::min() / 2);
     }
@@ -28,7 +25,6 @@ void Simulation::prepare_policies(std::uint32_t n) {
   policy_armed_.assign(policy_begin_.back(), 0);
   policy_state_.assign(scenario_.institutions.size(), PolicyState{});
   ticks_per_day_ = scenario_.time.ticks_per_day();
-  scenario_.news.reserve(scenario_.news.size() + extra_news);
 }
 
 // Policies fire once: at the start of their scheduled tick, or at the start of the tick
@@ -54,11 +50,9 @@ void Simulation::fire_policy(std::size_t in, const PolicySpec& p, std::int32_t t
       institution_ticks_[in].injections += p.injection;
       break;
     case PolicySpec::Kind::kProofOfReserves:
-      // To the institution's own depositors; within the capacity reserved at
-      // construction: no reallocation.
-      scenario_.news.push_back({"proof of reserves: " + p.label, t, p.news_magnitude,
-                                p.news_decay_ticks, p.news_duration_ticks, p.news_reach,
-                                static_cast<std::int32_t>(in)});
+      // To the institution's own depositors.
+      news_.add({"proof of reserves: " + p.label, t, p.news_magnitude, p.news_decay_ticks,
+                 p.news_duration_ticks, p.news_reach, static_cast<std::int32_t>(in)});
       break;
     case PolicySpec::Kind::kDepositInsurance:
       state.insurance = any_insurance_ = true;

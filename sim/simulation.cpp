@@ -1,34 +1,16 @@
 #include "simulation.hpp"
 
-#include <tbb/parallel_for.h>
-
 #include <algorithm>
 #include <boost/random/normal_distribution.hpp>
-#include <boost/random/poisson_distribution.hpp>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
+#include "agents/parallel.hpp"
 #include "agents/rng.hpp"
 
 namespace bankrun {
 namespace {
-
-// Fixed block size of the active list: per-block partial results are combined in block
-// order, so floating-point sums do not depend on the thread count.
-constexpr std::uint32_t kBlock = 2048;
-
-std::uint32_t block_count(std::uint32_t n) {
-  return (n + kBlock - 1) / kBlock;
-}
-
-template <typename Body>
-void parallel_blocks(std::uint32_t nblocks, Body body) {
-  tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, nblocks, 1),
-                    [&](const tbb::blocked_range<std::uint32_t>& r) {
-                      for (std::uint32_t b = r.begin(); b != r.end(); ++b) body(b);
-                    });
-}
 
 // Standard normal CDF.
 double normal_cdf(double x) {
@@ -54,10 +36,11 @@ Simulation::Simulation(Scenario scenario)
       population_(create_population(scenario_.population, scenario_.seed)),
       network_(build_network(scenario_.network, population_.size(), scenario_.seed,
                              population_.class_begin)),
-      classes_(population_.class_count()) {
+      classes_(population_.class_count()),
+      active_(population_.size()),
+      news_(scenario_) {
   const std::uint32_t n = population_.size();
   build_institutions();
-  draw_news_process();
   for (const auto& cls : scenario_.population.classes) {
     redeposit_rate_.push_back(cls.redeposit_rate);
     any_redeposit_ = any_redeposit_ || cls.redeposit_rate > 0.0;
@@ -66,15 +49,8 @@ Simulation::Simulation(Scenario scenario)
   prepare_policies(n);
 
   state_.assign(n, AgentState::kHolding);
-  active_.resize(n);
-  std::iota(active_.begin(), active_.end(), 0u);
-  active_count_ = n;
-  for (auto* v : {&staging_, &withdrawers_, &withdrawer_staging_, &redepositors_,
-                  &redepositor_staging_, &returning_, &requests_, &decision_log_})
-    v->resize(n);
-  waiting_.resize(n);
-  const std::uint32_t max_blocks = block_count(n) + 1;
-  blocks_.resize(max_blocks);
+  decision_log_.resize(n);
+  const std::uint32_t max_blocks = ActiveList::blocks_of(n) + 1;
   block_class_stress_.resize(std::size_t{max_blocks} * classes_);
   block_class_acting_.resize(std::size_t{max_blocks} * classes_);
 
@@ -85,9 +61,6 @@ Simulation::Simulation(Scenario scenario)
                 scenario_.stress.peer_balance_weighted)
                    ? PeerMode::kOther
                    : PeerMode::kCounted;
-
-  news_value_.assign(scenario_.news.capacity(), 0.0);
-  live_events_.resize(scenario_.news.capacity());
 
   const std::size_t nin = institutions_.size();
   flow_ring_ = static_cast<std::size_t>(scenario_.stress.flow_window_ticks) + 1;
@@ -217,27 +190,6 @@ void Simulation::build_institutions() {
   for (std::size_t k = 0; k < nin; ++k) institutions_[k].set_owed_to_institutions(owed[k]);
 }
 
-// Stochastic news: at each tick t of [start, end) a Poisson(rate) number of events, each
-// with a magnitude drawn from its distribution; all drawn from (seed, kNewsProcess, t, k).
-// They join the scenario's list, which is then sorted by tick (stable).
-void Simulation::draw_news_process() {
-  const NewsProcessSpec& p = scenario_.news_process;
-  if (p.rate_per_tick <= 0.0) return;
-  const std::int32_t end = std::min(p.end_tick, scenario_.time.ticks);
-  for (std::int32_t t = p.start_tick; t < end; ++t) {
-    CounterRng count_rng(scenario_.seed, Stream::kNewsProcess, static_cast<std::uint32_t>(t), 0);
-    const int count = boost::random::poisson_distribution<int>(p.rate_per_tick)(count_rng);
-    for (int k = 0; k < count; ++k) {
-      CounterRng rng(scenario_.seed, Stream::kNewsProcess, static_cast<std::uint32_t>(t),
-                     static_cast<std::uint32_t>(k + 1));
-      scenario_.news.push_back({"news process", t, p.magnitude.sample(rng), p.decay_ticks,
-                                p.duration_ticks, p.reach, p.institution});
-    }
-  }
-  std::stable_sort(scenario_.news.begin(), scenario_.news.end(),
-                   [](const NewsEvent& a, const NewsEvent& b) { return a.tick < b.tick; });
-}
-
 // G_k(t-1) of institution k: net outflow (paid out - re-deposited - arrived from other
 // institutions) over the window, as a share of the deposits at its start.
 //   window 0 ("since the start"): G = net_out(<= t-1) / deposits(0)
@@ -308,60 +260,8 @@ void Simulation::observe(std::int32_t t) {
       public_stress_[k * classes_ + c] = base + w.price_weight * held;
     }
   }
-  prepare_news(t);
+  record_.news_signal = news_.prepare(t);
   reveal_peers(t);
-}
-
-// News value of event j at tick t: A_j exp(-(t - t_j) / tau_j) for t_j <= t < t_j + d_j.
-void Simulation::prepare_news(std::int32_t t) {
-  live_event_count_ = 0;
-  live_targeted_ = false;
-  double total = 0.0;
-  for (std::size_t j = 0; j < scenario_.news.size(); ++j) {
-    const NewsEvent& e = scenario_.news[j];
-    const std::int64_t age = std::int64_t{t} - e.tick;
-    double v = 0.0;
-    if (age >= 0 && age < e.duration_ticks) v = e.magnitude * std::exp(-age / e.decay_ticks);
-    news_value_[j] = v;
-    if (v != 0.0) {
-      live_events_[live_event_count_++] = static_cast<std::uint32_t>(j);
-      live_targeted_ = live_targeted_ || e.institution >= 0;
-    }
-    total += v;
-  }
-  record_.news_signal = total;
-}
-
-// N_i(t): sum of the live events' values over those that reached agent i (events with a
-// target institution reach only its depositors). Whether event
-// j reached i is drawn once per (event, agent) (a pure function, so nothing is stored):
-// reached iff U_ij < reach_j * attention_i, where U_ij is the (j mod 4)-th 32-bit word
-// of the Philox block for (seed, kNewsReach, slot floor(j / 4), id i) divided by 2^32 —
-// one block serves four consecutive events.
-double Simulation::agent_news(std::uint32_t i) const {
-  const Philox4x32::Key key{static_cast<std::uint32_t>(scenario_.seed),
-                            static_cast<std::uint32_t>(scenario_.seed >> 32)};
-  const double attention = population_.attention[i];
-  const std::int32_t account = live_targeted_ ? population_.account[i] : -1;
-  std::uint32_t group = ~0u;
-  Philox4x32::Counter words{};
-  double n = 0.0;
-  for (std::uint32_t k = 0; k < live_event_count_; ++k) {
-    const std::uint32_t j = live_events_[k];
-    const NewsEvent& e = scenario_.news[j];
-    if (e.institution >= 0 && e.institution != account) continue;
-    const double p = e.reach * attention;
-    if (p < 1.0) {
-      if (j / 4 != group) {
-        group = j / 4;
-        words =
-            Philox4x32::block({i, group, static_cast<std::uint32_t>(Stream::kNewsReach), 0}, key);
-      }
-      if (words[j % 4] * 0x1.0p-32 >= p) continue;
-    }
-    n += news_value_[j];
-  }
-  return n;
 }
 
 // P_i(t - L): share of i's neighbour slots whose agent had decided to withdraw by the end
@@ -430,7 +330,7 @@ Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, do
   const StressSpec& w = scenario_.stress;
   const auto tick = static_cast<std::uint32_t>(t);
   double s = public_term + w.carry * population_.stress[i];
-  if (live_event_count_ > 0) s += w.news_weight * agent_news(i);
+  if (news_.any_live()) s += w.news_weight * news_.agent_news(i, population_);
   if (w.peer_weight != 0.0) s += w.peer_weight * peer_fraction(i);
   if (population_.noise_sd[i] > 0.0f) {
     CounterRng rng(scenario_.seed, Stream::kDecisionNoise, tick, i);
@@ -464,20 +364,23 @@ Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, do
 }
 
 void Simulation::decide(std::int32_t t) {
-  const std::uint32_t nblocks = block_count(active_count_);
-  parallel_blocks(nblocks, [&](std::uint32_t b) {
-    const std::uint32_t lo = b * kBlock;
-    const std::uint32_t hi = std::min(lo + kBlock, active_count_);
+  const std::uint32_t nblocks = active_.blocks();
+  for_blocks(nblocks, [&](std::uint32_t b) {
+    const std::uint32_t lo = active_.block_begin(b), hi = active_.block_end(b);
+    const std::uint32_t* ids = active_.ids();
+    std::uint32_t* stay = active_.stay_slots(b);
+    std::uint32_t* withdraw = active_.withdraw_slots(b);
+    std::uint32_t* redeposit = active_.redeposit_slots(b);
     // Per-class sums in local arrays: they cannot alias the agents' state, so the compiler
     // keeps them out of the store-to-load chains of the per-agent writes.
     double class_stress[256] = {};
     std::uint32_t class_acting[256] = {};
-    BlockCounts counts;
+    ActiveList::BlockCounts counts;
     // One institution and USD-only claims (the common case): one public term for all.
     const bool uniform = uniform_public_;
     const double uniform_term = public_stress_[0];
     for (std::uint32_t k = lo; k < hi; ++k) {
-      const std::uint32_t i = active_[k];
+      const std::uint32_t i = ids[k];
       const std::uint8_t c = population_.class_id[i];
       const double public_term =
           uniform ? uniform_term : public_stress_[population_.account[i] * classes_ + c];
@@ -486,19 +389,20 @@ void Simulation::decide(std::int32_t t) {
       class_stress[c] += stress;
       ++class_acting[c];
       if (outcome == Outcome::kWithdraw) {
-        withdrawer_staging_[lo + counts.withdraw++] = i;
+        withdraw[counts.withdraw++] = i;
         continue;
       }
-      if (outcome == Outcome::kRedeposit) redepositor_staging_[lo + counts.redeposit++] = i;
-      staging_[lo + counts.stay++] = i;
+      if (outcome == Outcome::kRedeposit) redeposit[counts.redeposit++] = i;
+      stay[counts.stay++] = i;
     }
     std::copy_n(class_stress, classes_, &block_class_stress_[std::size_t{b} * classes_]);
     std::copy_n(class_acting, classes_, &block_class_acting_[std::size_t{b} * classes_]);
-    blocks_[b] = counts;
+    active_.set_block(b, counts);
   });
 
   // Per-class stress, summed in block order.
-  record_.acting_agents = active_count_;
+  const std::uint32_t acting_agents = active_.count();
+  record_.acting_agents = acting_agents;
   double stress_sum = 0.0;
   for (std::size_t c = 0; c < classes_; ++c) {
     double sum = 0.0;
@@ -511,9 +415,9 @@ void Simulation::decide(std::int32_t t) {
     class_ticks_[c].stress_mean = acting > 0 ? sum / static_cast<double>(acting) : 0.0;
     stress_sum += sum;
   }
-  record_.stress_mean = active_count_ > 0 ? stress_sum / active_count_ : 0.0;
+  record_.stress_mean = acting_agents > 0 ? stress_sum / acting_agents : 0.0;
   gather_stress_quantiles(nblocks);
-  compact(nblocks);
+  active_.compact(nblocks);
 }
 
 // Copies the acting agents' stress into quantile_work_, grouped by class (block order
@@ -529,11 +433,11 @@ void Simulation::gather_stress_quantiles(std::uint32_t nblocks) {
       quantile_offset_[c * stride + b] = offset;
       if (b < nblocks) offset += block_class_acting_[std::size_t{b} * classes_ + c];
     }
-  parallel_blocks(nblocks, [&](std::uint32_t b) {
-    const std::uint32_t lo = b * kBlock;
-    const std::uint32_t hi = std::min(lo + kBlock, active_count_);
+  for_blocks(nblocks, [&](std::uint32_t b) {
+    const std::uint32_t* ids = active_.ids();
+    const std::uint32_t lo = active_.block_begin(b), hi = active_.block_end(b);
     for (std::uint32_t k = lo; k < hi; ++k) {
-      const std::uint32_t i = active_[k];
+      const std::uint32_t i = ids[k];
       const std::uint8_t c = population_.class_id[i];
       quantile_work_[quantile_offset_[c * stride + b]++] = population_.stress[i];
     }
@@ -549,38 +453,10 @@ void Simulation::gather_stress_quantiles(std::uint32_t nblocks) {
   }
 }
 
-// Gathers the blocks' staging slots in block order: stayers become the next active list,
-// withdrawers and re-depositors keep id order.
-void Simulation::compact(std::uint32_t nblocks) {
-  BlockCounts total;
-  for (std::uint32_t b = 0; b < nblocks; ++b) {
-    const BlockCounts c = blocks_[b];
-    blocks_[b] = total;  // from here on: output offsets
-    total.stay += c.stay;
-    total.withdraw += c.withdraw;
-    total.redeposit += c.redeposit;
-  }
-  blocks_[nblocks] = total;
-  parallel_blocks(nblocks, [&](std::uint32_t b) {
-    const BlockCounts& from = blocks_[b];
-    const BlockCounts& to = blocks_[b + 1];
-    const std::size_t lo = std::size_t{b} * kBlock;
-    std::copy_n(staging_.begin() + lo, to.stay - from.stay, active_.begin() + from.stay);
-    std::copy_n(withdrawer_staging_.begin() + lo, to.withdraw - from.withdraw,
-                withdrawers_.begin() + from.withdraw);
-    std::copy_n(redepositor_staging_.begin() + lo, to.redeposit - from.redeposit,
-                redepositors_.begin() + from.redeposit);
-  });
-  active_count_ = total.stay;
-  withdrawer_count_ = total.withdraw;
-  redepositor_count_ = total.redeposit;
-}
-
 // Re-deposits: each calm agent moves redeposit_fraction of its outside funds (at least
 // one cent) back into its claim; its account institution's hot reserves grow by as much.
 void Simulation::credit_redeposits() {
-  for (std::uint32_t k = 0; k < redepositor_count_; ++k) {
-    const std::uint32_t i = redepositors_[k];
+  for (const std::uint32_t i : active_.redepositors()) {
     const double fraction =
         scenario_.population.classes[population_.class_id[i]].redeposit_fraction;
     Money& outside = population_.outside[i];
@@ -638,9 +514,8 @@ void Simulation::request(std::uint32_t i, std::int32_t t) {
 // 0 request now, the others wait. Requests of the tick join the queue in agent-id order.
 void Simulation::submit(std::int32_t t) {
   credit_redeposits();
-  std::uint32_t n_requests = 0, first = 0;
-  for (std::uint32_t k = 0; k < withdrawer_count_; ++k) {
-    const std::uint32_t i = withdrawers_[k];
+  std::uint32_t first = 0;
+  for (const std::uint32_t i : active_.withdrawers()) {
     if (population_.decided_at[i] == kNever) {
       population_.decided_at[i] = t;
       decision_log_[decision_log_size_++] = i;
@@ -649,26 +524,13 @@ void Simulation::submit(std::int32_t t) {
     }
     const std::int32_t lag = population_.reaction_lag[i];
     if (lag == 0) {
-      requests_[n_requests++] = i;
+      active_.add_request(i);
     } else {
       state_[i] = AgentState::kWaiting;
-      waiting_[waiting_count_++] = {t + lag, i};
+      active_.wait(t + lag, i);
     }
   }
-  // Agents whose lag ends now leave the waiting list (kept in arrival order otherwise).
-  std::uint32_t still_waiting = 0;
-  for (std::uint32_t k = 0; k < waiting_count_; ++k) {
-    if (waiting_[k].first <= t) {
-      requests_[n_requests++] = waiting_[k].second;
-    } else {
-      waiting_[still_waiting++] = waiting_[k];
-    }
-  }
-  waiting_count_ = still_waiting;
-  // Already in id order unless lagged requests came due (the common case costs O(n)).
-  if (!std::is_sorted(requests_.begin(), requests_.begin() + n_requests))
-    std::sort(requests_.begin(), requests_.begin() + n_requests);
-  for (std::uint32_t k = 0; k < n_requests; ++k) request(requests_[k], t);
+  for (const std::uint32_t i : active_.take_requests(t)) request(i, t);
 
   withdrawn_agents_ += first;
   log_end_[static_cast<std::size_t>(t) % log_end_.size()] = decision_log_size_;
@@ -678,7 +540,7 @@ void Simulation::submit(std::int32_t t) {
 // Each institution settles in scenario order; the payments its customers sent on to other
 // institutions arrive there once all have settled (usable from the next tick).
 void Simulation::settle(std::int32_t t) {
-  returning_count_ = 0;
+  active_.clear_returning();
   for (std::size_t k = 0; k < institutions_.size(); ++k)
     institution_ticks_[k].paid =
         institutions_[k].settle(t, [&](std::uint32_t i, Money amount, bool done, int asset) {
@@ -696,7 +558,7 @@ void Simulation::settle(std::int32_t t) {
       owed = 0;
     }
   }
-  merge_returning();
+  active_.merge_returning();
   update_prices(t);
 }
 
@@ -734,20 +596,10 @@ void Simulation::pay(std::size_t k, std::uint32_t i, Money amount, bool done, in
   if (population_.claim[i] == 0) ++paid_agents_;
   if (population_.claim[i] > 0 || can_redeposit(i)) {
     state_[i] = AgentState::kHolding;
-    returning_[returning_count_++] = i;
+    active_.add_returning(i);
   } else {
     state_[i] = AgentState::kLeft;
   }
-}
-
-// The active list stays sorted by id: returning agents are merged into it.
-void Simulation::merge_returning() {
-  if (returning_count_ == 0) return;
-  std::sort(returning_.begin(), returning_.begin() + returning_count_);
-  const auto end = std::merge(active_.begin(), active_.begin() + active_count_, returning_.begin(),
-                              returning_.begin() + returning_count_, staging_.begin());
-  active_count_ = static_cast<std::uint32_t>(end - staging_.begin());
-  std::swap(active_, staging_);
 }
 
 // Deposit insurance: S_i is scaled by (1 - s_i) + f s_i, where s_i = min(c_i, coverage) / c_i

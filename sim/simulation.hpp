@@ -25,9 +25,11 @@
 #include <span>
 #include <vector>
 
+#include "active_list.hpp"
 #include "agents/network.hpp"
 #include "agents/population.hpp"
 #include "institution.hpp"
+#include "news.hpp"
 #include "record.hpp"
 #include "scenario.hpp"
 
@@ -44,8 +46,11 @@ class Simulation {
   // After step(): the per-agent sample if the tick just run is a snapshot tick, else empty.
   std::span<const SnapshotRow> snapshot() const { return snapshot_view_; }
 
-  // The scenario as run: news includes the events drawn by the news process.
+  // The scenario as given.
   const Scenario& scenario() const { return scenario_; }
+  // The news events as run: the scenario's, those drawn by the news process (sorted by tick
+  // together), then those the run added (proofs of reserves, write-downs), in order.
+  const std::vector<NewsEvent>& news_events() const { return news_.events(); }
   const Population& population() const { return population_; }
   const Network& network() const { return network_; }
   const std::vector<Institution>& institutions() const { return institutions_; }
@@ -61,7 +66,6 @@ class Simulation {
   enum class Outcome : std::uint8_t { kStay, kWithdraw, kRedeposit };
 
   void build_institutions();
-  void draw_news_process();
   void prepare_policies(std::uint32_t n);
   void apply_policies(std::int32_t t);
   void fire_policy(std::size_t in, const PolicySpec& policy, std::int32_t t);
@@ -70,11 +74,9 @@ class Simulation {
   void observe(std::int32_t t);
   double flow_signal(std::size_t in) const;
   double queue_signal(std::size_t in) const;
-  void prepare_news(std::int32_t t);
   void reveal_peers(std::int32_t t);
   void decide(std::int32_t t);
   void gather_stress_quantiles(std::uint32_t nblocks);
-  void compact(std::uint32_t nblocks);
   void submit(std::int32_t t);
   void credit_redeposits();
   void request(std::uint32_t i, std::int32_t t);
@@ -95,12 +97,10 @@ class Simulation {
   void record_institutions();
   void check_conservation() const;
   void end_tick();
-  void merge_returning();
   void remember_flow();
   void take_snapshot(std::int32_t t);
 
   Outcome decide_agent(std::uint32_t i, std::int32_t t, double public_term, double& stress);
-  double agent_news(std::uint32_t i) const;
   double peer_fraction(std::uint32_t i) const;
   double peer_fraction_other(std::uint32_t i) const;
   bool peer_seen(std::uint32_t j) const { return (peers_seen_[j >> 6] >> (j & 63)) & 1u; }
@@ -127,31 +127,14 @@ class Simulation {
   std::vector<double> redeposit_rate_;  // per class
   bool any_redeposit_ = false;
 
-  // Agent state and the active list: ids of agents that evaluate the rule, in increasing
-  // id order. Each block of the decide phase writes its stayers, withdrawers and
-  // re-depositors into staging arrays at its own offset; a compaction then gathers them.
+  // Agent state and the active list (agents that evaluate the rule, in id order).
   std::vector<AgentState> state_;
-  std::vector<std::uint32_t> active_, staging_;
-  std::vector<std::uint32_t> withdrawers_, withdrawer_staging_;
-  std::vector<std::uint32_t> redepositors_, redepositor_staging_;
-  std::vector<std::uint32_t> returning_;  // paid in full this tick, active again next tick
-  std::vector<std::uint32_t> requests_;   // requests of this tick, sorted by id
-  std::vector<std::pair<std::int32_t, std::uint32_t>> waiting_;  // (due tick, agent)
-  std::uint32_t active_count_ = 0, withdrawer_count_ = 0, redepositor_count_ = 0;
-  std::uint32_t returning_count_ = 0, waiting_count_ = 0;
+  ActiveList active_;
 
-  struct BlockCounts {
-    std::uint32_t stay = 0, withdraw = 0, redeposit = 0;
-  };
-  std::vector<BlockCounts> blocks_;         // per block; after compaction: output offsets
   std::vector<double> block_class_stress_;  // [block * classes + class]
   std::vector<std::uint32_t> block_class_acting_;
 
-  // News values of this tick (one per event; 0 when inactive) and the live events.
-  std::vector<double> news_value_;
-  std::vector<std::uint32_t> live_events_;
-  std::uint32_t live_event_count_ = 0;
-  bool live_targeted_ = false;  // a live event has a target institution
+  NewsBoard news_;
 
   // Peers: every first decision in order (agent ids), the log's size at the end of each of
   // the last L+2 ticks, and the bitset of agents whose decision their peers see this tick.
