@@ -15,8 +15,11 @@
 //               repeating until nothing changes (a cascade resolves within the tick)
 //   6. record   a TickRecord (and snapshots at chosen ticks); ledger identities checked
 //
-// Where each mechanism lives: observe, decide, submit, settle in simulation.cpp; policies
-// (fire at the start of a tick, armed at its end) in policies.cpp; phase 5 in defaults.cpp;
+// Where each mechanism lives: the wiring and step() in simulation.cpp; the active list and
+// its compaction in active_list.*; public signals (G, Q, X) and peers in signals.*; news in
+// news.*; claim currencies in portfolio.*; phase 2 in decide.cpp; phase 3 in submit.cpp;
+// phase 4 in settle.cpp (the institutions' own settlement in institution.*); policies (fire
+// at the start of a tick, armed at its end) in policies.cpp; phase 5 in defaults.cpp;
 // phase 6 in recording.cpp; every ledger identity in ledger.cpp.
 //
 // Work per tick is proportional to the agents that can still act plus the requests
@@ -30,8 +33,10 @@
 #include "agents/population.hpp"
 #include "institution.hpp"
 #include "news.hpp"
+#include "portfolio.hpp"
 #include "record.hpp"
 #include "scenario.hpp"
+#include "signals.hpp"
 
 namespace bankrun {
 
@@ -65,100 +70,66 @@ class Simulation {
  private:
   enum class Outcome : std::uint8_t { kStay, kWithdraw, kRedeposit };
 
-  void build_institutions();
+  // Set-up (simulation.cpp).
+  std::vector<Institution> build_institutions() const;
   void prepare_policies(std::uint32_t n);
+  // Phase 1, observe (simulation.cpp; policies.cpp).
   void apply_policies(std::int32_t t);
   void fire_policy(std::size_t in, const PolicySpec& policy, std::int32_t t);
-  void arm_policies();
-  double insured_stress_scale(std::uint32_t i) const;
   void observe(std::int32_t t);
-  double flow_signal(std::size_t in) const;
-  double queue_signal(std::size_t in) const;
-  void reveal_peers(std::int32_t t);
+  // Phase 2, decide (decide.cpp).
   void decide(std::int32_t t);
-  void gather_stress_quantiles(std::uint32_t nblocks);
-  void submit(std::int32_t t);
-  void credit_redeposits();
-  void request(std::uint32_t i, std::int32_t t);
-  void settle(std::int32_t t);
-  void pay(std::size_t in, std::uint32_t i, Money amount, bool done, int asset);
-  void map_currencies();
-  // Splits `amount` by class c's portfolio: parts[k] for currency k (parts[0] = USD takes
-  // the rounding remainder). Returns whether any part is not USD.
-  bool split(Money amount, std::uint8_t c, Money* parts) const;
-  std::int32_t asset_of(std::size_t in, std::size_t currency) const {
-    return currency_asset_[in * currencies_ + currency];
-  }
-  void resolve_defaults(std::int32_t t);
-  bool write_down_exposures(std::int32_t t);
-  void start_tick(std::int32_t t);
-  void update_prices(std::int32_t t);
-  void record(std::int32_t t);
-  void record_institutions();
-  void check_conservation() const;
-  void end_tick();
-  void remember_flow();
-  void take_snapshot(std::int32_t t);
-
   Outcome decide_agent(std::uint32_t i, std::int32_t t, double public_term, double& stress);
-  double peer_fraction(std::uint32_t i) const;
-  double peer_fraction_other(std::uint32_t i) const;
-  bool peer_seen(std::uint32_t j) const { return (peers_seen_[j >> 6] >> (j & 63)) & 1u; }
+  double insured_stress_scale(std::uint32_t i) const;
+  void sum_class_stress(std::uint32_t nblocks);
+  void gather_stress_quantiles(std::uint32_t nblocks);
   bool can_redeposit(std::uint32_t i) const {
     return redeposit_rate_[population_.class_id[i]] > 0.0;
   }
+  // Phase 3, submit (submit.cpp).
+  void submit(std::int32_t t);
+  void credit_redeposits();
+  void request(std::uint32_t i, std::int32_t t);
+  // Phase 4, settle (settle.cpp).
+  void settle(std::int32_t t);
+  void pay(std::size_t in, std::uint32_t i, Money amount, bool done, int asset);
+  void update_prices(std::int32_t t);
+  // Phase 5, default (defaults.cpp).
+  void resolve_defaults(std::int32_t t);
+  bool write_down_exposures(std::int32_t t);
+  // Phase 6, record (recording.cpp, ledger.cpp), and the tick's bookkeeping.
+  void start_tick(std::int32_t t);
+  void record(std::int32_t t);
+  void record_institutions();
+  void check_conservation() const;
+  void take_snapshot(std::int32_t t);
+  void arm_policies();
+  void end_tick();
 
   Scenario scenario_;
   Population population_;
   Network network_;
-  std::vector<Institution> institutions_;  // scenario order; agents' accounts index it
-  // Claim currencies (0 = USD): each class's normalised portfolio [class * currencies_ + k],
-  // whether it holds anything but USD, and institution k's asset index of each currency
-  // ([k * currencies_ + c]; -1 for USD or where it holds none); and back, the currency of
-  // each asset of each institution (0 if customers hold no claims in it).
-  std::size_t currencies_ = 1;
-  std::vector<double> portfolio_;
-  std::vector<char> in_kind_class_;
-  std::vector<std::int32_t> currency_asset_;
-  std::vector<std::vector<std::size_t>> asset_currency_;
-  std::vector<std::uint8_t> pending_parts_;  // per agent: parts of its request still unpaid
-  std::vector<Money> transfer_liabilities_;  // [destination * currencies_ + c] this tick
   std::size_t classes_ = 0;
+  Portfolio portfolio_;                    // claim currencies
+  std::vector<Institution> institutions_;  // scenario order; agents' accounts index it
+  std::vector<AgentState> state_;
+  ActiveList active_;  // agents that evaluate the rule, in id order
+  NewsBoard news_;
+  PublicSignals public_signals_;
+  Peers peers_;
+
   std::vector<double> redeposit_rate_;  // per class
   bool any_redeposit_ = false;
-
-  // Agent state and the active list (agents that evaluate the rule, in id order).
-  std::vector<AgentState> state_;
-  ActiveList active_;
-
-  std::vector<double> block_class_stress_;  // [block * classes + class]
-  std::vector<std::uint32_t> block_class_acting_;
-
-  NewsBoard news_;
-
-  // Peers: every first decision in order (agent ids), the log's size at the end of each of
-  // the last L+2 ticks, and the bitset of agents whose decision their peers see this tick.
-  std::vector<std::uint32_t> decision_log_;
-  std::uint64_t decision_log_size_ = 0;
-  std::vector<std::uint64_t> log_end_;
-  std::vector<std::uint64_t> peers_seen_;
-  enum class PeerMode { kCounted, kOther };  // kOther: weighted or complete graph
-  PeerMode peer_mode_ = PeerMode::kCounted;
-  std::uint64_t seen_count_ = 0;  // complete graph: agents seen
-  double seen_weight_ = 0.0;      // complete graph: their initial claims
-  double total_weight_ = 0.0;     // complete graph: all initial claims
-
-  // Per institution: b_flow G + b_queue Q + b_price X of this tick (the same for all its
-  // depositors), and rings of (net outflow, deposits) at the end of the last W+1 ticks for
-  // the flow window, [institution * (W + 1) + slot].
-  std::vector<double> public_stress_;  // [institution * classes + class]
-  bool uniform_public_ = false;        // one institution, USD-only claims: one value
-  std::vector<Money> flow_out_, flow_deposits_;
-  std::size_t flow_ring_ = 1;
-  // Payments of this tick on their way to destination institutions (arrive after settling).
+  std::vector<std::uint8_t> pending_parts_;  // per agent: parts of its request still unpaid
+  // Payments of this tick on their way to destination institutions (arrive after settling),
+  // and what the destinations then owe in each claim currency, [destination * currencies + c].
   std::vector<Money> transfers_pending_;
+  std::vector<Money> transfer_liabilities_;
   Money self_custody_ = 0;  // funds withdrawn to self-custody, all agents
 
+  // The decide phase's per-block, per-class sums, [block * classes + class].
+  std::vector<double> block_class_stress_;
+  std::vector<std::uint32_t> block_class_acting_;
   // Per-class results of this tick and the stress quantile workspace.
   std::vector<ClassTick> class_ticks_;
   std::vector<double> class_quantiles_;         // [class * quantiles + q]

@@ -1,0 +1,182 @@
+// Phase 2 of the tick, decide: every agent of the active list computes S_i(t) and applies
+// the decision rule, in parallel over the list's fixed blocks; per-class stress (means and
+// quantiles) is combined in block order, so nothing depends on the thread count.
+#include <algorithm>
+#include <boost/random/normal_distribution.hpp>
+#include <cmath>
+#include <limits>
+
+#include "agents/parallel.hpp"
+#include "agents/rng.hpp"
+#include "simulation.hpp"
+
+namespace bankrun {
+namespace {
+
+// Standard normal CDF.
+double normal_cdf(double x) {
+  return 0.5 * std::erfc(-x * M_SQRT1_2);
+}
+
+// Linear interpolation between order statistics (numpy's default "linear" method) of the
+// n values at `v`, which it reorders.
+double quantile(double* v, std::size_t n, double q) {
+  const double pos = q * static_cast<double>(n - 1);
+  const std::size_t lo = static_cast<std::size_t>(std::floor(pos));
+  std::nth_element(v, v + lo, v + n);
+  const double a = v[lo];
+  if (lo + 1 >= n) return a;
+  const double b = *std::min_element(v + lo + 1, v + n);
+  return a + (pos - static_cast<double>(lo)) * (b - a);
+}
+
+}  // namespace
+
+// S_i(t) = b_news N_i(t) + b_peer P_i(t-L) + b_flow G_k(t-1) + b_queue Q_k(t-1)
+//          + b_price X_k(t-1) + carry S_i(t-1) + eps_i(t),  eps_i(t) ~ Normal(0, sigma_i)
+// keyed by (t, i), where k is i's account institution (PublicSignals::term(k, c)
+// holds the G, Q, X terms, the same for all its depositors of class c).
+// Threshold rule: withdraw iff S_i > theta_i. Hazard rule: withdraw with probability
+// h0 * Phi((S_i - theta_i) / T), U ~ (seed, kHazard, t, i). Only an agent with a claim
+// can withdraw. An agent with funds outside re-deposits, if its class allows it, with
+// probability redeposit_rate when S_i < calm_threshold, U ~ (seed, kRedeposit, t, i).
+Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, double public_term,
+                                             double& stress) {
+  const StressSpec& w = scenario_.stress;
+  const auto tick = static_cast<std::uint32_t>(t);
+  double s = public_term + w.carry * population_.stress[i];
+  if (news_.any_live()) s += w.news_weight * news_.agent_news(i, population_);
+  if (w.peer_weight != 0.0) s += w.peer_weight * peers_.fraction(i, network_, population_);
+  if (population_.noise_sd[i] > 0.0f) {
+    CounterRng rng(scenario_.seed, Stream::kDecisionNoise, tick, i);
+    s += boost::random::normal_distribution<double>(0.0, population_.noise_sd[i])(rng);
+  }
+  if (any_insurance_ && policy_state_[population_.account[i]].insurance)
+    s *= insured_stress_scale(i);
+  population_.stress[i] = s;
+  stress = s;
+
+  const double theta = population_.threshold[i];
+  const bool gated = any_gate_ && policy_state_[population_.account[i]].gate &&
+                     t - last_request_[i] < ticks_per_day_;
+  if (population_.claim[i] > 0 && !gated) {
+    const DecisionSpec& d = scenario_.decision;
+    if (d.rule == DecisionSpec::Rule::kThreshold) {
+      if (s > theta) return Outcome::kWithdraw;
+    } else {
+      const double p = d.hazard_rate * normal_cdf((s - theta) / d.temperature);
+      if (CounterRng(scenario_.seed, Stream::kHazard, tick, i).uniform01() < p)
+        return Outcome::kWithdraw;
+    }
+  }
+  if (any_redeposit_ && population_.outside[i] > 0 && can_redeposit(i)) {
+    const InvestorClass& cls = scenario_.population.classes[population_.class_id[i]];
+    if (s < cls.calm_threshold &&
+        CounterRng(scenario_.seed, Stream::kRedeposit, tick, i).uniform01() < cls.redeposit_rate)
+      return Outcome::kRedeposit;
+  }
+  return Outcome::kStay;
+}
+
+void Simulation::decide(std::int32_t t) {
+  const std::uint32_t nblocks = active_.blocks();
+  for_blocks(nblocks, [&](std::uint32_t b) {
+    const std::uint32_t lo = active_.block_begin(b), hi = active_.block_end(b);
+    const std::uint32_t* ids = active_.ids();
+    std::uint32_t* stay = active_.stay_slots(b);
+    std::uint32_t* withdraw = active_.withdraw_slots(b);
+    std::uint32_t* redeposit = active_.redeposit_slots(b);
+    // Per-class sums in local arrays: they cannot alias the agents' state, so the compiler
+    // keeps them out of the store-to-load chains of the per-agent writes.
+    double class_stress[256] = {};
+    std::uint32_t class_acting[256] = {};
+    ActiveList::BlockCounts counts;
+    // One institution and USD-only claims (the common case): one public term for all.
+    const bool uniform = public_signals_.uniform();
+    const double uniform_term = public_signals_.term(0, 0);
+    for (std::uint32_t k = lo; k < hi; ++k) {
+      const std::uint32_t i = ids[k];
+      const std::uint8_t c = population_.class_id[i];
+      const double public_term =
+          uniform ? uniform_term : public_signals_.term(population_.account[i], c);
+      double stress;
+      const Outcome outcome = decide_agent(i, t, public_term, stress);
+      class_stress[c] += stress;
+      ++class_acting[c];
+      if (outcome == Outcome::kWithdraw) {
+        withdraw[counts.withdraw++] = i;
+        continue;
+      }
+      if (outcome == Outcome::kRedeposit) redeposit[counts.redeposit++] = i;
+      stay[counts.stay++] = i;
+    }
+    std::copy_n(class_stress, classes_, &block_class_stress_[std::size_t{b} * classes_]);
+    std::copy_n(class_acting, classes_, &block_class_acting_[std::size_t{b} * classes_]);
+    active_.set_block(b, counts);
+  });
+
+  // Per-class stress, summed in block order.
+  const std::uint32_t acting_agents = active_.count();
+  record_.acting_agents = acting_agents;
+  double stress_sum = 0.0;
+  for (std::size_t c = 0; c < classes_; ++c) {
+    double sum = 0.0;
+    std::int64_t acting = 0;
+    for (std::uint32_t b = 0; b < nblocks; ++b) {
+      sum += block_class_stress_[std::size_t{b} * classes_ + c];
+      acting += block_class_acting_[std::size_t{b} * classes_ + c];
+    }
+    class_ticks_[c].acting_agents = acting;
+    class_ticks_[c].stress_mean = acting > 0 ? sum / static_cast<double>(acting) : 0.0;
+    stress_sum += sum;
+  }
+  record_.stress_mean = acting_agents > 0 ? stress_sum / acting_agents : 0.0;
+  gather_stress_quantiles(nblocks);
+  active_.compact(nblocks);
+}
+
+// Copies the acting agents' stress into quantile_work_, grouped by class (block order
+// within a class), then takes each class's quantiles. The values, hence the quantiles,
+// do not depend on the thread count.
+void Simulation::gather_stress_quantiles(std::uint32_t nblocks) {
+  const auto& qs = scenario_.output.stress_quantiles;
+  if (qs.empty()) return;
+  const std::size_t stride = std::size_t{nblocks} + 1;
+  std::uint64_t offset = 0;
+  for (std::size_t c = 0; c < classes_; ++c)
+    for (std::uint32_t b = 0; b <= nblocks; ++b) {
+      quantile_offset_[c * stride + b] = offset;
+      if (b < nblocks) offset += block_class_acting_[std::size_t{b} * classes_ + c];
+    }
+  for_blocks(nblocks, [&](std::uint32_t b) {
+    const std::uint32_t* ids = active_.ids();
+    const std::uint32_t lo = active_.block_begin(b), hi = active_.block_end(b);
+    for (std::uint32_t k = lo; k < hi; ++k) {
+      const std::uint32_t i = ids[k];
+      const std::uint8_t c = population_.class_id[i];
+      quantile_work_[quantile_offset_[c * stride + b]++] = population_.stress[i];
+    }
+  });
+  std::uint64_t begin = 0;
+  for (std::size_t c = 0; c < classes_; ++c) {
+    const std::uint64_t end = begin + static_cast<std::uint64_t>(class_ticks_[c].acting_agents);
+    for (std::size_t q = 0; q < qs.size(); ++q)
+      class_quantiles_[c * qs.size() + q] =
+          end > begin ? quantile(&quantile_work_[begin], end - begin, qs[q])
+                      : std::numeric_limits<double>::quiet_NaN();
+    begin = end;
+  }
+}
+
+// Deposit insurance: S_i is scaled by (1 - s_i) + f s_i, where s_i = min(c_i, coverage) / c_i
+// is the insured share of the agent's claim and f the insured stress factor.
+double Simulation::insured_stress_scale(std::uint32_t i) const {
+  const Money claim = population_.claim[i];
+  if (claim <= 0) return 1.0;
+  const PolicyState& p = policy_state_[population_.account[i]];
+  const double insured =
+      static_cast<double>(std::min(claim, p.coverage)) / static_cast<double>(claim);
+  return (1.0 - insured) + p.insured_stress_factor * insured;
+}
+
+}  // namespace bankrun
