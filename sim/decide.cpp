@@ -88,8 +88,8 @@ void Simulation::decide(std::int32_t t) {
     std::uint32_t* redeposit = active_.redeposit_slots(b);
     // Per-class sums in local arrays: they cannot alias the agents' state, so the compiler
     // keeps them out of the store-to-load chains of the per-agent writes.
-    double class_stress[256] = {};
-    std::uint32_t class_acting[256] = {};
+    double class_stress[kClassIds] = {};
+    std::uint32_t class_acting[kClassIds] = {};
     ActiveList::BlockCounts counts;
     // One institution and USD-only claims (the common case): one public term for all.
     const bool uniform = public_signals_.uniform();
@@ -114,8 +114,13 @@ void Simulation::decide(std::int32_t t) {
     std::copy_n(class_acting, classes_, &block_class_acting_[std::size_t{b} * classes_]);
     active_.set_block(b, counts);
   });
+  sum_class_stress(nblocks);
+  gather_stress_quantiles(nblocks);
+  active_.compact(nblocks);
+}
 
-  // Per-class stress, summed in block order.
+// Per-class mean stress of the acting agents, the blocks' sums added in block order.
+void Simulation::sum_class_stress(std::uint32_t nblocks) {
   const std::uint32_t acting_agents = active_.count();
   record_.acting_agents = acting_agents;
   double stress_sum = 0.0;
@@ -131,8 +136,6 @@ void Simulation::decide(std::int32_t t) {
     stress_sum += sum;
   }
   record_.stress_mean = acting_agents > 0 ? stress_sum / acting_agents : 0.0;
-  gather_stress_quantiles(nblocks);
-  active_.compact(nblocks);
 }
 
 // Copies the acting agents' stress into quantile_work_, grouped by class (block order

@@ -13,8 +13,9 @@ inline constexpr std::size_t kMaxInstitutions = 254;
 // (on-stack arrays in the submit phase), and an agent's unpaid parts fit in 8 bits.
 inline constexpr std::size_t kMaxCurrencies = 33;
 
-// Investor classes: class ids are 8-bit (per-block per-class sums live in on-stack arrays
-// of this size in the decide phase).
-inline constexpr std::size_t kMaxClasses = 256;
+// Investor classes have 8-bit ids (create_population, agents/population.cpp, allows at
+// most 255 classes): arrays indexed by a class id have this many entries (the decide
+// phase's per-block, per-class sums live in on-stack arrays).
+inline constexpr std::size_t kClassIds = 256;
 
 }  // namespace bankrun
