@@ -51,14 +51,12 @@ Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, do
     CounterRng rng(scenario_.seed, Stream::kDecisionNoise, tick, i);
     s += boost::random::normal_distribution<double>(0.0, population_.noise_sd[i])(rng);
   }
-  if (any_insurance_ && policy_state_[population_.account[i]].insurance)
-    s *= insured_stress_scale(i);
+  if (policies_.insured(i, population_)) s *= policies_.insured_scale(i, population_);
   population_.stress[i] = s;
   stress = s;
 
   const double theta = population_.threshold[i];
-  const bool gated = any_gate_ && policy_state_[population_.account[i]].gate &&
-                     t - last_request_[i] < ticks_per_day_;
+  const bool gated = policies_.gated(i, population_, t);
   if (population_.claim[i] > 0 && !gated) {
     const DecisionSpec& d = scenario_.decision;
     if (d.rule == DecisionSpec::Rule::kThreshold) {
@@ -169,17 +167,6 @@ void Simulation::gather_stress_quantiles(std::uint32_t nblocks) {
                       : std::numeric_limits<double>::quiet_NaN();
     begin = end;
   }
-}
-
-// Deposit insurance: S_i is scaled by (1 - s_i) + f s_i, where s_i = min(c_i, coverage) / c_i
-// is the insured share of the agent's claim and f the insured stress factor.
-double Simulation::insured_stress_scale(std::uint32_t i) const {
-  const Money claim = population_.claim[i];
-  if (claim <= 0) return 1.0;
-  const PolicyState& p = policy_state_[population_.account[i]];
-  const double insured =
-      static_cast<double>(std::min(claim, p.coverage)) / static_cast<double>(claim);
-  return (1.0 - insured) + p.insured_stress_factor * insured;
 }
 
 }  // namespace bankrun

@@ -19,7 +19,8 @@ Simulation::Simulation(Scenario scenario)
       active_(population_.size()),
       news_(scenario_),
       public_signals_(scenario_, institutions_, portfolio_, classes_),
-      peers_(scenario_, population_) {
+      peers_(scenario_, population_),
+      policies_(scenario_, population_.size()) {
   const std::uint32_t n = population_.size();
   const std::size_t nin = institutions_.size();
   pending_parts_.assign(n, 0);
@@ -29,8 +30,6 @@ Simulation::Simulation(Scenario scenario)
     redeposit_rate_.push_back(cls.redeposit_rate);
     any_redeposit_ = any_redeposit_ || cls.redeposit_rate > 0.0;
   }
-
-  prepare_policies(n);
 
   state_.assign(n, AgentState::kHolding);
   const std::uint32_t max_blocks = ActiveList::blocks_of(n) + 1;
@@ -108,9 +107,12 @@ std::vector<Institution> Simulation::build_institutions() const {
   return institutions;
 }
 
-// Phase 1, observe: the public signals of each institution from the end of t-1 (G, Q, X;
-// signals.*), the news values of tick t (news.*) and which peers' decisions are visible.
+// Phase 1, observe: the policies due at t (armed at the end of t-1 or scheduled) take
+// effect (policies.*); then the public signals of each institution from the end of t-1 (G,
+// Q, X; signals.*), the news values of tick t (news.*) and which peers' decisions are
+// visible.
 void Simulation::observe(std::int32_t t) {
+  policies_.apply(t, institutions_, institution_ticks_, news_);
   public_signals_.observe(t, institutions_, portfolio_, institution_ticks_);
   record_.news_signal = news_.prepare(t);
   peers_.reveal(t, population_);
@@ -120,8 +122,7 @@ void Simulation::observe(std::int32_t t) {
 const TickRecord& Simulation::step() {
   const std::int32_t t = tick_;
   start_tick(t);
-  apply_policies(t);    // 1. observe: the policies armed at the end of t-1 take effect,
-  observe(t);           //    then the public signals
+  observe(t);           // 1. (the policies due fire first)
   decide(t);            // 2.
   submit(t);            // 3.
   settle(t);            // 4. (and the market prices for t+1)
@@ -140,7 +141,7 @@ void Simulation::start_tick(std::int32_t t) {
 // Bookkeeping for the next tick: the policies whose conditions hold now fire at t+1, and the
 // flow rings keep this tick's net outflows.
 void Simulation::end_tick() {
-  arm_policies();
+  policies_.arm(institutions_);
   public_signals_.remember(tick_, institutions_);
   ++tick_;
 }

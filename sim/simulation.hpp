@@ -19,7 +19,7 @@
 // its compaction in active_list.*; public signals (G, Q, X) and peers in signals.*; news in
 // news.*; claim currencies in portfolio.*; phase 2 in decide.cpp; phase 3 in submit.cpp;
 // phase 4 in settle.cpp (the institutions' own settlement in institution.*); policies (fire
-// at the start of a tick, armed at its end) in policies.cpp; phase 5 in defaults.cpp;
+// at the start of a tick, armed at its end) in policies.*; phase 5 in defaults.cpp;
 // phase 6 in recording.cpp; every ledger identity in ledger.cpp.
 //
 // Work per tick is proportional to the agents that can still act plus the requests
@@ -33,6 +33,7 @@
 #include "agents/population.hpp"
 #include "institution.hpp"
 #include "news.hpp"
+#include "policies.hpp"
 #include "portfolio.hpp"
 #include "record.hpp"
 #include "scenario.hpp"
@@ -61,7 +62,7 @@ class Simulation {
   const std::vector<Institution>& institutions() const { return institutions_; }
   // Tick at which policy k of institution `in` fired, or kForever.
   std::int32_t policy_fired_tick(std::size_t in, std::size_t k) const {
-    return policy_fired_[policy_begin_[in] + k];
+    return policies_.fired_tick(in, k);
   }
 
   // Full O(N) audit of the ledger against the per-agent state; throws LedgerError.
@@ -72,15 +73,11 @@ class Simulation {
 
   // Set-up (simulation.cpp).
   std::vector<Institution> build_institutions() const;
-  void prepare_policies(std::uint32_t n);
-  // Phase 1, observe (simulation.cpp; policies.cpp).
-  void apply_policies(std::int32_t t);
-  void fire_policy(std::size_t in, const PolicySpec& policy, std::int32_t t);
+  // Phase 1, observe (simulation.cpp; the policies that fire first, policies.*).
   void observe(std::int32_t t);
   // Phase 2, decide (decide.cpp).
   void decide(std::int32_t t);
   Outcome decide_agent(std::uint32_t i, std::int32_t t, double public_term, double& stress);
-  double insured_stress_scale(std::uint32_t i) const;
   void sum_class_stress(std::uint32_t nblocks);
   void gather_stress_quantiles(std::uint32_t nblocks);
   bool can_redeposit(std::uint32_t i) const {
@@ -103,7 +100,6 @@ class Simulation {
   void record_institutions();
   void check_conservation() const;
   void take_snapshot(std::int32_t t);
-  void arm_policies();
   void end_tick();
 
   Scenario scenario_;
@@ -117,6 +113,7 @@ class Simulation {
   NewsBoard news_;
   PublicSignals public_signals_;
   Peers peers_;
+  Policies policies_;
 
   std::vector<double> redeposit_rate_;  // per class
   bool any_redeposit_ = false;
@@ -135,23 +132,6 @@ class Simulation {
   std::vector<double> class_quantiles_;         // [class * quantiles + q]
   std::vector<double> quantile_work_;           // stress of the acting agents, grouped by class
   std::vector<std::uint64_t> quantile_offset_;  // [class * (blocks + 1) + block]
-
-  // Policies of all institutions, flat (institution k's are [policy_begin_[k],
-  // policy_begin_[k+1])): the tick each fired (kForever: not yet), whether its end-of-tick
-  // conditions held at the end of the last tick; and per institution the state the fired
-  // ones put in force.
-  std::vector<std::size_t> policy_begin_;
-  std::vector<std::int32_t> policy_fired_;
-  std::vector<char> policy_armed_;
-  struct PolicyState {
-    bool insurance = false, gate = false;
-    Money coverage = 0;
-    double insured_stress_factor = 1.0, gate_fraction = 1.0;
-  };
-  std::vector<PolicyState> policy_state_;
-  bool any_insurance_ = false, any_gate_ = false;
-  std::int32_t ticks_per_day_ = 24;
-  std::vector<std::int32_t> last_request_;  // tick of each agent's last request (gates)
 
   std::vector<InstitutionTick> institution_ticks_;
   std::vector<AssetTick> asset_ticks_;  // all institutions' assets, institution by institution

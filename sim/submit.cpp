@@ -41,10 +41,7 @@ void Simulation::request(std::uint32_t i, std::int32_t t) {
       omega >= 1.0f ? claim
                     : std::clamp<Money>(std::llround(omega * static_cast<double>(claim)), 1, claim);
   const std::uint8_t k = population_.account[i];
-  if (policy_state_[k].gate)
-    amount = std::min(amount, std::max<Money>(1, std::llround(policy_state_[k].gate_fraction *
-                                                              static_cast<double>(claim))));
-  if (!last_request_.empty()) last_request_[i] = t;
+  amount = policies_.gate_request(i, k, amount, claim, t);
   state_[i] = AgentState::kPending;
   institution_ticks_[k].requested += amount;
   // The request is split by the portfolio; each part joins the queue of its currency.
