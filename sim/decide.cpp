@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <boost/random/normal_distribution.hpp>
 #include <cmath>
-#include <limits>
 
 #include "agents/parallel.hpp"
 #include "agents/rng.hpp"
@@ -16,18 +15,6 @@ namespace {
 // Standard normal CDF.
 double normal_cdf(double x) {
   return 0.5 * std::erfc(-x * M_SQRT1_2);
-}
-
-// Linear interpolation between order statistics (numpy's default "linear" method) of the
-// n values at `v`, which it reorders.
-double quantile(double* v, std::size_t n, double q) {
-  const double pos = q * static_cast<double>(n - 1);
-  const std::size_t lo = static_cast<std::size_t>(std::floor(pos));
-  std::nth_element(v, v + lo, v + n);
-  const double a = v[lo];
-  if (lo + 1 >= n) return a;
-  const double b = *std::min_element(v + lo + 1, v + n);
-  return a + (pos - static_cast<double>(lo)) * (b - a);
 }
 
 }  // namespace
@@ -108,65 +95,15 @@ void Simulation::decide(std::int32_t t) {
       if (outcome == Outcome::kRedeposit) redeposit[counts.redeposit++] = i;
       stay[counts.stay++] = i;
     }
-    std::copy_n(class_stress, classes_, &block_class_stress_[std::size_t{b} * classes_]);
-    std::copy_n(class_acting, classes_, &block_class_acting_[std::size_t{b} * classes_]);
+    class_stress_.store_block(b, class_stress, class_acting);
     active_.set_block(b, counts);
   });
-  sum_class_stress(nblocks);
-  gather_stress_quantiles(nblocks);
-  active_.compact(nblocks);
-}
-
-// Per-class mean stress of the acting agents, the blocks' sums added in block order.
-void Simulation::sum_class_stress(std::uint32_t nblocks) {
   const std::uint32_t acting_agents = active_.count();
   record_.acting_agents = acting_agents;
-  double stress_sum = 0.0;
-  for (std::size_t c = 0; c < classes_; ++c) {
-    double sum = 0.0;
-    std::int64_t acting = 0;
-    for (std::uint32_t b = 0; b < nblocks; ++b) {
-      sum += block_class_stress_[std::size_t{b} * classes_ + c];
-      acting += block_class_acting_[std::size_t{b} * classes_ + c];
-    }
-    class_ticks_[c].acting_agents = acting;
-    class_ticks_[c].stress_mean = acting > 0 ? sum / static_cast<double>(acting) : 0.0;
-    stress_sum += sum;
-  }
+  const double stress_sum = class_stress_.combine(nblocks, class_ticks_);
   record_.stress_mean = acting_agents > 0 ? stress_sum / acting_agents : 0.0;
-}
-
-// Copies the acting agents' stress into quantile_work_, grouped by class (block order
-// within a class), then takes each class's quantiles. The values, hence the quantiles,
-// do not depend on the thread count.
-void Simulation::gather_stress_quantiles(std::uint32_t nblocks) {
-  const auto& qs = scenario_.output.stress_quantiles;
-  if (qs.empty()) return;
-  const std::size_t stride = std::size_t{nblocks} + 1;
-  std::uint64_t offset = 0;
-  for (std::size_t c = 0; c < classes_; ++c)
-    for (std::uint32_t b = 0; b <= nblocks; ++b) {
-      quantile_offset_[c * stride + b] = offset;
-      if (b < nblocks) offset += block_class_acting_[std::size_t{b} * classes_ + c];
-    }
-  for_blocks(nblocks, [&](std::uint32_t b) {
-    const std::uint32_t* ids = active_.ids();
-    const std::uint32_t lo = active_.block_begin(b), hi = active_.block_end(b);
-    for (std::uint32_t k = lo; k < hi; ++k) {
-      const std::uint32_t i = ids[k];
-      const std::uint8_t c = population_.class_id[i];
-      quantile_work_[quantile_offset_[c * stride + b]++] = population_.stress[i];
-    }
-  });
-  std::uint64_t begin = 0;
-  for (std::size_t c = 0; c < classes_; ++c) {
-    const std::uint64_t end = begin + static_cast<std::uint64_t>(class_ticks_[c].acting_agents);
-    for (std::size_t q = 0; q < qs.size(); ++q)
-      class_quantiles_[c * qs.size() + q] =
-          end > begin ? quantile(&quantile_work_[begin], end - begin, qs[q])
-                      : std::numeric_limits<double>::quiet_NaN();
-    begin = end;
-  }
+  class_stress_.take_quantiles(nblocks, active_, population_, class_ticks_);
+  active_.compact(nblocks);
 }
 
 }  // namespace bankrun

@@ -14,7 +14,7 @@ void Simulation::record(std::int32_t t) {
   record_.paid_agents = paid_agents_;
   record_.self_custody = self_custody_;
   record_.classes = class_ticks_;
-  record_.class_stress_quantiles = class_quantiles_;
+  record_.class_stress_quantiles = class_stress_.quantiles();
   take_snapshot(t);
 }
 

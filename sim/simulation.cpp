@@ -20,7 +20,8 @@ Simulation::Simulation(Scenario scenario)
       news_(scenario_),
       public_signals_(scenario_, institutions_, portfolio_, classes_),
       peers_(scenario_, population_),
-      policies_(scenario_, population_.size()) {
+      policies_(scenario_, population_.size()),
+      class_stress_(classes_, population_.size(), scenario_.output.stress_quantiles) {
   const std::uint32_t n = population_.size();
   const std::size_t nin = institutions_.size();
   pending_parts_.assign(n, 0);
@@ -32,22 +33,12 @@ Simulation::Simulation(Scenario scenario)
   }
 
   state_.assign(n, AgentState::kHolding);
-  const std::uint32_t max_blocks = ActiveList::blocks_of(n) + 1;
-  block_class_stress_.resize(std::size_t{max_blocks} * classes_);
-  block_class_acting_.resize(std::size_t{max_blocks} * classes_);
-
   class_ticks_.resize(classes_);
   institution_ticks_.resize(nin);
   asset_begin_.assign(1, 0);
   for (const InstitutionSpec& spec : scenario_.institutions)
     asset_begin_.push_back(asset_begin_.back() + spec.assets.size());
   asset_ticks_.resize(asset_begin_.back());
-  const std::size_t nq = scenario_.output.stress_quantiles.size();
-  class_quantiles_.assign(classes_ * nq, 0.0);
-  if (nq > 0) {
-    quantile_work_.resize(n);
-    quantile_offset_.resize(classes_ * (std::size_t{max_blocks} + 1));
-  }
   if (!scenario_.output.snapshot_ticks.empty())
     snapshot_rows_.resize(std::min<std::uint32_t>(scenario_.output.snapshot_agents, n));
 }

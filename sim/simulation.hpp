@@ -31,6 +31,7 @@
 #include "active_list.hpp"
 #include "agents/network.hpp"
 #include "agents/population.hpp"
+#include "class_stress.hpp"
 #include "institution.hpp"
 #include "news.hpp"
 #include "policies.hpp"
@@ -78,8 +79,6 @@ class Simulation {
   // Phase 2, decide (decide.cpp).
   void decide(std::int32_t t);
   Outcome decide_agent(std::uint32_t i, std::int32_t t, double public_term, double& stress);
-  void sum_class_stress(std::uint32_t nblocks);
-  void gather_stress_quantiles(std::uint32_t nblocks);
   bool can_redeposit(std::uint32_t i) const {
     return redeposit_rate_[population_.class_id[i]] > 0.0;
   }
@@ -124,14 +123,9 @@ class Simulation {
   std::vector<Money> transfer_liabilities_;
   Money self_custody_ = 0;  // funds withdrawn to self-custody, all agents
 
-  // The decide phase's per-block, per-class sums, [block * classes + class].
-  std::vector<double> block_class_stress_;
-  std::vector<std::uint32_t> block_class_acting_;
-  // Per-class results of this tick and the stress quantile workspace.
+  // Per-class results of this tick; the stress of the agents that acted, by class.
   std::vector<ClassTick> class_ticks_;
-  std::vector<double> class_quantiles_;         // [class * quantiles + q]
-  std::vector<double> quantile_work_;           // stress of the acting agents, grouped by class
-  std::vector<std::uint64_t> quantile_offset_;  // [class * (blocks + 1) + block]
+  ClassStress class_stress_;
 
   std::vector<InstitutionTick> institution_ticks_;
   std::vector<AssetTick> asset_ticks_;  // all institutions' assets, institution by institution
