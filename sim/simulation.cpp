@@ -21,7 +21,8 @@ Simulation::Simulation(Scenario scenario)
       public_signals_(scenario_, institutions_, portfolio_, classes_),
       peers_(scenario_, population_),
       policies_(scenario_, population_.size()),
-      class_stress_(classes_, population_.size(), scenario_.output.stress_quantiles) {
+      class_stress_(classes_, population_.size(), scenario_.output.stress_quantiles),
+      snapshots_(scenario_.output, population_.size()) {
   const std::uint32_t n = population_.size();
   const std::size_t nin = institutions_.size();
   pending_parts_.assign(n, 0);
@@ -39,8 +40,6 @@ Simulation::Simulation(Scenario scenario)
   for (const InstitutionSpec& spec : scenario_.institutions)
     asset_begin_.push_back(asset_begin_.back() + spec.assets.size());
   asset_ticks_.resize(asset_begin_.back());
-  if (!scenario_.output.snapshot_ticks.empty())
-    snapshot_rows_.resize(std::min<std::uint32_t>(scenario_.output.snapshot_agents, n));
 }
 
 // Institution k starts with the claims of the agents whose account it holds (of which the

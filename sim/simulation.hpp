@@ -39,6 +39,7 @@
 #include "record.hpp"
 #include "scenario.hpp"
 #include "signals.hpp"
+#include "snapshots.hpp"
 
 namespace bankrun {
 
@@ -51,7 +52,7 @@ class Simulation {
   bool done() const { return tick_ >= scenario_.time.ticks; }
 
   // After step(): the per-agent sample if the tick just run is a snapshot tick, else empty.
-  std::span<const SnapshotRow> snapshot() const { return snapshot_view_; }
+  std::span<const SnapshotRow> snapshot() const { return snapshots_.last(); }
 
   // The scenario as given.
   const Scenario& scenario() const { return scenario_; }
@@ -98,7 +99,6 @@ class Simulation {
   void record(std::int32_t t);
   void record_institutions();
   void check_conservation() const;
-  void take_snapshot(std::int32_t t);
   void end_tick();
 
   Scenario scenario_;
@@ -131,9 +131,7 @@ class Simulation {
   std::vector<AssetTick> asset_ticks_;  // all institutions' assets, institution by institution
   std::vector<std::size_t> asset_begin_;
 
-  std::vector<SnapshotRow> snapshot_rows_;
-  std::span<const SnapshotRow> snapshot_view_;
-  std::size_t next_snapshot_ = 0;
+  Snapshots snapshots_;
 
   std::int32_t tick_ = 0;
   std::int64_t withdrawn_agents_ = 0, paid_agents_ = 0;
