@@ -14,20 +14,7 @@ void Simulation::settle(std::int32_t t) {
         institutions_[k].settle(t, [&](std::uint32_t i, Money amount, bool done, int asset) {
           pay(k, i, amount, done, asset);
         });
-  for (std::size_t k = 0; k < institutions_.size(); ++k) {
-    if (transfers_pending_[k] == 0) continue;
-    institutions_[k].receive_transfer(transfers_pending_[k]);
-    institution_ticks_[k].transfers_in = transfers_pending_[k];
-    transfers_pending_[k] = 0;
-    const std::size_t currencies = portfolio_.currencies();
-    for (std::size_t c = 1; c < currencies; ++c) {
-      Money& owed = transfer_liabilities_[k * currencies + c];
-      if (owed == 0) continue;
-      institutions_[k].credit_asset_liability(static_cast<std::size_t>(portfolio_.asset_of(k, c)),
-                                              owed);
-      owed = 0;
-    }
-  }
+  transfers_.deliver(institutions_, institution_ticks_, portfolio_);
   active_.merge_returning();
   update_prices(t);
 }
@@ -48,11 +35,8 @@ void Simulation::pay(std::size_t k, std::uint32_t i, Money amount, bool done, in
     self_custody_ += amount;
   } else {
     population_.moved[i] += amount;
-    transfers_pending_[d] += amount;
-    if (asset >= 0) {
-      const std::size_t c = portfolio_.currency_of(k, static_cast<std::size_t>(asset));
-      if (c > 0) transfer_liabilities_[std::size_t{d} * portfolio_.currencies() + c] += amount;
-    }
+    transfers_.send(d, amount,
+                    asset >= 0 ? portfolio_.currency_of(k, static_cast<std::size_t>(asset)) : 0);
     institution_ticks_[k].transfers_out += amount;
   }
   class_ticks_[population_.class_id[i]].withdrawn_value += amount;

@@ -21,13 +21,12 @@ Simulation::Simulation(Scenario scenario)
       public_signals_(scenario_, institutions_, portfolio_, classes_),
       peers_(scenario_, population_),
       policies_(scenario_, population_.size()),
+      transfers_(institutions_.size(), portfolio_.currencies()),
       class_stress_(classes_, population_.size(), scenario_.output.stress_quantiles),
       snapshots_(scenario_.output, population_.size()) {
   const std::uint32_t n = population_.size();
   const std::size_t nin = institutions_.size();
   pending_parts_.assign(n, 0);
-  transfers_pending_.assign(nin, 0);
-  transfer_liabilities_.assign(nin * portfolio_.currencies(), 0);
   for (const auto& cls : scenario_.population.classes) {
     redeposit_rate_.push_back(cls.redeposit_rate);
     any_redeposit_ = any_redeposit_ || cls.redeposit_rate > 0.0;

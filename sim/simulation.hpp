@@ -40,6 +40,7 @@
 #include "scenario.hpp"
 #include "signals.hpp"
 #include "snapshots.hpp"
+#include "transfers.hpp"
 
 namespace bankrun {
 
@@ -117,11 +118,8 @@ class Simulation {
   std::vector<double> redeposit_rate_;  // per class
   bool any_redeposit_ = false;
   std::vector<std::uint8_t> pending_parts_;  // per agent: parts of its request still unpaid
-  // Payments of this tick on their way to destination institutions (arrive after settling),
-  // and what the destinations then owe in each claim currency, [destination * currencies + c].
-  std::vector<Money> transfers_pending_;
-  std::vector<Money> transfer_liabilities_;
-  Money self_custody_ = 0;  // funds withdrawn to self-custody, all agents
+  Transfers transfers_;                      // payments on their way to destination institutions
+  Money self_custody_ = 0;                   // funds withdrawn to self-custody, all agents
 
   // Per-class results of this tick; the stress of the agents that acted, by class.
   std::vector<ClassTick> class_ticks_;
