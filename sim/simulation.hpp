@@ -15,12 +15,22 @@
 //               repeating until nothing changes (a cascade resolves within the tick)
 //   6. record   a TickRecord (and snapshots at chosen ticks); ledger identities checked
 //
-// Where each mechanism lives: the wiring and step() in simulation.cpp; the active list and
-// its compaction in active_list.*; public signals (G, Q, X) and peers in signals.*; news in
-// news.*; claim currencies in portfolio.*; phase 2 in decide.cpp; phase 3 in submit.cpp;
-// phase 4 in settle.cpp (the institutions' own settlement in institution.*); policies (fire
-// at the start of a tick, armed at its end) in policies.*; phase 5 in defaults.cpp;
-// phase 6 in recording.cpp; every ledger identity in ledger.cpp.
+// Where each mechanism lives (each owns its state; Simulation wires them together):
+//   simulation.cpp  the constructor and step() (phase 1, observe, calls the ones below)
+//   active_list.*   the active list, staging, compaction, returning and waiting lists
+//   signals.*       PublicSignals (flow G, queue Q, price X, flow rings) and Peers (the
+//                   decision log and the bitset of visible decisions)
+//   news.*          NewsBoard: scenario, drawn and runtime news events, values, reach
+//   portfolio.*     claim currencies: class portfolios, split(), asset_of()
+//   policies.*      Policies: fire, arm, the state in force (insurance, gates)
+//   decide.cpp      phase 2: decide(), decide_agent(); class_stress.* its per-class sums
+//                   and quantiles
+//   submit.cpp      phase 3: re-deposits, first decisions, requests into the queues
+//   settle.cpp      phase 4: payments to agents (institution.*: each institution's own
+//                   settlement), transfers.* the payments to destination institutions
+//   defaults.cpp    phase 5: write-downs of exposures, cascades of halts
+//   recording.cpp   phase 6: the TickRecord; snapshots.* the per-agent sample
+//   ledger.cpp      every ledger identity, the conservation check and the audit
 //
 // Work per tick is proportional to the agents that can still act plus the requests
 // moved; nothing is allocated after construction.
