@@ -1,7 +1,5 @@
 #include "network.hpp"
 
-#include <tbb/parallel_for.h>
-
 #include <algorithm>
 #include <atomic>
 #include <boost/container/small_vector.hpp>
@@ -12,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "parallel.hpp"
 #include "rng.hpp"
 
 #if defined(__linux__)
@@ -22,14 +21,6 @@ namespace bankrun {
 namespace {
 
 constexpr std::size_t kGrain = 4096;
-
-template <typename Body>
-void parallel_nodes(std::uint32_t n, Body body) {
-  tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, n, kGrain),
-                    [&](const tbb::blocked_range<std::uint32_t>& r) {
-                      for (std::uint32_t i = r.begin(); i != r.end(); ++i) body(i);
-                    });
-}
 
 // Sizes a large vector whose memory is about to be accessed at random, asking Linux to back
 // it with transparent huge pages first (fewer TLB misses: the generators' scatter phases
@@ -60,7 +51,7 @@ Network empty_network(std::uint32_t n) {
 
 void sort_rows(std::uint32_t n, const std::vector<std::uint64_t>& offsets,
                std::vector<std::uint32_t>& neighbours) {
-  parallel_nodes(n, [&](std::uint32_t i) {
+  for_range(0u, n, kGrain, [&](std::uint32_t i) {
     std::sort(neighbours.begin() + offsets[i], neighbours.begin() + offsets[i + 1]);
   });
 }
@@ -70,7 +61,7 @@ void sort_rows(std::uint32_t n, const std::vector<std::uint64_t>& offsets,
 void sort_and_simplify_rows(std::uint32_t n, std::vector<std::uint64_t>& offsets,
                             std::vector<std::uint32_t>& neighbours) {
   std::vector<std::uint32_t> kept(n);
-  parallel_nodes(n, [&](std::uint32_t i) {
+  for_range(0u, n, kGrain, [&](std::uint32_t i) {
     const auto first = neighbours.begin() + offsets[i], last = neighbours.begin() + offsets[i + 1];
     std::sort(first, last);
     auto end = std::unique(first, last);
@@ -115,7 +106,7 @@ Network build_symmetric(std::uint32_t n, Gen gen, bool simplify) {
   {
     std::vector<std::uint32_t> count;  // updated through std::atomic_ref
     resize_for_random_access(count, n);
-    parallel_nodes(n, [&](std::uint32_t i) {
+    for_range(0u, n, kGrain, [&](std::uint32_t i) {
       std::uint32_t own = 0;
       Batch batch;
       const auto flush = [&] {
@@ -136,7 +127,7 @@ Network build_symmetric(std::uint32_t n, Gen gen, bool simplify) {
       count[i] = 0;  // from now on: cursor within row i
     }
     resize_for_random_access(neighbours, offsets[n]);
-    parallel_nodes(n, [&](std::uint32_t i) {
+    for_range(0u, n, kGrain, [&](std::uint32_t i) {
       Batch batch;
       const auto flush = [&] {
         for (std::uint32_t k = 0; k < batch.size; ++k) {
@@ -173,7 +164,7 @@ Network build_k_out(std::uint32_t n, std::uint32_t k, std::uint64_t seed) {
   std::vector<std::uint64_t> offsets(std::size_t{n} + 1);
   for (std::size_t i = 0; i <= n; ++i) offsets[i] = i * k;
   std::vector<std::uint32_t> neighbours(std::size_t{n} * k);
-  parallel_nodes(n, [&](std::uint32_t i) {
+  for_range(0u, n, kGrain, [&](std::uint32_t i) {
     CounterRng rng(seed, Stream::kNetwork, 0, i);
     boost::random::uniform_int_distribution<std::uint32_t> other(0, n - 2);
     for (std::uint32_t s = 0; s < k; ++s) {
@@ -356,7 +347,7 @@ Network build_configuration(std::uint32_t n, const Distribution& degree, std::ui
   resize_for_random_access(offsets, std::size_t{n} + 1);
   {
     std::vector<std::uint32_t> d(n);
-    parallel_nodes(n, [&](std::uint32_t i) {
+    for_range(0u, n, kGrain, [&](std::uint32_t i) {
       CounterRng rng(seed, Stream::kNetwork, 0, i);
       const double x = std::clamp(degree.sample(rng), 0.0, n - 1.0);
       d[i] = x >= 0.0 ? static_cast<std::uint32_t>(std::llround(x)) : 0;  // NaN -> 0
@@ -391,7 +382,7 @@ Network build_configuration(std::uint32_t n, const Distribution& degree, std::ui
       }
     };
     std::vector<std::uint64_t> slot(chunks * buckets, 0);  // counts, then write positions
-    tbb::parallel_for(std::uint64_t{0}, chunks, [&](std::uint64_t c) {
+    for_range(std::uint64_t{0}, chunks, [&](std::uint64_t c) {
       for_chunk(c, [&](std::uint64_t s, std::uint32_t) { ++slot[c * buckets + bucket_of(s)]; });
     });
     std::vector<std::uint64_t> bucket_begin(buckets + 1, 0);
@@ -405,12 +396,12 @@ Network build_configuration(std::uint32_t n, const Distribution& degree, std::ui
       }
     }
     bucket_begin[buckets] = position;
-    tbb::parallel_for(std::uint64_t{0}, chunks, [&](std::uint64_t c) {
+    for_range(std::uint64_t{0}, chunks, [&](std::uint64_t c) {
       for_chunk(c, [&](std::uint64_t s, std::uint32_t owner) {
         order[slot[c * buckets + bucket_of(s)]++] = owner;
       });
     });
-    tbb::parallel_for(std::uint64_t{0}, buckets, [&](std::uint64_t b) {
+    for_range(std::uint64_t{0}, buckets, [&](std::uint64_t b) {
       CounterRng rng(seed, Stream::kNetwork, 2, static_cast<std::uint32_t>(b));
       const auto first = order.begin() + bucket_begin[b];
       for (std::uint64_t k = bucket_begin[b + 1] - bucket_begin[b]; k > 1; --k) {
@@ -426,24 +417,23 @@ Network build_configuration(std::uint32_t n, const Distribution& degree, std::ui
   {
     std::vector<std::uint32_t> cursor;  // updated through std::atomic_ref
     resize_for_random_access(cursor, n);
-    tbb::parallel_for(tbb::blocked_range<std::uint64_t>(0, stubs / 2, kGrain),
-                      [&](const tbb::blocked_range<std::uint64_t>& r) {
-                        // In batches of 16 pairs, prefetching first (see Batch).
-                        for (std::uint64_t t0 = r.begin(); t0 < r.end(); t0 += 16) {
-                          const std::uint64_t t1 = std::min<std::uint64_t>(r.end(), t0 + 16);
-                          for (std::uint64_t s = 2 * t0; s < 2 * t1; ++s) {
-                            __builtin_prefetch(&cursor[order[s]], 1);
-                            __builtin_prefetch(&offsets[order[s]], 0);
-                          }
-                          for (std::uint64_t s = 2 * t0; s < 2 * t1; ++s)
-                            __builtin_prefetch(&neighbours[offsets[order[s]]], 1);
-                          for (std::uint64_t t = t0; t < t1; ++t) {
-                            const std::uint32_t a = order[2 * t], b = order[2 * t + 1];
-                            neighbours[offsets[a] + fetch_increment(cursor[a])] = b;
-                            neighbours[offsets[b] + fetch_increment(cursor[b])] = a;
-                          }
-                        }
-                      });
+    for_pieces(std::uint64_t{0}, stubs / 2, kGrain, [&](std::uint64_t lo, std::uint64_t hi) {
+      // In batches of 16 pairs, prefetching first (see Batch).
+      for (std::uint64_t t0 = lo; t0 < hi; t0 += 16) {
+        const std::uint64_t t1 = std::min<std::uint64_t>(hi, t0 + 16);
+        for (std::uint64_t s = 2 * t0; s < 2 * t1; ++s) {
+          __builtin_prefetch(&cursor[order[s]], 1);
+          __builtin_prefetch(&offsets[order[s]], 0);
+        }
+        for (std::uint64_t s = 2 * t0; s < 2 * t1; ++s)
+          __builtin_prefetch(&neighbours[offsets[order[s]]], 1);
+        for (std::uint64_t t = t0; t < t1; ++t) {
+          const std::uint32_t a = order[2 * t], b = order[2 * t + 1];
+          neighbours[offsets[a] + fetch_increment(cursor[a])] = b;
+          neighbours[offsets[b] + fetch_increment(cursor[b])] = a;
+        }
+      }
+    });
   }
   std::vector<std::uint32_t>().swap(order);
   sort_and_simplify_rows(n, offsets, neighbours);

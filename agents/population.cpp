@@ -1,8 +1,5 @@
 #include "population.hpp"
 
-#include <tbb/parallel_for.h>
-#include <tbb/parallel_sort.h>
-
 #include <algorithm>
 #include <boost/math/distributions/normal.hpp>
 #include <boost/random/normal_distribution.hpp>
@@ -11,16 +8,10 @@
 #include <stdexcept>
 #include <utility>
 
+#include "parallel.hpp"
+
 namespace bankrun {
 namespace {
-
-template <typename Body>
-void parallel_range(std::uint32_t begin, std::uint32_t end, Body body) {
-  tbb::parallel_for(tbb::blocked_range<std::uint32_t>(begin, end),
-                    [&](const tbb::blocked_range<std::uint32_t>& r) {
-                      for (std::uint32_t i = r.begin(); i != r.end(); ++i) body(i);
-                    });
-}
 
 // A strict total order on doubles that also separates -0.0 from +0.0, so that any sorting
 // algorithm (sequential or parallel) gives the same array. NaN never occurs here.
@@ -53,23 +44,23 @@ void correlate_thresholds(std::uint32_t begin, std::uint32_t end, double rho,
     return a.second < b.second;
   };
   std::vector<Key> keys(n);
-  parallel_range(0, n, [&](std::uint32_t r) { keys[r] = {balance[begin + r], begin + r}; });
-  tbb::parallel_sort(keys.begin(), keys.end(), key_less);
+  for_range(0u, n, [&](std::uint32_t r) { keys[r] = {balance[begin + r], begin + r}; });
+  sort_in_parallel(keys.begin(), keys.end(), key_less);
   const double noise_weight = std::sqrt(std::max(0.0, 1.0 - rho * rho));
   const boost::math::normal standard;
-  parallel_range(0, n, [&](std::uint32_t r) {
+  for_range(0u, n, [&](std::uint32_t r) {
     const std::uint32_t id = keys[r].second;
     const double z = boost::math::quantile(standard, (r + 0.5) / n);
     CounterRng rng(seed, Stream::kThresholdRank, 0, id);
     const double e = boost::random::normal_distribution<double>(0.0, 1.0)(rng);
     keys[r].first = rho * z + noise_weight * e;
   });
-  tbb::parallel_sort(keys.begin(), keys.end(), key_less);
+  sort_in_parallel(keys.begin(), keys.end(), key_less);
   const auto first = threshold.begin() + begin, last = threshold.begin() + end;
-  tbb::parallel_sort(first, last, total_less);
+  sort_in_parallel(first, last, total_less);
   // keys[k] = (k-th smallest threshold, agent with the k-th smallest score), then scatter.
-  parallel_range(0, n, [&](std::uint32_t k) { keys[k].first = threshold[begin + k]; });
-  parallel_range(0, n, [&](std::uint32_t k) { threshold[keys[k].second] = keys[k].first; });
+  for_range(0u, n, [&](std::uint32_t k) { keys[k].first = threshold[begin + k]; });
+  for_range(0u, n, [&](std::uint32_t k) { threshold[keys[k].second] = keys[k].first; });
 }
 
 // Index k with U in [sum of shares[0..k), sum of shares[0..k]) after normalising `shares`
@@ -159,7 +150,7 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
   for (std::size_t c = 0; c < counts.size(); ++c) {
     const InvestorClass& cls = spec.classes[c];
     const std::uint32_t begin = pop.class_begin[c], end = pop.class_begin[c + 1];
-    parallel_range(begin, end, [&](std::uint32_t i) {
+    for_range(begin, end, [&](std::uint32_t i) {
       CounterRng brng(seed, Stream::kClassBalance, 0, i);
       CounterRng trng(seed, Stream::kClassThreshold, 0, i);
       pop.class_id[i] = static_cast<std::uint8_t>(c);
@@ -187,8 +178,7 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
     if (drawn <= 0.0) throw std::invalid_argument("population: drawn balances sum to zero");
     scale = *spec.total_balance_usd / drawn;
   }
-  parallel_range(0, n,
-                 [&](std::uint32_t i) { pop.claim[i] = usd_to_cents(balance_usd[i] * scale); });
+  for_range(0u, n, [&](std::uint32_t i) { pop.claim[i] = usd_to_cents(balance_usd[i] * scale); });
   pop.initial_claim = pop.claim;
   pop.issued = std::accumulate(pop.claim.begin(), pop.claim.end(), Money{0});
   return pop;

@@ -43,8 +43,15 @@ class CounterRng {
   using result_type = std::uint64_t;
 
   constexpr CounterRng(std::uint64_t seed, Stream stream, std::uint32_t slot, std::uint32_t id)
-      : key_{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)},
-        counter_{id, slot, static_cast<std::uint32_t>(stream), 0} {}
+      : key_{key_of(seed)}, counter_{id, slot, static_cast<std::uint32_t>(stream), 0} {}
+
+  // The first Philox block of (seed, stream, slot, id) as four 32-bit words (the
+  // generator's first two draws are words 2-3, then 0-1), for draw sites that use the
+  // words one at a time.
+  static constexpr Philox4x32::Counter block_at(std::uint64_t seed, Stream stream,
+                                                std::uint32_t slot, std::uint32_t id) {
+    return Philox4x32::block({id, slot, static_cast<std::uint32_t>(stream), 0}, key_of(seed));
+  }
 
   static constexpr result_type min() { return 0; }
   static constexpr result_type max() { return ~result_type{0}; }
@@ -60,6 +67,10 @@ class CounterRng {
   constexpr double uniform01() { return static_cast<double>((*this)() >> 11) * 0x1.0p-53; }
 
  private:
+  static constexpr Philox4x32::Key key_of(std::uint64_t seed) {
+    return {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)};
+  }
+
   constexpr void refill() {
     const auto out = Philox4x32::block(counter_, key_);
     ++counter_[3];

@@ -784,7 +784,7 @@ void Hdf5Writer::Impl::write_exposures(std::size_t k, const Simulation& sim) {
 }
 
 void Hdf5Writer::Impl::write_news(const Simulation& sim) {
-  const auto& news = sim.scenario().news;
+  const auto& news = sim.news_events();
   const auto& specs = sim.scenario().institutions;
   std::vector<NewsRow> rows(news.size());
   for (std::size_t j = 0; j < news.size(); ++j) {

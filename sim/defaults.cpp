@@ -34,11 +34,9 @@ bool Simulation::write_down_exposures(std::int32_t t) {
       const ExposureSpec& x = exposures[e];
       if (x.news_per_loss <= 0.0) continue;
       const double deposits = static_cast<double>(std::max<Money>(creditor.deposits(), 1));
-      // Within the capacity reserved at construction: no reallocation.
-      scenario_.news.push_back({"loss on exposure to " + debtor.name(), t + 1,
-                                x.news_per_loss * static_cast<double>(loss) / deposits,
-                                x.news_decay_ticks, x.news_duration_ticks, x.news_reach,
-                                static_cast<std::int32_t>(k)});
+      news_.add({"loss on exposure to " + debtor.name(), t + 1,
+                 x.news_per_loss * static_cast<double>(loss) / deposits, x.news_decay_ticks,
+                 x.news_duration_ticks, x.news_reach, static_cast<std::int32_t>(k)});
     }
   }
   return any;

@@ -1,64 +1,55 @@
-// Policies (InstitutionSpec::policies): lender of last resort, proof of reserves, deposit
-// insurance and withdrawal gates. A policy fires once, at the start of a tick (phase 1):
-// at its scheduled tick, or at the tick after the one at whose end its trigger's
-// conditions held (arm_policies, end of tick). Firing sets the institution's PolicyState,
-// which the decision (insured_stress_scale) and submit (gates) phases read.
-#include <limits>
+#include "policies.hpp"
 
-#include "simulation.hpp"
+#include <algorithm>
+#include <cmath>
+#include <limits>
 
 namespace bankrun {
 
-// Policy bookkeeping, and what the policies will need when they fire: the agents' last
-// request ticks (gates) and room in the news list (proofs of reserves, and the news of
-// write-downs), so the tick loop never allocates.
-void Simulation::prepare_policies(std::uint32_t n) {
-  policy_begin_.assign(1, 0);
-  std::size_t extra_news = 0;
-  for (const InstitutionSpec& spec : scenario_.institutions) {
-    policy_begin_.push_back(policy_begin_.back() + spec.policies.size());
-    extra_news += spec.exposures.size();
-    for (const PolicySpec& p : spec.policies) {
-      extra_news += p.kind == PolicySpec::Kind::kProofOfReserves;
+// Bookkeeping, and what the policies need when they fire: the agents' last request ticks
+// (only if there is a gate), so the tick loop never allocates.
+Policies::Policies(const Scenario& scenario, std::uint32_t agents)
+    : ticks_per_day_(scenario.time.ticks_per_day()) {
+  begin_.assign(1, 0);
+  for (const InstitutionSpec& spec : scenario.institutions) {
+    begin_.push_back(begin_.back() + spec.policies.size());
+    for (const PolicySpec& p : spec.policies)
       if (p.kind == PolicySpec::Kind::kGate && last_request_.empty())
-        last_request_.assign(n, std::numeric_limits<std::int32_t>::min() / 2);
-    }
+        last_request_.assign(agents, std::numeric_limits<std::int32_t>::min() / 2);
   }
-  policy_fired_.assign(policy_begin_.back(), kForever);
-  policy_armed_.assign(policy_begin_.back(), 0);
-  policy_state_.assign(scenario_.institutions.size(), PolicyState{});
-  ticks_per_day_ = scenario_.time.ticks_per_day();
-  scenario_.news.reserve(scenario_.news.size() + extra_news);
+  fired_.assign(begin_.back(), kForever);
+  armed_.assign(begin_.back(), 0);
+  state_.assign(scenario.institutions.size(), State{});
 }
 
 // Policies fire once: at the start of their scheduled tick, or at the start of the tick
 // after the one at whose end their conditions held.
-void Simulation::apply_policies(std::int32_t t) {
-  for (std::size_t in = 0; in < institutions_.size(); ++in) {
-    const auto& policies = scenario_.institutions[in].policies;
+void Policies::apply(std::int32_t t, std::vector<Institution>& institutions,
+                     std::span<InstitutionTick> ticks, NewsBoard& news) {
+  for (std::size_t in = 0; in < institutions.size(); ++in) {
+    const auto& policies = institutions[in].spec().policies;
     for (std::size_t p = 0; p < policies.size(); ++p) {
-      const std::size_t k = policy_begin_[in] + p;
-      if (policy_fired_[k] != kForever) continue;
-      if (policies[p].trigger.at_tick > t && !policy_armed_[k]) continue;
-      policy_fired_[k] = t;
-      fire_policy(in, policies[p], t);
+      const std::size_t k = begin_[in] + p;
+      if (fired_[k] != kForever) continue;
+      if (policies[p].trigger.at_tick > t && !armed_[k]) continue;
+      fired_[k] = t;
+      fire(in, policies[p], t, institutions, ticks, news);
     }
   }
 }
 
-void Simulation::fire_policy(std::size_t in, const PolicySpec& p, std::int32_t t) {
-  PolicyState& state = policy_state_[in];
+void Policies::fire(std::size_t in, const PolicySpec& p, std::int32_t t,
+                    std::vector<Institution>& institutions, std::span<InstitutionTick> ticks,
+                    NewsBoard& news) {
+  State& state = state_[in];
   switch (p.kind) {
     case PolicySpec::Kind::kLenderOfLastResort:
-      institutions_[in].inject(p.injection);
-      institution_ticks_[in].injections += p.injection;
+      institutions[in].inject(p.injection);
+      ticks[in].injections += p.injection;
       break;
-    case PolicySpec::Kind::kProofOfReserves:
-      // To the institution's own depositors; within the capacity reserved at
-      // construction: no reallocation.
-      scenario_.news.push_back({"proof of reserves: " + p.label, t, p.news_magnitude,
-                                p.news_decay_ticks, p.news_duration_ticks, p.news_reach,
-                                static_cast<std::int32_t>(in)});
+    case PolicySpec::Kind::kProofOfReserves:  // to the institution's own depositors
+      news.add({"proof of reserves: " + p.label, t, p.news_magnitude, p.news_decay_ticks,
+                p.news_duration_ticks, p.news_reach, static_cast<std::int32_t>(in)});
       break;
     case PolicySpec::Kind::kDepositInsurance:
       state.insurance = any_insurance_ = true;
@@ -72,16 +63,25 @@ void Simulation::fire_policy(std::size_t in, const PolicySpec& p, std::int32_t t
   }
 }
 
-// At the end of a tick: which unfired policies' conditions hold (they fire next tick).
-void Simulation::arm_policies() {
-  for (std::size_t in = 0; in < institutions_.size(); ++in) {
-    const auto& policies = scenario_.institutions[in].policies;
+void Policies::arm(const std::vector<Institution>& institutions) {
+  for (std::size_t in = 0; in < institutions.size(); ++in) {
+    const auto& policies = institutions[in].spec().policies;
     for (std::size_t p = 0; p < policies.size(); ++p) {
-      const std::size_t k = policy_begin_[in] + p;
-      if (policy_fired_[k] == kForever && institutions_[in].conditions_met(policies[p].trigger))
-        policy_armed_[k] = 1;
+      const std::size_t k = begin_[in] + p;
+      if (fired_[k] == kForever && institutions[in].conditions_met(policies[p].trigger))
+        armed_[k] = 1;
     }
   }
+}
+
+Money Policies::gate_request(std::uint32_t i, std::uint8_t account, Money amount, Money claim,
+                             std::int32_t t) {
+  const State& state = state_[account];
+  if (state.gate)
+    amount = std::min(
+        amount, std::max<Money>(1, std::llround(state.gate_fraction * static_cast<double>(claim))));
+  if (!last_request_.empty()) last_request_[i] = t;
+  return amount;
 }
 
 }  // namespace bankrun

@@ -1,5 +1,6 @@
 // Phase 6 of the tick, record: the TickRecord (per-institution, per-asset and per-class rows,
-// spans into buffers sized at construction) and the per-agent snapshot at chosen ticks.
+// spans into buffers sized at construction) and the per-agent snapshot at chosen ticks
+// (snapshots.*).
 // A new per-tick dataset field: a field in record.hpp, filled here (or where it is computed).
 #include "simulation.hpp"
 
@@ -14,29 +15,8 @@ void Simulation::record(std::int32_t t) {
   record_.paid_agents = paid_agents_;
   record_.self_custody = self_custody_;
   record_.classes = class_ticks_;
-  record_.class_stress_quantiles = class_quantiles_;
-  take_snapshot(t);
-}
-
-// Snapshot sample: agents floor(k * N / size), k = 0 .. size-1.
-void Simulation::take_snapshot(std::int32_t t) {
-  snapshot_view_ = {};
-  const auto& ticks = scenario_.output.snapshot_ticks;
-  if (next_snapshot_ >= ticks.size() || ticks[next_snapshot_] != t) return;
-  ++next_snapshot_;
-  const std::uint64_t n = population_.size(), size = snapshot_rows_.size();
-  for (std::uint64_t k = 0; k < size; ++k) {
-    const auto i = static_cast<std::uint32_t>(k * n / size);
-    snapshot_rows_[k] = {i,
-                         population_.class_id[i],
-                         population_.account[i],
-                         state_[i],
-                         population_.claim[i],
-                         population_.outside[i],
-                         population_.threshold[i],
-                         population_.stress[i]};
-  }
-  snapshot_view_ = snapshot_rows_;
+  record_.class_stress_quantiles = class_stress_.quantiles();
+  snapshots_.take(t, population_, state_);
 }
 
 void Simulation::record_institutions() {

@@ -13,6 +13,7 @@
 #include "agents/money.hpp"
 #include "agents/network.hpp"
 #include "agents/population.hpp"
+#include "limits.hpp"
 
 namespace bankrun {
 
@@ -203,10 +204,6 @@ struct InstitutionSpec {
   std::vector<ExposureSpec> exposures;  // claims on other institutions
   bool operator==(const InstitutionSpec&) const = default;
 };
-
-// Agents' accounts and destinations refer to institutions by index (uint8): at most 254,
-// since 255 is the self-custody destination (kSelfCustody in agents/population.hpp).
-inline constexpr std::size_t kMaxInstitutions = 254;
 
 struct Scenario {
   std::string name;

@@ -167,13 +167,14 @@ TEST_CASE("stochastic news: Poisson arrivals at the configured rate, determinist
   s.news_process.magnitude = normal(0.2, 0.05);
   s.news_process.decay_ticks = 10;
   Simulation a(s), b(s);
-  const auto& events = a.scenario().news;
+  const auto& events = a.news_events();
   const double expected = 0.05 * 2000;
   CHECK(std::abs(static_cast<double>(events.size()) - expected) < 5 * std::sqrt(expected));
-  REQUIRE(events.size() == b.scenario().news.size());
+  REQUIRE(events.size() == b.news_events().size());
+  CHECK(a.scenario().news.empty());  // drawn events are the run's, not the scenario's
   for (std::size_t j = 0; j < events.size(); ++j) {
-    CHECK(events[j].tick == b.scenario().news[j].tick);
-    CHECK(events[j].magnitude == b.scenario().news[j].magnitude);
+    CHECK(events[j].tick == b.news_events()[j].tick);
+    CHECK(events[j].magnitude == b.news_events()[j].magnitude);
     if (j > 0) CHECK(events[j - 1].tick <= events[j].tick);
   }
 }

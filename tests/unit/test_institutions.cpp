@@ -197,7 +197,7 @@ TEST_CASE("exposure: the creditor writes down LGD x exposure when the debtor hal
   CHECK(c.institutions[0][0].equity == usd_to_cents(1000));
   CHECK(b_deposits == usd_to_cents(10000));
   // The news event: B's depositors only, from tick 3.
-  const NewsEvent& news = sim.scenario().news.back();
+  const NewsEvent& news = sim.news_events().back();
   CHECK(news.tick == 3);
   CHECK(news.institution == 1);
   const Population& p = sim.population();

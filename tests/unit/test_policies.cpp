@@ -48,8 +48,9 @@ TEST_CASE("proof of reserves: a reassuring news event from the tick it fires") {
   Simulation sim(s);
   Collect c;
   run(sim, c);
-  REQUIRE(sim.scenario().news.size() == 2);
-  CHECK(sim.scenario().news[1].tick == 3);
+  REQUIRE(sim.news_events().size() == 2);
+  CHECK(sim.news_events()[1].tick == 3);
+  CHECK(sim.scenario().news.size() == 1);  // the scenario stays as given
   CHECK(c.ticks[2].news_signal == doctest::Approx(0.4));
   CHECK(c.ticks[3].news_signal == doctest::Approx(0.1));
   CHECK(c.ticks[3].stress_mean == doctest::Approx(0.1));

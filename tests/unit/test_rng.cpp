@@ -80,3 +80,17 @@ TEST_CASE("neighbouring coordinates give distinct streams (no collisions in 10^5
       seen.insert(CounterRng(5, Stream::kDecisionNoise, tick, id)());
   CHECK(seen.size() == 100000);
 }
+
+TEST_CASE("block_at is the first Philox block of a coordinate, as the generator draws it") {
+  const std::uint64_t seed = 0x0123456789abcdefULL;
+  for (std::uint32_t id : {0u, 7u, 123456u})
+    for (std::uint32_t slot : {0u, 3u, 1000u}) {
+      const Philox4x32::Counter w = CounterRng::block_at(seed, Stream::kNewsReach, slot, id);
+      // The counter layout (id, slot, stream, draw) under the key (low, high word of seed).
+      CHECK(w == Philox4x32::block({id, slot, static_cast<std::uint32_t>(Stream::kNewsReach), 0},
+                                   {0x89abcdefu, 0x01234567u}));
+      CounterRng rng(seed, Stream::kNewsReach, slot, id);
+      CHECK(rng() == ((std::uint64_t{w[2]} << 32) | w[3]));
+      CHECK(rng() == ((std::uint64_t{w[0]} << 32) | w[1]));
+    }
+}

@@ -1,0 +1,145 @@
+#include "signals.hpp"
+
+#include <algorithm>
+
+namespace bankrun {
+
+PublicSignals::PublicSignals(const Scenario& scenario, const std::vector<Institution>& institutions,
+                             const Portfolio& portfolio, std::size_t classes)
+    : weights_(scenario.stress),
+      tick_hours_(scenario.time.tick_hours),
+      classes_(classes),
+      uniform_(institutions.size() == 1 && !portfolio.any_in_kind()),
+      terms_(institutions.size() * classes, 0.0),
+      flow_ring_(static_cast<std::size_t>(scenario.stress.flow_window_ticks) + 1) {
+  const std::size_t nin = institutions.size();
+  flow_out_.assign(nin * flow_ring_, 0);
+  flow_deposits_.resize(nin * flow_ring_);
+  for (std::size_t k = 0; k < nin; ++k)
+    std::fill_n(flow_deposits_.begin() + k * flow_ring_, flow_ring_, institutions[k].deposits());
+}
+
+// G_k(t-1) of institution k: net outflow (paid out - re-deposited - arrived from other
+// institutions) over the window, as a share of the deposits at its start.
+//   window 0 ("since the start"): G = net_out(<= t-1) / deposits(0)
+//   window W: G = (net_out(<= t-1) - net_out(<= t-1-W)) / deposits(end of t-1-W)
+// Ticks before 0 count as "nothing paid, deposits = issued".
+namespace {
+Money net_outflow(const Institution& in) {
+  return in.paid_total() - in.inflow_total() - in.transfer_in_total();
+}
+}  // namespace
+
+double PublicSignals::flow_signal(std::int32_t t, std::size_t k, const Institution& in) const {
+  if (weights_.flow_weight == 0.0) return 0.0;
+  const Money out_now = net_outflow(in);
+  if (weights_.flow_window_ticks == 0) {
+    return in.issued() > 0 ? static_cast<double>(out_now) / static_cast<double>(in.issued()) : 0.0;
+  }
+  // The end of tick k is kept in slot (k + 1) mod (W + 1), so the end of tick t-1-W sits in
+  // slot (t - W) mod (W + 1) = (t + 1) mod (W + 1); it survives the writes of t-W .. t-1.
+  const std::size_t oldest = k * flow_ring_ + static_cast<std::size_t>(t + 1) % flow_ring_;
+  const Money base = flow_deposits_[oldest];
+  return base > 0 ? static_cast<double>(out_now - flow_out_[oldest]) / base : 0.0;
+}
+
+void PublicSignals::remember(std::int32_t t, const std::vector<Institution>& institutions) {
+  if (weights_.flow_window_ticks == 0) return;
+  for (std::size_t k = 0; k < institutions.size(); ++k) {
+    const std::size_t slot = k * flow_ring_ + static_cast<std::size_t>(t + 1) % flow_ring_;
+    flow_out_[slot] = net_outflow(institutions[k]);
+    flow_deposits_[slot] = institutions[k].deposits();
+  }
+}
+
+// Q_k(t-1): the waiting time of institution k's oldest unpaid request at the end of t-1,
+// in days.
+double PublicSignals::queue_signal(std::int32_t t, const Institution& in) const {
+  if (t == 0) return 0.0;
+  return in.oldest_wait(t - 1) * tick_hours_ / 24.0;
+}
+
+// For the depositors of each class c of institution k:
+//   public_kc = b_flow G_k(t-1) + b_queue Q_k(t-1) + b_price X_kc(t-1),
+//   X_kc = own token's drawdown + sum over claim currencies j >= 1 of w_cj * drawdown_kj
+// (the drawdown 1 - P / max P of the assets the class's claims are held in).
+void PublicSignals::observe(std::int32_t t, const std::vector<Institution>& institutions,
+                            const Portfolio& portfolio, std::span<InstitutionTick> ticks) {
+  const StressSpec& w = weights_;
+  for (std::size_t k = 0; k < institutions.size(); ++k) {
+    InstitutionTick& r = ticks[k];
+    const Institution& in = institutions[k];
+    r.flow_signal = flow_signal(t, k, in);
+    r.queue_signal = queue_signal(t, in);
+    r.price_signal = in.own_token_drawdown();
+    const double base = w.flow_weight * r.flow_signal + w.queue_weight * r.queue_signal +
+                        w.price_weight * r.price_signal;
+    for (std::size_t c = 0; c < classes_; ++c) {
+      double held = 0.0;
+      if (portfolio.in_kind(c))
+        for (std::size_t j = 1; j < portfolio.currencies(); ++j) {
+          const std::int32_t a = portfolio.asset_of(k, j);
+          const double weight = portfolio.weight(c, j);
+          if (a >= 0 && weight > 0.0) {
+            const AssetState& st = in.assets()[static_cast<std::size_t>(a)];
+            held += weight * (1.0 - st.price / st.peak_price);
+          }
+        }
+      terms_[k * classes_ + c] = base + w.price_weight * held;
+    }
+  }
+}
+
+Peers::Peers(const Scenario& scenario, const Population& population)
+    : weighted_(scenario.stress.peer_balance_weighted),
+      complete_(scenario.network.kind == NetworkSpec::Kind::kComplete),
+      active_(scenario.stress.peer_weight != 0.0),
+      lag_(scenario.stress.peer_lag_ticks),
+      log_(population.size()),
+      log_end_(static_cast<std::size_t>(scenario.stress.peer_lag_ticks) + 2, 0),
+      seen_((std::size_t{population.size()} + 63) / 64, 0) {
+  mode_ = complete_ || weighted_ ? Mode::kOther : Mode::kCounted;
+  for (const Money c : population.initial_claim) total_weight_ += static_cast<double>(c);
+}
+
+// The deciders of tick k are log_[log_end(k-1) .. log_end(k)); the ring keeps the last
+// L+2 ends.
+void Peers::reveal(std::int32_t t, const Population& population) {
+  const std::int32_t k = t - 1 - lag_;
+  if (k < 0 || !active_) return;
+  const std::size_t ring = log_end_.size();
+  const std::uint64_t begin = k == 0 ? 0 : log_end_[static_cast<std::size_t>(k - 1) % ring];
+  const std::uint64_t end = log_end_[static_cast<std::size_t>(k) % ring];
+  for (std::uint64_t n = begin; n < end; ++n) {
+    const std::uint32_t j = log_[n];
+    seen_[j >> 6] |= std::uint64_t{1} << (j & 63);
+    ++seen_count_;
+    seen_weight_ += static_cast<double>(population.initial_claim[j]);
+  }
+}
+
+// The less common peer terms. A neighbour listed twice counts twice (as in the reference
+// model); balance-weighted: the same share weighted by the neighbours' initial claims; on
+// the complete graph the neighbours are all other agents (global counts).
+double Peers::fraction_other(std::uint32_t i, const Network& network,
+                             const Population& population) const {
+  if (complete_) {
+    const double self = seen(i) ? 1.0 : 0.0;
+    if (!weighted_) {
+      const double others = static_cast<double>(population.size()) - 1.0;
+      return others > 0 ? (static_cast<double>(seen_count_) - self) / others : 0.0;
+    }
+    const double w = static_cast<double>(population.initial_claim[i]);
+    const double others = total_weight_ - w;
+    return others > 0 ? (seen_weight_ - self * w) / others : 0.0;
+  }
+  double seen_sum = 0.0, all = 0.0;
+  for (const std::uint32_t j : network.neighbours_of(i)) {
+    const double w = static_cast<double>(population.initial_claim[j]);
+    all += w;
+    seen_sum += seen(j) ? w : 0.0;
+  }
+  return all > 0 ? seen_sum / all : 0.0;
+}
+
+}  // namespace bankrun

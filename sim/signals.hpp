@@ -1,0 +1,97 @@
+#pragma once
+// The signals agents observe at the start of a tick (phase 1), from the state at the end
+// of the last one: the public terms of each institution (flow G, queue delay Q, price
+// drawdown X; PublicSignals) and which peers' decisions are visible (Peers).
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "agents/network.hpp"
+#include "agents/population.hpp"
+#include "institution.hpp"
+#include "portfolio.hpp"
+#include "record.hpp"
+#include "scenario.hpp"
+
+namespace bankrun {
+
+// Per institution k and depositor class c, the public part of the stress equation,
+//   public_kc = b_flow G_k(t-1) + b_queue Q_k(t-1) + b_price X_kc(t-1),
+// the same for all of k's depositors of class c. G needs the net outflow and deposits at
+// the end of each of the last W+1 ticks: rings [institution * (W + 1) + slot].
+class PublicSignals {
+ public:
+  PublicSignals(const Scenario& scenario, const std::vector<Institution>& institutions,
+                const Portfolio& portfolio, std::size_t classes);
+
+  // Phase 1 of tick t: every term, and each institution's G, Q, X in `ticks`.
+  void observe(std::int32_t t, const std::vector<Institution>& institutions,
+               const Portfolio& portfolio, std::span<InstitutionTick> ticks);
+  // End of tick t: its net outflows and deposits join the rings.
+  void remember(std::int32_t t, const std::vector<Institution>& institutions);
+
+  // One institution and USD-only claims (the common case): one term for every agent.
+  bool uniform() const { return uniform_; }
+  double term(std::size_t institution, std::size_t c) const {
+    return terms_[institution * classes_ + c];
+  }
+
+ private:
+  double flow_signal(std::int32_t t, std::size_t k, const Institution& in) const;
+  double queue_signal(std::int32_t t, const Institution& in) const;
+
+  StressSpec weights_;
+  double tick_hours_;
+  std::size_t classes_;
+  bool uniform_ = false;
+  std::vector<double> terms_;  // [institution * classes + class]
+  std::vector<Money> flow_out_, flow_deposits_;
+  std::size_t flow_ring_ = 1;
+};
+
+// P_i(t - L), the peer term: every first decision to withdraw is logged in order (agent
+// ids) with the log's size at the end of each of the last L+2 ticks; before tick t the
+// deciders of t-1-L become visible in a bitset of N bits (it stays in cache).
+class Peers {
+ public:
+  Peers(const Scenario& scenario, const Population& population);
+
+  // Before tick t: mark as seen the agents that decided at tick t-1-L.
+  void reveal(std::int32_t t, const Population& population);
+  // Phase 3: agent i decides to withdraw for the first time; end of its tick t's log.
+  void log_decision(std::uint32_t i) { log_[log_size_++] = i; }
+  void close_log(std::int32_t t) {
+    log_end_[static_cast<std::size_t>(t) % log_end_.size()] = log_size_;
+  }
+
+  // P_i: the share of i's neighbour slots whose agent is seen (see peers_other for the
+  // balance-weighted form and the complete graph). Inline: called per agent in decide.
+  double fraction(std::uint32_t i, const Network& network, const Population& population) const {
+    if (mode_ == Mode::kCounted) [[likely]] {
+      const auto nbrs = network.neighbours_of(i);
+      std::uint32_t count = 0;
+      for (const std::uint32_t j : nbrs) count += seen(j);
+      return nbrs.empty() ? 0.0 : static_cast<double>(count) / static_cast<double>(nbrs.size());
+    }
+    return fraction_other(i, network, population);
+  }
+
+ private:
+  bool seen(std::uint32_t j) const { return (seen_[j >> 6] >> (j & 63)) & 1u; }
+  double fraction_other(std::uint32_t i, const Network& network,
+                        const Population& population) const;
+
+  enum class Mode { kCounted, kOther };  // kOther: weighted or complete graph
+  Mode mode_ = Mode::kCounted;
+  bool weighted_ = false, complete_ = false, active_ = false;
+  std::int32_t lag_ = 0;
+  std::vector<std::uint32_t> log_;
+  std::uint64_t log_size_ = 0;
+  std::vector<std::uint64_t> log_end_;
+  std::vector<std::uint64_t> seen_;
+  std::uint64_t seen_count_ = 0;  // complete graph: agents seen
+  double seen_weight_ = 0.0;      // complete graph: their initial claims
+  double total_weight_ = 0.0;     // complete graph: all initial claims
+};
+
+}  // namespace bankrun

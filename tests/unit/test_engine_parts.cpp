@@ -1,0 +1,200 @@
+// The engine's mechanisms on their own: the active list (compaction in block order,
+// requests in id order, returning agents merged), the news board (event order, room for
+// runtime events, values, reach), claim-currency splits and the peer term.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#include "fixtures.hpp"
+#include "sim/active_list.hpp"
+#include "sim/news.hpp"
+#include "sim/portfolio.hpp"
+#include "sim/signals.hpp"
+
+using namespace bankrun;
+using namespace bankrun::testing;
+
+namespace {
+
+std::vector<std::uint32_t> ids_of(const ActiveList& list) {
+  return {list.ids(), list.ids() + list.count()};
+}
+
+std::vector<std::uint32_t> as_vector(std::span<const std::uint32_t> s) {
+  return {s.begin(), s.end()};
+}
+
+// A population of n agents with attention 1, all banking at institution 0.
+Population plain_population(std::uint32_t n) {
+  Population p;
+  p.attention.assign(n, 1.0f);
+  p.account.assign(n, 0);
+  p.claim.assign(n, 100);
+  p.initial_claim.assign(n, 100);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("active list: compaction gathers the blocks' slots in block order") {
+  const std::uint32_t n = 2 * ActiveList::kBlock + 10;  // three blocks, the last one short
+  ActiveList list(n);
+  REQUIRE(list.count() == n);
+  REQUIRE(list.blocks() == 3);
+  CHECK(list.block_end(2) == n);
+  std::vector<std::uint32_t> stay, withdraw, redeposit;
+  for (std::uint32_t b = 0; b < list.blocks(); ++b) {
+    ActiveList::BlockCounts counts;
+    // Block b keeps every third agent, withdraws agents = 1 mod 3, re-deposits stayers = 0
+    // mod 6.
+    for (std::uint32_t k = list.block_begin(b); k < list.block_end(b); ++k) {
+      const std::uint32_t i = list.ids()[k];
+      if (i % 3 == 1) {
+        list.withdraw_slots(b)[counts.withdraw++] = i;
+        withdraw.push_back(i);
+        continue;
+      }
+      if (i % 6 == 0) {
+        list.redeposit_slots(b)[counts.redeposit++] = i;
+        redeposit.push_back(i);
+      }
+      list.stay_slots(b)[counts.stay++] = i;
+      stay.push_back(i);
+    }
+    list.set_block(b, counts);
+  }
+  list.compact(list.blocks());
+  CHECK(ids_of(list) == stay);
+  CHECK(as_vector(list.withdrawers()) == withdraw);
+  CHECK(as_vector(list.redepositors()) == redeposit);
+}
+
+TEST_CASE("active list: requests come out in id order; lagged ones only when due") {
+  ActiveList list(10);
+  list.add_request(7);
+  list.add_request(2);
+  list.wait(3, 5);  // due at tick 3
+  list.wait(1, 4);  // due at tick 1
+  CHECK(as_vector(list.take_requests(1)) == std::vector<std::uint32_t>{2, 4, 7});
+  CHECK(list.take_requests(2).empty());
+  list.add_request(9);
+  CHECK(as_vector(list.take_requests(3)) == std::vector<std::uint32_t>{5, 9});
+}
+
+TEST_CASE("active list: agents paid in full rejoin in id order") {
+  ActiveList list(8);
+  for (std::uint32_t b = 0; b < list.blocks(); ++b) {  // everyone but 0 and 6 withdraws
+    ActiveList::BlockCounts counts;
+    list.stay_slots(b)[counts.stay++] = 0;
+    list.stay_slots(b)[counts.stay++] = 6;
+    list.set_block(b, counts);
+  }
+  list.compact(list.blocks());
+  REQUIRE(ids_of(list) == std::vector<std::uint32_t>{0, 6});
+  list.clear_returning();
+  list.add_returning(7);
+  list.add_returning(3);
+  list.merge_returning();
+  CHECK(ids_of(list) == std::vector<std::uint32_t>{0, 3, 6, 7});
+}
+
+TEST_CASE("news board: drawn events join the scenario's by tick; runtime ones after, within room") {
+  Scenario s = news_only_scenario(10, 0.5, 0.2, 50, 20);
+  s.news_process.rate_per_tick = 0.5;
+  s.news_process.magnitude = constant(0.1);
+  PolicySpec por;
+  por.kind = PolicySpec::Kind::kProofOfReserves;
+  s.institutions.resize(1);
+  s.institutions[0].policies = {por};  // room for one runtime event
+  NewsBoard board(s);
+  const auto& events = board.events();
+  REQUIRE(events.size() > 1);
+  for (std::size_t j = 1; j < events.size(); ++j) CHECK(events[j - 1].tick <= events[j].tick);
+  const std::size_t before = events.size();
+  board.add({"runtime", 3, 1.0, 10.0, kForever, 1.0, -1});
+  CHECK(board.events().size() == before + 1);
+  CHECK(board.events().back().label == "runtime");  // appended, not sorted in
+  CHECK_THROWS_AS(board.add({"one too many", 4, 1.0, 10.0, kForever, 1.0, -1}), std::logic_error);
+}
+
+TEST_CASE("news board: values A exp(-age / tau) inside the box, reach by target institution") {
+  Scenario s = news_only_scenario(4, 0.5, 0.0);
+  s.news = {{"all", 2, 0.8, 4.0, 3, 1.0, -1}, {"bank 1 only", 2, 0.5, 1e300, kForever, 1.0, 1}};
+  NewsBoard board(s);
+  CHECK(board.prepare(1) == 0.0);
+  CHECK_FALSE(board.any_live());
+  const double total = board.prepare(3);  // age 1
+  CHECK(board.any_live());
+  CHECK(total == doctest::Approx(0.8 * std::exp(-0.25) + 0.5));
+  Population p = plain_population(4);
+  p.account[2] = 1;
+  CHECK(board.agent_news(0, p) == doctest::Approx(0.8 * std::exp(-0.25)));
+  CHECK(board.agent_news(2, p) == doctest::Approx(0.8 * std::exp(-0.25) + 0.5));
+  board.prepare(5);  // the first event's box (3 ticks) is over
+  CHECK(board.agent_news(0, p) == 0.0);
+  CHECK(board.agent_news(2, p) == doctest::Approx(0.5));
+}
+
+TEST_CASE(
+    "news board: an event of reach r reaches about r of the agents, the same ones each tick") {
+  Scenario s = news_only_scenario(1, 0.5, 0.0);
+  s.news = {{"partial", 0, 1.0, 1e300, kForever, 0.3, -1}};
+  NewsBoard board(s);
+  const std::uint32_t n = 20000;
+  const Population p = plain_population(n);
+  board.prepare(0);
+  std::vector<double> first(n);
+  double reached = 0;
+  for (std::uint32_t i = 0; i < n; ++i) reached += first[i] = board.agent_news(i, p);
+  // Binomial(n, 0.3): SE = sqrt(n 0.3 0.7).
+  CHECK(std::abs(reached - 0.3 * n) < 5 * std::sqrt(n * 0.3 * 0.7));
+  board.prepare(7);
+  for (std::uint32_t i = 0; i < n; i += 97) CHECK(board.agent_news(i, p) == first[i]);
+}
+
+TEST_CASE("portfolio: parts are floors of the weights, USD takes the remainder") {
+  Scenario s = news_only_scenario(1, 0.5, 0.0);
+  s.currencies = {"BTC", "ETH"};
+  s.population.classes.push_back(s.population.classes[0]);
+  s.population.classes[1].portfolio = {1, 1, 1};  // normalised to thirds
+  AssetSpec btc, eth;
+  btc.name = "BTC";
+  eth.name = "ETH";
+  s.institutions.resize(1);
+  s.institutions[0].assets = {eth, btc};
+  const Portfolio portfolio(s, 2);
+  CHECK_FALSE(portfolio.in_kind(0));
+  CHECK(portfolio.in_kind(1));
+  CHECK(portfolio.asset_of(0, 1) == 1);  // BTC is the institution's second asset
+  CHECK(portfolio.asset_of(0, 2) == 0);
+  CHECK(portfolio.asset_of(0, 0) == -1);
+  CHECK(portfolio.currency_of(0, 1) == 1);
+  Money parts[kMaxCurrencies] = {};
+  CHECK_FALSE(portfolio.split(1000, 0, parts));
+  CHECK(parts[0] == 1000);
+  REQUIRE(portfolio.split(1000, 1, parts));
+  CHECK(parts[1] == 333);
+  CHECK(parts[2] == 333);
+  CHECK(parts[0] == 334);
+}
+
+TEST_CASE("peers: a decision becomes visible L + 1 ticks later, as a share of neighbour slots") {
+  Scenario s = news_only_scenario(3, 0.5, 0.0);
+  s.stress.peer_weight = 1.0;
+  s.stress.peer_lag_ticks = 1;
+  const Population p = plain_population(3);
+  // Agent 0 watches 1 twice and 2 once.
+  const Network network({0, 3, 3, 3}, {1, 1, 2});
+  Peers peers(s, p);
+  peers.log_decision(1);  // tick 0
+  peers.close_log(0);
+  peers.close_log(1);
+  peers.reveal(1, p);  // sees the deciders of tick -1: none
+  CHECK(peers.fraction(0, network, p) == 0.0);
+  peers.reveal(2, p);  // the deciders of tick 0
+  CHECK(peers.fraction(0, network, p) == doctest::Approx(2.0 / 3.0));
+  CHECK(peers.fraction(1, network, p) == 0.0);  // no neighbours
+}
