@@ -5,7 +5,9 @@
 
 #include <array>
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "agents/distribution.hpp"
 #include "agents/network.hpp"
@@ -25,6 +27,14 @@ constexpr const char* name_in(const std::array<EnumName<Enum>, N>& table, Enum v
   for (const auto& row : table)
     if (row.value == value) return row.name;
   return "unknown";
+}
+
+// The names of `table`, in table order (the loaders' "expected one of ..." lists).
+template <class Enum, std::size_t N>
+std::vector<std::string> names_of(const std::array<EnumName<Enum>, N>& table) {
+  std::vector<std::string> names;
+  for (const auto& row : table) names.push_back(row.name);
+  return names;
 }
 
 // In the order the loader lists them in its messages ("expected one of ...").

@@ -19,7 +19,6 @@ namespace bankrun {
 namespace {
 
 using schema::kLastTick;
-using schema::names_of;
 using schema::read_scalars;
 using schema::read_usd;
 using yaml_reader::MapReader;

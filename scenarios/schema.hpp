@@ -43,14 +43,6 @@ inline constexpr double kMaxUsd = 1.0e14;
 inline constexpr const char* kDefaultStart = "2022-01-01T00:00:00Z";  // time.start
 inline constexpr const char* kDefaultInstitutionName = "bank";        // institutions[k].name
 
-// The names of an enum <-> name table (agents/names.hpp, sim/names.hpp), in table order.
-template <class Enum, std::size_t N>
-std::vector<std::string> names_of(const std::array<EnumName<Enum>, N>& table) {
-  std::vector<std::string> names;
-  for (const auto& row : table) names.push_back(row.name);
-  return names;
-}
-
 // A USD amount in [0, 1e14] (or (0, 1e14] when `positive`), in cents; a positive amount
 // must be at least one cent.
 Money read_usd(const Value& v, bool positive);

@@ -32,14 +32,6 @@ namespace {
 constexpr std::uint64_t kMaxRuns = 1'000'000'000;
 constexpr std::uint64_t kMaxValues = 100'000'000;  // of one range
 
-// The names of an enum <-> name table, in table order (for MapReader's choice()).
-template <class Enum, std::size_t N>
-std::vector<std::string> names_of(const std::array<EnumName<Enum>, N>& table) {
-  std::vector<std::string> names;
-  for (const auto& row : table) names.push_back(row.name);
-  return names;
-}
-
 bool is_name(const std::string& s) {
   return !s.empty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
