@@ -18,7 +18,6 @@ namespace bankrun {
 
 namespace {
 
-using schema::kLastTick;
 using schema::read_scalars;
 using schema::read_usd;
 using yaml_reader::MapReader;

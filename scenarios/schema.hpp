@@ -36,10 +36,6 @@ using yaml_reader::MapReader;
 using yaml_reader::Range;
 using yaml_reader::Value;
 
-inline constexpr std::int32_t kLastTick = kForever - 1;  // kForever itself means "never"
-// 100 trillion USD: keeps amounts in cents, even the deposits times the three reserve
-// fractions (each <= 100: at most 3e18 cents together), in int64.
-inline constexpr double kMaxUsd = 1.0e14;
 inline constexpr const char* kDefaultStart = "2022-01-01T00:00:00Z";  // time.start
 inline constexpr const char* kDefaultInstitutionName = "bank";        // institutions[k].name
 

@@ -2,8 +2,19 @@
 // The engine's fixed limits, in one place (the loader checks scenarios against them).
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 namespace bankrun {
+
+// Ticks are int32: kForever means "never" (a policy that has not fired, an event without
+// end), so the last tick a scenario may name is one before it.
+inline constexpr std::int32_t kForever = std::numeric_limits<std::int32_t>::max();
+inline constexpr std::int32_t kLastTick = kForever - 1;
+
+// 100 trillion USD, the largest amount a scenario may give: keeps amounts in cents, even
+// the deposits times the three reserve fractions (each <= 100: at most 3e18 cents
+// together), in int64.
+inline constexpr double kMaxUsd = 1.0e14;
 
 // At most 254 institutions: an agent's account and destination are 8-bit indices, and 255
 // is the self-custody destination (kSelfCustody in agents/population.hpp).

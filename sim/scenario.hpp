@@ -17,8 +17,6 @@
 
 namespace bankrun {
 
-inline constexpr std::int32_t kForever = std::numeric_limits<std::int32_t>::max();
-
 struct TimeSpec {
   std::int32_t ticks = 100;
   double tick_hours = 1.0;
