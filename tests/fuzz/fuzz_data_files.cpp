@@ -35,10 +35,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string file = "fuzz.csv", key = "population.classes[0].balance_usd.file";
   for (const CsvColumn& column :
        {CsvColumn::at(0), CsvColumn::at(1), CsvColumn::named(first_cell(text))})
-    read_ignoring_errors(text, [&](std::istream& in) { return read_csv_column(in, file, column, key); });
+    read_ignoring_errors(text,
+                         [&](std::istream& in) { return read_csv_column(in, file, column, key); });
   read_ignoring_errors(text, [&](std::istream& in) { return read_price_series(in, file, key); });
   for (const EdgeListOptions& options :
-       {EdgeListOptions{1000, false}, EdgeListOptions{std::numeric_limits<std::uint32_t>::max(), true}})
-    read_ignoring_errors(text, [&](std::istream& in) { return read_edge_list(in, file, options, key); });
+       {EdgeListOptions{1000, false},
+        EdgeListOptions{std::numeric_limits<std::uint32_t>::max(), true}})
+    read_ignoring_errors(text,
+                         [&](std::istream& in) { return read_edge_list(in, file, options, key); });
   return 0;
 }

@@ -40,7 +40,8 @@ void apply_each(const std::vector<std::string>& overrides) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::vector<std::string> overrides = bankrun::fuzz::lines_of(bankrun::fuzz::as_text(data, size));
+  const std::vector<std::string> overrides =
+      bankrun::fuzz::lines_of(bankrun::fuzz::as_text(data, size));
   apply_each(overrides);
   try {
     (void)bankrun::load_scenario_text(base_scenario(), "base.yaml", overrides,

@@ -26,8 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace bankrun;
   sweep::Sweep sweep;
   try {
-    sweep = sweep::read_sweep_text(fuzz::as_text(data, size), "fuzz-sweep.yaml",
-                                   fuzz::sweeps_dir());
+    sweep =
+        sweep::read_sweep_text(fuzz::as_text(data, size), "fuzz-sweep.yaml", fuzz::sweeps_dir());
   } catch (const ScenarioError& e) {
     fuzz::note(e.what());
     return 0;
