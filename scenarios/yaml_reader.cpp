@@ -1,11 +1,14 @@
 #include "scenarios/yaml_reader.hpp"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 
 namespace bankrun::yaml_reader {
 
@@ -605,22 +608,85 @@ std::string MapReader::required_string(std::string_view key) const {
   return required(key).string();
 }
 
+namespace {
+
+// Counts the documents of a YAML stream, keeping the position of the second one's root node,
+// without building them. It replaces YAML::LoadAll, which in yaml-cpp 0.7 never returns on
+// a stray ',' at the top level (found by tests/fuzz; jbeder/yaml-cpp#1040, fixed upstream
+// by #1319): the parser reports an empty document again and again without consuming a
+// token, and LoadAll allocates until memory runs out. A document that starts where the
+// previous one started is `stalled` here, and the caller stops.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  std::size_t documents = 0;
+  YAML::Mark second_root = YAML::Mark::null_mark();
+  bool stalled = false;
+  YAML::Mark stalled_at = YAML::Mark::null_mark();
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    stalled = documents > 0 && mark.pos == last_start_.pos;
+    if (stalled) stalled_at = mark;
+    last_start_ = mark;
+    ++documents;
+    awaiting_root_ = true;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& mark) {
+    if (awaiting_root_ && documents == 2) second_root = mark;
+    awaiting_root_ = false;
+  }
+  YAML::Mark last_start_ = YAML::Mark::null_mark();
+  bool awaiting_root_ = false;
+};
+
+[[noreturn]] void fail_at_mark(const std::string& source, const YAML::Mark& mark,
+                               const std::string& message) {
+  const bool has_mark = !mark.is_null();
+  throw ScenarioError(source, has_mark ? mark.line + 1 : 0, has_mark ? mark.column + 1 : 0, "",
+                      message);
+}
+
+}  // namespace
+
 YAML::Node parse_document(std::string_view yaml, const std::string& source) {
-  std::vector<YAML::Node> documents;
+  const std::string text(yaml);
+  DocumentCounter counter;
   try {
-    documents = YAML::LoadAll(std::string(yaml));
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    while (!counter.stalled && parser.HandleNextDocument(counter)) {
+    }
   } catch (const YAML::Exception& e) {
-    const bool has_mark = !e.mark.is_null();
-    throw ScenarioError(source, has_mark ? e.mark.line + 1 : 0, has_mark ? e.mark.column + 1 : 0,
-                        "", "invalid YAML: " + e.msg);
+    fail_at_mark(source, e.mark, "invalid YAML: " + e.msg);
   }
-  if (documents.size() > 1) {
-    const YAML::Mark mark = documents[1].Mark();
-    throw ScenarioError(
-        source, mark.is_null() ? 0 : mark.line + 1, mark.is_null() ? 0 : mark.column + 1, "",
-        "expected a single YAML document, found " + std::to_string(documents.size()));
+  if (counter.stalled) {
+    const std::size_t at = static_cast<std::size_t>(counter.stalled_at.pos);
+    fail_at_mark(source, counter.stalled_at,
+                 "invalid YAML: unexpected '" + text.substr(at, 1) + "'");
   }
-  return documents.empty() ? YAML::Node() : documents[0];
+  if (counter.documents > 1)
+    fail_at_mark(source, counter.second_root,
+                 "expected a single YAML document, found " + std::to_string(counter.documents));
+  if (counter.documents == 0) return YAML::Node();
+  return YAML::Load(text);  // the one document (its syntax was checked above)
 }
 
 }  // namespace bankrun::yaml_reader
