@@ -137,18 +137,24 @@ class Run:
             raise FormatVersionError(
                 f"{self.path}: format version {version} is older than this package reads "
                 f"({FORMAT_VERSION}); rerun the scenario with a current bankrun")
+        self._warn_status()
+
+    def _warn_status(self) -> None:
+        """Warns what a run that did not complete holds (its file is ``OUT.partial``)."""
         status = self.attrs.get("status", "?")
+        held = (f"{self.attrs.get('ticks_recorded')} of {self.attrs.get('ticks_planned')} "
+                f"ticks")
         if status == "interrupted":
             warnings.warn(InterruptedRunWarning(
-                f"{self.path}: the run was interrupted after {self.attrs.get('ticks_recorded')} "
-                f"of {self.attrs.get('ticks_planned')} ticks; its series and summary cover "
-                f"only those"), stacklevel=4)
+                f"{self.path}: the run was interrupted after {held}; its series and summary "
+                f"cover only those"), stacklevel=5)
         elif status != "complete":
-            detail = {"failed": "the run failed (no /summary; see its stderr)",
-                      "running": "the run is still going or was killed: only the flushed "
-                                 "ticks are there"}.get(status, "unknown status")
+            detail = {"failed": f"the run failed after {held} (no /summary; see its stderr)",
+                      "running": f"the run is still going or was killed: it holds the {held} "
+                                 f"flushed so far, no /summary and no /events/news"}.get(
+                status, "unknown status")
             warnings.warn(RunStatusWarning(f"{self.path}: status {status!r}: {detail}"),
-                          stacklevel=4)
+                          stacklevel=5)
 
     def _file(self) -> h5py.File:
         return h5py.File(self.path, "r")

@@ -1,0 +1,260 @@
+"""Crash, signal and disk-full tests of `bankrun run` (issue 12 §1), on the real binary.
+
+The rule under test (output/README.md, "Life of a file"): only a complete run's file has the
+final name; an interrupted (SIGINT -> 130, SIGTERM -> 143) or failed (exit 1) run is closed as
+OUT.partial marked with its status; a killed one leaves OUT.partial marked "running" holding
+the ticks flushed so far. After every kill or signal below: the final name is absent unless the
+run completed, and the .partial opens with h5py and with bankrun.open, its status and
+ticks_recorded agreeing with its datasets' lengths. The random moments are seeded and printed.
+"""
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import h5py
+import pytest
+
+from conftest import BANKRUN, REFERENCE_YAML, SOURCE_DIR, attr_str
+
+sys.path.insert(0, str(SOURCE_DIR / "analysis"))
+import bankrun  # noqa: E402
+
+KILLS = 24            # kill -9 moments (issue: >= 20)
+SIGNALS_EACH = 6      # SIGTERM and SIGINT moments each (issue: >= 5)
+FLUSH_SECONDS = 0.05  # many flushes, so that kills land in them
+# Nobody withdraws, so every tick does the same full work; many ticks, so many flushes.
+LONG_RUN = ["--threads", "1", "--quiet", "--set", "population.agents=5000",
+            "--set", "time.ticks=40000", "--set", "stress.news_weight=0",
+            "--set", "stress.peer_weight=0", "--set", "stress.flow_weight=0",
+            "--flush-seconds", str(FLUSH_SECONDS)]
+PER_TICK = ["time/tick", "population/withdrawn_agents", "population/self_custody_cents",
+            "signals/news", "institutions/bank/deposits_cents", "institutions/bank/signals/flow"]
+
+
+def start(out, *extra):
+    return subprocess.Popen([str(BANKRUN), "run", str(REFERENCE_YAML), "-o", str(out),
+                             *LONG_RUN, *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture(scope="module")
+def timing(tmp_path_factory):
+    """One complete run: its wall time as seen from here, and its set-up time."""
+    out = tmp_path_factory.mktemp("timing") / "full.h5"
+    t0 = time.monotonic()
+    proc = subprocess.run([str(BANKRUN), "run", str(REFERENCE_YAML), "-o", str(out),
+                           *[a for a in LONG_RUN if a != "--quiet"]],
+                          capture_output=True, text=True, timeout=300)
+    wall = time.monotonic() - t0
+    assert proc.returncode == 0, proc.stderr
+    setup = float(re.search(r"set-up ([\d.]+) s", proc.stdout).group(1))
+    assert out.exists() and not Path(str(out) + ".partial").exists()
+    print(f"\nlong run: {wall:.2f} s from here, set-up {setup:.3f} s")
+    return wall, setup
+
+
+def moments(rng, n, wall, setup):
+    """n moments (s after start): 1/5 in the start-up and set-up, 3/5 in the tick loop,
+    1/5 around the finish."""
+    first = max(setup * 1.5, 0.05)
+    spans = [(0.0, first)] * (n // 5) + [(first, 0.9 * wall)] * (n - 2 * (n // 5)) + \
+        [(0.9 * wall, 1.05 * wall)] * (n // 5)
+    return sorted(round(rng.uniform(a, b), 3) for a, b in spans)
+
+
+def check_partial(partial, statuses):
+    """The .partial opens with h5py and with bankrun.open; its status is one of `statuses`
+    and ticks_recorded equals every per-tick dataset's length. Returns (status, ticks)."""
+    with h5py.File(partial, "r") as f:
+        status = attr_str(f.attrs["status"])
+        ticks = int(f.attrs["ticks_recorded"])
+        assert status in statuses, (partial, status)
+        for name in PER_TICK:
+            assert f[name].shape[0] == ticks, (partial, name, f[name].shape, ticks)
+        assert ticks == 0 or int(f["time/tick"][-1]) == ticks - 1
+        if status == "interrupted":
+            assert int(f["summary"].attrs["ticks_run"]) == ticks
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = bankrun.open(partial)
+        assert len(run.time) == ticks and len(run.institutions["bank"]) == ticks
+    assert any(status in str(w.message) for w in caught), [str(w.message) for w in caught]
+    return status, ticks
+
+
+def check_after(out, rc, stopped_codes, statuses):
+    """What one stopped run left. rc: the return code; stopped_codes: those of a stopped run
+    (a negative code is death by that signal). Returns a short description."""
+    partial = Path(str(out) + ".partial")
+    if rc == 0:  # it completed before the kill
+        assert out.exists() and not partial.exists()
+        with h5py.File(out, "r") as f:
+            assert attr_str(f.attrs["status"]) == "complete"
+        return "complete"
+    assert rc in stopped_codes, rc
+    assert not out.exists(), "a run that did not complete left a file under the final name"
+    if not partial.exists():
+        return "no file"  # stopped before the writer created it
+    status, ticks = check_partial(partial, statuses)
+    return f"{status} {ticks}"
+
+
+def test_kill_9_at_random_moments(tmp_path, timing):
+    wall, setup = timing
+    rng = random.Random(20261203)
+    plan = moments(rng, KILLS, wall, setup)
+    print(f"kill -9 at (s): {plan}")
+    outcomes = []
+    for k, at in enumerate(plan):
+        out = tmp_path / f"kill{k}.h5"
+        proc = start(out)
+        time.sleep(at)
+        proc.kill()
+        proc.communicate(timeout=60)
+        outcomes.append(check_after(out, proc.returncode, {-signal.SIGKILL}, {"running"}))
+    print("outcomes:", outcomes)
+    consistent = sum(o.startswith("running") for o in outcomes)
+    print(f"kills: {KILLS}, .partial files left: {consistent}, all consistent "
+          f"(open with h5py and bankrun.open, ticks_recorded == dataset lengths)")
+    # The moments must have reached the tick loop (files with ticks) for the test to mean much.
+    assert sum(o.startswith("running") and o != "running 0" for o in outcomes) >= KILLS // 2
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_stop_signal_at_random_moments(tmp_path, timing, sig, code):
+    """A stop signal closes the run as `.partial` marked "interrupted" with exit 130/143.
+    Before the writer exists (start-up, set-up) the signal's default action ends the
+    process (-sig here; a shell reports 128 + sig, the same 130/143); during the finish the
+    run is already complete and exits 0. Slurm's SIGKILL follows SIGTERM: tried last."""
+    wall, setup = timing
+    rng = random.Random(int(sig))
+    plan = moments(rng, SIGNALS_EACH, wall, setup)
+    print(f"\n{sig.name} at (s): {plan}")
+    outcomes = []
+    for k, at in enumerate(plan):
+        out = tmp_path / f"sig{k}.h5"
+        proc = start(out)
+        time.sleep(at)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        outcome = check_after(out, proc.returncode, {code, -sig}, {"interrupted", "running"})
+        if proc.returncode == code:
+            assert outcome.startswith("interrupted"), outcome
+            assert f"(exit {code})" in err, err
+        outcomes.append(f"rc {proc.returncode}: {outcome}")
+    print("outcomes:", outcomes)
+    assert sum(o.startswith(f"rc {code}: interrupted") for o in outcomes) >= SIGNALS_EACH // 2
+
+
+def test_sigterm_then_sigkill_as_slurm_does(tmp_path, timing):
+    """Slurm at a time limit: SIGTERM, then SIGKILL a moment later (KillWait). Either the run
+    closed its .partial as "interrupted" in time, or it holds the ticks flushed so far."""
+    wall, _ = timing
+    out = tmp_path / "slurm.h5"
+    proc = start(out)
+    time.sleep(wall * 0.5)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.02)
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate(timeout=60)
+    print(f"\nSIGTERM then SIGKILL: rc {proc.returncode}")
+    check_after(out, proc.returncode, {143, -signal.SIGKILL}, {"interrupted", "running"})
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """mount(options) -> a fresh tmpfs mounted under tmp_path; unmounted after the test.
+    Skips where the test cannot mount (not root, or no CAP_SYS_ADMIN in a container)."""
+    mounted = []
+
+    def _mount(options):
+        if os.geteuid() != 0:
+            pytest.skip("needs root to mount a tmpfs (run the suite as root to test this)")
+        point = tmp_path / f"mnt{len(mounted)}"
+        point.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    yield _mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def test_disk_full_is_a_clear_error(tmpfs):
+    disk = tmpfs("size=2m")
+    # Leave ~200 KiB: the file's header fits, its ticks do not.
+    (disk / "filler").write_bytes(b"\0" * (1800 * 1024))
+    out = disk / "full.h5"
+    proc = subprocess.run([str(BANKRUN), "run", str(REFERENCE_YAML), "-o", str(out),
+                           *LONG_RUN], capture_output=True, text=True, timeout=300)
+    print("\n" + proc.stderr.strip())
+    assert proc.returncode == 1, proc.stderr
+    assert "No space left on device" in proc.stderr or "errno = 28" in proc.stderr, proc.stderr
+    assert str(out) in proc.stderr
+    assert not out.exists()  # nothing under the final name
+
+
+def test_existing_output_is_refused_unless_force(tmp_path, bankrun_bin):
+    out = tmp_path / "o.h5"
+    quick = ["--quiet", "--set", "population.agents=1000", "--set", "time.ticks=20"]
+    first = subprocess.run([str(BANKRUN), "run", str(REFERENCE_YAML), "-o", str(out), *quick],
+                           capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    before = out.stat().st_mtime_ns, out.read_bytes()
+    again = subprocess.run([str(BANKRUN), "run", str(REFERENCE_YAML), "-o", str(out), *quick],
+                           capture_output=True, text=True)
+    assert again.returncode == 2
+    assert "already exists" in again.stderr and "--force" in again.stderr, again.stderr
+    assert (out.stat().st_mtime_ns, out.read_bytes()) == before  # untouched
+    # A left-over .partial (a killed run) is refused too: it is what a resume continues.
+    out.unlink()
+    partial = Path(str(out) + ".partial")
+    partial.write_bytes(b"left over")
+    again = subprocess.run([str(BANKRUN), "run", str(REFERENCE_YAML), "-o", str(out), *quick],
+                           capture_output=True, text=True)
+    assert again.returncode == 2 and "o.h5.partial' already exists" in again.stderr
+    forced = subprocess.run([str(BANKRUN), "run", str(REFERENCE_YAML), "-o", str(out), *quick,
+                             "--force"], capture_output=True, text=True)
+    assert forced.returncode == 0, forced.stderr
+    assert out.exists() and not partial.exists()
+    with h5py.File(out, "r") as f:
+        assert attr_str(f.attrs["status"]) == "complete"
+
+
+def run_expecting_usage_error(out, needle):
+    proc = subprocess.run([str(BANKRUN), "run", str(REFERENCE_YAML), "-o", str(out), "--quiet"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr, proc.stderr
+    assert "set-up" not in proc.stdout  # refused before any set-up
+    return proc
+
+
+def test_output_that_is_a_folder(tmp_path, bankrun_bin):
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    run_expecting_usage_error(folder, "is a folder")
+    assert list(folder.iterdir()) == []
+
+
+def test_output_under_a_file(tmp_path, bankrun_bin):
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    run_expecting_usage_error(plain / "x.h5", "does not exist")
+
+
+def test_unwritable_folder(tmp_path, tmpfs):
+    # Root ignores permission bits, so a read-only mount stands for an unwritable folder.
+    readonly = tmpfs("ro,size=1m")
+    run_expecting_usage_error(readonly / "x.h5", "cannot write in output directory")
