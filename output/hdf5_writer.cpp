@@ -440,7 +440,7 @@ struct Hdf5Writer::Impl : hdf5::Checker {
 
   std::string final_path;
   std::string partial_path;
-  std::string creating_path;  // until the file's header is written (create())
+  std::string creating_path;     // until the file's header is written (create())
   bool partial_written = false;  // the file is at partial_path
   State state = State::kOpen;
   bool renamed = false;  // the file is at final_path
@@ -957,6 +957,10 @@ void Hdf5Writer::Impl::flush_block() {
   }
   for (InstitutionOut& out : institutions) flush_institution_block(out);
   flush_class_block();
+  // Two flushes: the rows and their chunk indexes first, then ticks_recorded, so that a
+  // kill during a flush leaves ticks_recorded rows that are all on disk (the datasets may
+  // then be longer: only their first ticks_recorded rows count).
+  check_status(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "cannot flush the file");
   written += static_cast<std::int64_t>(buffered);
   buffered = 0;
   attr(file.get(), "ticks_recorded", std::int64_t{written});

@@ -8,7 +8,7 @@ namespace bankrun {
 namespace {
 
 std::atomic<bool> g_stop{false};
-std::atomic<int> g_signal{0};  // the first stop signal received (0: none)
+std::atomic<int> g_signal{0};                          // the first stop signal received (0: none)
 static_assert(std::atomic<int>::is_always_lock_free);  // safe in a signal handler
 
 void note_signal(int sig) {

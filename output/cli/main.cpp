@@ -9,8 +9,8 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <ctime>
@@ -138,8 +138,8 @@ void prepare_output(const std::string& out, bool force) {
   if (!fs::is_directory(dir, ec))
     throw UsageError(fmt::format("output directory '{}' does not exist", dir.string()));
   if (fs::is_directory(out, ec))
-    throw UsageError(fmt::format("output '{}' is a folder; give a file name, e.g. {}/run.h5",
-                                 out, out));
+    throw UsageError(
+        fmt::format("output '{}' is a folder; give a file name, e.g. {}/run.h5", out, out));
   // access() asks the kernel, so a read-only mount, ACLs and root's rights all count.
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
     throw UsageError(fmt::format("cannot write in output directory '{}': {}", dir.string(),

@@ -905,8 +905,7 @@ TEST_CASE("hdf5 writer: a killed process leaves a readable .partial file") {
   const std::string partial = path.string() + ".partial";
   Simulation sim(small_scenario());
   // Full blocks only (no wall-time flush), so what was flushed does not depend on speed.
-  const int wstatus =
-      record_then_die(path, sim, 2100, std::numeric_limits<double>::infinity());
+  const int wstatus = record_then_die(path, sim, 2100, std::numeric_limits<double>::infinity());
   REQUIRE(WIFEXITED(wstatus));
   REQUIRE(WEXITSTATUS(wstatus) == 0);
   CHECK_FALSE(fs::exists(path));
