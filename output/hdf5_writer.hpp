@@ -27,8 +27,9 @@ struct Provenance {
   int threads = 1;
 };
 
-// Buffered ticks are written at least this often (wall time), besides every full block, so
-// that the `.partial` file of a killed long run says how far it got.
+// Buffered ticks are written this long (wall time) after the last write, besides every
+// full block of 1024 ticks, so that the `.partial` of a killed long run says how far it got;
+// the wait doubles at each such write within one block (output/README.md).
 inline constexpr double kDefaultFlushSeconds = 2.0;
 
 // For main(), before any HDF5 call: no HDF5 clean-up at exit. After a failed close (a full

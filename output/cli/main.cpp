@@ -229,7 +229,8 @@ Subcommand add_run_command(CLI::App& app) {
   cmd->add_flag("--force", args->force,
                 "Replace an existing output file (and its .partial); without it, exit 2");
   cmd->add_option("--flush-seconds", args->flush_seconds,
-                  "Write buffered ticks to the file at least this often (wall time)")
+                  "Write buffered ticks to the file after this many seconds (wall time); the wait "
+                  "doubles within each block of 1024 ticks")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->footer(
