@@ -5,8 +5,11 @@
 //   1   a run (or writing its output) failed
 //   2   a usage, scenario or sweep-file error
 //   3   `bankrun merge`: the index was written, but some runs are missing or failed
-//   130 interrupted (Ctrl-C / SIGTERM; files are complete up to the last tick and marked
-//       status="interrupted")
+//   130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM (what Slurm sends at a time limit,
+//       SIGKILL following): the run stops after its tick and its file is closed as
+//       `<out>.partial`, consistent up to the last tick, status="interrupted"
+// Only a complete run's file has the final name; a failed run (exit 1) leaves
+// `<out>.partial` marked status="failed", a killed one `<out>.partial` marked "running".
 #include <stdexcept>
 
 namespace bankrun {
@@ -15,7 +18,8 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitIncomplete = 3;
-inline constexpr int kExitInterrupted = 130;
+inline constexpr int kExitInterrupted = 130;  // 128 + SIGINT
+inline constexpr int kExitTerminated = 143;   // 128 + SIGTERM
 
 // A wrong command line or environment (not a scenario error: that is ScenarioError):
 // reported as "bankrun: error: ..." with exit status kExitUsage.

@@ -1,8 +1,9 @@
 #pragma once
 // Writes a run to HDF5 as it goes (layout: output/README.md). The file is written under a
-// temporary name (`<path>.partial`) and renamed to `<path>` only by finish() or, after an
-// exception, by the destructor with status "failed": a killed process leaves a
-// `.partial` file, never a truncated file under the final name.
+// temporary name (`<path>.partial`) and renamed to `<path>` only by finish("complete"): an
+// interrupted or failed run (finish with that status, or the destructor after an
+// exception) is closed as `<path>.partial` marked with its status, and a killed process
+// leaves `<path>.partial` marked "running". So a file under the final name is complete.
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -26,12 +27,23 @@ struct Provenance {
   int threads = 1;
 };
 
+// Buffered ticks are written this long (wall time) after the last write, besides every
+// full block of 1024 ticks, so that the `.partial` of a killed long run says how far it got;
+// the wait doubles at each such write within one block (output/README.md).
+inline constexpr double kDefaultFlushSeconds = 2.0;
+
+// For main(), before any HDF5 call: no HDF5 clean-up at exit. After a failed close (a full
+// disk), HDF5 1.10 crashes (SIGSEGV) when it tries to close that file again at exit; every
+// file is closed explicitly before exit anyway.
+void disable_hdf5_cleanup_at_exit();
+
 class Hdf5Writer final : public Recorder {
  public:
   // Creates the file and writes everything known before the first tick. `sim` must
   // outlive the writer: the news table and the policy firings are read from it when the
-  // file is closed.
-  Hdf5Writer(const std::string& path, const Simulation& sim, const Provenance& provenance);
+  // file is closed. `flush_seconds`: see kDefaultFlushSeconds (infinity: full blocks only).
+  Hdf5Writer(const std::string& path, const Simulation& sim, const Provenance& provenance,
+             double flush_seconds = kDefaultFlushSeconds);
   ~Hdf5Writer() override;
   Hdf5Writer(const Hdf5Writer&) = delete;
   Hdf5Writer& operator=(const Hdf5Writer&) = delete;
@@ -40,11 +52,13 @@ class Hdf5Writer final : public Recorder {
   void snapshot(std::int32_t tick, std::span<const SnapshotRow> rows) override;
 
   // status: "complete", "interrupted" or "failed". Flushes, writes the summary and the
-  // closing attributes, closes and renames the file to its final path.
+  // closing attributes, closes the file and, if "complete", renames it to its final path.
   void finish(std::string_view status, const Summary& summary, double wall_seconds,
               double loop_seconds);
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return path_; }  // the final path
+  // Where the file is now: path() once finished "complete", else `<path>.partial`.
+  std::string current_path() const;
 
  private:
   struct Impl;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 
+#include "output/hdf5_writer.hpp"
 #include "sim/run.hpp"
 #include "sim/scenario.hpp"
 
@@ -24,6 +25,7 @@ struct RunToFile {
   std::string started_utc;                      // when the caller started (before loading)
   std::chrono::steady_clock::time_point start;  // ditto, for set-up and wall seconds
   const std::atomic<bool>* stop = nullptr;      // checked between ticks
+  double flush_seconds = kDefaultFlushSeconds;  // Hdf5Writer: longest wait between flushes
   // Called once the file is created, just before the first tick (`bankrun run` installs
   // its Ctrl-C handlers and starts its progress clock there: a Ctrl-C during set-up still
   // kills at once).
@@ -34,14 +36,16 @@ struct RunToFile {
 struct RunToFileResult {
   RunResult run;
   std::string status;          // "complete" or "interrupted" (as written in the file)
+  std::string file;            // where it is: `output`, or `output.partial` if interrupted
   double setup_seconds = 0.0;  // from `start` to the engine being set up
   double wall_seconds = 0.0;   // from `start` to the file being finished
   bool interrupted() const { return run.status == RunStatus::kInterrupted; }
-  int exit_code() const;  // kExitOk or kExitInterrupted (output/errors.hpp)
+  int exit_code() const;  // kExitOk, or stop_exit_code() (130/143, output/stop_signal.hpp)
 };
 
-// Runs the scenario to the end (or the stop flag) and writes `output`. Exceptions
-// (OutputError, engine errors) propagate; the writer then leaves the file marked "failed".
+// Runs the scenario to the end (or the stop flag) and writes `output` (complete) or
+// `output.partial` (interrupted). Exceptions (OutputError, engine errors) propagate; the
+// writer then leaves `output.partial` marked "failed".
 RunToFileResult run_to_file(const RunToFile& request);
 
 }  // namespace bankrun

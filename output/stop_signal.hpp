@@ -11,6 +11,10 @@ inline bool stop_requested() {
   return stop_flag().load();
 }
 
+// The exit status of a stopped command: kExitTerminated (143) if the first stop signal was
+// SIGTERM, else kExitInterrupted (130: SIGINT, or the flag set without a signal).
+int stop_exit_code();
+
 // `bankrun run`: the first Ctrl-C sets the flag; the second has the default action (the
 // `.partial` file is left behind, never a truncated output).
 void stop_after_tick_on_signal();

@@ -56,6 +56,11 @@ def open_file(path: str | Path) -> h5py.File:
     """Opens an HDF5 file read-only; a file that is not HDF5 gives NotBankrunFileError."""
     path = Path(path)
     if not path.exists():
+        partial = path.with_name(path.name + ".partial")
+        if partial.exists():
+            raise FileNotFoundError(
+                f"{path}: no such file, but {partial.name} is there: the run did not complete "
+                f"(interrupted, failed or killed); open {partial} to read the ticks it holds")
         raise FileNotFoundError(f"{path}: no such file")
     try:
         return h5py.File(path, "r")

@@ -99,8 +99,11 @@ class Run:
         with _h5.open_file(self.path) as f:
             self.attrs: dict[str, Any] = _h5.attributes(f)
             self._check(f)
-            self.ticks: np.ndarray = f["time/tick"][()] if "time/tick" in f else np.arange(
-                int(self.attrs.get("ticks_recorded", 0)))
+            # ticks_recorded rows are what the writer's last complete flush holds: a run
+            # killed during a flush may have longer datasets, whose tail is not to be used.
+            recorded = int(self.attrs.get("ticks_recorded", 0))
+            self.ticks: np.ndarray = f["time/tick"][:recorded] if "time/tick" in f else \
+                np.arange(recorded)
         self.institution_names: list[str] = _h5.names(self.attrs["institution_names"])
         self.currencies: list[str] = _h5.names(self.attrs.get("currencies", "USD"))
         self.tick_hours = float(self.attrs["tick_hours"])
@@ -137,18 +140,24 @@ class Run:
             raise FormatVersionError(
                 f"{self.path}: format version {version} is older than this package reads "
                 f"({FORMAT_VERSION}); rerun the scenario with a current bankrun")
+        self._warn_status()
+
+    def _warn_status(self) -> None:
+        """Warns what a run that did not complete holds (its file is ``OUT.partial``)."""
         status = self.attrs.get("status", "?")
+        held = (f"{self.attrs.get('ticks_recorded')} of {self.attrs.get('ticks_planned')} "
+                f"ticks")
         if status == "interrupted":
             warnings.warn(InterruptedRunWarning(
-                f"{self.path}: the run was interrupted after {self.attrs.get('ticks_recorded')} "
-                f"of {self.attrs.get('ticks_planned')} ticks; its series and summary cover "
-                f"only those"), stacklevel=4)
+                f"{self.path}: the run was interrupted after {held}; its series and summary "
+                f"cover only those"), stacklevel=5)
         elif status != "complete":
-            detail = {"failed": "the run failed (no /summary; see its stderr)",
-                      "running": "the run is still going or was killed: only the flushed "
-                                 "ticks are there"}.get(status, "unknown status")
+            detail = {"failed": f"the run failed after {held} (no /summary; see its stderr)",
+                      "running": f"the run is still going or was killed: it holds the {held} "
+                                 f"flushed so far, no /summary and no /events/news"}.get(
+                status, "unknown status")
             warnings.warn(RunStatusWarning(f"{self.path}: status {status!r}: {detail}"),
-                          stacklevel=4)
+                          stacklevel=5)
 
     def _file(self) -> h5py.File:
         return h5py.File(self.path, "r")
@@ -235,12 +244,16 @@ class Run:
 
     # -- per-tick series -----------------------------------------------------------------
 
+    def _per_tick(self, ds: h5py.Dataset) -> np.ndarray:
+        """The recorded rows of a per-tick dataset (its first ``ticks_recorded``)."""
+        return ds[:len(self.ticks)]
+
     def _frame(self, datasets: dict[str, h5py.Dataset]) -> pd.DataFrame:
         """A DataFrame of 1-D per-tick datasets, indexed by time; units in .attrs."""
         data, units, descriptions = {}, {}, {}
         for column, ds in datasets.items():
             unit = _h5.text(ds.attrs.get("units", ""))
-            values = ds[()]
+            values = self._per_tick(ds)
             data[column] = values.astype(bool) if unit == "flag" else values
             units[column] = unit
             descriptions[column] = _h5.text(ds.attrs.get("description", ""))
@@ -274,7 +287,7 @@ class Run:
             parts, units, descriptions = {}, {}, {}
             for q in _ordered(found, ASSET_QUANTITIES):
                 ds = g[q]
-                parts[q] = pd.DataFrame(ds[()], index=self.time[:ds.shape[0]], columns=assets)
+                parts[q] = pd.DataFrame(self._per_tick(ds), index=self.time, columns=assets)
                 units[q] = _h5.text(ds.attrs.get("units", ""))
                 descriptions[q] = _h5.text(ds.attrs.get("description", ""))
         frame = pd.concat(parts, axis=1, names=["quantity", "asset"]) if parts else \
@@ -313,14 +326,14 @@ class Run:
                 ds = g[q]
                 unit = _h5.text(ds.attrs.get("units", ""))
                 if ds.ndim == 2:
-                    parts[q] = pd.DataFrame(ds[()], index=self.time[:ds.shape[0]], columns=classes)
+                    parts[q] = pd.DataFrame(self._per_tick(ds), index=self.time, columns=classes)
                     units[q] = unit
                 elif ds.ndim == 3:
                     levels = [float(x) for x in _h5.names(ds.attrs.get("quantiles", ""))]
-                    values = ds[()]
+                    values = self._per_tick(ds)
                     for k, level in enumerate(levels):
                         key = f"stress_q{level:g}"
-                        parts[key] = pd.DataFrame(values[:, :, k], index=self.time[:ds.shape[0]],
+                        parts[key] = pd.DataFrame(values[:, :, k], index=self.time,
                                                   columns=classes)
                         units[key] = unit
         frame = pd.concat(parts, axis=1, names=["quantity", "class"])

@@ -41,16 +41,21 @@ def find_binary() -> Path:
 
 def simulate(scenario: str | Path, output: str | Path, *, seed: int | None = None,
              set: Mapping[str, Any] | None = None, threads: int = 0,  # noqa: A002
-             binary: str | Path | None = None, timeout: float = 3600) -> Run:
+             binary: str | Path | None = None, timeout: float = 3600,
+             overwrite: bool = True) -> Run:
     """Runs ``bankrun run SCENARIO -o OUTPUT`` (with ``--set key=value`` for each item of
     ``set`` and ``--seed``) and opens the result. Raises :class:`SimulationError` if the
-    run fails."""
+    run fails (or is interrupted: then only ``OUTPUT.partial`` exists).
+
+    ``overwrite=True`` (the default) passes ``--force``: the call names its output, so
+    re-running a notebook replaces it. With ``overwrite=False`` an existing ``OUTPUT`` (or
+    ``OUTPUT.partial``) is refused, as ``bankrun run`` does without ``--force``."""
     from .sweep import yaml_value
 
     exe = Path(binary) if binary is not None else find_binary()
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     cmd = [str(exe), "run", str(scenario), "-o", str(output), "--quiet", "--threads",
-           str(threads)]
+           str(threads)] + (["--force"] if overwrite else [])
     if seed is not None:
         cmd += ["--seed", str(seed)]
     for key, value in (set or {}).items():

@@ -1,7 +1,7 @@
 // bankrun: the command line. Loads a scenario (scenarios/), runs it (sim/), writes HDF5
-// (output/). Exit codes: 0 success, 1 runtime failure, 2 usage or scenario error,
-// 130 interrupted (Ctrl-C / SIGTERM; the output file is complete up to the last tick and
-// marked status="interrupted").
+// (output/). Exit codes (output/errors.hpp): 0 success, 1 runtime failure, 2 usage or
+// scenario error, 130 interrupted by SIGINT, 143 by SIGTERM (the run stops after its tick;
+// OUT.partial is consistent up to it and marked status="interrupted").
 #include <fmt/format.h>
 #include <tbb/global_control.h>
 #include <tbb/info.h>
@@ -9,8 +9,10 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <functional>
@@ -21,6 +23,7 @@
 
 #include "output/clock.hpp"
 #include "output/errors.hpp"
+#include "output/hdf5_writer.hpp"
 #include "output/run_to_file.hpp"
 #include "output/stop_signal.hpp"
 #include "output/sweep/runner.hpp"
@@ -38,6 +41,8 @@ struct RunArgs {
   int threads = 0;
   std::vector<std::string> overrides;
   bool quiet = false;
+  bool force = false;  // replace an existing output (and its .partial)
+  double flush_seconds = kDefaultFlushSeconds;
 };
 
 std::string usd(double v) {
@@ -123,10 +128,32 @@ std::string default_output(const std::string& scenario_path) {
   return std::filesystem::path(scenario_path).stem().string() + ".h5";
 }
 
-void check_output_dir(const std::string& out) {
-  const auto dir = std::filesystem::absolute(out).parent_path();
-  if (!std::filesystem::is_directory(dir))
+// Refuses, before any set-up, an output the run could not write or would replace: a
+// folder, a missing or unwritable folder, an existing file or `.partial` (with --force,
+// removes them).
+void prepare_output(const std::string& out, bool force) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir = fs::absolute(out).parent_path();
+  if (!fs::is_directory(dir, ec))
     throw UsageError(fmt::format("output directory '{}' does not exist", dir.string()));
+  if (fs::is_directory(out, ec))
+    throw UsageError(
+        fmt::format("output '{}' is a folder; give a file name, e.g. {}/run.h5", out, out));
+  // access() asks the kernel, so a read-only mount, ACLs and root's rights all count.
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw UsageError(fmt::format("cannot write in output directory '{}': {}", dir.string(),
+                                 std::strerror(errno)));
+  for (const std::string& existing : {out, out + ".partial"}) {
+    if (!fs::exists(fs::symlink_status(existing, ec))) continue;
+    if (!force)
+      throw UsageError(fmt::format(
+          "output '{}' already exists; pass --force to replace it, or choose another -o",
+          existing));
+    // Removed now, so that what is left after this run is this run's alone.
+    if (!fs::remove(existing, ec))
+      throw UsageError(fmt::format("--force: cannot remove '{}': {}", existing, ec.message()));
+  }
 }
 
 int cmd_run(const RunArgs& args) {
@@ -136,7 +163,7 @@ int cmd_run(const RunArgs& args) {
   if (args.seed) overrides.push_back("seed=" + std::to_string(*args.seed));
   const LoadedScenario loaded = load_scenario_file(args.scenario, overrides);
   const std::string out = args.output.empty() ? default_output(args.scenario) : args.output;
-  check_output_dir(out);
+  prepare_output(out, args.force);
 
   const int threads = args.threads > 0 ? args.threads : tbb::info::default_concurrency();
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
@@ -151,6 +178,7 @@ int cmd_run(const RunArgs& args) {
                     .started_utc = utc_iso(started),
                     .start = wall_start,
                     .stop = &stop_flag(),
+                    .flush_seconds = args.flush_seconds,
                     .before_first_tick =
                         [&] {
                           stop_after_tick_on_signal();
@@ -160,10 +188,11 @@ int cmd_run(const RunArgs& args) {
   const RunToFileResult result = run_to_file(request);
   if (result.interrupted()) progress->finish();
   if (!args.quiet)
-    print_summary(loaded.scenario, result.run.summary, result.status, out, threads,
+    print_summary(loaded.scenario, result.run.summary, result.status, result.file, threads,
                   result.setup_seconds, result.run.loop_seconds, result.wall_seconds);
   if (result.interrupted())
-    fmt::print(stderr, "bankrun: interrupted; output marked status=interrupted\n");
+    fmt::print(stderr, "bankrun: interrupted; {} marked status=interrupted (exit {})\n",
+               result.file, result.exit_code());
   return result.exit_code();
 }
 
@@ -197,6 +226,20 @@ Subcommand add_run_command(CLI::App& app) {
   cmd->add_option("--set", args->overrides,
                   "Override a scenario value: key.path=value (repeatable)");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress line and no summary");
+  cmd->add_flag("--force", args->force,
+                "Replace an existing output file (and its .partial); without it, exit 2");
+  cmd->add_option("--flush-seconds", args->flush_seconds,
+                  "Write buffered ticks to the file after this many seconds (wall time); the wait "
+                  "doubles within each block of 1024 ticks")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->footer(
+      "Writes OUTPUT.partial and renames it to OUTPUT only when the run is complete. Exit "
+      "status: 0 complete; 1 failed (OUTPUT.partial marked status=failed); 2 usage or "
+      "scenario error, or OUTPUT exists without --force; 130 SIGINT, 143 SIGTERM (the run "
+      "stops after its tick; OUTPUT.partial marked status=interrupted). A second signal, or "
+      "SIGKILL, ends it at once: OUTPUT.partial stays, status=running, holding the ticks "
+      "flushed so far.");
   return {cmd, [args] { return cmd_run(*args); }};
 }
 
@@ -299,6 +342,7 @@ int run_chosen(const std::vector<Subcommand>& subcommands) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  disable_hdf5_cleanup_at_exit();
   CLI::App app{"bankrun: agent-based simulator of bank and crypto-exchange runs"};
   app.set_version_flag("--version",
                        fmt::format("bankrun {} ({})", BANKRUN_VERSION, BANKRUN_GIT_COMMIT));

@@ -205,7 +205,7 @@ int run_worker(const Sweep& sweep, const SweepCommand& cmd) {
     std::fflush(stdout);
     if (r.status == "interrupted") break;
   }
-  return stop_requested() ? kExitInterrupted : kExitOk;
+  return stop_requested() ? stop_exit_code() : kExitOk;
 }
 
 namespace {
@@ -244,7 +244,8 @@ class Coordinator {
     }
     close_workers();
     print_tally();
-    if (stop_requested() || tally_.interrupted > 0) return kExitInterrupted;
+    if (stop_requested()) return stop_exit_code();
+    if (tally_.interrupted > 0) return kExitInterrupted;
     return tally_.failed > 0 ? kExitFailure : kExitOk;
   }
 

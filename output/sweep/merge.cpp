@@ -103,7 +103,7 @@ RunRecord read_run(const fs::path& file, const std::string& expected_sha256,
   if (r.state.state == RunState::kMissing || r.state.state == RunState::kPartial ||
       r.state.state == RunState::kUnreadable)
     return r;
-  Handle f = open_read_only(file);
+  Handle f = open_read_only(existing_run_file(file));
   if (!f.valid()) return r;
   r.wall_seconds =
       read_attribute<double>(f.get(), "wall_seconds", H5T_NATIVE_DOUBLE).value_or(std::nan(""));
@@ -138,14 +138,39 @@ RunRecord read_run(const fs::path& file, const std::string& expected_sha256,
 
 }  // namespace
 
+fs::path existing_run_file(const fs::path& file) {
+  std::error_code ec;
+  if (fs::exists(file, ec)) return file;
+  fs::path partial = file;
+  partial += ".partial";
+  return partial;
+}
+
+namespace {
+
+// A run that did not complete: its `.partial` says "interrupted" or "failed" when it was
+// closed, "running" (or nothing readable) when it was killed or is still going.
+RunFileState inspect_partial(const fs::path& partial) {
+  const std::string name = partial.filename().string();
+  const std::string killed = "only " + name + " exists: the run was killed, or is still going";
+  Handle f = open_read_only(partial);
+  if (!f.valid()) return {RunState::kPartial, killed};
+  const auto status = read_string_attribute(f.get(), "status");
+  const auto ticks = read_attribute<std::int64_t>(f.get(), "ticks_recorded", H5T_NATIVE_INT64);
+  const std::string detail = name + ": status \"" + status.value_or("") + "\" after " +
+                             std::to_string(ticks.value_or(0)) + " ticks";
+  if (status == "interrupted") return {RunState::kInterrupted, detail};
+  if (status == "failed") return {RunState::kFailed, detail};
+  return {RunState::kPartial, killed};
+}
+
+}  // namespace
+
 RunFileState inspect_run(const fs::path& file, const std::string& expected_sha256) {
   std::error_code ec;
   if (!fs::exists(file, ec)) {
-    fs::path partial = file;
-    partial += ".partial";
-    if (fs::exists(partial, ec))
-      return {RunState::kPartial, "only " + partial.filename().string() +
-                                      " exists: the run was killed, or is still going"};
+    const fs::path partial = existing_run_file(file);
+    if (fs::exists(partial, ec)) return inspect_partial(partial);
     return {RunState::kMissing, "no run file"};
   }
   Handle f = open_read_only(file);

@@ -38,9 +38,13 @@ struct RunFileState {
 
 // The state of a run's file: complete only when `<out>/runs/<index>.h5` exists, its status
 // attribute is "complete" and the SHA-256 of its scenario_yaml attribute is
-// `expected_sha256`; "stale" when it is complete for another scenario; "partial" when only
-// the writer's `.partial` file exists (a run killed, or still going).
+// `expected_sha256`; "stale" when it is complete for another scenario. Without it, from the
+// writer's `<index>.h5.partial`: "interrupted" or "failed" as its status says, "partial"
+// when it says "running" or cannot be read (a run killed, or still going).
 RunFileState inspect_run(const std::filesystem::path& file, const std::string& expected_sha256);
+
+// `file` if it exists, else `file.partial` (which may not exist either).
+std::filesystem::path existing_run_file(const std::filesystem::path& file);
 
 // ---- The merge index ----------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ int run_sweep(const Sweep& sweep, const SweepCommand& cmd, const Shard& s, bool 
                sweep.output_dir.string());
   std::fflush(stdout);
   const int rc = run_locally(sweep, cmd, s);
-  if (rc == kExitInterrupted) return rc;
+  if (rc == kExitInterrupted || rc == kExitTerminated) return rc;
   if (s.count == 1) {
     const MergeReport report = merge_sweep(sweep.output_dir);
     print_report(report, cmd.quiet);

@@ -288,8 +288,10 @@ def test_a_real_ctrl_c_run_opens_with_a_warning(tmp_path):
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=120)
     assert proc.returncode == 130
-    with pytest.warns(bankrun.InterruptedRunWarning):
-        run = bankrun.open(out)
+    with pytest.raises(FileNotFoundError, match="int.h5.partial is there"):
+        bankrun.open(out)  # only a complete run gets the final name
+    with pytest.warns(bankrun.InterruptedRunWarning, match="interrupted after"):
+        run = bankrun.open(partial)
     n = len(run.time)
     assert 0 < n < 2000000 and run.summary.loc["ftx", "issued_usd"] > 0
     assert len(run.institutions["ftx"]) == n

@@ -1,5 +1,6 @@
 """The command line: help, version, validation and the exit-code contract
-(0 success, 1 runtime failure, 2 usage or scenario error, 130 interrupted)."""
+(0 success, 1 runtime failure, 2 usage or scenario error, 130 SIGINT, 143 SIGTERM).
+Kills, signals at random moments and a full disk: test_crash.py."""
 import os
 import re
 import signal
@@ -164,7 +165,7 @@ def test_summary_lists_every_institution(tmp_path, bankrun_bin):
     assert "2 institutions" in run_bankrun("validate", path).stdout
 
 
-def test_ctrl_c_leaves_a_complete_file_marked_interrupted(tmp_path, bankrun_bin):
+def test_ctrl_c_leaves_a_partial_file_marked_interrupted(tmp_path, bankrun_bin):
     out = tmp_path / "int.h5"
     proc = subprocess.Popen(
         [str(BANKRUN), "run", str(REFERENCE_YAML), "-o", str(out), "--threads", "1",
@@ -180,8 +181,9 @@ def test_ctrl_c_leaves_a_complete_file_marked_interrupted(tmp_path, bankrun_bin)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
-    assert out.exists() and not partial.exists()
-    with h5py.File(out) as f:
+    assert not out.exists() and partial.exists()  # only a complete run gets the final name
+    assert str(partial) in stderr
+    with h5py.File(partial) as f:
         assert attr_str(f.attrs["status"]) == "interrupted"
         n = f["time/tick"].shape[0]
         assert 0 < n < 100000

@@ -12,7 +12,8 @@ THEORY = SOURCE_DIR / "scenarios/theory"
 
 
 def run(tmp_path, name, *sets):
-    out = tmp_path / f"{name}.h5"
+    # One file per call: bankrun run refuses an existing output (no --force here).
+    out = tmp_path / f"{name}-{len(list(tmp_path.glob(f'{name}-*.h5')))}.h5"
     args = ["run", THEORY / f"{name}.yaml", "-o", out, "--quiet"]
     for s in sets:
         args += ["--set", s]

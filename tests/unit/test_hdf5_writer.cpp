@@ -391,6 +391,7 @@ TEST_CASE("hdf5 writer: complete run round-trips through the HDF5 C API") {
     result = run(sim, writer);
     REQUIRE(result.status == RunStatus::kComplete);
     writer.finish("complete", result.summary, 1.5, result.loop_seconds);
+    CHECK(writer.current_path() == path.string());
     CHECK_THROWS_AS(writer.finish("complete", result.summary, 1.5, 1.0), OutputError);
     CHECK_THROWS_AS(writer.record(TickRecord{}), OutputError);
   }
@@ -848,7 +849,7 @@ TEST_CASE("hdf5 writer: claims held in an asset - per-asset tiers, liabilities, 
   CHECK(units_paid > 0.0);
 }
 
-TEST_CASE("hdf5 writer: a writer destroyed without finish leaves a failed file") {
+TEST_CASE("hdf5 writer: a writer destroyed without finish leaves a failed .partial file") {
   const TempPath tmp("failed");
   const fs::path& path = tmp.path;
   Simulation sim(small_scenario());
@@ -862,9 +863,9 @@ TEST_CASE("hdf5 writer: a writer destroyed without finish leaves a failed file")
   }
   CHECK(threw);
   CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0);
-  CHECK_FALSE(fs::exists(path.string() + ".partial"));
-  REQUIRE(fs::exists(path));
-  File f(path);
+  CHECK_FALSE(fs::exists(path));  // only a complete run gets the final name
+  REQUIRE(fs::exists(path.string() + ".partial"));
+  File f(path.string() + ".partial");
   CHECK(string_attr(f.id, "/", "status") == "failed");
   CHECK(int_attr(f.id, "/", "ticks_recorded") == 1500);
   CHECK(std::isnan(double_attr(f.id, "/", "wall_seconds")));
@@ -872,21 +873,18 @@ TEST_CASE("hdf5 writer: a writer destroyed without finish leaves a failed file")
   CHECK(H5Lexists(f.id, "summary", H5P_DEFAULT) == 0);
 }
 
-TEST_CASE("hdf5 writer: a killed process leaves a readable .partial file") {
-  const TempPath tmp("killed");
-  const fs::path& path = tmp.path;
-  const std::string partial = path.string() + ".partial";
-  Simulation sim(small_scenario());
-  // The child records synthetic ticks (no TBB work after fork) and dies inside the
-  // writer's scope, without unwinding, as if killed.
+// A child process records `ticks` synthetic ticks (no TBB work after fork) and dies inside
+// the writer's scope, without unwinding, as if killed. Returns its wait status.
+int record_then_die(const fs::path& path, const Simulation& sim, std::int32_t ticks,
+                    double flush_seconds) {
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     int code = 0;
     try {
-      Hdf5Writer writer(path.string(), sim, provenance());
+      Hdf5Writer writer(path.string(), sim, provenance(), flush_seconds);
       SyntheticTick synthetic(sim);
-      for (std::int32_t t = 0; t < 2100; ++t) {
+      for (std::int32_t t = 0; t < ticks; ++t) {
         synthetic.record.tick = t;
         writer.record(synthetic.record);
       }
@@ -898,6 +896,16 @@ TEST_CASE("hdf5 writer: a killed process leaves a readable .partial file") {
   }
   int wstatus = 0;
   REQUIRE(::waitpid(pid, &wstatus, 0) == pid);
+  return wstatus;
+}
+
+TEST_CASE("hdf5 writer: a killed process leaves a readable .partial file") {
+  const TempPath tmp("killed");
+  const fs::path& path = tmp.path;
+  const std::string partial = path.string() + ".partial";
+  Simulation sim(small_scenario());
+  // Full blocks only (no wall-time flush), so what was flushed does not depend on speed.
+  const int wstatus = record_then_die(path, sim, 2100, std::numeric_limits<double>::infinity());
   REQUIRE(WIFEXITED(wstatus));
   REQUIRE(WEXITSTATUS(wstatus) == 0);
   CHECK_FALSE(fs::exists(path));
@@ -908,6 +916,21 @@ TEST_CASE("hdf5 writer: a killed process leaves a readable .partial file") {
   for (const std::string& c : kColumns) CHECK_MESSAGE(length(f.id, c) == 2048, c);
   const auto ticks = read_column<std::int32_t>(f.id, "/time/tick", H5T_NATIVE_INT32);
   CHECK(ticks.back() == 2047);
+}
+
+TEST_CASE("hdf5 writer: a flush interval flushes partial blocks") {
+  const TempPath tmp("flush_interval");
+  Simulation sim(small_scenario());
+  // Interval 0: every tick is flushed, so a kill loses nothing recorded.
+  const int wstatus = record_then_die(tmp.path, sim, 37, 0.0);
+  REQUIRE(WIFEXITED(wstatus));
+  REQUIRE(WEXITSTATUS(wstatus) == 0);
+  File f(tmp.path.string() + ".partial");
+  CHECK(string_attr(f.id, "/", "status") == "running");
+  CHECK(int_attr(f.id, "/", "ticks_recorded") == 37);
+  for (const std::string& c : kColumns) CHECK_MESSAGE(length(f.id, c) == 37, c);
+  const auto ticks = read_column<std::int32_t>(f.id, "/time/tick", H5T_NATIVE_INT32);
+  CHECK(ticks.back() == 36);
 }
 
 TEST_CASE("hdf5 writer: interrupted run keeps a summary of the ticks run") {
@@ -925,8 +948,10 @@ TEST_CASE("hdf5 writer: interrupted run keeps a summary of the ticks run") {
     const RunResult result = run(sim, writer, control);
     REQUIRE(result.status == RunStatus::kInterrupted);
     writer.finish("interrupted", result.summary, 0.25, result.loop_seconds);
+    CHECK(writer.current_path() == path.string() + ".partial");
   }
-  File f(path);
+  CHECK_FALSE(fs::exists(path));  // an interrupted run stays `.partial` (to be resumed)
+  File f(path.string() + ".partial");
   CHECK(string_attr(f.id, "/", "status") == "interrupted");
   CHECK(int_attr(f.id, "/", "ticks_recorded") == 123);
   CHECK(int_attr(f.id, "/summary", "ticks_run") == 123);
@@ -981,7 +1006,7 @@ TEST_CASE("hdf5 writer: a record that does not match the scenario is refused") {
   writer.record(synthetic.record);  // the refused ticks left nothing behind
   RunResult result;
   writer.finish("interrupted", result.summary, 0.0, 0.0);
-  File f(tmp.path);
+  File f(tmp.path.string() + ".partial");
   CHECK(int_attr(f.id, "/", "ticks_recorded") == 2);
 }
 
