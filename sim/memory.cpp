@@ -200,7 +200,8 @@ double other_bytes(const Scenario& s) {
       bytes += (a.cold_delay_ticks + 1.0) * sizeof(std::int64_t) + sizeof(AssetTick);
   }
   const double blocks = std::ceil(n / ActiveList::kBlock) + 2.0;
-  bytes += blocks * classes * (sizeof(double) + sizeof(std::uint32_t) + sizeof(std::uint64_t));
+  bytes += blocks * classes * (sizeof(double) + sizeof(std::uint32_t));
+  if (!s.output.stress_quantiles.empty()) bytes += blocks * classes * sizeof(std::uint64_t);
   return bytes + classes * sizeof(ClassTick);
 }
 
