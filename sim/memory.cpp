@@ -173,13 +173,19 @@ NetworkBytes network_bytes(const Scenario& s) {
   return b;
 }
 
-double news_events(const Scenario& s) {
+// News events (news.cpp): the scenario's, those a run can add (one per exposure and
+// policy at most), and the news process's expected draws, which are pushed one by one: a
+// growing vector holds up to three times its size when it moves (old and new buffers), and
+// the stable sort after it takes a buffer of the same size.
+double news_bytes(const Scenario& s) {
   const NewsProcessSpec& p = s.news_process;
   const double window = std::max(0, std::min(p.end_tick, s.time.ticks) - p.start_tick);
-  double events = static_cast<double>(s.news.size()) + p.rate_per_tick * window;
+  const double drawn = p.rate_per_tick * window;
+  double events = static_cast<double>(s.news.size()) + drawn;
   for (const InstitutionSpec& in : s.institutions)
     events += static_cast<double>(in.exposures.size() + in.policies.size());
-  return events;
+  return events * (sizeof(NewsEvent) + sizeof(double) + sizeof(std::uint32_t)) +
+         2.0 * drawn * sizeof(NewsEvent);
 }
 
 // What does not grow with the agents: news events with their values and live list
@@ -190,7 +196,7 @@ double news_events(const Scenario& s) {
 double other_bytes(const Scenario& s) {
   const double n = s.population.agents, institutions = s.institutions.size();
   const double classes = s.population.classes.size();
-  double bytes = news_events(s) * (sizeof(NewsEvent) + sizeof(double) + sizeof(std::uint32_t));
+  double bytes = news_bytes(s);
   if (!s.output.snapshot_ticks.empty())
     bytes += std::min<double>(s.output.snapshot_agents, n) * sizeof(SnapshotRow);
   bytes += institutions * (s.stress.flow_window_ticks + 1.0) * 2.0 * sizeof(Money);
@@ -318,11 +324,17 @@ std::string format_bytes(std::uint64_t bytes) {
 
 void check_memory(const MemoryEstimate& e, std::uint64_t available) {
   if (e.peak <= available) return;
-  throw ResourceError("the scenario needs about " + format_bytes(e.peak) + " (" +
-                      with_thousands(e.agents) + " agents: " + format_bytes(e.agent_state) +
-                      " of agent state, " + format_bytes(e.network) +
-                      " of network), more than the " + format_bytes(available) +
-                      " available; lower population.agents or network degree");
+  // News and per-tick buffers are named only when they are a real part of the need (a
+  // news process drawing millions of events over millions of ticks).
+  const bool other_counts = e.other >= e.peak / 10;
+  throw ResourceError(
+      "the scenario needs about " + format_bytes(e.peak) + " (" + with_thousands(e.agents) +
+      " agents: " + format_bytes(e.agent_state) + " of agent state, " + format_bytes(e.network) +
+      " of network" +
+      (other_counts ? ", " + format_bytes(e.other) + " of news and per-tick buffers" : "") +
+      "), more than the " + format_bytes(available) +
+      " available; lower population.agents or network degree" +
+      (other_counts ? ", or news_process.rate_per_tick or time.ticks" : ""));
 }
 
 Scenario require_memory(Scenario scenario) {

@@ -32,6 +32,7 @@
 #include "sim/simulation.hpp"
 
 using namespace bankrun;
+using bankrun::loader_test::contains;
 using bankrun::testing::reference_scenario;
 
 namespace {
@@ -156,6 +157,32 @@ TEST_CASE("memory: an absurd scenario is refused with what it would need") {
   s.network.kind = NetworkSpec::Kind::kErdosRenyi;
   s.network.mean_degree = 1e12;
   CHECK(estimate_memory(s).network > (std::uint64_t{1} << 62));
+}
+
+TEST_CASE("memory: an absurd tick count of drawn news is refused and named") {
+  Scenario s = reference_without_quantiles(1000);
+  s.time.ticks = 10'000'000;
+  s.news_process.rate_per_tick = 100;  // 1e9 events expected
+  const MemoryEstimate e = estimate_memory(s);
+  // Each event with its value and live-list slot; the drawn ones twice more while the
+  // vector grows and is sorted.
+  const double drawn = 1e9, events = drawn + 1;
+  const double news = events * (sizeof(NewsEvent) + 8 + 4) + 2 * drawn * sizeof(NewsEvent);
+  CHECK(e.other == doctest::Approx(news).epsilon(1e-6));
+  CHECK(e.peak == e.agent_state + e.network + e.other);
+  try {
+    check_memory(e, 1ull << 30);
+    FAIL("no ResourceError");
+  } catch (const ResourceError& error) {
+    const std::string text = error.what();
+    CHECK(contains(text, "GiB of news and per-tick buffers), more than the 1.0 GiB available"));
+    CHECK(contains(text, "or network degree, or news_process.rate_per_tick or time.ticks"));
+  }
+  // A small scenario's message names agents and network only.
+  s.news_process.rate_per_tick = 0;
+  CHECK_THROWS_WITH(check_memory(estimate_memory(s), 1000),
+                    doctest::Contains("of network), more than the 1000 B available; lower "
+                                      "population.agents or network degree"));
 }
 
 TEST_CASE("memory: sizes are written in binary units with one decimal") {
