@@ -11,6 +11,7 @@
 //   erdos_renyi mean_degree 50, 1e6 agents   321.5 MiB / 346.9 MiB  0.93
 //   configuration degree 50, 1e6 agents      460.6 MiB / 473.7 MiB  0.97
 //   barabasi_albert m 25, 1e6 agents         365.3 MiB / 378.3 MiB  0.97
+//   news process, 1e6 events, 1000 agents    240.5 MiB / 269.9 MiB  0.89
 // (*) The process's fixed 21.7 MiB (executable, shared libraries, thread stacks, HDF5; a
 // run of 100 agents) is not in the estimate: at 1e5 agents it dominates (without it,
 // 16.9 / 17.2 MiB, 0.98). From 1e6 agents on, the estimate is within 0.84 to 0.97 of the
