@@ -94,6 +94,19 @@ bool next_csv_row(std::istream& in, std::string& line, int& line_number, std::ve
 
 }  // namespace
 
+std::optional<std::string> unusable_file(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) return std::nullopt;
+  if (!fs::is_regular_file(status)) return "not a regular file";
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (!ec && size > kMaxFileBytes)
+    return "the file has " + std::to_string(size) + " bytes, more than the " +
+           std::to_string(kMaxFileBytes) + " (1 GiB) a data file may have";
+  return std::nullopt;
+}
+
 std::vector<std::pair<std::int64_t, double>> read_price_series(std::istream& in,
                                                                const std::string& file_name,
                                                                const std::string& key_path) {

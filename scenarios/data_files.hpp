@@ -4,6 +4,7 @@
 // Errors are ScenarioError naming the data file, its 1-based line and column, the key
 // path of the scenario key that refers to the file, and what is wrong.
 #include <cstdint>
+#include <filesystem>
 #include <istream>
 #include <optional>
 #include <string>
@@ -13,6 +14,17 @@
 #include "scenarios/scenario_error.hpp"
 
 namespace bankrun::data_files {
+
+// The largest data file a scenario may name: 1 GiB (an edge list of about 100 million
+// edges). The loader reads a data file into memory whole, so a larger one is refused
+// before it is read.
+inline constexpr std::uintmax_t kMaxFileBytes = std::uintmax_t{1} << 30;
+
+// Why the existing file at `path` cannot be a data file, or nullopt if it can: it is not a
+// regular file (a device such as /dev/zero, a FIFO, a socket: reading one may never end
+// or block forever), or it is larger than kMaxFileBytes. A missing file is left to the
+// caller's open (its error names the system's reason).
+std::optional<std::string> unusable_file(const std::filesystem::path& path);
 
 // Which CSV column to read: a 0-based index, or the name of a header column.
 struct CsvColumn {

@@ -107,6 +107,8 @@ std::ifstream open_data_file(const Value& v, Context& ctx, std::string& shown) {
   const fs::path absolute = fs::absolute(resolved, ec);
   ctx.absolute_files.emplace_back(v.node(), (ec ? resolved : absolute).lexically_normal().string());
   if (fs::is_directory(resolved, ec)) v.fail("cannot open '" + shown + "': it is a directory");
+  if (const auto reason = data_files::unusable_file(resolved))
+    v.fail("cannot open '" + shown + "': " + *reason);
   std::ifstream in(resolved, std::ios::binary);
   if (!in) v.fail("cannot open '" + shown + "': " + std::strerror(errno));
   return in;

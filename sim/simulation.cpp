@@ -6,10 +6,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "memory.hpp"
+
 namespace bankrun {
 
 Simulation::Simulation(Scenario scenario)
-    : scenario_(std::move(scenario)),
+    : scenario_(require_memory(std::move(scenario))),  // before anything is allocated
       population_(create_population(scenario_.population, scenario_.seed)),
       network_(build_network(scenario_.network, population_.size(), scenario_.seed,
                              population_.class_begin)),
