@@ -28,6 +28,7 @@
 #include "output/stop_signal.hpp"
 #include "output/sweep/runner.hpp"
 #include "scenarios/loader.hpp"
+#include "sim/memory.hpp"
 #include "version.hpp"
 
 namespace {
@@ -204,6 +205,13 @@ int cmd_validate(const std::string& path, const std::vector<std::string>& overri
       "news events)\n",
       path, s.name, s.population.agents, s.population.classes.size(), s.institutions.size(),
       s.institutions.size() == 1 ? "" : "s", s.time.ticks, s.time.tick_hours, s.news.size());
+  // The estimate a run checks before allocating (sim/memory.hpp), for sizing cluster jobs.
+  const MemoryEstimate memory = estimate_memory(s);
+  const std::optional<std::uint64_t> available = available_memory();
+  fmt::print("estimated peak memory: {} ({} of agent state, {} of network){}\n",
+             format_bytes(memory.peak), format_bytes(memory.agent_state),
+             format_bytes(memory.network),
+             available ? fmt::format("; {} available here", format_bytes(*available)) : "");
   return kExitOk;
 }
 

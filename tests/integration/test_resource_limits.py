@@ -74,3 +74,13 @@ def test_a_malformed_limit_is_an_error(tmp_path):
     assert proc.returncode == 1
     assert "BANKRUN_MEMORY_LIMIT_BYTES: expected a number of bytes, got 'lots'" in proc.stderr
     assert not out.exists()
+
+
+def test_validate_prints_the_estimate_the_run_checks(tmp_path):
+    # The same figures as the refusal above (4e9 agents), and the limit it would check.
+    env = dict(os.environ, BANKRUN_MEMORY_LIMIT_BYTES=str(16 * GIB))
+    proc = run_bankrun("validate", REFERENCE_YAML, "--set", "population.agents=4000000000",
+                       check=False, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert ("estimated peak memory: 659.9 GiB (481.0 GiB of agent state, 178.8 GiB of network); "
+            "16.0 GiB available here\n") in proc.stdout, proc.stdout
