@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <numeric>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -70,13 +71,17 @@ std::string read_text(const std::string& path) {
   return text.str();
 }
 
-// A shipped or golden scenario at `agents` agents, with snapshots at a few ticks.
-Case load_case(const std::string& relative, std::uint32_t agents) {
+// A shipped or golden scenario at `agents` agents, with a snapshot of 64 agents at every
+// tick (set in code: the per-agent state after any restore point is compared too).
+Case load_case(const std::string& relative, std::uint32_t agents,
+               std::vector<std::string> overrides = {}) {
   const std::string path = std::string(BANKRUN_SOURCE_DIR) + "/" + relative;
-  const LoadedScenario loaded =
-      load_scenario_text(read_text(path), path,
-                         {"population.agents=" + std::to_string(agents),
-                          "output.snapshot_ticks=[0, 2, 7, 30]", "output.snapshot_agents=64"});
+  overrides.insert(overrides.end(), {"population.agents=" + std::to_string(agents),
+                                     "output.snapshot_ticks=[0]", "output.snapshot_agents=64"});
+  LoadedScenario loaded = load_scenario_text(read_text(path), path, overrides);
+  std::vector<std::int32_t>& ticks = loaded.scenario.output.snapshot_ticks;
+  ticks.resize(static_cast<std::size_t>(loaded.scenario.time.ticks));
+  std::iota(ticks.begin(), ticks.end(), 0);
   return {loaded.scenario, std::to_string(std::hash<std::string>{}(loaded.resolved_yaml))};
 }
 
@@ -105,7 +110,9 @@ std::vector<std::string> resumed(const Case& c, std::int32_t k) {
   run_ticks(first, k, trace);
   const SimulationState state = first.save_state(c.digest);
   Simulation second(c.scenario);
+  const std::size_t room = second.news_events().capacity();
   second.restore_state(state, c.digest);
+  CHECK(second.news_events().capacity() == room);  // the added events fit the room reserved
   // The restored state saves back to the very same items.
   const SimulationState again = second.save_state(c.digest);
   REQUIRE(again.items.size() == state.items.size());
@@ -117,8 +124,9 @@ std::vector<std::string> resumed(const Case& c, std::int32_t k) {
   return trace;
 }
 
-void check_resume(const std::string& relative, std::uint32_t agents) {
-  const Case c = load_case(relative, agents);
+void check_resume(const std::string& relative, std::uint32_t agents,
+                  const std::vector<std::string>& overrides = {}) {
+  const Case c = load_case(relative, agents, overrides);
   const std::int32_t ticks = c.scenario.time.ticks;
   const std::int32_t halt = tick_inside_halt(c.scenario);
   std::vector<std::int32_t> ks{0, 1, 3, ticks / 2, ticks - 1, ticks};
@@ -213,4 +221,87 @@ TEST_CASE("checkpoint: a checkpoint that does not fit is refused with the item's
   const Case bigger = load_case("tests/golden/queue-and-halt.yaml", 2001);
   Simulation other(bigger.scenario);
   CHECK_THROWS_AS(other.restore_state(state, c.digest), CheckpointError);
+}
+
+namespace {
+
+// Every policy kind on the golden queue-and-halt bank: insurance and a gate in force, a
+// loan and a proof of reserves (news the run adds).
+const std::vector<std::string> kPolicies{
+    "institutions[0].policies=[{kind: deposit_insurance, when: {at_tick: 8}, coverage_usd: "
+    "5000, insured_stress_factor: 0.3}, {kind: gate, when: {withdrawn_fraction_at_least: "
+    "0.05}, fraction_per_day: 0.2}, {kind: lender_of_last_resort, when: {hot_ratio_below: "
+    "0.1}, amount_usd: 1.0e7}, {kind: proof_of_reserves, when: {at_tick: 12}, magnitude: "
+    "-0.2, decay_ticks: 6}]"};
+
+TEST_CASE("checkpoint: every policy kind resumes bit-identically") {
+  check_resume("tests/golden/queue-and-halt.yaml", 4000, kPolicies);
+}
+
+// The items whose loss changes a run saved after k ticks: a lost item is restored as the
+// constructor built it (a run that is refused or breaks a ledger identity counts too).
+std::vector<std::string> items_that_matter(const Case& c, std::int32_t k) {
+  const std::vector<std::string> expected = uninterrupted(c.scenario);
+  std::vector<std::string> head;
+  Simulation first(c.scenario);
+  run_ticks(first, k, head);
+  const SimulationState saved = first.save_state(c.digest);
+  const SimulationState initial = Simulation(c.scenario).save_state(c.digest);
+  std::vector<std::string> matter;
+  for (std::size_t j = 0; j < saved.items.size(); ++j) {
+    SimulationState lost = saved;
+    lost.items[j] = initial.items[j];
+    Simulation second(c.scenario);
+    std::vector<std::string> trace = head;
+    try {
+      second.restore_state(lost, c.digest);
+      run_ticks(second, c.scenario.time.ticks, trace);
+    } catch (const std::exception&) {
+      trace.clear();
+    }
+    if (trace != expected) matter.push_back(saved.items[j].name);
+  }
+  return matter;
+}
+
+void check_matter(const std::vector<std::string>& matter, const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    INFO("item " << name);
+    CHECK(std::find(matter.begin(), matter.end(), name) != matter.end());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint: losing one mechanism's item changes the resumed run") {
+  const Case ftx = load_case("scenarios/ftx-contagion-2022.yaml", 3000);
+  check_matter(items_that_matter(ftx, tick_inside_halt(ftx.scenario)),
+               {"tick",
+                "withdrawn_agents",
+                "paid_agents",
+                "self_custody",
+                "agent_state",
+                "class_ticks",
+                "population.account",
+                "population.destination",
+                "population.claim",
+                "population.stress",
+                "population.decided_at",
+                "institution.0.cash_queue.ring",
+                "institution.0.asset.1.factor",
+                "institution.0.asset.0.market",
+                "institution.0.halt_tick",
+                "institution.1.cash.arrivals",
+                "institution.1.exposure_default_tick",
+                "institution.2.asset.0.liabilities_credited",
+                "active_list.ids",
+                "news.added_events",
+                "public_signals.flow_out",
+                "peers.log",
+                "peers.seen",
+                "snapshots.next"});
+  const Case policies = load_case("tests/golden/queue-and-halt.yaml", 4000, kPolicies);
+  check_matter(items_that_matter(policies, 20),
+               {"policies.fired", "policies.state", "policies.any_insurance", "policies.any_gate",
+                "policies.last_request", "news.added_labels"});
 }
