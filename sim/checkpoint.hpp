@@ -71,6 +71,22 @@ class StateArchive {
       backend().put(name, sizeof(T), values.size(), values.data());
     }
   }
+  // The first `used` elements of a vector sized at construction (the rest is scratch whose
+  // contents do not matter); `used` is an item visited before, so a restore knows it.
+  template <StateElement T>
+  void item(std::string_view name, std::vector<T>& values, std::size_t used) {
+    if (used > values.size())
+      throw CheckpointError(std::string(name), std::to_string(used) + " elements used of " +
+                                                   std::to_string(values.size()));
+    if constexpr (loading) {
+      if (backend().count(name, sizeof(T)) != used)
+        throw CheckpointError(std::string(name), "does not hold the " + std::to_string(used) +
+                                                     " elements its count says");
+      backend().get(name, values.data());
+    } else {
+      backend().put(name, sizeof(T), used, values.data());
+    }
+  }
   // A vector of any length (restore-time temporaries, e.g. the news events a run added):
   // resized to the saved count.
   template <StateElement T>

@@ -74,6 +74,7 @@ class Policies {
 
   struct State {
     bool insurance = false, gate = false;
+    std::uint8_t padding[6] = {};  // explicit, so a checkpoint's bytes are all defined
     Money coverage = 0;
     double insured_stress_factor = 1.0, gate_fraction = 1.0;
   };

@@ -89,8 +89,8 @@ class Peers {
   // complete graph's running sums. The mode, lag and total weight come from the scenario.
   template <class Archive>
   void visit_state(Archive& a) {
-    a.item("peers.log", log_);
     a.item("peers.log_size", log_size_);
+    a.item("peers.log", log_, log_size_);
     a.item("peers.log_end", log_end_);
     a.item("peers.seen", seen_);
     a.item("peers.seen_count", seen_count_);

@@ -85,11 +85,22 @@ Case load_case(const std::string& relative, std::uint32_t agents,
   return {loaded.scenario, std::to_string(std::hash<std::string>{}(loaded.resolved_yaml))};
 }
 
-std::vector<std::string> uninterrupted(const Scenario& scenario) {
+// The run's trace; its state at the end into *end if given.
+std::vector<std::string> uninterrupted(const Scenario& scenario, SimulationState* end = nullptr) {
   Simulation sim(scenario);
   std::vector<std::string> trace;
   run_ticks(sim, scenario.time.ticks, trace);
+  if (end) *end = sim.save_state("");
   return trace;
+}
+
+// Two states hold the same bytes in every item.
+void check_same_state(const SimulationState& a, const SimulationState& b) {
+  REQUIRE(a.items.size() == b.items.size());
+  for (std::size_t j = 0; j < a.items.size(); ++j) {
+    INFO("item " << a.items[j].name);
+    CHECK(a.items[j].bytes == b.items[j].bytes);
+  }
 }
 
 // The first tick after one in which some institution was halted (0 if none halted).
@@ -104,7 +115,7 @@ std::int32_t tick_inside_halt(const Scenario& scenario) {
 }
 
 // Saves after k ticks, restores into a fresh Simulation, runs to the end.
-std::vector<std::string> resumed(const Case& c, std::int32_t k) {
+std::vector<std::string> resumed(const Case& c, std::int32_t k, SimulationState& end) {
   std::vector<std::string> trace;
   Simulation first(c.scenario);
   run_ticks(first, k, trace);
@@ -114,13 +125,9 @@ std::vector<std::string> resumed(const Case& c, std::int32_t k) {
   second.restore_state(state, c.digest);
   CHECK(second.news_events().capacity() == room);  // the added events fit the room reserved
   // The restored state saves back to the very same items.
-  const SimulationState again = second.save_state(c.digest);
-  REQUIRE(again.items.size() == state.items.size());
-  for (std::size_t j = 0; j < state.items.size(); ++j) {
-    INFO("item " << state.items[j].name);
-    CHECK(again.items[j].bytes == state.items[j].bytes);
-  }
+  check_same_state(second.save_state(c.digest), state);
   run_ticks(second, c.scenario.time.ticks, trace);
+  end = second.save_state("");
   return trace;
 }
 
@@ -133,11 +140,13 @@ void check_resume(const std::string& relative, std::uint32_t agents,
   if (halt > 0 && halt < ticks) ks.push_back(halt);
   for (const int threads : {1, 2}) {
     tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
-    const std::vector<std::string> expected = uninterrupted(c.scenario);
+    SimulationState expected_end, end;
+    const std::vector<std::string> expected = uninterrupted(c.scenario, &expected_end);
     REQUIRE(expected.size() == static_cast<std::size_t>(ticks));
     for (const std::int32_t k : ks) {
       INFO(relative << ", " << threads << " threads, saved after " << k << " ticks");
-      const std::vector<std::string> got = resumed(c, k);
+      const std::vector<std::string> got = resumed(c, k, end);
+      check_same_state(end, expected_end);  // the whole state at the end, too
       REQUIRE(got.size() == expected.size());
       std::size_t first_difference = got.size();
       for (std::size_t t = 0; t < got.size() && first_difference == got.size(); ++t)
