@@ -70,14 +70,15 @@ struct Population {
   std::vector<std::int32_t> reaction_lag;  // ticks between decision and request, >= 0
   std::vector<std::uint8_t> class_id;      // index into PopulationSpec::classes
   std::vector<std::uint32_t> class_begin;
-  std::vector<std::uint8_t> destination;  // institution index, or kSelfCustody
-  std::vector<Money> initial_claim;       // c_i(0), cents (weights of balance-weighted peers)
-  Money issued = 0;                       // sum of initial claims: the ledger's anchor
+  std::vector<Money> initial_claim;  // c_i(0), cents (weights of balance-weighted peers)
+  Money issued = 0;                  // sum of initial claims: the ledger's anchor
 
   // Dynamic state.
   std::vector<std::uint8_t> account;  // institution holding the agent's claim
-  std::vector<Money> claim;           // remaining claim on the account institution, cents
-  std::vector<Money> outside;         // funds withdrawn and held outside, cents
+  // Institution index, or kSelfCustody; becomes kSelfCustody when the account moves there.
+  std::vector<std::uint8_t> destination;
+  std::vector<Money> claim;    // remaining claim on the account institution, cents
+  std::vector<Money> outside;  // funds withdrawn and held outside, cents
   // Funds paid to the agent's destination institution while it still had a claim at its
   // account institution; when that claim reaches 0 the account moves there (claim = moved).
   std::vector<Money> moved;
@@ -85,6 +86,19 @@ struct Population {
   std::vector<std::int32_t> decided_at;  // tick of the first withdrawal decision, or kNever
 
   std::uint32_t size() const { return static_cast<std::uint32_t>(claim.size()); }
+
+  // Checkpoints (sim/checkpoint.hpp): the dynamic state above. The immutable arrays are
+  // drawn again, identically, from the scenario and seed when the Simulation is rebuilt.
+  template <class Archive>
+  void visit_state(Archive& a) {
+    a.item("population.account", account);
+    a.item("population.destination", destination);
+    a.item("population.claim", claim);
+    a.item("population.outside", outside);
+    a.item("population.moved", moved);
+    a.item("population.stress", stress);
+    a.item("population.decided_at", decided_at);
+  }
   std::size_t class_count() const { return class_begin.size() - 1; }
 };
 

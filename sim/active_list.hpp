@@ -72,6 +72,18 @@ class ActiveList {
   void add_returning(std::uint32_t i) { returning_[returning_count_++] = i; }
   void merge_returning();
 
+  // Checkpoints: the used part of the list and of the agents waiting out a reaction lag
+  // (the entries past each count are scratch). Between two ticks the staging slots, block
+  // counts, withdrawers, re-depositors, returning agents and requests are spent (each tick
+  // refills them before reading them), so they are not saved.
+  template <class Archive>
+  void visit_state(Archive& a) {
+    a.item("active_list.count", active_count_);
+    a.item("active_list.ids", active_, active_count_);
+    a.item("active_list.waiting_count", waiting_count_);
+    a.item("active_list.waiting", waiting_, waiting_count_);
+  }
+
  private:
   std::vector<std::uint32_t> active_, staging_;
   std::vector<std::uint32_t> withdrawers_, withdrawer_staging_;

@@ -53,6 +53,17 @@ class WithdrawalQueue {
   }
   Money sum() const;  // by walking the ring (audits)
 
+  // Checkpoints: the whole ring (its size is fixed at set-up), head, count and totals.
+  template <class Archive>
+  void visit_state(Archive& a, const std::string& prefix) {
+    a.item(prefix + "ring", ring_);
+    a.item(prefix + "head", head_);
+    a.item(prefix + "count", count_);
+    a.item(prefix + "value", value_);
+    a.item(prefix + "requested", requested_);
+    a.item(prefix + "paid", paid_);
+  }
+
  private:
   std::vector<WithdrawalRequest> ring_;
   std::size_t head_ = 0, count_ = 0;
@@ -90,6 +101,15 @@ struct Tiers {
   // (at once when the delay is 0).
   void move_cold_to_hot(std::int32_t tick, std::int64_t shortfall);
   std::int64_t total() const { return hot + cold + in_transit + illiquid; }
+  // Checkpoints: the four tiers and the arrivals ring; the limit and delay are the spec's.
+  template <class Archive>
+  void visit_state(Archive& a, const std::string& prefix) {
+    a.item(prefix + "hot", hot);
+    a.item(prefix + "cold", cold);
+    a.item(prefix + "in_transit", in_transit);
+    a.item(prefix + "illiquid", illiquid);
+    a.item(prefix + "arrivals", arrivals);
+  }
 };
 
 // The state of one market asset held by the institution (AssetSpec). Quantities are
@@ -114,6 +134,26 @@ struct AssetState {
   Money liquid_value() const;  // hot + cold + in transit at the current price, cents
   Money liabilities() const { return liabilities_issued + liabilities_credited - queue.paid(); }
   double cents_per_unit() const { return price * kAssetUnit * kCentsPerUsd; }
+  // Checkpoints: everything but initial_units (set at set-up, never changed).
+  template <class Archive>
+  void visit_state(Archive& a, const std::string& prefix) {
+    units.visit_state(a, prefix + "units.");
+    a.item(prefix + "price", price);
+    a.item(prefix + "market", market);
+    a.item(prefix + "factor", factor);
+    a.item(prefix + "peak_price", peak_price);
+    a.item(prefix + "depth_units", depth_units);
+    a.item(prefix + "next_series", next_series);
+    a.item(prefix + "proceeds", proceeds);
+    a.item(prefix + "loss", loss);
+    a.item(prefix + "paid", paid);
+    a.item(prefix + "paid_units", paid_units);
+    a.item(prefix + "liabilities_issued", liabilities_issued);
+    a.item(prefix + "liabilities_credited", liabilities_credited);
+    a.item(prefix + "sold_units_total", sold_units_total);
+    a.item(prefix + "paid_units_total", paid_units_total);
+    queue.visit_state(a, prefix + "queue.");
+  }
 };
 
 class Institution {
@@ -216,6 +256,29 @@ class Institution {
   const InstitutionSpec& spec() const { return spec_; }
   // Sum of the unpaid amounts in every queue, by walking them (audits, not per tick).
   Money queue_sum() const;
+
+  // Checkpoints: the cash tiers and queue, each asset's state, the run totals, the halt
+  // tick, the claims book, what it owes and the exposures' write-downs. The spec, tick
+  // length, issued claims and initial liquid funds are set at construction and never
+  // change.
+  template <class Archive>
+  void visit_state(Archive& a, const std::string& prefix) {
+    cash_.visit_state(a, prefix + "cash.");
+    cash_queue_.visit_state(a, prefix + "cash_queue.");
+    for (std::size_t k = 0; k < assets_.size(); ++k)
+      assets_[k].visit_state(a, prefix + "asset." + std::to_string(k) + ".");
+    a.item(prefix + "proceeds_total", proceeds_total_);
+    a.item(prefix + "inflow_total", inflow_total_);
+    a.item(prefix + "transfer_in_total", transfer_in_total_);
+    a.item(prefix + "injection_total", injection_total_);
+    a.item(prefix + "paid_in_kind_total", paid_in_kind_total_);
+    a.item(prefix + "claims_book", claims_book_);
+    a.item(prefix + "owed", owed_);
+    a.item(prefix + "write_down_total", write_down_total_);
+    a.item(prefix + "halt_tick", halt_tick_);
+    a.item(prefix + "exposure_default_tick", exposure_default_tick_);
+    a.item(prefix + "exposure_loss", exposure_loss_);
+  }
 
  private:
   void sell_assets(Money need);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "checkpoint.hpp"
+
 namespace bankrun {
 namespace {
 
@@ -23,6 +25,7 @@ std::size_t runtime_events(const Scenario& scenario) {
 
 NewsBoard::NewsBoard(const Scenario& scenario) : seed_(scenario.seed), events_(scenario.news) {
   draw_news_process(scenario);
+  scenario_events_ = events_.size();
   capacity_ = events_.size() + runtime_events(scenario);
   events_.reserve(capacity_);
   value_.assign(capacity_, 0.0);
@@ -54,6 +57,33 @@ void NewsBoard::add(NewsEvent event) {
   if (events_.size() >= capacity_)
     throw std::logic_error("news board: more runtime events than reserved");
   events_.push_back(std::move(event));
+}
+
+void NewsBoard::pack_added(std::vector<AddedEvent>& added, std::vector<char>& labels) const {
+  for (std::size_t j = scenario_events_; j < events_.size(); ++j) {
+    const NewsEvent& e = events_[j];
+    added.push_back({e.tick, e.duration_ticks, e.institution,
+                     static_cast<std::uint32_t>(e.label.size()), e.magnitude, e.decay_ticks,
+                     e.reach});
+    labels.insert(labels.end(), e.label.begin(), e.label.end());
+  }
+}
+
+void NewsBoard::unpack_added(const std::vector<AddedEvent>& added,
+                             const std::vector<char>& labels) {
+  if (added.size() > capacity_ - scenario_events_)
+    throw CheckpointError("news.added_events", "more events than this scenario can add");
+  events_.resize(scenario_events_);  // shrinking keeps the capacity
+  std::size_t at = 0;
+  for (const AddedEvent& e : added) {
+    if (e.label_size > labels.size() - at)
+      throw CheckpointError("news.added_labels", "shorter than the events' labels");
+    events_.push_back({std::string(labels.data() + at, e.label_size), e.tick, e.magnitude,
+                       e.decay_ticks, e.duration_ticks, e.reach, e.institution});
+    at += e.label_size;
+  }
+  if (at != labels.size())
+    throw CheckpointError("news.added_labels", "longer than the events' labels");
 }
 
 double NewsBoard::prepare(std::int32_t t) {

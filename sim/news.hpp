@@ -32,17 +32,43 @@ class NewsBoard {
   // The events as run: scenario, drawn and added ones.
   const std::vector<NewsEvent>& events() const { return events_; }
 
+  // Checkpoints: the events the run added (proofs of reserves, write-downs). The scenario's
+  // and the drawn events are rebuilt from the scenario; values and the live list are
+  // recomputed by prepare() every tick. A restore replaces the added events (within the
+  // room reserved, so the list never reallocates).
+  template <class Archive>
+  void visit_state(Archive& a);
+
  private:
+  // An added event without its label (the labels go in one item of characters).
+  struct AddedEvent {
+    std::int32_t tick = 0, duration_ticks = 0, institution = 0;
+    std::uint32_t label_size = 0;
+    double magnitude = 0.0, decay_ticks = 0.0, reach = 0.0;
+  };
+  void pack_added(std::vector<AddedEvent>& added, std::vector<char>& labels) const;
+  void unpack_added(const std::vector<AddedEvent>& added, const std::vector<char>& labels);
   void draw_news_process(const Scenario& scenario);
 
   std::uint64_t seed_;
   std::vector<NewsEvent> events_;
   std::size_t capacity_ = 0;         // events_ never grows beyond it
+  std::size_t scenario_events_ = 0;  // events_[0, scenario_events_): scenario and drawn ones
   std::vector<double> value_;        // per event, this tick (0 when not live)
   std::vector<std::uint32_t> live_;  // the live events of this tick, in list order
   std::uint32_t live_count_ = 0;
   bool live_targeted_ = false;  // a live event has a target institution
 };
+
+template <class Archive>
+void NewsBoard::visit_state(Archive& a) {
+  std::vector<AddedEvent> added;
+  std::vector<char> labels;
+  if constexpr (!Archive::loading) pack_added(added, labels);
+  a.items("news.added_events", added);
+  a.items("news.added_labels", labels);
+  if constexpr (Archive::loading) unpack_added(added, labels);
+}
 
 // N_i(t): sum of the live events' values over those that reached agent i (events with a
 // target institution reach only its depositors). Whether event j reached i is drawn once

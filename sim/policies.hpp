@@ -54,6 +54,19 @@ class Policies {
   Money gate_request(std::uint32_t i, std::uint8_t account, Money amount, Money claim,
                      std::int32_t t);
 
+  // Checkpoints: the tick each policy fired, which are armed, the state in force at each
+  // institution, whether any insurance or gate is in force, and each agent's last request
+  // tick. The policy list and ticks per day come from the scenario.
+  template <class Archive>
+  void visit_state(Archive& a) {
+    a.item("policies.fired", fired_);
+    a.item("policies.armed", armed_);
+    a.item("policies.state", state_);
+    a.item("policies.any_insurance", any_insurance_);
+    a.item("policies.any_gate", any_gate_);
+    a.item("policies.last_request", last_request_);
+  }
+
  private:
   void fire(std::size_t in, const PolicySpec& policy, std::int32_t t,
             std::vector<Institution>& institutions, std::span<InstitutionTick> ticks,
@@ -61,6 +74,7 @@ class Policies {
 
   struct State {
     bool insurance = false, gate = false;
+    std::uint8_t padding[6] = {};  // explicit, so a checkpoint's bytes are all defined
     Money coverage = 0;
     double insured_stress_factor = 1.0, gate_fraction = 1.0;
   };

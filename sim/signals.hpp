@@ -36,6 +36,15 @@ class PublicSignals {
     return terms_[institution * classes_ + c];
   }
 
+  // Checkpoints: the flow rings (the last W+1 ticks' net outflows and deposits). The terms
+  // are recomputed by observe() at the start of every tick; the weights come from the
+  // scenario.
+  template <class Archive>
+  void visit_state(Archive& a) {
+    a.item("public_signals.flow_out", flow_out_);
+    a.item("public_signals.flow_deposits", flow_deposits_);
+  }
+
  private:
   double flow_signal(std::int32_t t, std::size_t k, const Institution& in) const;
   double queue_signal(std::int32_t t, const Institution& in) const;
@@ -74,6 +83,18 @@ class Peers {
       return nbrs.empty() ? 0.0 : static_cast<double>(count) / static_cast<double>(nbrs.size());
     }
     return fraction_other(i, network, population);
+  }
+
+  // Checkpoints: the decision log and its per-tick ends, the bitset of seen agents and the
+  // complete graph's running sums. The mode, lag and total weight come from the scenario.
+  template <class Archive>
+  void visit_state(Archive& a) {
+    a.item("peers.log_size", log_size_);
+    a.item("peers.log", log_, log_size_);
+    a.item("peers.log_end", log_end_);
+    a.item("peers.seen", seen_);
+    a.item("peers.seen_count", seen_count_);
+    a.item("peers.seen_weight", seen_weight_);
   }
 
  private:

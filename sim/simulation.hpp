@@ -36,11 +36,14 @@
 // moved; nothing is allocated after construction.
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "active_list.hpp"
 #include "agents/network.hpp"
 #include "agents/population.hpp"
+#include "checkpoint.hpp"
 #include "class_stress.hpp"
 #include "institution.hpp"
 #include "news.hpp"
@@ -80,6 +83,39 @@ class Simulation {
 
   // Full O(N) audit of the ledger against the per-agent state; throws LedgerError.
   void audit() const;
+
+  // Checkpoints (checkpoint.hpp): the state between two ticks, and its restore into a
+  // Simulation built from the same scenario (the caller's digest of its resolved YAML must
+  // match the saved one). A restore throws CheckpointError on a mismatch, and may then
+  // leave this Simulation partly restored: build a fresh one before running.
+  SimulationState save_state(std::string scenario_digest) const;
+  void restore_state(const SimulationState& state, std::string_view scenario_digest);
+
+  // Saved: the tick counter and run totals, the per-agent state and pending request parts,
+  // the cumulative per-class results, and every mechanism's own state (each says what).
+  // Not saved: the scenario, network, portfolio and per-class rates (built from the
+  // scenario), the per-tick institution and asset rows and the record (rebuilt by every
+  // tick before they are read).
+  template <class Archive>
+  void visit_state(Archive& a) {
+    a.item("tick", tick_);
+    a.item("withdrawn_agents", withdrawn_agents_);
+    a.item("paid_agents", paid_agents_);
+    a.item("self_custody", self_custody_);
+    a.item("agent_state", state_);
+    a.item("pending_parts", pending_parts_);
+    a.item("class_ticks", class_ticks_);
+    population_.visit_state(a);
+    for (std::size_t k = 0; k < institutions_.size(); ++k)
+      institutions_[k].visit_state(a, "institution." + std::to_string(k) + ".");
+    active_.visit_state(a);
+    news_.visit_state(a);
+    public_signals_.visit_state(a);
+    peers_.visit_state(a);
+    policies_.visit_state(a);
+    transfers_.visit_state(a);
+    snapshots_.visit_state(a);
+  }
 
  private:
   enum class Outcome : std::uint8_t { kStay, kWithdraw, kRedeposit };

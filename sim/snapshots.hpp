@@ -21,6 +21,14 @@ class Snapshots {
                                     const std::vector<AgentState>& state);
   std::span<const SnapshotRow> last() const { return view_; }
 
+  // Checkpoints: the position in the list of snapshot ticks. The rows are rewritten at each
+  // snapshot tick; after a restore no tick has just run, so last() is empty.
+  template <class Archive>
+  void visit_state(Archive& a) {
+    a.item("snapshots.next", next_);
+  }
+  void forget_last() { view_ = {}; }
+
  private:
   std::vector<std::int32_t> ticks_;
   std::size_t next_ = 0;

@@ -30,6 +30,14 @@ class Transfers {
   void deliver(std::vector<Institution>& institutions, std::span<InstitutionTick> ticks,
                const Portfolio& portfolio);
 
+  // Checkpoints: what is on its way. deliver() empties both within the tick, so between
+  // ticks they are zero; they are saved all the same, being the mechanism's whole state.
+  template <class Archive>
+  void visit_state(Archive& a) {
+    a.item("transfers.pending", pending_);
+    a.item("transfers.liabilities", liabilities_);
+  }
+
  private:
   std::size_t currencies_;
   std::vector<Money> pending_;      // per destination
