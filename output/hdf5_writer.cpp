@@ -425,10 +425,10 @@ const char* network_type(NetworkSpec::Kind kind) {
 
 struct Hdf5Writer::Impl : hdf5::Checker {
   Impl(const std::string& path, double flush_seconds)
-      : Checker("HDF5 output " + path + ".partial"),
+      : Checker("HDF5 output " + partial_path_of(path)),
         final_path(path),
-        partial_path(path + ".partial"),
-        creating_path(path + ".partial.new"),
+        partial_path(partial_path_of(path)),
+        creating_path(partial_path + ".new"),
         flush_interval(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             std::chrono::duration<double>(std::min(flush_seconds, 1e6)))) {}
 

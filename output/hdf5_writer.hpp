@@ -17,6 +17,12 @@
 
 namespace bankrun {
 
+// Where a run's file is written until the run is complete (then renamed to `path`); an
+// interrupted, failed or killed run leaves it there.
+inline std::string partial_path_of(const std::string& path) {
+  return path + ".partial";
+}
+
 struct Provenance {
   std::string bankrun_version;
   std::string git_commit;

@@ -145,7 +145,7 @@ void prepare_output(const std::string& out, bool force) {
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
     throw UsageError(fmt::format("cannot write in output directory '{}': {}", dir.string(),
                                  std::strerror(errno)));
-  for (const std::string& existing : {out, out + ".partial"}) {
+  for (const std::string& existing : {out, partial_path_of(out)}) {
     if (!fs::exists(fs::symlink_status(existing, ec))) continue;
     if (!force)
       throw UsageError(fmt::format(

@@ -141,9 +141,7 @@ RunRecord read_run(const fs::path& file, const std::string& expected_sha256,
 fs::path existing_run_file(const fs::path& file) {
   std::error_code ec;
   if (fs::exists(file, ec)) return file;
-  fs::path partial = file;
-  partial += ".partial";
-  return partial;
+  return partial_path_of(file.string());
 }
 
 namespace {
