@@ -442,6 +442,9 @@ struct Hdf5Writer::Impl : hdf5::Checker {
   std::string partial_path;
   std::string creating_path;     // until the file's header is written (create())
   bool partial_written = false;  // the file is at partial_path
+  // Continuing an earlier part's `.partial` (Hdf5Writer::Continue): groups, datasets and
+  // the tables of tick 0 exist and are opened, not created.
+  bool reopening = false;
   State state = State::kOpen;
   bool renamed = false;  // the file is at final_path
 
@@ -489,6 +492,7 @@ struct Hdf5Writer::Impl : hdf5::Checker {
   }
 
   Handle group(hid_t parent, const std::string& name) {
+    if (reopening) return open_group(parent, name);
     return {check(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                   "cannot create group " + name),
             H5Gclose};
@@ -530,6 +534,7 @@ struct Hdf5Writer::Impl : hdf5::Checker {
   // A fixed-size 1-D dataset of compound rows (stored packed); shape (0,) when there are none.
   void table(hid_t parent, const char* name, const CompoundType& row_t, const void* rows,
              hsize_t count) {
+    if (reopening) return;  // written by the first part
     const std::string what = std::string("dataset ") + name;
     const Handle mem_type = row_t.memory_type();
     const hid_t mem_t = mem_type.get();
@@ -550,6 +555,12 @@ struct Hdf5Writer::Impl : hdf5::Checker {
   }
 
   void create(const Simulation& sim, const Provenance& prov);
+  Handle open_dataset(hid_t parent, const char* name) {
+    return {check(H5Dopen2(parent, name, H5P_DEFAULT), std::string("cannot open dataset ") + name),
+            H5Dclose};
+  }
+  void cut_back(hid_t ds, hsize_t rows, const char* name);
+  void continue_at(Hdf5Writer::Position at);
   void write_root(const Simulation& sim, const Provenance& prov);
   void write_institution_group(hid_t group, std::size_t k, const Simulation& sim);
   void write_classes(const Simulation& sim);
@@ -619,9 +630,14 @@ void Hdf5Writer::Impl::create(const Simulation& sim, const Provenance& prov) {
                "cannot set the file space strategy");
   // Created under a name of its own and renamed to `.partial` once its header is on disk,
   // so that a `.partial` always opens (a kill in these milliseconds leaves `.partial.new`).
-  file = Handle(check(H5Fcreate(creating_path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()),
-                      "cannot create the file"),
-                H5Fclose);
+  if (reopening)
+    file = Handle(check(H5Fopen(partial_path.c_str(), H5F_ACC_RDWR, fapl.get()),
+                        "cannot open the file to continue it"),
+                  H5Fclose);
+  else
+    file = Handle(check(H5Fcreate(creating_path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()),
+                        "cannot create the file"),
+                  H5Fclose);
   this->sim = &sim;
 
   write_root(sim, prov);
@@ -637,7 +653,7 @@ void Hdf5Writer::Impl::create(const Simulation& sim, const Provenance& prov) {
     InstitutionOut& out = institutions[k];
     out.path = "institutions/" + specs[k].name;
     Handle g = group(groups.get(), specs[k].name);
-    write_institution_group(g.get(), k, sim);
+    if (!reopening) write_institution_group(g.get(), k, sim);  // the state at tick 0
     create_institution_columns(out, g.get());
     create_asset_columns(out, g.get(), specs[k]);
     max_assets = std::max(max_assets, out.assets);
@@ -645,9 +661,11 @@ void Hdf5Writer::Impl::create(const Simulation& sim, const Provenance& prov) {
   create_class_columns(sim);
   create_snapshots(sim);
   check_status(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "cannot flush the file");
-  std::error_code ec;
-  std::filesystem::rename(creating_path, partial_path, ec);
-  if (ec) fail("cannot rename " + creating_path + " to " + partial_path + ": " + ec.message());
+  if (!reopening) {
+    std::error_code ec;
+    std::filesystem::rename(creating_path, partial_path, ec);
+    if (ec) fail("cannot rename " + creating_path + " to " + partial_path + ": " + ec.message());
+  }
   partial_written = true;
 
   buffer.resize(kBlock);
@@ -670,7 +688,12 @@ void Hdf5Writer::Impl::write_root(const Simulation& sim, const Provenance& prov)
   attr(root, "status", "running");
   attr(root, "wall_seconds", std::numeric_limits<double>::quiet_NaN());
   attr(root, "loop_seconds", std::numeric_limits<double>::quiet_NaN());
-  attr(root, "ticks_recorded", std::int64_t{0});
+  if (!reopening) {
+    attr(root, "ticks_recorded", std::int64_t{0});
+    attr(root, "resumed_at_ticks", "");
+  }
+  attr(root, "parent_file", prov.parent_file);
+  attr(root, "parent_tick", std::int32_t{prov.parent_tick});
   attr(root, "ticks_planned", std::int32_t{sc.time.ticks});
   attr(root, "tick_hours", sc.time.tick_hours);
   attr(root, "start_utc", sc.time.start_utc);
@@ -852,6 +875,7 @@ void Hdf5Writer::Impl::write_news(const Simulation& sim) {
 // A 1-D extensible per-tick dataset: shape (0,), chunks of kBlock, shuffle + deflate.
 Handle Hdf5Writer::Impl::create_series(hid_t parent, const char* name, ColumnType type,
                                        const char* units, const char* description) {
+  if (reopening) return open_dataset(parent, name);
   Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "cannot create dataset properties"), H5Pclose);
   const hsize_t chunk[1] = {kBlock};
   check_status(H5Pset_chunk(dcpl.get(), 1, chunk), "cannot set the chunk size");
@@ -989,6 +1013,7 @@ void Hdf5Writer::Impl::flush_institution_block(InstitutionOut& out) {
 // An extensible chunked dataset of shape (0, extra[0][, extra[1]]), rank 2 or 3.
 Handle Hdf5Writer::Impl::create_matrix(hid_t parent, const char* name, ColumnType type, int rank,
                                        const hsize_t* extra) {
+  if (reopening) return open_dataset(parent, name);
   Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "cannot create dataset properties"), H5Pclose);
   hsize_t dims[3] = {0, extra[0], extra[1]}, maxdims[3] = {H5S_UNLIMITED, extra[0], extra[1]};
   hsize_t chunk[3] = {kBlock / 8, std::max<hsize_t>(1, extra[0]), std::max<hsize_t>(1, extra[1])};
@@ -1141,6 +1166,10 @@ void Hdf5Writer::Impl::create_snapshots(const Simulation& sim) {
   check_status(H5Pset_deflate(dcpl.get(), kDeflateLevel), "cannot enable deflate");
   const hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED};
   Handle space(check(H5Screate_simple(1, dims, maxdims), "cannot create a dataspace"), H5Sclose);
+  if (reopening) {
+    snapshot_dataset = open_dataset(file.get(), "snapshots");
+    return;
+  }
   snapshot_dataset = Handle(check(H5Dcreate2(file.get(), "snapshots", t, space.get(), H5P_DEFAULT,
                                              dcpl.get(), H5P_DEFAULT),
                                   "cannot create dataset snapshots"),
@@ -1210,6 +1239,57 @@ void Hdf5Writer::Impl::write_summary(const Summary& s) {
   if (!g.close()) fail("cannot close group summary");
 }
 
+// Cuts dataset `ds` back to `rows` rows (its first dimension).
+void Hdf5Writer::Impl::cut_back(hid_t ds, hsize_t rows, const char* name) {
+  const std::string what = std::string("dataset ") + name;
+  Handle space(check(H5Dget_space(ds), "cannot get the dataspace of " + what), H5Sclose);
+  hsize_t dims[3] = {0, 0, 0};
+  const int rank = H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  if (rank < 1 || rank > 3) fail("unexpected rank of " + what);
+  if (dims[0] < rows)
+    fail(what + " holds " + std::to_string(dims[0]) + " rows, the checkpoint needs " +
+         std::to_string(rows));
+  dims[0] = rows;
+  check_status(H5Dset_extent(ds, dims), "cannot cut back " + what);
+}
+
+// After open_file(): the file as it was at `at`, ready for the next tick.
+void Hdf5Writer::Impl::continue_at(Hdf5Writer::Position at) {
+  const hid_t root = file.get();
+  const std::int64_t recorded =
+      hdf5::read_attribute<std::int64_t>(root, "ticks_recorded", H5T_NATIVE_INT64).value_or(-1);
+  if (recorded < at.ticks)
+    fail("holds " + std::to_string(recorded) + " ticks, fewer than the checkpoint's " +
+         std::to_string(at.ticks));
+  const auto ticks = static_cast<hsize_t>(at.ticks);
+  for (std::size_t c = 0; c < datasets.size(); ++c)
+    cut_back(datasets[c].get(), ticks, kColumns[c].name.c_str());
+  for (InstitutionOut& out : institutions) {
+    for (Handle& h : out.datasets) cut_back(h.get(), ticks, out.path.c_str());
+    for (Handle& h : out.asset_datasets) cut_back(h.get(), ticks, out.path.c_str());
+  }
+  for (Handle& h : class_datasets) cut_back(h.get(), ticks, "population/by_class");
+  cut_back(quantile_dataset.get(), ticks, "population/by_class/stress_quantiles");
+  cut_back(snapshot_dataset.get(), static_cast<hsize_t>(at.snapshot_rows), "snapshots");
+  written = at.ticks;
+  snapshot_written = at.snapshot_rows;
+  // The tables a finished (interrupted or failed) part wrote at its end.
+  const auto remove = [&](const std::string& link) {
+    const htri_t exists = H5Lexists(root, link.c_str(), H5P_DEFAULT);
+    check_status(exists, "cannot look up " + link);
+    if (exists > 0) check_status(H5Ldelete(root, link.c_str(), H5P_DEFAULT), "cannot remove " + link);
+  };
+  remove("summary");
+  remove("events");
+  for (const InstitutionOut& out : institutions) {
+    remove(out.path + "/policies");
+    remove(out.path + "/exposures");
+  }
+  attr(root, "ticks_recorded", std::int64_t{written});
+  attr(root, "status", "running");
+  check_status(H5Fflush(root, H5F_SCOPE_GLOBAL), "cannot flush the file");
+}
+
 // Every dataset and type the writer holds, then the file (so that closing the file really
 // closes it, before the rename).
 void Hdf5Writer::Impl::close_checked() {
@@ -1262,6 +1342,39 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const Simulation& sim, const Pro
     }
     throw;
   }
+}
+
+Hdf5Writer::Hdf5Writer(const std::string& path, const Simulation& sim, const Provenance& provenance,
+                       const Continue& from, double flush_seconds)
+    : impl_(std::make_unique<Impl>(path, flush_seconds)), path_(path) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  Impl& m = *impl_;
+  m.reopening = true;
+  try {
+    m.create(sim, provenance);
+    std::string resumed;  // a branch's own resumes only
+    if (!from.branch) {
+      resumed = hdf5::read_string_attribute(m.file.get(), "resumed_at_ticks").value_or("");
+      resumed += (resumed.empty() ? "" : ",") + std::to_string(from.at.ticks);
+    }
+    m.attr(m.file.get(), "resumed_at_ticks", resumed);
+    m.continue_at(from.at);
+    m.reopening = false;  // what is written from now on is new
+  } catch (...) {
+    // The `.partial` stays as it was or cut back to the checkpoint: a resume can retry.
+    m.close_quietly();
+    throw;
+  }
+}
+
+Hdf5Writer::Position Hdf5Writer::flush() {
+  Impl& m = *impl_;
+  if (m.state != Impl::State::kOpen)
+    throw OutputError("HDF5 output " + path_ + ": flush() after finish()");
+  m.flush_block();
+  // Snapshot rows are written as they come, not buffered: make them durable too.
+  m.check_status(H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL), "cannot flush the file");
+  return {m.written, m.snapshot_written};
 }
 
 Hdf5Writer::~Hdf5Writer() {

@@ -31,6 +31,9 @@ struct Provenance {
   std::string started_utc;  // ISO 8601
   std::uint64_t seed = 0;
   int threads = 1;
+  // A branched run (`bankrun run --from`): the file and tick it branched from.
+  std::string parent_file;
+  std::int32_t parent_tick = -1;
 };
 
 // Buffered ticks are written this long (wall time) after the last write, besides every
@@ -50,6 +53,26 @@ class Hdf5Writer final : public Recorder {
   // file is closed. `flush_seconds`: see kDefaultFlushSeconds (infinity: full blocks only).
   Hdf5Writer(const std::string& path, const Simulation& sim, const Provenance& provenance,
              double flush_seconds = kDefaultFlushSeconds);
+
+  // How far the file is written: after flush(), every tick recorded so far is on disk.
+  struct Position {
+    std::int64_t ticks = 0;          // rows of the per-tick datasets
+    std::int64_t snapshot_rows = 0;  // rows of /snapshots
+  };
+  Position flush();
+
+  // Continues `<path>.partial` from `at` (a checkpoint's position): the `.partial` of an
+  // earlier part of this run (bankrun resume), or a copy of a parent run's file (a branch).
+  // Its per-tick datasets are cut back to at.ticks rows and /snapshots to at.snapshot_rows,
+  // the tables written at the end are removed, and the root attributes are rewritten from
+  // `provenance`; resumed_at_ticks gets at.ticks appended (a branch starts it empty). The
+  // file must hold at least at.ticks ticks.
+  struct Continue {
+    Position at;
+    bool branch = false;
+  };
+  Hdf5Writer(const std::string& path, const Simulation& sim, const Provenance& provenance,
+             const Continue& from, double flush_seconds = kDefaultFlushSeconds);
   ~Hdf5Writer() override;
   Hdf5Writer(const Hdf5Writer&) = delete;
   Hdf5Writer& operator=(const Hdf5Writer&) = delete;

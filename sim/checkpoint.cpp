@@ -48,16 +48,7 @@ void LoadArchive::finish() const {
     throw CheckpointError(state_.items[next_].name, "not part of this simulation's state");
 }
 
-SimulationState Simulation::save_state(std::string scenario_digest) const {
-  SimulationState state;
-  state.scenario_digest = std::move(scenario_digest);
-  SaveArchive archive(state);
-  // visit_state serves both directions; a SaveArchive only reads what it visits.
-  const_cast<Simulation&>(*this).visit_state(archive);
-  return state;
-}
-
-void Simulation::restore_state(const SimulationState& state, std::string_view scenario_digest) {
+void check_state_header(const SimulationState& state, std::string_view scenario_digest) {
   if (state.format_version != SimulationState::kFormatVersion)
     throw CheckpointError("format_version", "version " + std::to_string(state.format_version) +
                                                 ", this build reads " +
@@ -66,10 +57,31 @@ void Simulation::restore_state(const SimulationState& state, std::string_view sc
     throw CheckpointError("scenario_digest", "saved from another scenario (digest " +
                                                  state.scenario_digest + ", this one " +
                                                  std::string(scenario_digest) + ")");
-  LoadArchive archive(state);
+}
+
+void Simulation::save_state(SaveArchive& archive) const {
+  // visit_state serves both directions; a SaveArchive only reads what it visits.
+  const_cast<Simulation&>(*this).visit_state(archive);
+}
+
+void Simulation::load_state(LoadArchive& archive) {
   visit_state(archive);
-  archive.finish();
   snapshots_.forget_last();
+}
+
+SimulationState Simulation::save_state(std::string scenario_digest) const {
+  SimulationState state;
+  state.scenario_digest = std::move(scenario_digest);
+  SaveArchive archive(state);
+  save_state(archive);
+  return state;
+}
+
+void Simulation::restore_state(const SimulationState& state, std::string_view scenario_digest) {
+  check_state_header(state, scenario_digest);
+  LoadArchive archive(state);
+  load_state(archive);
+  archive.finish();
 }
 
 }  // namespace bankrun

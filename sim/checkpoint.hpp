@@ -120,6 +120,10 @@ struct SimulationState {
   std::vector<StateItem> items;  // in visit order
 };
 
+// Throws CheckpointError unless `state` is of this build's format version and was saved
+// from the scenario whose digest is `scenario_digest`.
+void check_state_header(const SimulationState& state, std::string_view scenario_digest);
+
 // Writes every item into a SimulationState, in visit order.
 class SaveArchive : public StateArchive<SaveArchive> {
  public:

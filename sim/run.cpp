@@ -3,29 +3,61 @@
 #include <chrono>
 
 namespace bankrun {
+namespace {
 
-RunResult run(Simulation& sim, Recorder& recorder, const RunControl& control) {
-  RunResult result;
+SummaryBuilder summary_builder_for(const Simulation& sim) {
   std::vector<Money> issued;
   for (const Institution& in : sim.institutions()) issued.push_back(in.issued());
-  SummaryBuilder summary(sim.scenario(), std::move(issued));
+  return SummaryBuilder(sim.scenario(), std::move(issued));
+}
+
+}  // namespace
+
+Run::Run(Simulation& sim) : sim_(sim), summary_(summary_builder_for(sim)) {}
+
+SimulationState Run::save_state(std::string scenario_digest) const {
+  SimulationState state;
+  state.scenario_digest = std::move(scenario_digest);
+  SaveArchive archive(state);
+  sim_.save_state(archive);
+  // visit_state serves both directions; a SaveArchive only reads what it visits.
+  const_cast<SummaryBuilder&>(summary_).visit_state(archive);
+  return state;
+}
+
+void Run::restore_state(const SimulationState& state, std::string_view scenario_digest) {
+  check_state_header(state, scenario_digest);
+  LoadArchive archive(state);
+  sim_.load_state(archive);
+  summary_.visit_state(archive);
+  archive.finish();
+}
+
+RunResult Run::run(Recorder& recorder, const RunControl& control) {
+  RunResult result;
   const auto start = std::chrono::steady_clock::now();
-  while (!sim.done()) {
+  while (!sim_.done()) {
     if (control.stop && control.stop->load(std::memory_order_relaxed)) {
       result.status = RunStatus::kInterrupted;
+      if (control.after_tick) control.after_tick(*this, true);
       break;
     }
-    const TickRecord& r = sim.step();
+    const TickRecord& r = sim_.step();
     recorder.record(r);
-    if (!sim.snapshot().empty()) recorder.snapshot(r.tick, sim.snapshot());
-    summary.add(r);
-    if (control.on_tick) control.on_tick(r.tick + 1, sim.scenario().time.ticks);
+    if (!sim_.snapshot().empty()) recorder.snapshot(r.tick, sim_.snapshot());
+    summary_.add(r);
+    if (control.on_tick) control.on_tick(r.tick + 1, sim_.scenario().time.ticks);
+    if (control.after_tick) control.after_tick(*this, false);
   }
   result.loop_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  sim.audit();
-  result.summary = summary.summary();
+  sim_.audit();
+  result.summary = summary_.summary();
   return result;
+}
+
+RunResult run(Simulation& sim, Recorder& recorder, const RunControl& control) {
+  return Run(sim).run(recorder, control);
 }
 
 }  // namespace bankrun

@@ -64,6 +64,7 @@ class Simulation {
   // Runs one tick and returns its record (valid until the next call).
   const TickRecord& step();
   bool done() const { return tick_ >= scenario_.time.ticks; }
+  std::int32_t ticks_done() const { return tick_; }
 
   // After step(): the per-agent sample if the tick just run is a snapshot tick, else empty.
   std::span<const SnapshotRow> snapshot() const { return snapshots_.last(); }
@@ -90,6 +91,9 @@ class Simulation {
   // leave this Simulation partly restored: build a fresh one before running.
   SimulationState save_state(std::string scenario_digest) const;
   void restore_state(const SimulationState& state, std::string_view scenario_digest);
+  // The same items into or out of an archive that holds more (a Run adds its summary's).
+  void save_state(SaveArchive& archive) const;
+  void load_state(LoadArchive& archive);
 
   // Saved: the tick counter and run totals, the per-agent state and pending request parts,
   // the cumulative per-class results, and every mechanism's own state (each says what).

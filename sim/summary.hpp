@@ -44,6 +44,30 @@ class SummaryBuilder {
   void add(const TickRecord& r);
   const Summary& summary() const { return summary_; }
 
+  // Checkpoints (checkpoint.hpp): the totals, milestones and peaks so far and the last
+  // day's payments. Names, issued amounts and the day length come from the scenario.
+  template <class Archive>
+  void visit_state(Archive& a) {
+    a.item("summary.ticks_run", summary_.ticks_run);
+    a.item("summary.withdrawn_agents", summary_.withdrawn_agents);
+    for (std::size_t k = 0; k < summary_.institutions.size(); ++k) {
+      InstitutionSummary& s = summary_.institutions[k];
+      const std::string p = "summary." + std::to_string(k) + ".";
+      a.item(p + "total_outflow", s.total_outflow);
+      a.item(p + "total_requested", s.total_requested);
+      a.item(p + "total_inflows", s.total_inflows);
+      a.item(p + "total_transfers_in", s.total_transfers_in);
+      a.item(p + "peak_daily_outflow", s.peak_daily_outflow);
+      a.item(p + "peak_daily_outflow_end_tick", s.peak_daily_outflow_end_tick);
+      a.item(p + "tick_to_withdrawn", s.tick_to_withdrawn);
+      a.item(p + "halt_tick", s.halt_tick);
+      a.item(p + "insolvent_tick", s.insolvent_tick);
+      a.item(p + "write_downs", s.write_downs);
+    }
+    a.item("summary.window", window_);
+    a.item("summary.window_sum", window_sum_);
+  }
+
  private:
   Summary summary_;
   std::size_t day_ticks_ = 24;

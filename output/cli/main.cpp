@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "output/checkpoint_file.hpp"
 #include "output/clock.hpp"
 #include "output/errors.hpp"
 #include "output/hdf5_writer.hpp"
@@ -44,6 +45,9 @@ struct RunArgs {
   bool quiet = false;
   bool force = false;  // replace an existing output (and its .partial)
   double flush_seconds = kDefaultFlushSeconds;
+  std::string checkpoint_every;             // "" = no rolling checkpoint
+  std::vector<std::int32_t> checkpoint_at;  // kept checkpoints
+  std::string from;                         // a checkpoint to branch from ("" = tick 0)
 };
 
 std::string usd(double v) {
@@ -57,14 +61,15 @@ std::string usd(double v) {
 // Progress line on stderr: tick, %, ticks/s, ETA. Throttled to 5 updates a second.
 class Progress {
  public:
-  explicit Progress(bool enabled) : enabled_(enabled) {}
+  // first_tick: the tick the run starts at (a resumed run's checkpoint tick).
+  Progress(bool enabled, std::int32_t first_tick) : enabled_(enabled), first_(first_tick) {}
   void update(std::int32_t done, std::int32_t total) {
     if (!enabled_) return;
     const auto now = std::chrono::steady_clock::now();
     if (done < total && now - last_ < std::chrono::milliseconds(200)) return;
     last_ = now;
     const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const double rate = elapsed > 0 ? done / elapsed : 0.0;
+    const double rate = elapsed > 0 ? (done - first_) / elapsed : 0.0;
     const double eta = rate > 0 ? (total - done) / rate : 0.0;
     fmt::print(stderr, "\rtick {}/{}  {:5.1f}%  {:.0f} ticks/s  ETA {:.0f} s   ", done, total,
                100.0 * done / total, rate, eta);
@@ -76,6 +81,7 @@ class Progress {
 
  private:
   bool enabled_;
+  std::int32_t first_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_{};
 };
 
@@ -157,6 +163,51 @@ void prepare_output(const std::string& out, bool force) {
   }
 }
 
+// The checkpoints a run saves: --checkpoint-every and --checkpoint-at.
+CheckpointPlan checkpoint_plan(const std::string& every, const std::vector<std::int32_t>& at,
+                               const Scenario& sc) {
+  CheckpointPlan plan = every.empty() ? CheckpointPlan{} : parse_checkpoint_every(every);
+  for (const std::int32_t t : at)
+    if (t < 1 || t >= sc.time.ticks)
+      throw UsageError(fmt::format(
+          "--checkpoint-at {}: expected a tick in 1 .. {} (the state after that many ticks)", t,
+          sc.time.ticks - 1));
+  plan.at_ticks = at;
+  return plan;
+}
+
+// Runs `request` (completed here with the clock, the stop flag, the progress line and
+// the summary of `bankrun run`) and returns the exit status.
+int execute(RunToFile request, const Scenario& sc, bool quiet, std::int32_t first_tick,
+            std::chrono::steady_clock::time_point wall_start, std::int64_t started) {
+  const int threads = request.threads > 0 ? request.threads : tbb::info::default_concurrency();
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
+  std::optional<Progress> progress;
+  request.bankrun_version = BANKRUN_VERSION;
+  request.git_commit = BANKRUN_GIT_COMMIT;
+  request.threads = threads;
+  request.started_utc = utc_iso(started);
+  request.start = wall_start;
+  request.stop = &stop_flag();
+  request.before_first_tick = [&] {
+    stop_after_tick_on_signal();
+    progress.emplace(!quiet && isatty(STDERR_FILENO), first_tick);
+  };
+  request.on_tick = [&](std::int32_t d, std::int32_t t) { progress->update(d, t); };
+  const RunToFileResult result = run_to_file(request);
+  if (result.interrupted()) progress->finish();
+  if (!quiet)
+    print_summary(sc, result.run.summary, result.status, result.file, threads,
+                  result.setup_seconds, result.run.loop_seconds, result.wall_seconds);
+  if (result.interrupted())
+    fmt::print(stderr, "bankrun: interrupted; {} marked status=interrupted (exit {}){}\n",
+               result.file, result.exit_code(),
+               result.checkpoint.empty()
+                   ? ""
+                   : fmt::format("; continue it with: bankrun resume {}", result.checkpoint));
+  return result.exit_code();
+}
+
 int cmd_run(const RunArgs& args) {
   const auto wall_start = std::chrono::steady_clock::now();
   const std::int64_t started = now_unix();
@@ -165,36 +216,71 @@ int cmd_run(const RunArgs& args) {
   const LoadedScenario loaded = load_scenario_file(args.scenario, overrides);
   const std::string out = args.output.empty() ? default_output(args.scenario) : args.output;
   prepare_output(out, args.force);
-
-  const int threads = args.threads > 0 ? args.threads : tbb::info::default_concurrency();
-  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
-  std::optional<Progress> progress;
   RunToFile request{.scenario = &loaded.scenario,
                     .scenario_yaml = loaded.resolved_yaml,
                     .scenario_file = loaded.source,
                     .output = out,
-                    .bankrun_version = BANKRUN_VERSION,
-                    .git_commit = BANKRUN_GIT_COMMIT,
-                    .threads = threads,
-                    .started_utc = utc_iso(started),
-                    .start = wall_start,
-                    .stop = &stop_flag(),
-                    .flush_seconds = args.flush_seconds,
-                    .before_first_tick =
-                        [&] {
-                          stop_after_tick_on_signal();
-                          progress.emplace(!args.quiet && isatty(STDERR_FILENO));
-                        },
-                    .on_tick = [&](std::int32_t d, std::int32_t t) { progress->update(d, t); }};
-  const RunToFileResult result = run_to_file(request);
-  if (result.interrupted()) progress->finish();
+                    .threads = args.threads,
+                    .flush_seconds = args.flush_seconds};
+  request.checkpoints = checkpoint_plan(args.checkpoint_every, args.checkpoint_at, loaded.scenario);
+  return execute(std::move(request), loaded.scenario, args.quiet, 0, wall_start, started);
+}
+
+struct ResumeArgs {
+  std::string path;  // a checkpoint, or the output (or its .partial) of a checkpointed run
+  int threads = 0;
+  bool quiet = false;
+  double flush_seconds = kDefaultFlushSeconds;
+  std::string checkpoint_every;  // "" = as the run had it
+  std::vector<std::int32_t> checkpoint_at;
+};
+
+// The checkpoint `bankrun resume PATH` means: PATH itself (*.ckpt), or the rolling
+// checkpoint of the output PATH names (OUT.h5 or OUT.h5.partial).
+std::string checkpoint_named_by(const std::string& path) {
+  namespace fs = std::filesystem;
+  const std::string partial_suffix = partial_path_of("");
+  std::string ckpt = path;
+  if (path.ends_with(".ckpt")) {
+  } else if (path.ends_with(partial_suffix)) {
+    ckpt = checkpoint_path_of(path.substr(0, path.size() - partial_suffix.size()));
+  } else {
+    ckpt = checkpoint_path_of(path);
+  }
+  std::error_code ec;
+  if (!fs::is_regular_file(ckpt, ec))
+    throw UsageError(fmt::format(
+        "no checkpoint {}: a run saves one with --checkpoint-every (or --checkpoint-at); "
+        "without one, run it again from the start",
+        ckpt));
+  return ckpt;
+}
+
+int cmd_resume(const ResumeArgs& args) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  const std::int64_t started = now_unix();
+  const Checkpoint checkpoint = read_checkpoint(checkpoint_named_by(args.path));
+  const CheckpointInfo& info = checkpoint.info;
+  std::error_code ec;
+  if (std::filesystem::exists(info.output, ec))
+    throw UsageError(fmt::format("{} is complete: nothing to resume", info.output));
+  const LoadedScenario loaded =
+      load_scenario_text(info.scenario_yaml, info.scenario_file, {},
+                         std::filesystem::path(info.scenario_file).parent_path());
+  RunToFile request{.scenario = &loaded.scenario,
+                    .scenario_yaml = info.scenario_yaml,
+                    .scenario_file = info.scenario_file,
+                    .output = info.output,
+                    .threads = args.threads,
+                    .flush_seconds = args.flush_seconds};
+  request.checkpoints =
+      checkpoint_plan(args.checkpoint_every.empty() ? info.checkpoint_every : args.checkpoint_every,
+                      args.checkpoint_at, loaded.scenario);
+  request.from = {.checkpoint = &checkpoint};
   if (!args.quiet)
-    print_summary(loaded.scenario, result.run.summary, result.status, result.file, threads,
-                  result.setup_seconds, result.run.loop_seconds, result.wall_seconds);
-  if (result.interrupted())
-    fmt::print(stderr, "bankrun: interrupted; {} marked status=interrupted (exit {})\n",
-               result.file, result.exit_code());
-  return result.exit_code();
+    fmt::print(stderr, "bankrun: resuming {} at tick {} of {}\n", partial_path_of(info.output),
+               info.tick, info.ticks_planned);
+  return execute(std::move(request), loaded.scenario, args.quiet, info.tick, wall_start, started);
 }
 
 int cmd_validate(const std::string& path, const std::vector<std::string>& overrides) {
@@ -222,6 +308,15 @@ struct Subcommand {
   std::function<int()> run;
 };
 
+void add_checkpoint_options(CLI::App& cmd, std::string& every, std::vector<std::int32_t>& at) {
+  cmd.add_option("--checkpoint-every", every,
+                 "Save the run's state to OUTPUT.ckpt every K ticks (e.g. 24) or wall time (90s, "
+                 "10m, 2h), and when a signal stops it; `bankrun resume` continues from it");
+  cmd.add_option("--checkpoint-at", at,
+                 "Also keep the state after these ticks in OUTPUT.tick<T>.ckpt (to branch from)")
+      ->delimiter(',');
+}
+
 Subcommand add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "Run a scenario and write its HDF5 output");
@@ -241,6 +336,7 @@ Subcommand add_run_command(CLI::App& app) {
                   "doubles within each block of 1024 ticks")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  add_checkpoint_options(*cmd, args->checkpoint_every, args->checkpoint_at);
   cmd->footer(
       "Writes OUTPUT.partial and renames it to OUTPUT only when the run is complete. Exit "
       "status: 0 complete; 1 failed (OUTPUT.partial marked status=failed); 2 usage or "
@@ -249,6 +345,29 @@ Subcommand add_run_command(CLI::App& app) {
       "SIGKILL, ends it at once: OUTPUT.partial stays, status=running, holding the ticks "
       "flushed so far.");
   return {cmd, [args] { return cmd_run(*args); }};
+}
+
+Subcommand add_resume_command(CLI::App& app) {
+  auto args = std::make_shared<ResumeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "resume", "Continue a checkpointed run that was stopped or killed, from its last checkpoint");
+  cmd->add_option("path", args->path,
+                  "A checkpoint (OUT.h5.ckpt, OUT.h5.tick<T>.ckpt), or the run's OUT.h5.partial")
+      ->required();
+  cmd->add_option("--threads", args->threads, "Worker threads (0 = all cores)")
+      ->check(CLI::Range(0, 4096));
+  cmd->add_flag("-q,--quiet", args->quiet, "No progress line and no summary");
+  cmd->add_option("--flush-seconds", args->flush_seconds,
+                  "As for `bankrun run`")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  add_checkpoint_options(*cmd, args->checkpoint_every, args->checkpoint_at);
+  cmd->footer(
+      "Rebuilds the run from the scenario stored in the checkpoint, cuts OUT.h5.partial back to "
+      "the checkpoint's tick and runs the remaining ticks; the finished OUT.h5 has the same "
+      "datasets as an uninterrupted run, for any thread count. Checkpoints go on as the run "
+      "had them unless --checkpoint-every is given. Exit statuses as for `bankrun run`.");
+  return {cmd, [args] { return cmd_resume(*args); }};
 }
 
 Subcommand add_validate_command(CLI::App& app) {
@@ -355,8 +474,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version",
                        fmt::format("bankrun {} ({})", BANKRUN_VERSION, BANKRUN_GIT_COMMIT));
   app.require_subcommand(1);
-  const std::vector<Subcommand> subcommands = {add_run_command(app), add_validate_command(app),
-                                               add_sweep_command(app), add_merge_command(app)};
+  const std::vector<Subcommand> subcommands = {add_run_command(app), add_resume_command(app),
+                                               add_validate_command(app), add_sweep_command(app),
+                                               add_merge_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -34,47 +34,11 @@ using hdf5::Handle;
 using hdf5::Member;
 using hdf5::put;
 using hdf5::put_string;
+using hdf5::read_attribute;
+using hdf5::read_string_attribute;
 
 void quiet_hdf5() {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-}
-
-// A string attribute (fixed or variable length) of `obj`; nullopt if absent or unreadable.
-std::optional<std::string> read_string_attribute(hid_t obj, const char* name) {
-  if (H5Aexists(obj, name) <= 0) return std::nullopt;
-  Handle attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
-  if (!attr.valid()) return std::nullopt;
-  Handle type(H5Aget_type(attr.get()), H5Tclose);
-  if (!type.valid() || H5Tget_class(type.get()) != H5T_STRING) return std::nullopt;
-  const H5T_cset_t cset = H5Tget_cset(type.get());
-  if (H5Tis_variable_str(type.get()) > 0) {
-    Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(mem.get(), H5T_VARIABLE);
-    H5Tset_cset(mem.get(), cset);
-    char* value = nullptr;
-    if (H5Aread(attr.get(), mem.get(), &value) < 0) return std::nullopt;
-    std::string out = value ? value : "";
-    H5free_memory(value);
-    return out;
-  }
-  // One byte more than the file's: a NULLPAD or SPACEPAD string of the full size converts
-  // into it with its terminator.
-  const std::size_t size = H5Tget_size(type.get()) + 1;
-  Handle mem = hdf5::string_type(size, Checker(std::string("HDF5 attribute ") + name));
-  H5Tset_cset(mem.get(), cset);
-  std::string buffer(size, '\0');
-  if (H5Aread(attr.get(), mem.get(), buffer.data()) < 0) return std::nullopt;
-  buffer.resize(std::strlen(buffer.c_str()));
-  return buffer;
-}
-
-template <class T>
-std::optional<T> read_attribute(hid_t obj, const char* name, hid_t mem_type) {
-  if (H5Aexists(obj, name) <= 0) return std::nullopt;
-  Handle attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
-  T value{};
-  if (!attr.valid() || H5Aread(attr.get(), mem_type, &value) < 0) return std::nullopt;
-  return value;
 }
 
 Handle open_read_only(const fs::path& file) {
