@@ -4,6 +4,7 @@ import pathlib
 import subprocess
 
 import h5py
+import numpy as np
 import pytest
 
 SOURCE_DIR = pathlib.Path(os.environ.get("BANKRUN_SOURCE_DIR",
@@ -48,3 +49,34 @@ def run_to_h5(tmp_path, bankrun_bin):
     yield _run
     for f in opened:
         f.close()
+
+
+#: Root attributes that differ between two runs of the same scenario and seed by design
+#: (when and how fast, on how many threads, by which build, resumed where): output/README.md.
+RUN_SPECIFIC_ATTRS = {"started_utc", "wall_seconds", "loop_seconds", "threads", "git_commit",
+                      "bankrun_version", "resumed_at_ticks"}
+
+
+def run_file_differences(path_a, path_b, ignore_attrs=RUN_SPECIFIC_ATTRS):
+    """Every difference between two run files: objects present in one only, datasets whose
+    shape, type or bytes differ, attributes (other than `ignore_attrs`) that differ."""
+    def objects(f):
+        found = {"/": f}
+        f.visititems(lambda name, obj: found.__setitem__(name, obj))
+        return found
+
+    out = []
+    with h5py.File(path_a, "r") as a, h5py.File(path_b, "r") as b:
+        oa, ob = objects(a), objects(b)
+        out += [f"only in one file: {name}" for name in sorted(set(oa) ^ set(ob))]
+        for name in sorted(set(oa) & set(ob)):
+            x, y = oa[name], ob[name]
+            if isinstance(x, h5py.Dataset):
+                if (x.shape, x.dtype) != (y.shape, y.dtype) or x[()].tobytes() != y[()].tobytes():
+                    out.append(f"dataset {name}")
+            for key in sorted((set(x.attrs) | set(y.attrs)) - set(ignore_attrs)):
+                if key not in x.attrs or key not in y.attrs:
+                    out.append(f"attribute {name}:{key} in one file only")
+                elif (np.asarray(x.attrs[key]).tobytes() != np.asarray(y.attrs[key]).tobytes()):
+                    out.append(f"attribute {name}:{key}")
+    return out
