@@ -10,6 +10,7 @@
 #include "output/errors.hpp"
 #include "output/hdf5_writer.hpp"
 #include "output/stop_signal.hpp"
+#include "sim/branch.hpp"
 
 namespace bankrun {
 namespace {
@@ -102,11 +103,26 @@ void prepare_continued_file(const RunToFile& r) {
       throw OutputError("cannot resume: " + partial + " is missing (the checkpoint's output)");
     return;
   }
+  const std::string& parent = r.from.checkpoint->info.output;
   std::error_code ec;
-  fs::copy_file(r.from.parent_output, partial, fs::copy_options::overwrite_existing, ec);
+  const std::string source = fs::exists(parent, ec) ? parent : partial_path_of(parent);
+  if (!fs::is_regular_file(source, ec))
+    throw OutputError("cannot branch: the parent's file " + parent +
+                      " (or its .partial) is missing; it holds the ticks before the branch");
+  fs::copy_file(source, partial, fs::copy_options::overwrite_existing, ec);
   if (ec)
-    throw OutputError("cannot copy the parent's file " + r.from.parent_output + " to " + partial +
-                      ": " + ec.message());
+    throw OutputError("cannot copy the parent's file " + source + " to " + partial + ": " +
+                      ec.message());
+}
+
+// A branch's state at its first tick: the parent's, mapped onto the child's scenario.
+SimulationState branched_state(const RunToFile& r, const SimulationState& child_fresh) {
+  const Checkpoint& parent = *r.from.checkpoint;
+  SimulationState state =
+      branch_state(parent.state, *r.from.parent_scenario,
+                   scenario_digest(parent.info.scenario_yaml), child_fresh, *r.scenario);
+  state.scenario_digest = child_fresh.scenario_digest;
+  return state;
 }
 
 }  // namespace
@@ -143,14 +159,21 @@ RunToFileResult run_to_file(const RunToFile& request) {
   const Checkpoint* from = request.from.checkpoint;
   Simulation sim(*request.scenario);
   Run run(sim);
-  if (from) run.restore_state(from->state, scenario_digest(request.scenario_yaml));
+  const std::string digest = scenario_digest(request.scenario_yaml);
+  if (from && request.from.branch)
+    run.restore_state(branched_state(request, run.save_state(digest)), digest);
+  else if (from)
+    run.restore_state(from->state, digest);
   out.setup_seconds = seconds_since(request.start);
   Provenance provenance{request.bankrun_version, request.git_commit,  request.scenario_yaml,
                         request.scenario_file,   request.started_utc, request.scenario->seed,
                         request.threads,         "",                  -1};
   std::optional<Hdf5Writer> writer;
   if (from) {
-    if (!request.from.branch) {
+    if (request.from.branch) {  // a new run, whose parent is the checkpoint's
+      provenance.parent_file = from->info.output;
+      provenance.parent_tick = from->info.tick;
+    } else {  // the same run, going on
       provenance.started_utc = from->info.started_utc;
       provenance.parent_file = from->info.parent_file;
       provenance.parent_tick = from->info.parent_tick;

@@ -38,11 +38,12 @@ CheckpointPlan parse_checkpoint_every(const std::string& text);
 struct ContinueFrom {
   const Checkpoint* checkpoint = nullptr;
   // false: `bankrun resume`, the same run's `<output>.partial` is continued (the scenario
-  // must be the checkpoint's). true: a branch (`bankrun run --from`), a new run whose first
-  // ticks are the parent's: `parent_output` (its file, complete or `.partial`) is copied to
-  // `<output>.partial` and continued with the new scenario.
+  // must be the checkpoint's). true: a branch (`bankrun run --from`, sim/branch.hpp), a new
+  // run whose first ticks are the parent's: the parent's file (the checkpoint's output,
+  // complete or `.partial`) is copied to `<output>.partial` and continued with the new
+  // scenario; BranchError if the scenario changed what a branch cannot change.
   bool branch = false;
-  std::string parent_output = {};
+  const Scenario* parent_scenario = nullptr;  // a branch: the checkpoint's scenario, loaded
 };
 
 struct RunToFile {

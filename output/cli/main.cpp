@@ -29,6 +29,7 @@
 #include "output/stop_signal.hpp"
 #include "output/sweep/runner.hpp"
 #include "scenarios/loader.hpp"
+#include "sim/branch.hpp"
 #include "sim/memory.hpp"
 #include "version.hpp"
 
@@ -208,7 +209,48 @@ int execute(RunToFile request, const Scenario& sc, bool quiet, std::int32_t firs
   return result.exit_code();
 }
 
+// The scenario the checkpoint at `path` was saved from, with `overrides` applied (relative
+// data files are found beside the original scenario file). Errors name the checkpoint's
+// scenario text, whose lines are not the original file's.
+LoadedScenario checkpoint_scenario(const std::string& path, const CheckpointInfo& info,
+                                   const std::vector<std::string>& overrides = {}) {
+  return load_scenario_text(info.scenario_yaml, path + " (scenario_yaml)", overrides,
+                            std::filesystem::path(info.scenario_file).parent_path());
+}
+
+// `bankrun run --from CHECKPOINT --set ... -o OUT`: a new run from a saved state, with the
+// changes a branch may make (sim/branch.hpp).
+int cmd_branch(const RunArgs& args) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  const std::int64_t started = now_unix();
+  if (!args.scenario.empty())
+    throw UsageError("--from: give the checkpoint, not a scenario file (its scenario is in it)");
+  if (args.output.empty()) throw UsageError("--from: give the branch's output file with -o");
+  if (args.seed) throw UsageError("--from: the seed cannot change in a branch");
+  const Checkpoint parent = read_checkpoint(args.from);
+  const LoadedScenario parent_scenario = checkpoint_scenario(args.from, parent.info);
+  const LoadedScenario loaded = checkpoint_scenario(args.from, parent.info, args.overrides);
+  prepare_output(args.output, args.force);
+  RunToFile request{.scenario = &loaded.scenario,
+                    .scenario_yaml = loaded.resolved_yaml,
+                    .scenario_file = parent.info.scenario_file,
+                    .output = args.output,
+                    .threads = args.threads,
+                    .flush_seconds = args.flush_seconds};
+  request.checkpoints = checkpoint_plan(args.checkpoint_every, args.checkpoint_at, loaded.scenario);
+  request.from = {.checkpoint = &parent, .branch = true,
+                  .parent_scenario = &parent_scenario.scenario};
+  if (!args.quiet)
+    fmt::print(stderr, "bankrun: branching from {} at tick {}\n", parent.info.output,
+               parent.info.tick);
+  return execute(std::move(request), loaded.scenario, args.quiet, parent.info.tick, wall_start,
+                 started);
+}
+
 int cmd_run(const RunArgs& args) {
+  if (!args.from.empty()) return cmd_branch(args);
+  if (args.scenario.empty())
+    throw UsageError("run: give a scenario file (or --from CHECKPOINT to branch)");
   const auto wall_start = std::chrono::steady_clock::now();
   const std::int64_t started = now_unix();
   std::vector<std::string> overrides = args.overrides;
@@ -259,14 +301,13 @@ std::string checkpoint_named_by(const std::string& path) {
 int cmd_resume(const ResumeArgs& args) {
   const auto wall_start = std::chrono::steady_clock::now();
   const std::int64_t started = now_unix();
-  const Checkpoint checkpoint = read_checkpoint(checkpoint_named_by(args.path));
+  const std::string path = checkpoint_named_by(args.path);
+  const Checkpoint checkpoint = read_checkpoint(path);
   const CheckpointInfo& info = checkpoint.info;
   std::error_code ec;
   if (std::filesystem::exists(info.output, ec))
     throw UsageError(fmt::format("{} is complete: nothing to resume", info.output));
-  const LoadedScenario loaded =
-      load_scenario_text(info.scenario_yaml, info.scenario_file, {},
-                         std::filesystem::path(info.scenario_file).parent_path());
+  const LoadedScenario loaded = checkpoint_scenario(path, info);
   RunToFile request{.scenario = &loaded.scenario,
                     .scenario_yaml = info.scenario_yaml,
                     .scenario_file = info.scenario_file,
@@ -320,9 +361,12 @@ void add_checkpoint_options(CLI::App& cmd, std::string& every, std::vector<std::
 Subcommand add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "Run a scenario and write its HDF5 output");
-  cmd->add_option("scenario", args->scenario, "Scenario YAML file")->required();
+  cmd->add_option("scenario", args->scenario, "Scenario YAML file (not with --from)");
   cmd->add_option("-o,--output", args->output,
                   "Output HDF5 file (default: <scenario name>.h5 in this folder)");
+  cmd->add_option("--from", args->from,
+                  "Branch: start from this checkpoint's state, with --set changes to "
+                  "institutions' halt and policies and to news from its tick on (needs -o)");
   cmd->add_option("--seed", args->seed, "Random seed (overrides the scenario's seed)");
   cmd->add_option("--threads", args->threads, "Worker threads (0 = all cores)")
       ->check(CLI::Range(0, 4096));
@@ -458,6 +502,9 @@ int run_chosen(const std::vector<Subcommand>& subcommands) {
     return kExitUsage;
   } catch (const UsageError& e) {
     fmt::print(stderr, "bankrun: error: {}\n", e.what());
+    return kExitUsage;
+  } catch (const BranchError& e) {
+    fmt::print(stderr, "bankrun: cannot branch: {}\n", e.what());
     return kExitUsage;
   } catch (const std::exception& e) {
     fmt::print(stderr, "bankrun: run failed: {}\n", e.what());
