@@ -459,6 +459,10 @@ Subcommand add_sweep_command(CLI::App& app) {
   cmd->add_option("-j,--jobs", a.jobs, "Runs in flight (0 = one per core)")
       ->check(CLI::Range(0, 4096));
   cmd->add_option("--threads", a.threads, "Threads per run")->check(CLI::Range(1, 4096));
+  cmd->add_option("--checkpoint-every", a.checkpoint_every,
+                  "Save each run's state to runs/<i>.h5.ckpt every K ticks (e.g. 24) or wall "
+                  "time (90s, 10m, 2h), and when a signal stops it; running the sweep again "
+                  "continues a killed run from its checkpoint (also in Slurm array tasks)");
   cmd->add_option("--shard", a.shard,
                   "Run only shard I of N: the runs i with i % N == I (default in a Slurm "
                   "array job: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)");

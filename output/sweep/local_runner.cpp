@@ -21,8 +21,10 @@
 #include <optional>
 #include <stdexcept>
 
+#include "output/checkpoint_file.hpp"
 #include "output/clock.hpp"
 #include "output/errors.hpp"
+#include "output/hdf5_writer.hpp"
 #include "output/run_to_file.hpp"
 #include "output/stop_signal.hpp"
 #include "output/sweep/manifest.hpp"
@@ -49,14 +51,17 @@ Worker spawn_worker(const Sweep& sweep, const SweepCommand& cmd) {
   int to_child[2], from_child[2];
   if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0)
     throw std::runtime_error(std::string("cannot create a pipe: ") + std::strerror(errno));
-  const std::vector<std::string> argv = {cmd.executable,
-                                         "sweep",
-                                         fs::absolute(cmd.sweep_file).lexically_normal().string(),
-                                         "--output",
-                                         sweep.output_dir.string(),
-                                         "--threads",
-                                         std::to_string(std::max(1, cmd.threads)),
-                                         "--worker"};
+  std::vector<std::string> argv = {cmd.executable,
+                                   "sweep",
+                                   fs::absolute(cmd.sweep_file).lexically_normal().string(),
+                                   "--output",
+                                   sweep.output_dir.string(),
+                                   "--threads",
+                                   std::to_string(std::max(1, cmd.threads)),
+                                   "--worker"};
+  if (!cmd.checkpoint_every.empty())
+    argv.insert(argv.end(), {"--checkpoint-every", cmd.checkpoint_every});
+  if (cmd.quiet) argv.push_back("--quiet");  // the worker's "resumed at tick" lines
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error(std::string("cannot fork: ") + std::strerror(errno));
   if (pid == 0) {
@@ -144,6 +149,62 @@ struct RunOutcome {
   double seconds = 0;
 };
 
+// The rolling checkpoint a killed or stopped attempt of this run left, if this attempt can
+// continue from it: its `.partial` is there and it was saved from this very scenario (and
+// state format). Otherwise a checkpoint left there is removed, with one line saying why, so
+// that the run starts over and no later attempt resumes from it.
+std::optional<Checkpoint> checkpoint_to_resume(const fs::path& out, const std::string& yaml,
+                                               std::uint64_t index) {
+  const std::string path = checkpoint_path_of(out.string());
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::nullopt;
+  std::string problem;
+  try {
+    Checkpoint checkpoint = read_checkpoint(path);
+    check_state_header(checkpoint.state, scenario_digest(yaml));
+    if (fs::is_regular_file(partial_path_of(out.string()), ec)) return checkpoint;
+    problem = "its " + partial_path_of(out.string()) + " is missing";
+  } catch (const CheckpointError& e) {
+    problem = std::string("it is not of this run's scenario (") + e.what() + ")";
+  } catch (const std::exception& e) {
+    problem = std::string("it cannot be read (") + e.what() + ")";
+  }
+  fmt::print(stderr, "bankrun sweep: run {}: not resuming from {}: {}; starting over\n", index,
+             path, problem);
+  fs::remove(path, ec);
+  return std::nullopt;
+}
+
+// Runs `request`, continued from `resume` when there is one. A resume that fails (say its
+// `.partial` was cut short by the kill) starts the run over at once without the checkpoint,
+// so that a rerun of the sweep never fails on the same checkpoint again.
+RunToFileResult run_resuming(RunToFile request, const std::optional<Checkpoint>& resume,
+                             std::uint64_t index) {
+  if (!resume) return run_to_file(request);
+  request.from = {.checkpoint = &*resume};
+  try {
+    return run_to_file(request);
+  } catch (const std::exception& e) {
+    if (stop_requested()) throw;  // starting over would only replace the `.partial`
+    const std::string path = checkpoint_path_of(request.output);
+    fmt::print(stderr, "bankrun sweep: run {}: resuming from {} failed ({}); starting over\n",
+               index, path, e.what());
+    std::error_code ec;
+    fs::remove(path, ec);
+    request.from = {};
+    return run_to_file(request);
+  }
+}
+
+// The checkpoints of a run: the sweep's --checkpoint-every, else (a resumed run) those the
+// run had, as `bankrun resume` does.
+CheckpointPlan checkpoint_plan(const SweepCommand& cmd, const std::optional<Checkpoint>& resume) {
+  if (!cmd.checkpoint_every.empty()) return parse_checkpoint_every(cmd.checkpoint_every);
+  if (resume && !resume->info.checkpoint_every.empty())
+    return parse_checkpoint_every(resume->info.checkpoint_every);
+  return {};
+}
+
 RunOutcome run_one(const Sweep& sweep, const SweepCommand& cmd, std::uint64_t index,
                    const std::string& expected_sha256) {
   const auto start = std::chrono::steady_clock::now();
@@ -167,18 +228,25 @@ RunOutcome run_one(const Sweep& sweep, const SweepCommand& cmd, std::uint64_t in
   const fs::path out = run_path(sweep.output_dir, index);
   try {
     fs::create_directories(out.parent_path());
-    const RunToFileResult result = run_to_file({.scenario = &loaded->scenario,
-                                                .scenario_yaml = loaded->resolved_yaml,
-                                                .scenario_file = loaded->source,
-                                                .output = out.string(),
-                                                .bankrun_version = cmd.version,
-                                                .git_commit = cmd.commit,
-                                                .threads = std::max(1, cmd.threads),
-                                                .started_utc = started,
-                                                .start = start,
-                                                .stop = &stop_flag(),
-                                                .before_first_tick = nullptr,
-                                                .on_tick = nullptr});
+    const std::optional<Checkpoint> resume =
+        checkpoint_to_resume(out, loaded->resolved_yaml, index);
+    if (resume && !cmd.quiet)
+      fmt::print(stderr, "bankrun sweep: run {} resumed at tick {} of {}\n", index,
+                 resume->info.tick, resume->info.ticks_planned);
+    const RunToFileResult result = run_resuming({.scenario = &loaded->scenario,
+                                                 .scenario_yaml = loaded->resolved_yaml,
+                                                 .scenario_file = loaded->source,
+                                                 .output = out.string(),
+                                                 .bankrun_version = cmd.version,
+                                                 .git_commit = cmd.commit,
+                                                 .threads = std::max(1, cmd.threads),
+                                                 .started_utc = started,
+                                                 .start = start,
+                                                 .stop = &stop_flag(),
+                                                 .before_first_tick = nullptr,
+                                                 .on_tick = nullptr,
+                                                 .checkpoints = checkpoint_plan(cmd, resume)},
+                                                resume, index);
     return {result.status, seconds_since(start)};
   } catch (const std::exception& e) {
     fmt::print(stderr, "bankrun sweep: run {} failed: {}\n", index, e.what());

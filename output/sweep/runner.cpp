@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "output/errors.hpp"
+#include "output/run_to_file.hpp"
 #include "output/sweep/local_runner.hpp"
 #include "output/sweep/manifest.hpp"
 #include "output/sweep/merge.hpp"
@@ -99,6 +100,8 @@ int sweep_command(const SweepCommand& command) {
     cmd.executable = fs::read_symlink("/proc/self/exe", ec).string();
     if (ec) throw std::runtime_error("cannot find this executable's path: " + ec.message());
   }
+  // A bad --checkpoint-every is a usage error (exit 2) before any run starts.
+  if (!cmd.checkpoint_every.empty()) parse_checkpoint_every(cmd.checkpoint_every);
   Sweep sweep = read_sweep_file(cmd.sweep_file, ReadOptions{!cmd.worker});
   if (!cmd.output.empty()) sweep.output_dir = fs::absolute(cmd.output).lexically_normal();
   if (cmd.worker) return run_worker(sweep, cmd);

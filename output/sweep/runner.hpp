@@ -34,6 +34,9 @@ struct SweepCommand {
   bool list = false, dry_run = false, quiet = false, worker = false;
   bool slurm = false;
   SlurmOptions slurm_options;
+  // Each run's rolling checkpoint (`--checkpoint-every`, the syntax of `bankrun run`; ""
+  // none): a rerun of the sweep continues a killed run from it instead of tick 0.
+  std::string checkpoint_every;
   // Provenance of the run files and the path of this binary (for workers and sbatch).
   std::string version, commit, executable;
 };

@@ -145,7 +145,8 @@ std::string slurm_script(const Sweep& sweep, const SweepCommand& cmd, std::uint6
       "# SHA-256 of manifest.csv) are skipped, so this array holds only the tasks that had\n"
       "# runs left to do when it was written ({} runs). Resubmitting after failures or\n"
       "# preemption (run the same `bankrun sweep --slurm` command again) submits only what\n"
-      "# is still missing.\n"
+      "# is still missing; with --checkpoint-every, a run that was killed continues from\n"
+      "# its last checkpoint (runs/<i>.h5.ckpt) instead of tick 0.\n"
       "#\n"
       "# Task logs: {}/slurm/<job>_<task>.out\n"
       "# When every task has ended:  bankrun merge {}   (writes {}/index.h5)\n",
@@ -162,9 +163,12 @@ std::string slurm_script(const Sweep& sweep, const SweepCommand& cmd, std::uint6
   s += "set -euo pipefail\n";
   s += fmt::format(
       "exec {} sweep {} --output {} --shard \"${{SLURM_ARRAY_TASK_ID}}/{}\" \\\n"
-      "  --jobs \"${{SLURM_CPUS_PER_TASK:-{}}}\" --threads {}\n",
+      "  --jobs \"${{SLURM_CPUS_PER_TASK:-{}}}\" --threads {}{}\n",
       shell_quote(cmd.executable), shell_quote(sweep_file), shell_quote(out), tasks,
-      o.cpus_per_task, std::max(1, cmd.threads));
+      o.cpus_per_task, std::max(1, cmd.threads),
+      // Tasks checkpoint too, so a preempted or cancelled task's rerun resumes its run.
+      cmd.checkpoint_every.empty() ? ""
+                                   : " --checkpoint-every " + shell_quote(cmd.checkpoint_every));
   return s;
 }
 

@@ -4,9 +4,10 @@ The fixture starts munged (as user munge, with a private socket), slurmctld and 
 (in the foreground, -D) from Debian's packages with a slurm.conf generated in a temporary
 folder (a single-node configuration; free ports; the node named after
 `hostname -s`), records their process ids and always stops them by those ids. The test
-submits a sweep of 8 runs as an array job with `bankrun sweep --slurm`, cancels one array
-task while its run is going, waits for the array to end, checks that `bankrun merge`
-reports the killed run, resubmits (only that task is submitted), merges, and compares every
+submits a sweep of 8 runs as an array job with `bankrun sweep --slurm --checkpoint-every`,
+cancels one array task while its run is going (its run saves a checkpoint on SIGTERM), waits
+for the array to end, checks that `bankrun merge` reports the killed run, resubmits (only that
+task is submitted, and its run resumes from the checkpoint), merges, and compares every
 dataset of every run, through the index's external links, bit for bit with the same sweep
 run locally."""
 import os
@@ -181,7 +182,7 @@ def slurm():
 
 def submit(slurm, sweep, out):
     proc = run_bankrun("sweep", sweep, "--slurm", "--output", out, "--array-limit", "2",
-                       env=slurm.env)
+                       "--checkpoint-every", "100", env=slurm.env)
     m = re.search(r"submitted job (\d+): array (\S+) \((\d+) tasks\)", proc.stdout)
     assert m, proc.stdout + proc.stderr
     return m.group(1), m.group(2)
@@ -204,6 +205,7 @@ def test_slurm_array_sweep_killed_task_resubmitted_and_merged(tmp_path, slurm):
     assert array == "0-7%2"  # one task per run, at most 2 at once
     script = (out / "sweep.sbatch").read_text()
     assert "#SBATCH --array=0-7%2" in script and '--shard "${SLURM_ARRAY_TASK_ID}/8"' in script
+    assert "--checkpoint-every '100'" in script
 
     # Cancel the first task seen running once its run file is being written.
     def running_task():
@@ -229,6 +231,8 @@ def test_slurm_array_sweep_killed_task_resubmitted_and_merged(tmp_path, slurm):
         status = [s.decode() for s in f["runs"]["status"]]
     assert status[killed] in ("interrupted", "partial")
     assert status.count("complete") == 7
+    # Slurm's SIGTERM stopped the run after its tick, which saved its rolling checkpoint.
+    assert (out / f"runs/{killed}.h5.ckpt").exists()
 
     # Resubmit: only the killed run's task is submitted.
     job2, array2 = submit(slurm, sweep, out)
@@ -240,6 +244,12 @@ def test_slurm_array_sweep_killed_task_resubmitted_and_merged(tmp_path, slurm):
         "sweep", sweep, "--slurm", "--output", out, env=slurm.env).stdout
     logs = sorted(p.name for p in (out / "slurm").iterdir())
     assert f"{job}_{killed}.out" in logs and f"{job2}_{killed}.out" in logs
+    # The resubmitted task continued the killed run from its checkpoint.
+    log = (out / "slurm" / f"{job2}_{killed}.out").read_text()
+    assert f"run {killed} resumed at tick " in log, log
+    with h5py.File(out / f"runs/{killed}.h5", "r") as f:
+        assert f.attrs["resumed_at_ticks"] not in (b"", ""), dict(f.attrs)
+    assert not list((out / "runs").glob("*.ckpt"))
 
     # The same sweep, locally: every result bit for bit the same.
     local = tmp_path / "local_out"
