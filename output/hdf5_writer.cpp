@@ -26,7 +26,7 @@
 namespace bankrun {
 namespace {
 
-constexpr int kFormatVersion = 2;
+constexpr int kFormatVersion = 3;
 // Ticks buffered in memory between two writes; also the chunk length of every per-tick
 // dataset, so each flush of a full block writes whole chunks.
 constexpr std::size_t kBlock = 1024;
@@ -560,6 +560,7 @@ struct Hdf5Writer::Impl : hdf5::Checker {
             H5Dclose};
   }
   void cut_back(hid_t ds, hsize_t rows, const char* name);
+  void check_same_run(const Hdf5Writer::Continue& from) const;
   void continue_at(Hdf5Writer::Position at);
   void write_root(const Simulation& sim, const Provenance& prov);
   void write_institution_group(hid_t group, std::size_t k, const Simulation& sim);
@@ -1253,7 +1254,19 @@ void Hdf5Writer::Impl::cut_back(hid_t ds, hsize_t rows, const char* name) {
   check_status(H5Dset_extent(ds, dims), "cannot cut back " + what);
 }
 
-// After open_file(): the file as it was at `at`, ready for the next tick.
+// Before anything is written: the file at partial_path is the run `from` continues.
+void Hdf5Writer::Impl::check_same_run(const Hdf5Writer::Continue& from) const {
+  Handle f(check(H5Fopen(partial_path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
+                 "cannot open the file to continue it"),
+           H5Fclose);
+  if (hdf5::read_string_attribute(f.get(), "scenario_yaml") != from.scenario_yaml ||
+      hdf5::read_string_attribute(f.get(), "started_utc") != from.started_utc)
+    fail(std::string("is not the run the checkpoint was saved from (another scenario, or a run "
+                     "started at another time") +
+         (from.branch ? "" : "; start it again, or resume the checkpoint of this file") + ")");
+}
+
+// After create() reopened the file: the file as it was at `at`, ready for the next tick.
 void Hdf5Writer::Impl::continue_at(Hdf5Writer::Position at) {
   const hid_t root = file.get();
   const std::int64_t recorded =
@@ -1351,6 +1364,7 @@ Hdf5Writer::Hdf5Writer(const std::string& path, const Simulation& sim, const Pro
   Impl& m = *impl_;
   m.reopening = true;
   try {
+    m.check_same_run(from);
     m.create(sim, provenance);
     std::string resumed;  // a branch's own resumes only
     if (!from.branch) {

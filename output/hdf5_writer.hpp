@@ -70,6 +70,9 @@ class Hdf5Writer final : public Recorder {
   struct Continue {
     Position at;
     bool branch = false;
+    // The run the file must be (its root scenario_yaml and started_utc, as the checkpoint
+    // has them): another run's `.partial` under the same name is refused, untouched.
+    std::string scenario_yaml, started_utc;
   };
   Hdf5Writer(const std::string& path, const Simulation& sim, const Provenance& provenance,
              const Continue& from, double flush_seconds = kDefaultFlushSeconds);

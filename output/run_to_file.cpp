@@ -179,7 +179,10 @@ RunToFileResult run_to_file(const RunToFile& request) {
       provenance.parent_tick = from->info.parent_tick;
     }
     prepare_continued_file(request);
-    const Hdf5Writer::Continue at{{from->info.tick, from->info.snapshot_rows}, request.from.branch};
+    const Hdf5Writer::Continue at{{from->info.tick, from->info.snapshot_rows},
+                                  request.from.branch,
+                                  from->info.scenario_yaml,
+                                  from->info.started_utc};
     writer.emplace(request.output, sim, provenance, at, request.flush_seconds);
   } else {
     writer.emplace(request.output, sim, provenance, request.flush_seconds);

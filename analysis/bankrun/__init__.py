@@ -21,7 +21,8 @@ from .errors import (BankrunError, FormatVersionError, InterruptedRunWarning,
                      NotBankrunFileError, RunStatusWarning)
 from .observed import CASES_MD, PUBLIC_FIGURES, compare, load_public_figures
 from .run import FORMAT_VERSION, Run, open
-from .simulate import SimulationError, find_binary, repository_root, simulate
+from .simulate import SimulationError, branch, checkpoint_path, find_binary, repository_root, \
+    simulate
 from .sweep import SweepFrame, open_sweep, run_grid
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["open", "open_dataset", "Run", "FORMAT_VERSION", "open_sweep", "SweepFrame",
-           "run_grid", "simulate", "find_binary", "repository_root",
+           "run_grid", "simulate", "branch", "checkpoint_path", "find_binary", "repository_root",
            "SimulationError", "load_public_figures", "compare", "PUBLIC_FIGURES", "CASES_MD",
            "BankrunError", "NotBankrunFileError", "FormatVersionError", "RunStatusWarning",
            "InterruptedRunWarning", "__version__", *_LAZY]

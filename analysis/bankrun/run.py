@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 __all__ = ["open", "Run", "FORMAT_VERSION", "LazyMapping"]
 
 #: The newest ``format_version`` of run files this package reads (output/README.md).
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+#: The oldest it reads: version 3 only added the resume and branch provenance
+#: (``resumed_at_ticks``, ``parent_file``, ``parent_tick``), absent from version-2 files.
+OLDEST_FORMAT_VERSION = 2
 
 #: Column order of an institution's DataFrame (datasets not listed follow, sorted).
 INSTITUTION_COLUMNS = (
@@ -136,10 +139,11 @@ class Run:
                 f"{self.path}: format version {version} (written by bankrun "
                 f"{self.attrs.get('bankrun_version', '?')}) is newer than this package reads "
                 f"(up to {FORMAT_VERSION}); update the analysis package from the same checkout")
-        if version < FORMAT_VERSION:
+        if version < OLDEST_FORMAT_VERSION:
             raise FormatVersionError(
                 f"{self.path}: format version {version} is older than this package reads "
-                f"({FORMAT_VERSION}); rerun the scenario with a current bankrun")
+                f"({OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}); rerun the scenario with a "
+                f"current bankrun")
         self._warn_status()
 
     def _warn_status(self) -> None:
@@ -196,6 +200,12 @@ class Run:
                 "ticks_recorded", "ticks_planned", "agents", "format_version")
         out = {k: self.attrs.get(k) for k in keys}
         out["path"] = str(self.path)
+        # Resumes and branches (format version 3; a version-2 file has neither).
+        resumed = str(self.attrs.get("resumed_at_ticks", ""))
+        out["resumed_at_ticks"] = [int(t) for t in resumed.split(",") if t]
+        out["parent_file"] = str(self.attrs.get("parent_file", "")) or None
+        tick = int(self.attrs.get("parent_tick", -1))
+        out["parent_tick"] = tick if tick >= 0 else None
         return out
 
     @functools.cached_property

@@ -137,8 +137,8 @@ std::string default_output(const std::string& scenario_path) {
 }
 
 // Refuses, before any set-up, an output the run could not write or would replace: a
-// folder, a missing or unwritable folder, an existing file or `.partial` (with --force,
-// removes them).
+// folder, a missing or unwritable folder, an existing file, `.partial` or rolling checkpoint
+// (with --force, removes them).
 void prepare_output(const std::string& out, bool force) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -152,7 +152,8 @@ void prepare_output(const std::string& out, bool force) {
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
     throw UsageError(fmt::format("cannot write in output directory '{}': {}", dir.string(),
                                  std::strerror(errno)));
-  for (const std::string& existing : {out, partial_path_of(out)}) {
+  // A rolling checkpoint belongs to the `.partial` beside it: both go, or neither.
+  for (const std::string& existing : {out, partial_path_of(out), checkpoint_path_of(out)}) {
     if (!fs::exists(fs::symlink_status(existing, ec))) continue;
     if (!force)
       throw UsageError(fmt::format(

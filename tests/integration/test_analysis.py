@@ -82,7 +82,8 @@ def test_metadata_and_scenario(contagion, outputs):
     assert [c["name"] for c in run.scenario["population"]["classes"]] == list(run.classes.index)
     assert run.scenario["institutions"][0]["assets"][1]["own_token"] is True
     prov = run.provenance
-    assert prov["seed"] == 2022 and prov["format_version"] == 2
+    assert prov["seed"] == 2022 and prov["format_version"] == 3
+    assert prov["resumed_at_ticks"] == [] and prov["parent_tick"] is None
     assert prov["path"] == str(outputs["ftx-contagion-2022"])
     assert "ftx-contagion-2022" in repr(run) and "3 institutions" in repr(run)
     assert run.network["type"] == "erdos_renyi"
@@ -251,9 +252,17 @@ def test_not_bankrun_files(tmp_path):
 
 
 def test_format_versions(tmp_path, outputs):
-    newer = _copy_with(tmp_path, outputs["ftx-2022"], "newer.h5", format_version=np.int32(3))
-    with pytest.raises(bankrun.FormatVersionError, match=r"format version 3 .* newer .*up to 2"):
+    newer = _copy_with(tmp_path, outputs["ftx-2022"], "newer.h5", format_version=np.int32(4))
+    with pytest.raises(bankrun.FormatVersionError, match=r"format version 4 .* newer .*up to 3"):
         bankrun.open(newer)
+    # Version 2 (before resumes and branches) is still read: no such provenance then.
+    v2 = _copy_with(tmp_path, outputs["ftx-2022"], "v2.h5", format_version=np.int32(2))
+    with h5py.File(v2, "r+") as f:
+        for key in ("resumed_at_ticks", "parent_file", "parent_tick"):
+            del f.attrs[key]
+    run = bankrun.open(v2)
+    assert run.provenance["resumed_at_ticks"] == [] and run.provenance["parent_file"] is None
+    assert len(run.institutions["ftx"]) == len(run.time)
     older = _copy_with(tmp_path, outputs["ftx-2022"], "older.h5", format_version=np.int32(1))
     with pytest.raises(bankrun.FormatVersionError, match="older"):
         bankrun.open(older)

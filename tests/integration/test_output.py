@@ -15,7 +15,7 @@ def test_provenance_attributes(run_to_h5):
     f = run_to_h5(REFERENCE_YAML, *SMALL, "--seed", "5", "--threads", "2")
     a = f.attrs
     assert attr_str(a["format"]) == "bankrun"
-    assert int(a["format_version"]) == 2
+    assert int(a["format_version"]) == 3
     assert attr_str(a["institution_names"]) == "bank"
     assert attr_str(a["status"]) == "complete"
     assert int(a["seed"]) == 5

@@ -158,6 +158,18 @@ def test_resume_errors(tmp_path):
     out.unlink()  # neither the output nor its .partial is there
     proc = run_bankrun("resume", f"{out}.tick30.ckpt", check=False)
     assert proc.returncode == 1 and "is missing" in proc.stderr
+    # Another run's .partial under the checkpoint's name: refused, and left untouched.
+    run_bankrun("run", scenario, "-o", out, "--quiet", "--seed", "7", *overrides)
+    out.rename(partial(out))
+    before = partial(out).read_bytes()
+    proc = run_bankrun("resume", f"{out}.tick30.ckpt", check=False)
+    assert proc.returncode == 1
+    assert "is not the run the checkpoint was saved from" in proc.stderr
+    assert partial(out).read_bytes() == before
+    # --force on a new run removes a stale rolling checkpoint with the .partial.
+    rolling_checkpoint(out).write_bytes(b"stale")
+    run_bankrun("run", scenario, "-o", out, "--quiet", "--force", *overrides)
+    assert not rolling_checkpoint(out).exists()
     not_a_checkpoint = tmp_path / "x.ckpt"
     not_a_checkpoint.write_text("hello")
     proc = run_bankrun("resume", not_a_checkpoint, check=False)
