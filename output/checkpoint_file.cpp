@@ -72,16 +72,15 @@ class Writer : public Checker {
   void item(hid_t group, const StateItem& item) {
     const std::string what = "state item " + item.name;
     const hsize_t dims[1] = {item.bytes.size()};
-    Handle space(check(H5Screate_simple(1, dims, nullptr), "cannot create a dataspace"),
-                 H5Sclose);
+    Handle space(check(H5Screate_simple(1, dims, nullptr), "cannot create a dataspace"), H5Sclose);
     Handle ds(check(H5Dcreate2(group, item.name.c_str(), H5T_STD_U8LE, space.get(), H5P_DEFAULT,
                                H5P_DEFAULT, H5P_DEFAULT),
                     "cannot create " + what),
               H5Dclose);
     if (!item.bytes.empty())
-      check_status(H5Dwrite(ds.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                            item.bytes.data()),
-                   "cannot write " + what);
+      check_status(
+          H5Dwrite(ds.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, item.bytes.data()),
+          "cannot write " + what);
     attr(ds.get(), "element_size", std::uint64_t{item.element_size});
     attr(ds.get(), "count", std::uint64_t{item.count});
     if (!ds.close()) fail("cannot close " + what);
@@ -155,9 +154,9 @@ class Reader : public Checker {
     // A truncated item is reported by the restore (LoadArchive), naming it.
     item.bytes.resize(static_cast<std::size_t>(n));
     if (n > 0)
-      check_status(H5Dread(ds.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                           item.bytes.data()),
-                   "cannot read " + what);
+      check_status(
+          H5Dread(ds.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, item.bytes.data()),
+          "cannot read " + what);
   }
 };
 
@@ -197,8 +196,7 @@ Checkpoint read_checkpoint(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) r.fail("no such file");
   if (H5Fis_hdf5(path.c_str()) <= 0) r.fail("not an HDF5 file");
-  Handle file(r.check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open"),
-              H5Fclose);
+  Handle file(r.check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open"), H5Fclose);
   Checkpoint c;
   r.info(file.get(), c);
   Handle state(r.check(H5Gopen2(file.get(), "state", H5P_DEFAULT), "cannot open group state"),

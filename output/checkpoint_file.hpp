@@ -33,9 +33,9 @@ struct CheckpointInfo {
   std::string scenario_yaml;  // the resolved scenario (its digest is the state's)
   std::string scenario_file;  // where it came from (relative data files are found beside it)
   std::uint64_t seed = 0;
-  std::string output;                // the run's output file (its final name)
-  std::int64_t snapshot_rows = 0;    // rows of /snapshots written up to `tick`
-  std::string started_utc;           // when the run (its first part) started
+  std::string output;                       // the run's output file (its final name)
+  std::int64_t snapshot_rows = 0;           // rows of /snapshots written up to `tick`
+  std::string started_utc;                  // when the run (its first part) started
   std::string bankrun_version, git_commit;  // of the binary that wrote the checkpoint
   std::string checkpoint_every;  // the run's --checkpoint-every ("" if none): a resume goes on
   // A branched run (`bankrun run --from`): the file and tick it branched from ("" and -1

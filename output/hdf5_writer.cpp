@@ -1290,7 +1290,8 @@ void Hdf5Writer::Impl::continue_at(Hdf5Writer::Position at) {
   const auto remove = [&](const std::string& link) {
     const htri_t exists = H5Lexists(root, link.c_str(), H5P_DEFAULT);
     check_status(exists, "cannot look up " + link);
-    if (exists > 0) check_status(H5Ldelete(root, link.c_str(), H5P_DEFAULT), "cannot remove " + link);
+    if (exists > 0)
+      check_status(H5Ldelete(root, link.c_str(), H5P_DEFAULT), "cannot remove " + link);
   };
   remove("summary");
   remove("events");

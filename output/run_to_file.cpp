@@ -27,8 +27,9 @@ class Checkpointer {
 
   void operator()(const Run& run, bool interrupted) {
     const std::int32_t t = run.ticks_done();
-    const bool kept = std::find(plan_.at_ticks.begin(), plan_.at_ticks.end(), t) !=
-                      plan_.at_ticks.end() && !interrupted;
+    const bool kept =
+        std::find(plan_.at_ticks.begin(), plan_.at_ticks.end(), t) != plan_.at_ticks.end() &&
+        !interrupted;
     if (!kept && !rolling_due(t, interrupted)) return;
     const Hdf5Writer::Position position = writer_.flush();  // the output holds tick t - 1
     Checkpoint c{info_, run.save_state(digest_)};
@@ -165,9 +166,15 @@ RunToFileResult run_to_file(const RunToFile& request) {
   else if (from)
     run.restore_state(from->state, digest);
   out.setup_seconds = seconds_since(request.start);
-  Provenance provenance{request.bankrun_version, request.git_commit,  request.scenario_yaml,
-                        request.scenario_file,   request.started_utc, request.scenario->seed,
-                        request.threads,         "",                  -1};
+  Provenance provenance{request.bankrun_version,
+                        request.git_commit,
+                        request.scenario_yaml,
+                        request.scenario_file,
+                        request.started_utc,
+                        request.scenario->seed,
+                        request.threads,
+                        "",
+                        -1};
   std::optional<Hdf5Writer> writer;
   if (from) {
     if (request.from.branch) {  // a new run, whose parent is the checkpoint's

@@ -52,11 +52,11 @@ struct RunToFile {
   std::string scenario_file;           // where it came from
   std::string output;                  // the HDF5 file to write
   std::string bankrun_version = {}, git_commit = {};
-  int threads = 1;                              // recorded in the file (the caller limits TBB)
-  std::string started_utc = {};                 // when the caller started (before loading)
+  int threads = 1;                                   // recorded in the file (the caller limits TBB)
+  std::string started_utc = {};                      // when the caller started (before loading)
   std::chrono::steady_clock::time_point start = {};  // ditto, for set-up and wall seconds
-  const std::atomic<bool>* stop = nullptr;      // checked between ticks
-  double flush_seconds = kDefaultFlushSeconds;  // Hdf5Writer: longest wait between flushes
+  const std::atomic<bool>* stop = nullptr;           // checked between ticks
+  double flush_seconds = kDefaultFlushSeconds;       // Hdf5Writer: longest wait between flushes
   // Called once the file is created, just before the first tick (`bankrun run` installs
   // its Ctrl-C handlers and starts its progress clock there: a Ctrl-C during set-up still
   // kills at once).

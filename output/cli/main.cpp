@@ -199,8 +199,8 @@ int execute(RunToFile request, const Scenario& sc, bool quiet, std::int32_t firs
   const RunToFileResult result = run_to_file(request);
   if (result.interrupted()) progress->finish();
   if (!quiet)
-    print_summary(sc, result.run.summary, result.status, result.file, threads,
-                  result.setup_seconds, result.run.loop_seconds, result.wall_seconds);
+    print_summary(sc, result.run.summary, result.status, result.file, threads, result.setup_seconds,
+                  result.run.loop_seconds, result.wall_seconds);
   if (result.interrupted())
     fmt::print(stderr, "bankrun: interrupted; {} marked status=interrupted (exit {}){}\n",
                result.file, result.exit_code(),
@@ -239,8 +239,8 @@ int cmd_branch(const RunArgs& args) {
                     .threads = args.threads,
                     .flush_seconds = args.flush_seconds};
   request.checkpoints = checkpoint_plan(args.checkpoint_every, args.checkpoint_at, loaded.scenario);
-  request.from = {.checkpoint = &parent, .branch = true,
-                  .parent_scenario = &parent_scenario.scenario};
+  request.from = {
+      .checkpoint = &parent, .branch = true, .parent_scenario = &parent_scenario.scenario};
   if (!args.quiet)
     fmt::print(stderr, "bankrun: branching from {} at tick {}\n", parent.info.output,
                parent.info.tick);
@@ -402,8 +402,7 @@ Subcommand add_resume_command(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "Worker threads (0 = all cores)")
       ->check(CLI::Range(0, 4096));
   cmd->add_flag("-q,--quiet", args->quiet, "No progress line and no summary");
-  cmd->add_option("--flush-seconds", args->flush_seconds,
-                  "As for `bankrun run`")
+  cmd->add_option("--flush-seconds", args->flush_seconds, "As for `bankrun run`")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   add_checkpoint_options(*cmd, args->checkpoint_every, args->checkpoint_at);

@@ -9,11 +9,11 @@
 #include <fstream>
 #include <string>
 
+#include "fixtures.hpp"
 #include "output/checkpoint_file.hpp"
 #include "output/errors.hpp"
 #include "output/run_to_file.hpp"
 #include "sim/run.hpp"
-#include "fixtures.hpp"
 
 using namespace bankrun;
 
