@@ -49,11 +49,10 @@ class Writer : public Checker {
     hdf5::write_attribute(obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v, *this);
   }
 
-  void info(hid_t root, const Checkpoint& c) {
-    const CheckpointInfo& i = c.info;
+  void info(hid_t root, const CheckpointInfo& i, const std::string& digest) {
     attr(root, "format", kFormat);
-    attr(root, "state_format_version", static_cast<std::int32_t>(c.state.format_version));
-    attr(root, "scenario_digest", c.state.scenario_digest);
+    attr(root, "state_format_version", static_cast<std::int32_t>(SimulationState::kFormatVersion));
+    attr(root, "scenario_digest", digest);
     attr(root, "tick", i.tick);
     attr(root, "ticks_planned", i.ticks_planned);
     attr(root, "scenario_yaml", i.scenario_yaml);
@@ -69,29 +68,46 @@ class Writer : public Checker {
     attr(root, "parent_tick", i.parent_tick);
   }
 
-  void item(hid_t group, const StateItem& item) {
-    const std::string what = "state item " + item.name;
-    const hsize_t dims[1] = {item.bytes.size()};
+  void item(hid_t group, std::string_view name, std::size_t element_size, std::size_t count,
+            const void* data) {
+    const std::string what = "state item " + std::string(name);
+    const hsize_t dims[1] = {element_size * count};
     Handle space(check(H5Screate_simple(1, dims, nullptr), "cannot create a dataspace"), H5Sclose);
-    Handle ds(check(H5Dcreate2(group, item.name.c_str(), H5T_STD_U8LE, space.get(), H5P_DEFAULT,
-                               H5P_DEFAULT, H5P_DEFAULT),
+    Handle ds(check(H5Dcreate2(group, std::string(name).c_str(), H5T_STD_U8LE, space.get(),
+                               H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                     "cannot create " + what),
               H5Dclose);
-    if (!item.bytes.empty())
-      check_status(
-          H5Dwrite(ds.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, item.bytes.data()),
-          "cannot write " + what);
-    attr(ds.get(), "element_size", std::uint64_t{item.element_size});
-    attr(ds.get(), "count", std::uint64_t{item.count});
+    if (dims[0] > 0)
+      check_status(H5Dwrite(ds.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
+                   "cannot write " + what);
+    attr(ds.get(), "element_size", std::uint64_t{element_size});
+    attr(ds.get(), "count", std::uint64_t{count});
     if (!ds.close()) fail("cannot close " + what);
   }
 };
 
-void write_file(const std::string& path, const Checkpoint& c, Writer& w) {
+// A saving archive that writes each item straight into the file's /state group.
+class FileSaveArchive : public StateArchive<FileSaveArchive> {
+ public:
+  static constexpr bool kLoading = false;
+  FileSaveArchive(Writer& w, hid_t group) : w_(w), group_(group) {}
+  void put(std::string_view name, std::size_t element_size, std::size_t count, const void* data) {
+    w_.item(group_, name, element_size, count, data);
+  }
+
+ private:
+  Writer& w_;
+  hid_t group_;
+};
+
+// Creates the file at `path` with `info`, then save_items(FileSaveArchive&).
+template <class SaveItems>
+void write_file(const std::string& path, const CheckpointInfo& info, const std::string& digest,
+                Writer& w, SaveItems& save_items) {
   Handle file(w.check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
                       "cannot create the file"),
               H5Fclose);
-  w.info(file.get(), c);
+  w.info(file.get(), info, digest);
   Handle gcpl(w.check(H5Pcreate(H5P_GROUP_CREATE), "cannot create group properties"), H5Pclose);
   w.check_status(
       H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
@@ -99,9 +115,30 @@ void write_file(const std::string& path, const Checkpoint& c, Writer& w) {
   Handle state(w.check(H5Gcreate2(file.get(), "state", H5P_DEFAULT, gcpl.get(), H5P_DEFAULT),
                        "cannot create group state"),
                H5Gclose);
-  for (const StateItem& item : c.state.items) w.item(state.get(), item);
+  FileSaveArchive archive(w, state.get());
+  save_items(archive);
   if (!state.close()) w.fail("cannot close group state");
   if (!file.close()) w.fail("cannot close the file");
+}
+
+// Writes `path` atomically: aside as `<path>.new`, synced, then renamed into place.
+template <class SaveItems>
+void write_atomically(const std::string& path, const CheckpointInfo& info,
+                      const std::string& digest, SaveItems&& save_items) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  const std::string creating = path + ".new";
+  Writer w(creating);
+  try {
+    write_file(creating, info, digest, w, save_items);
+    sync_file(creating, w);
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(creating, ec);
+    throw;
+  }
+  std::error_code ec;
+  std::filesystem::rename(creating, path, ec);
+  if (ec) w.fail("cannot rename to " + path + ": " + ec.message());
 }
 
 class Reader : public Checker {
@@ -142,7 +179,8 @@ class Reader : public Checker {
     i.parent_tick = number<std::int32_t>(root, "parent_tick", H5T_NATIVE_INT32);
   }
 
-  void item(hid_t group, const char* name, StateItem& item) const {
+  // Opens state item `name`; checks what its attributes say against its size.
+  Handle open_item(hid_t group, const char* name, StateItem& item) const {
     const std::string what = std::string("state item ") + name;
     Handle ds(check(H5Dopen2(group, name, H5P_DEFAULT), "cannot open " + what), H5Dclose);
     item.name = name;
@@ -151,13 +189,89 @@ class Reader : public Checker {
     Handle space(check(H5Dget_space(ds.get()), "cannot get the dataspace of " + what), H5Sclose);
     const hssize_t n = H5Sget_simple_extent_npoints(space.get());
     if (n < 0) fail("cannot get the size of " + what);
-    // A truncated item is reported by the restore (LoadArchive), naming it.
-    item.bytes.resize(static_cast<std::size_t>(n));
-    if (n > 0)
-      check_status(
-          H5Dread(ds.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, item.bytes.data()),
-          "cannot read " + what);
+    if (static_cast<std::size_t>(n) != item.element_size * item.count)
+      throw CheckpointError(name, "truncated: " + std::to_string(n) + " bytes for " +
+                                      std::to_string(item.count) + " elements of " +
+                                      std::to_string(item.element_size) + " bytes");
+    return ds;
   }
+  void read_item(hid_t ds, const StateItem& item, void* data) const {
+    if (item.element_size * item.count > 0)
+      check_status(H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
+                   "cannot read state item " + item.name);
+  }
+};
+
+// A checkpoint file opened for reading: its header, and the names of its state items in
+// visit order.
+class OpenCheckpoint {
+ public:
+  explicit OpenCheckpoint(const std::string& path) : reader_(path) {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) reader_.fail("no such file");
+    if (H5Fis_hdf5(path.c_str()) <= 0) reader_.fail("not an HDF5 file");
+    file_ = Handle(reader_.check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open"),
+                   H5Fclose);
+    reader_.info(file_.get(), header_);
+    state_ = Handle(
+        reader_.check(H5Gopen2(file_.get(), "state", H5P_DEFAULT), "cannot open group state"),
+        H5Gclose);
+    // Exceptions must not cross HDF5's C frames: the names first, the items later.
+    const auto name_of = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+      static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+      return 0;
+    };
+    hsize_t index = 0;
+    reader_.check_status(
+        H5Literate(state_.get(), H5_INDEX_CRT_ORDER, H5_ITER_INC, &index, name_of, &names_),
+        "cannot list the state items");
+  }
+  const Reader& reader() const { return reader_; }
+  const Checkpoint& header() const { return header_; }  // info and state header, no items
+  hid_t state() const { return state_.get(); }
+  const std::vector<std::string>& names() const { return names_; }
+
+ private:
+  Reader reader_;
+  Handle file_, state_;
+  Checkpoint header_;
+  std::vector<std::string> names_;
+};
+
+// A loading archive that reads each item straight from the file into the run's memory.
+class FileLoadArchive : public StateArchive<FileLoadArchive> {
+ public:
+  static constexpr bool kLoading = true;
+  explicit FileLoadArchive(const OpenCheckpoint& file) : file_(file) {}
+  std::size_t count(std::string_view name, std::size_t element_size) {
+    const auto& names = file_.names();
+    if (next_ >= names.size())
+      throw CheckpointError(std::string(name), "missing (the checkpoint ends before it)");
+    if (names[next_] != name)
+      throw CheckpointError(std::string(name), "found '" + names[next_] + "' in its place");
+    dataset_ = file_.reader().open_item(file_.state(), names[next_].c_str(), item_);
+    if (item_.element_size != element_size)
+      throw CheckpointError(std::string(name), "elements of " + std::to_string(item_.element_size) +
+                                                   " bytes, expected " +
+                                                   std::to_string(element_size));
+    return item_.count;
+  }
+  void get(std::string_view, void* data) {
+    file_.reader().read_item(dataset_.get(), item_, data);
+    dataset_.close();
+    ++next_;
+  }
+  void finish() const {
+    if (next_ != file_.names().size())
+      throw CheckpointError(file_.names()[next_], "not part of this simulation's state");
+  }
+
+ private:
+  const OpenCheckpoint& file_;
+  std::size_t next_ = 0;
+  Handle dataset_;
+  StateItem item_;  // the open item's name and sizes (its bytes stay in the file)
 };
 
 }  // namespace
@@ -174,45 +288,41 @@ std::string scenario_digest(std::string_view scenario_yaml) {
 }
 
 void write_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  const std::string creating = path + ".new";
-  Writer w(creating);
-  try {
-    write_file(creating, checkpoint, w);
-    sync_file(creating, w);
-  } catch (...) {
-    std::error_code ec;
-    std::filesystem::remove(creating, ec);
-    throw;
-  }
-  std::error_code ec;
-  std::filesystem::rename(creating, path, ec);
-  if (ec) w.fail("cannot rename to " + path + ": " + ec.message());
+  write_atomically(path, checkpoint.info, checkpoint.state.scenario_digest,
+                   [&](FileSaveArchive& archive) {
+                     for (const StateItem& item : checkpoint.state.items)
+                       archive.put(item.name, item.element_size, item.count, item.bytes.data());
+                   });
+}
+
+void write_checkpoint(const std::string& path, const CheckpointInfo& info, const Run& run,
+                      const std::string& scenario_digest) {
+  write_atomically(path, info, scenario_digest,
+                   [&](FileSaveArchive& archive) { run.save_into(archive); });
 }
 
 Checkpoint read_checkpoint(const std::string& path) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  Reader r(path);
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) r.fail("no such file");
-  if (H5Fis_hdf5(path.c_str()) <= 0) r.fail("not an HDF5 file");
-  Handle file(r.check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open"), H5Fclose);
-  Checkpoint c;
-  r.info(file.get(), c);
-  Handle state(r.check(H5Gopen2(file.get(), "state", H5P_DEFAULT), "cannot open group state"),
-               H5Gclose);
-  // Exceptions must not cross HDF5's C frames: list the names first, then read the items.
-  hsize_t index = 0;
-  std::vector<std::string> names;
-  const auto name_of = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
-    static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-    return 0;
-  };
-  r.check_status(H5Literate(state.get(), H5_INDEX_CRT_ORDER, H5_ITER_INC, &index, name_of, &names),
-                 "cannot list the state items");
-  for (const std::string& name : names)
-    r.item(state.get(), name.c_str(), c.state.items.emplace_back());
+  OpenCheckpoint open(path);
+  Checkpoint c = open.header();
+  for (const std::string& name : open.names()) {
+    StateItem& item = c.state.items.emplace_back();
+    const Handle ds = open.reader().open_item(open.state(), name.c_str(), item);
+    item.bytes.resize(item.element_size * item.count);
+    open.reader().read_item(ds.get(), item, item.bytes.data());
+  }
   return c;
+}
+
+Checkpoint read_checkpoint_info(const std::string& path) {
+  return OpenCheckpoint(path).header();
+}
+
+void restore_checkpoint(const std::string& path, Run& run, std::string_view scenario_digest) {
+  OpenCheckpoint open(path);
+  check_state_header(open.header().state, scenario_digest);
+  FileLoadArchive archive(open);
+  run.load_from(archive);
+  archive.finish();
 }
 
 }  // namespace bankrun

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "sim/checkpoint.hpp"
+#include "sim/run.hpp"
 
 namespace bankrun {
 
@@ -51,7 +52,19 @@ struct Checkpoint {
 
 // Writes `checkpoint` to `path` atomically (OutputError on failure; `path` is then as before).
 void write_checkpoint(const std::string& path, const Checkpoint& checkpoint);
-// Reads a checkpoint file: OutputError if it is not one or cannot be read.
+// The same for the state of `run`, streamed item by item from the run's memory into the
+// file (no copy of the state is made: a checkpoint of 1e8 agents needs no extra GBs).
+void write_checkpoint(const std::string& path, const CheckpointInfo& info, const Run& run,
+                      const std::string& scenario_digest);
+
+// Reads a checkpoint file, state included: OutputError if it is not one or cannot be read,
+// CheckpointError if an item is truncated.
 Checkpoint read_checkpoint(const std::string& path);
+// Only its info and state header (format version, digest): the items stay on disk.
+Checkpoint read_checkpoint_info(const std::string& path);
+// Restores `run` from the file, each item read straight into the run's memory; throws
+// CheckpointError unless the file is of this format version and the scenario whose digest
+// is `scenario_digest` and its items are exactly the run's.
+void restore_checkpoint(const std::string& path, Run& run, std::string_view scenario_digest);
 
 }  // namespace bankrun

@@ -32,12 +32,12 @@ class Checkpointer {
         !interrupted;
     if (!kept && !rolling_due(t, interrupted)) return;
     const Hdf5Writer::Position position = writer_.flush();  // the output holds tick t - 1
-    Checkpoint c{info_, run.save_state(digest_)};
-    c.info.tick = t;
-    c.info.snapshot_rows = position.snapshot_rows;
-    if (kept) save(tick_checkpoint_path_of(output_, t), c);
+    CheckpointInfo info = info_;
+    info.tick = t;
+    info.snapshot_rows = position.snapshot_rows;
+    if (kept) save(tick_checkpoint_path_of(output_, t), info, run);
     if (rolling_due(t, interrupted)) {
-      save(checkpoint_path_of(output_), c);
+      save(checkpoint_path_of(output_), info, run);
       rolling_tick_ = t;
       rolling_time_ = std::chrono::steady_clock::now();
     }
@@ -57,8 +57,8 @@ class Checkpointer {
     if (plan_.every_ticks > 0 && t % plan_.every_ticks == 0) return true;
     return plan_.every_seconds > 0.0 && seconds_since(rolling_time_) >= plan_.every_seconds;
   }
-  void save(const std::string& path, const Checkpoint& c) {
-    write_checkpoint(path, c);
+  void save(const std::string& path, const CheckpointInfo& info, const Run& run) {
+    write_checkpoint(path, info, run, digest_);  // streamed from the run's memory
     last_ = path;
   }
 
@@ -164,7 +164,7 @@ RunToFileResult run_to_file(const RunToFile& request) {
   if (from && request.from.branch)
     run.restore_state(branched_state(request, run.save_state(digest)), digest);
   else if (from)
-    run.restore_state(from->state, digest);
+    restore_checkpoint(request.from.path, run, digest);
   out.setup_seconds = seconds_since(request.start);
   Provenance provenance{request.bankrun_version,
                         request.git_commit,

@@ -36,7 +36,11 @@ CheckpointPlan parse_checkpoint_every(const std::string& text);
 
 // A run continued from a checkpoint instead of tick 0.
 struct ContinueFrom {
+  // A resume reads the state from the file `path` (streamed into the run), and needs only
+  // the info in `checkpoint` (read_checkpoint_info); a branch needs its state too
+  // (read_checkpoint).
   const Checkpoint* checkpoint = nullptr;
+  std::string path = {};
   // false: `bankrun resume`, the same run's `<output>.partial` is continued (the scenario
   // must be the checkpoint's). true: a branch (`bankrun run --from`, sim/branch.hpp), a new
   // run whose first ticks are the parent's: the parent's file (the checkpoint's output,

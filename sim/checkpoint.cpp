@@ -59,28 +59,18 @@ void check_state_header(const SimulationState& state, std::string_view scenario_
                                                  std::string(scenario_digest) + ")");
 }
 
-void Simulation::save_state(SaveArchive& archive) const {
-  // visit_state serves both directions; a SaveArchive only reads what it visits.
-  const_cast<Simulation&>(*this).visit_state(archive);
-}
-
-void Simulation::load_state(LoadArchive& archive) {
-  visit_state(archive);
-  snapshots_.forget_last();
-}
-
 SimulationState Simulation::save_state(std::string scenario_digest) const {
   SimulationState state;
   state.scenario_digest = std::move(scenario_digest);
   SaveArchive archive(state);
-  save_state(archive);
+  save_into(archive);
   return state;
 }
 
 void Simulation::restore_state(const SimulationState& state, std::string_view scenario_digest) {
   check_state_header(state, scenario_digest);
   LoadArchive archive(state);
-  load_state(archive);
+  load_from(archive);
   archive.finish();
 }
 

@@ -19,17 +19,14 @@ SimulationState Run::save_state(std::string scenario_digest) const {
   SimulationState state;
   state.scenario_digest = std::move(scenario_digest);
   SaveArchive archive(state);
-  sim_.save_state(archive);
-  // visit_state serves both directions; a SaveArchive only reads what it visits.
-  const_cast<SummaryBuilder&>(summary_).visit_state(archive);
+  save_into(archive);
   return state;
 }
 
 void Run::restore_state(const SimulationState& state, std::string_view scenario_digest) {
   check_state_header(state, scenario_digest);
   LoadArchive archive(state);
-  sim_.load_state(archive);
-  summary_.visit_state(archive);
+  load_from(archive);
   archive.finish();
 }
 

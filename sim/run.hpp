@@ -46,6 +46,19 @@ class Run {
   SimulationState save_state(std::string scenario_digest) const;
   // Throws CheckpointError (another scenario, format version or item list).
   void restore_state(const SimulationState& state, std::string_view scenario_digest);
+  // The same items into or out of any archive (a file's backend streams them, so a
+  // checkpoint needs no copy of the state in memory); the caller checks the header
+  // (check_state_header) and, after loading, that no item is left over.
+  template <class Archive>
+  void save_into(Archive& archive) const {
+    sim_.save_into(archive);
+    const_cast<SummaryBuilder&>(summary_).visit_state(archive);
+  }
+  template <class Archive>
+  void load_from(Archive& archive) {
+    sim_.load_from(archive);
+    summary_.visit_state(archive);
+  }
 
   // Runs the remaining ticks.
   RunResult run(Recorder& recorder, const RunControl& control = {});

@@ -91,9 +91,20 @@ class Simulation {
   // leave this Simulation partly restored: build a fresh one before running.
   SimulationState save_state(std::string scenario_digest) const;
   void restore_state(const SimulationState& state, std::string_view scenario_digest);
-  // The same items into or out of an archive that holds more (a Run adds its summary's).
-  void save_state(SaveArchive& archive) const;
-  void load_state(LoadArchive& archive);
+  // The same items into or out of any archive (in memory, or a file's backend), which may
+  // hold more (a Run adds its summary's).
+  template <class Archive>
+  void save_into(Archive& archive) const {
+    static_assert(!Archive::loading);
+    // visit_state serves both directions; a saving archive only reads what it visits.
+    const_cast<Simulation&>(*this).visit_state(archive);
+  }
+  template <class Archive>
+  void load_from(Archive& archive) {
+    static_assert(Archive::loading);
+    visit_state(archive);
+    snapshots_.forget_last();
+  }
 
   // Saved: the tick counter and run totals, the per-agent state and pending request parts,
   // the cumulative per-class results, and every mechanism's own state (each says what).

@@ -303,7 +303,7 @@ int cmd_resume(const ResumeArgs& args) {
   const auto wall_start = std::chrono::steady_clock::now();
   const std::int64_t started = now_unix();
   const std::string path = checkpoint_named_by(args.path);
-  const Checkpoint checkpoint = read_checkpoint(path);
+  const Checkpoint checkpoint = read_checkpoint_info(path);
   const CheckpointInfo& info = checkpoint.info;
   std::error_code ec;
   if (std::filesystem::exists(info.output, ec))
@@ -318,7 +318,7 @@ int cmd_resume(const ResumeArgs& args) {
   request.checkpoints =
       checkpoint_plan(args.checkpoint_every.empty() ? info.checkpoint_every : args.checkpoint_every,
                       args.checkpoint_at, loaded.scenario);
-  request.from = {.checkpoint = &checkpoint};
+  request.from = {.checkpoint = &checkpoint, .path = path};
   if (!args.quiet)
     fmt::print(stderr, "bankrun: resuming {} at tick {} of {}\n", partial_path_of(info.output),
                info.tick, info.ticks_planned);

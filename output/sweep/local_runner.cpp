@@ -160,7 +160,7 @@ std::optional<Checkpoint> checkpoint_to_resume(const fs::path& out, const std::s
   if (!fs::exists(path, ec)) return std::nullopt;
   std::string problem;
   try {
-    Checkpoint checkpoint = read_checkpoint(path);
+    Checkpoint checkpoint = read_checkpoint_info(path);
     check_state_header(checkpoint.state, scenario_digest(yaml));
     if (fs::is_regular_file(partial_path_of(out.string()), ec)) return checkpoint;
     problem = "its " + partial_path_of(out.string()) + " is missing";
@@ -181,7 +181,7 @@ std::optional<Checkpoint> checkpoint_to_resume(const fs::path& out, const std::s
 RunToFileResult run_resuming(RunToFile request, const std::optional<Checkpoint>& resume,
                              std::uint64_t index) {
   if (!resume) return run_to_file(request);
-  request.from = {.checkpoint = &*resume};
+  request.from = {.checkpoint = &*resume, .path = checkpoint_path_of(request.output)};
   try {
     return run_to_file(request);
   } catch (const std::exception& e) {

@@ -1,5 +1,6 @@
 // Checkpoint files (output/checkpoint_file.hpp) and runs restored from them (sim/run.hpp):
-// a file holds every item and every field of the info as saved; a damaged, foreign or
+// a file holds every item and every field of the info as saved, in memory or streamed
+// from and into a Run; a damaged, foreign or
 // missing file is refused with the path and the reason; a Run restored from a file ends
 // with the same summary as the uninterrupted run; --checkpoint-every is parsed strictly.
 #include <doctest/doctest.h>
@@ -132,6 +133,24 @@ TEST_CASE("a run restored from a checkpoint file ends as the uninterrupted run")
     Run other(other_sim);
     CHECK_THROWS_AS(other.restore_state(c.state, scenario_digest("name: other\n")),
                     CheckpointError);
+    CHECK_THROWS_AS(restore_checkpoint(path.string(), other, scenario_digest("name: other\n")),
+                    CheckpointError);
+
+    // Streamed both ways (what `bankrun run` and `bankrun resume` do): the same state.
+    Simulation streamed_sim(scenario);
+    Run streamed(streamed_sim);
+    restore_checkpoint(path.string(), streamed, scenario_digest(yaml));
+    const fs::path again = path.parent_path() / "streamed.ckpt";
+    write_checkpoint(again.string(), c.info, streamed, scenario_digest(yaml));
+    const Checkpoint c2 = read_checkpoint(again.string());
+    REQUIRE(c2.state.items.size() == c.state.items.size());
+    for (std::size_t j = 0; j < c.state.items.size(); ++j) {
+      CAPTURE(c.state.items[j].name);
+      CHECK(c2.state.items[j].name == c.state.items[j].name);
+      CHECK(c2.state.items[j].bytes == c.state.items[j].bytes);
+    }
+    CHECK(streamed.run(none).summary.institutions[0].total_outflow ==
+          whole.summary.institutions[0].total_outflow);
   }
 }
 

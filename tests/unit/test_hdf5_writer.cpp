@@ -402,8 +402,11 @@ TEST_CASE("hdf5 writer: complete run round-trips through the HDF5 C API") {
   File f(path);
   const hid_t id = f.id;
   CHECK(string_attr(id, "/", "format") == "bankrun");
-  CHECK(int_attr(id, "/", "format_version") == 2);
+  CHECK(int_attr(id, "/", "format_version") == 3);
   CHECK(string_attr(id, "/", "status") == "complete");
+  CHECK(string_attr(id, "/", "resumed_at_ticks").empty());  // ran in one go
+  CHECK(string_attr(id, "/", "parent_file").empty());       // not a branch
+  CHECK(int_attr(id, "/", "parent_tick") == -1);
   CHECK(string_attr(id, "/", "bankrun_version") == "0.1.0-test");
   CHECK(string_attr(id, "/", "git_commit") == "deadbeef");
   CHECK(string_attr(id, "/", "scenario_yaml") == "name: writer-test\n");
@@ -710,7 +713,7 @@ TEST_CASE("hdf5 writer: claims held in an asset - per-asset tiers, liabilities, 
   CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0);
   File f(path);
   const hid_t id = f.id;
-  CHECK(int_attr(id, "/", "format_version") == 2);
+  CHECK(int_attr(id, "/", "format_version") == 3);
   CHECK(string_attr(id, "/", "currencies") == "USD,BTC");
   const auto portfolios = read_portfolios(id);
   REQUIRE(portfolios.size() == 1);
