@@ -3,11 +3,13 @@
 // (scenarios/loader.hpp) exits 2, OutputError and engine errors exit 1.
 //   0   success
 //   1   a run (or writing its output) failed
-//   2   a usage, scenario or sweep-file error
+//   2   a usage, scenario or sweep-file error; `bankrun resume` without a checkpoint or of a
+//       complete run; a branch (`run --from`) making a change a branch cannot make
 //   3   `bankrun merge`: the index was written, but some runs are missing or failed
 //   130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM (what Slurm sends at a time limit,
 //       SIGKILL following): the run stops after its tick and its file is closed as
-//       `<out>.partial`, consistent up to the last tick, status="interrupted"
+//       `<out>.partial`, consistent up to the last tick, status="interrupted" (with
+//       --checkpoint-every, a checkpoint of that tick is saved first: `bankrun resume`)
 // Only a complete run's file has the final name; a failed run (exit 1) leaves
 // `<out>.partial` marked status="failed", a killed one `<out>.partial` marked "running".
 #include <stdexcept>

@@ -409,8 +409,10 @@ Subcommand add_resume_command(CLI::App& app) {
   cmd->footer(
       "Rebuilds the run from the scenario stored in the checkpoint, cuts OUT.h5.partial back to "
       "the checkpoint's tick and runs the remaining ticks; the finished OUT.h5 has the same "
-      "datasets as an uninterrupted run, for any thread count. Checkpoints go on as the run "
-      "had them unless --checkpoint-every is given. Exit statuses as for `bankrun run`.");
+      "datasets as an uninterrupted run, for any thread count. The rolling checkpoint goes on as "
+      "the run had it unless --checkpoint-every is given (--checkpoint-at ticks are not carried "
+      "over). Exit statuses as for `bankrun run`; 2 also when there is no checkpoint or the run "
+      "is complete.");
   return {cmd, [args] { return cmd_resume(*args); }};
 }
 

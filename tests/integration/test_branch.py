@@ -135,3 +135,21 @@ def test_branch_usage_errors(tmp_path, parent):
     assert proc.returncode == 2 and "not a scenario file" in proc.stderr
     proc = run_bankrun("run", "--from", ckpt, "-o", tmp_path / "x.h5", "--seed", "3", check=False)
     assert proc.returncode == 2 and "seed cannot change" in proc.stderr
+
+
+def test_a_branch_resumes_as_any_run(tmp_path, parent):
+    """A branch's own checkpoint carries its parent: resumed, the child is the same file."""
+    child = tmp_path / "child.h5"
+    change = CHANGES["halt 24 h earlier"]
+    run_bankrun("run", "--from", checkpoint(parent), "-o", child, "--quiet", "--threads", "2",
+                "--checkpoint-at", "150", *change)
+    whole = tmp_path / "whole.h5"
+    child.rename(whole)
+    # As a kill after tick 150 would leave it: the child's .partial and its checkpoint.
+    Path(f"{child}.partial").write_bytes(whole.read_bytes())
+    run_bankrun("resume", checkpoint(child, 150), "--quiet", "--threads", "1")
+    assert run_file_differences(whole, child) == []
+    with h5py.File(child, "r") as f:
+        assert attr_str(f.attrs["parent_file"]) == str(parent)
+        assert int(f.attrs["parent_tick"]) == BRANCH_TICK
+        assert attr_str(f.attrs["resumed_at_ticks"]) == "150"
