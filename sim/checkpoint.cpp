@@ -60,18 +60,11 @@ void check_state_header(const SimulationState& state, std::string_view scenario_
 }
 
 SimulationState Simulation::save_state(std::string scenario_digest) const {
-  SimulationState state;
-  state.scenario_digest = std::move(scenario_digest);
-  SaveArchive archive(state);
-  save_into(archive);
-  return state;
+  return save_state_of(*this, std::move(scenario_digest));
 }
 
 void Simulation::restore_state(const SimulationState& state, std::string_view scenario_digest) {
-  check_state_header(state, scenario_digest);
-  LoadArchive archive(state);
-  load_from(archive);
-  archive.finish();
+  restore_state_of(*this, state, scenario_digest);
 }
 
 }  // namespace bankrun

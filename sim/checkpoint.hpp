@@ -150,4 +150,23 @@ class LoadArchive : public StateArchive<LoadArchive> {
   std::size_t next_ = 0;
 };
 
+// The state of anything with save_into / load_from (a Simulation, a Run) in memory, and
+// its restore (header checked, every item used).
+template <class Subject>
+SimulationState save_state_of(const Subject& subject, std::string scenario_digest) {
+  SimulationState state;
+  state.scenario_digest = std::move(scenario_digest);
+  SaveArchive archive(state);
+  subject.save_into(archive);
+  return state;
+}
+template <class Subject>
+void restore_state_of(Subject& subject, const SimulationState& state,
+                      std::string_view scenario_digest) {
+  check_state_header(state, scenario_digest);
+  LoadArchive archive(state);
+  subject.load_from(archive);
+  archive.finish();
+}
+
 }  // namespace bankrun

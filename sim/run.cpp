@@ -16,18 +16,11 @@ SummaryBuilder summary_builder_for(const Simulation& sim) {
 Run::Run(Simulation& sim) : sim_(sim), summary_(summary_builder_for(sim)) {}
 
 SimulationState Run::save_state(std::string scenario_digest) const {
-  SimulationState state;
-  state.scenario_digest = std::move(scenario_digest);
-  SaveArchive archive(state);
-  save_into(archive);
-  return state;
+  return save_state_of(*this, std::move(scenario_digest));
 }
 
 void Run::restore_state(const SimulationState& state, std::string_view scenario_digest) {
-  check_state_header(state, scenario_digest);
-  LoadArchive archive(state);
-  load_from(archive);
-  archive.finish();
+  restore_state_of(*this, state, scenario_digest);
 }
 
 RunResult Run::run(Recorder& recorder, const RunControl& control) {
