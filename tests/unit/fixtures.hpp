@@ -74,7 +74,10 @@ inline Scenario reference_scenario(std::uint32_t n, std::uint64_t seed = 1) {
   s.population.agents = n;
   s.population.classes = {
       investor_class("all", 1.0, lognormal(8.0, 1.5), normal(0.5, 0.15, 0.0, 1.0), 0.05, 1.0)};
-  s.network = {NetworkSpec::Kind::kKOut, 10, 0.0};
+  s.network = NetworkSpec{};
+  s.network.kind = NetworkSpec::Kind::kKOut;
+  s.network.k = 10;
+  s.network.mean_degree = 0.0;  // unused by k_out
   s.stress = {0.6, 0.6, 0, 0.5, 0, 0.0};
   NewsEvent e;
   e.label = "shock";
