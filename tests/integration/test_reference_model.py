@@ -3,7 +3,7 @@ model (reference_model_numpy.py, beside this file): the mean trajectory over see
 within the statistical tolerance implied by the seed-to-seed spread."""
 import numpy as np
 
-from conftest import REFERENCE_YAML, run_bankrun
+from conftest import REFERENCE_YAML, assert_mean_trajectories_agree, run_bankrun
 import reference_model_numpy
 
 import h5py
@@ -31,22 +31,11 @@ def bankrun_trajectories(tmp_path):
     return np.array(agents), np.array(balance)
 
 
-def assert_means_agree(ours, theirs, what):
-    # Per tick: |mean_a - mean_b| <= z * sqrt(se_a^2 + se_b^2) + 1/N (one agent's worth of
-    # discreteness where both spreads vanish). z = 4 keeps the family-wise false-alarm
-    # rate over 100 correlated ticks well below 1%.
-    se = np.sqrt(ours.var(axis=0, ddof=1) / len(ours) + theirs.var(axis=0, ddof=1) / len(theirs))
-    diff = np.abs(ours.mean(axis=0) - theirs.mean(axis=0))
-    bad = np.nonzero(diff > 4 * se + 1.0 / N)[0]
-    assert bad.size == 0, (f"{what}: mean trajectories differ at ticks {bad.tolist()}: "
-                           f"ours {ours.mean(axis=0)[bad]}, reference {theirs.mean(axis=0)[bad]}, "
-                           f"se {se[bad]}")
-
-
 def test_reference_trajectory_matches_numpy(tmp_path, bankrun_bin):
     ours_agents, ours_balance = bankrun_trajectories(tmp_path)
     ref_agents, ref_balance = numpy_trajectories()
     # The comparison has power: the trajectories move (shock at t=10, cascade after).
     assert ref_agents.mean(axis=0)[5] < 0.2 and ref_agents.mean(axis=0)[-1] > 0.9
-    assert_means_agree(ours_agents, ref_agents, "fraction of agents withdrawn")
-    assert_means_agree(ours_balance, ref_balance, "fraction of balance withdrawn")
+    assert_mean_trajectories_agree(ours_agents, ref_agents, "fraction of agents withdrawn",
+                                   N)
+    assert_mean_trajectories_agree(ours_balance, ref_balance, "fraction of balance withdrawn", N)

@@ -54,12 +54,11 @@ def uninterrupted(tmp_path_factory):
     return files
 
 
-def kill_mid_run(out, name, threads, rng, sig=signal.SIGKILL):
+def kill_mid_run(out, name, threads, rng, sig=signal.SIGKILL, wait_up_to=3.0):
     """Starts a checkpointed run and sends `sig` at a random moment after its first
     checkpoint; retries (with shorter waits) until the signal lands mid-run. Returns the
     tick of the checkpoint left behind."""
     scenario, overrides, every = SCENARIOS[name]
-    wait_up_to = 3.0
     for attempt in range(10):
         for p in (out, partial(out), rolling_checkpoint(out)):
             p.unlink(missing_ok=True)
@@ -111,13 +110,22 @@ def test_resume_after_sigterm_and_a_second_kill(tmp_path, uninterrupted):
     the resumed run is killed again and resumed again."""
     rng = random.Random(f"{SEED}-twice")
     out = tmp_path / "run.h5"
-    first = kill_mid_run(out, "contagion", 2, rng, sig=signal.SIGTERM)
+    # Early in the run, so that the resumed part has checkpoints of its own to be killed after.
+    first = kill_mid_run(out, "contagion", 2, rng, sig=signal.SIGTERM, wait_up_to=1.0)
     with h5py.File(partial(out), "r") as f:  # stopped after the checkpoint's tick
         assert attr_str(f.attrs["status"]) == "interrupted"
         assert int(f.attrs["ticks_recorded"]) == first
     proc = subprocess.Popen([str(BANKRUN), "resume", str(rolling_checkpoint(out)), "--quiet",
                              "--threads", "1"], stderr=subprocess.PIPE, text=True)
-    time.sleep(rng.uniform(0.5, 1.5))
+    # Killed at a random moment after the resumed part's first checkpoint.
+    while proc.poll() is None:
+        try:
+            if checkpoint_tick(rolling_checkpoint(out)) > first:
+                break
+        except OSError:  # being replaced
+            pass
+        time.sleep(0.002)
+    time.sleep(rng.uniform(0.0, 0.3))
     proc.kill()
     proc.communicate()
     second = checkpoint_tick(rolling_checkpoint(out))

@@ -5,7 +5,7 @@ benchmark's ratio compares the same model."""
 import h5py
 import numpy as np
 
-from conftest import SOURCE_DIR, run_bankrun
+from conftest import SOURCE_DIR, assert_mean_trajectories_agree, run_bankrun
 import steady_state_numpy
 
 STEADY_YAML = SOURCE_DIR / "scenarios/bench/steady-state.yaml"
@@ -57,23 +57,6 @@ def bankrun_trajectories(tmp_path):
     return stack(runs)
 
 
-def assert_means_agree(ours, theirs, what):
-    # Per tick: |mean_a - mean_b| <= 4 * sqrt(se_a^2 + se_b^2) + 1/N. Each mean is over
-    # SEEDS independent runs, so its standard error is sd / sqrt(SEEDS) (sample sd over the
-    # seeds, ddof=1); the difference of two independent means has standard error
-    # sqrt(se_a^2 + se_b^2). With 16 seeds the t-distribution's two-sided 1e-4 quantile
-    # (15 d.o.f.) is about 5.2 for one tick, but ticks are strongly correlated (the
-    # trajectories are smooth), so z = 4 over 150 ticks gives well below 1 % family-wise
-    # false alarms while keeping power against a model difference of a few per cent.
-    # 1/N: one agent's (or 1/N of D(0)'s) worth of discreteness where both spreads vanish.
-    se = np.sqrt(ours.var(axis=0, ddof=1) / len(ours) + theirs.var(axis=0, ddof=1) / len(theirs))
-    diff = np.abs(ours.mean(axis=0) - theirs.mean(axis=0))
-    bad = np.nonzero(diff > 4 * se + 1.0 / N)[0]
-    assert bad.size == 0, (f"{what}: mean trajectories differ at ticks {bad.tolist()}: "
-                           f"bankrun {ours.mean(axis=0)[bad]}, numpy {theirs.mean(axis=0)[bad]}, "
-                           f"se {se[bad]}")
-
-
 def test_steady_state_trajectory_matches_numpy(tmp_path, bankrun_bin):
     ours = bankrun_trajectories(tmp_path)
     ref = numpy_trajectories()
@@ -84,4 +67,4 @@ def test_steady_state_trajectory_matches_numpy(tmp_path, bankrun_bin):
     assert ref["re-deposited / D(0), mean over ticks"].mean() > 0.005
     assert (ref["queue count / N"].mean(axis=0) > 0).mean() > 0.5
     for what in ref:
-        assert_means_agree(ours[what], ref[what], what)
+        assert_mean_trajectories_agree(ours[what], ref[what], what, N)
