@@ -283,9 +283,8 @@ struct ResumeArgs {
 std::string checkpoint_named_by(const std::string& path) {
   namespace fs = std::filesystem;
   const std::string partial_suffix = partial_path_of("");
-  const std::string output = path.ends_with(partial_suffix)
-                                 ? path.substr(0, path.size() - partial_suffix.size())
-                                 : path;
+  const std::string output =
+      path.ends_with(partial_suffix) ? path.substr(0, path.size() - partial_suffix.size()) : path;
   const std::string ckpt = path.ends_with(".ckpt") ? path : checkpoint_path_of(output);
   std::error_code ec;
   if (!fs::is_regular_file(ckpt, ec))
