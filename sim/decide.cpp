@@ -49,8 +49,10 @@ Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, do
     if (d.rule == DecisionSpec::Rule::kThreshold) {
       if (s > theta) return Outcome::kWithdraw;
     } else {
-      const double p = d.hazard_rate * normal_cdf((s - theta) / d.temperature);
-      if (CounterRng(scenario_.seed, Stream::kHazard, tick, i).uniform01() < p)
+      // U < h0 Phi(z): since h0 Phi(z) <= h0 (also in floating point, Phi <= 1), U >= h0
+      // decides "no" without evaluating Phi, which is most of the cost.
+      const double u = CounterRng(scenario_.seed, Stream::kHazard, tick, i).uniform01();
+      if (u < d.hazard_rate && u < d.hazard_rate * normal_cdf((s - theta) / d.temperature))
         return Outcome::kWithdraw;
     }
   }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "agents/parallel.hpp"
 #include "checkpoint.hpp"
 
 namespace bankrun {
@@ -21,15 +22,59 @@ std::size_t runtime_events(const Scenario& scenario) {
   return count;
 }
 
+bool every_attention_one(const Scenario& scenario) {
+  for (const InvestorClass& c : scenario.population.classes)
+    if (!(c.attention == Distribution::constant(1.0))) return false;
+  return true;
+}
+
 }  // namespace
 
-NewsBoard::NewsBoard(const Scenario& scenario) : seed_(scenario.seed), events_(scenario.news) {
+NewsBoard::NewsBoard(const Scenario& scenario, std::uint32_t agents)
+    : seed_(scenario.seed),
+      events_(scenario.news),
+      full_attention_(every_attention_one(scenario)) {
   draw_news_process(scenario);
   scenario_events_ = events_.size();
   capacity_ = events_.size() + runtime_events(scenario);
   events_.reserve(capacity_);
   value_.assign(capacity_, 0.0);
   live_.resize(capacity_);
+  const std::size_t slots = agents > 0 ? slots_needed(runtime_events(scenario)) : 0;
+  if (slots == 0 || slots > kMaxReachSlots) return;
+  reach_words_ = (std::size_t{agents} + 63) / 64;
+  reach_bits_.assign(slots * reach_words_, 0);
+  slot_of_.assign(capacity_, -1);
+  free_slots_.resize(slots);
+  reset_reach_slots();
+}
+
+std::size_t NewsBoard::reach_slots(const Scenario& scenario) {
+  const NewsBoard board(scenario);
+  const std::size_t slots = board.slots_needed(runtime_events(scenario));
+  return slots <= kMaxReachSlots ? slots : 0;
+}
+
+// The most events needing reach draws that can be live at once: the largest overlap of the
+// boxes [t_j, t_j + d_j) of the scenario's and drawn events, plus every event the run can add.
+std::size_t NewsBoard::slots_needed(std::size_t runtime) const {
+  std::vector<std::pair<std::int64_t, int>> edges;  // (tick, +1 start / -1 end)
+  for (const NewsEvent& e : events_) {
+    if (!needs_reach_draw(e) || e.duration_ticks <= 0) continue;
+    edges.push_back({e.tick, +1});
+    edges.push_back({std::int64_t{e.tick} + e.duration_ticks, -1});
+  }
+  std::sort(edges.begin(), edges.end());  // at equal ticks the ends (-1) come first
+  std::int64_t live = 0, most = 0;
+  for (const auto& [tick, change] : edges) most = std::max(most, live += change);
+  return static_cast<std::size_t>(most) + runtime;
+}
+
+void NewsBoard::reset_reach_slots() {
+  std::fill(slot_of_.begin(), slot_of_.end(), -1);
+  free_count_ = free_slots_.size();
+  for (std::size_t s = 0; s < free_count_; ++s)
+    free_slots_[s] = static_cast<std::uint32_t>(free_count_ - 1 - s);
 }
 
 // Stochastic news: at each tick t of [start, end) a Poisson(rate) number of events, each
@@ -86,7 +131,7 @@ void NewsBoard::unpack_added(const std::vector<AddedEvent>& added,
     throw CheckpointError("news.added_labels", "longer than the events' labels");
 }
 
-double NewsBoard::prepare(std::int32_t t) {
+double NewsBoard::prepare(std::int32_t t, const Population& population) {
   live_count_ = 0;
   live_targeted_ = false;
   double total = 0.0;
@@ -102,7 +147,44 @@ double NewsBoard::prepare(std::int32_t t) {
     }
     total += v;
   }
+  if (!reach_bits_.empty()) update_reach_bits(population);
   return total;
+}
+
+// Frees the slots of events that are no longer live; draws the bits of live events that
+// have none yet (they became live at t, or the run was restored at t).
+void NewsBoard::update_reach_bits(const Population& population) {
+  for (std::size_t j = 0; j < events_.size(); ++j)
+    if (slot_of_[j] >= 0 && value_[j] == 0.0) {
+      free_slots_[free_count_++] = static_cast<std::uint32_t>(slot_of_[j]);
+      slot_of_[j] = -1;
+    }
+  for (std::uint32_t k = 0; k < live_count_; ++k) {
+    const std::uint32_t j = live_[k];
+    if (slot_of_[j] >= 0 || !needs_reach_draw(events_[j])) continue;
+    if (free_count_ == 0) throw std::logic_error("news board: more live events than reach slots");
+    const std::uint32_t slot = free_slots_[--free_count_];
+    slot_of_[j] = static_cast<std::int32_t>(slot);
+    draw_reach_bits(j, slot, population);
+  }
+}
+
+// Bit i of the slot: whether event j reached agent i (reached(), the draw of agent_news_drawn).
+void NewsBoard::draw_reach_bits(std::uint32_t j, std::uint32_t slot, const Population& population) {
+  const std::uint32_t n = population.size();
+  if ((std::size_t{n} + 63) / 64 != reach_words_)
+    throw std::logic_error("news board: reach bits sized for another population");
+  std::uint64_t* bits = reach_bits_.data() + std::size_t{slot} * reach_words_;
+  for_pieces(std::size_t{0}, reach_words_, 64, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t w = lo; w < hi; ++w) {
+      std::uint64_t word = 0;
+      const std::uint32_t first = static_cast<std::uint32_t>(w * 64);
+      const std::uint32_t count = std::min<std::uint32_t>(64, n - first);
+      for (std::uint32_t b = 0; b < count; ++b)
+        word |= std::uint64_t{reached(j, first + b, population)} << b;
+      bits[w] = word;
+    }
+  });
 }
 
 }  // namespace bankrun

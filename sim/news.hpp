@@ -5,6 +5,13 @@
 // the news of write-downs), in the order they happen. An event's index in the list keys
 // whether it reached each agent, so the list never changes order; room for every event the
 // run can add is reserved at construction, so adding one never allocates.
+//
+// Reach bits: whether event j reached agent i is a pure function of (seed, j, i), so it is
+// drawn for all agents once, when j becomes live, into one bit per agent of a slot of a
+// pool reserved at construction (one slot per event that can be live at once), instead of
+// once per agent and tick; the slot is freed when j stops being live. Where the pool would
+// need more than kMaxReachSlots slots the draws are made per agent and tick as before
+// (same values: the bits are the same draws).
 #include <cstdint>
 #include <vector>
 
@@ -16,14 +23,21 @@ namespace bankrun {
 
 class NewsBoard {
  public:
-  explicit NewsBoard(const Scenario& scenario);
+  // `agents` > 0: reserve the reach bits for that many agents (see above); 0: none.
+  explicit NewsBoard(const Scenario& scenario, std::uint32_t agents = 0);
+
+  // The pool's size: at most this many slots, each of ceil(N / 64) 64-bit words.
+  static constexpr std::size_t kMaxReachSlots = 32;
+  // The slots a run of `scenario` reserves (0 = reach drawn per agent and tick).
+  static std::size_t reach_slots(const Scenario& scenario);
 
   // An event added during the run; throws std::logic_error beyond the room reserved.
   void add(NewsEvent event);
 
   // The values of tick t: A_j exp(-(t - t_j) / tau_j) for t_j <= t < t_j + d_j, else 0.
-  // Returns their sum (the total news signal of the tick).
-  double prepare(std::int32_t t);
+  // Returns their sum (the total news signal of the tick). Draws the reach bits of the
+  // events that became live (or are live after a restore) and frees those of the others.
+  double prepare(std::int32_t t, const Population& population);
   bool any_live() const { return live_count_ > 0; }
 
   // N_i(t), after prepare(t); see the definition below.
@@ -49,6 +63,13 @@ class NewsBoard {
   void pack_added(std::vector<AddedEvent>& added, std::vector<char>& labels) const;
   void unpack_added(const std::vector<AddedEvent>& added, const std::vector<char>& labels);
   void draw_news_process(const Scenario& scenario);
+  bool needs_reach_draw(const NewsEvent& e) const { return e.reach < 1.0 || !full_attention_; }
+  bool reached(std::uint32_t j, std::uint32_t i, const Population& population) const;
+  std::size_t slots_needed(std::size_t runtime) const;
+  void reset_reach_slots();
+  void update_reach_bits(const Population& population);
+  void draw_reach_bits(std::uint32_t j, std::uint32_t slot, const Population& population);
+  double agent_news_drawn(std::uint32_t i, const Population& population) const;
 
   std::uint64_t seed_;
   std::vector<NewsEvent> events_;
@@ -58,6 +79,13 @@ class NewsBoard {
   std::vector<std::uint32_t> live_;  // the live events of this tick, in list order
   std::uint32_t live_count_ = 0;
   bool live_targeted_ = false;  // a live event has a target institution
+  // Reach bits (empty pool: drawn per agent and tick).
+  bool full_attention_ = false;         // every agent's attention is 1
+  std::size_t reach_words_ = 0;         // 64-bit words per slot
+  std::vector<std::uint64_t> reach_bits_;   // slot s: [s * reach_words_, (s + 1) * reach_words_)
+  std::vector<std::int32_t> slot_of_;       // per event: its slot, or -1
+  std::vector<std::uint32_t> free_slots_;   // a stack; its room is reserved
+  std::size_t free_count_ = 0;
 };
 
 template <class Archive>
@@ -67,16 +95,48 @@ void NewsBoard::visit_state(Archive& a) {
   if constexpr (!Archive::loading) pack_added(added, labels);
   a.items("news.added_events", added);
   a.items("news.added_labels", labels);
-  if constexpr (Archive::loading) unpack_added(added, labels);
+  if constexpr (Archive::loading) {
+    unpack_added(added, labels);
+    if (!reach_bits_.empty()) reset_reach_slots();  // the next prepare() draws them again
+  }
 }
 
 // N_i(t): sum of the live events' values over those that reached agent i (events with a
 // target institution reach only its depositors). Whether event j reached i is drawn once
-// per (event, agent) (a pure function, so nothing is stored): reached iff
+// per (event, agent) (a pure function): reached iff reach_j * attention_i >= 1 or
 // U_ij < reach_j * attention_i, where U_ij is the (j mod 4)-th 32-bit word of the Philox
 // block of (seed, kNewsReach, slot floor(j / 4), id i) divided by 2^32 — one block serves
-// four consecutive events. Inline: it is called per agent in the decide loop.
+// four consecutive events. Inline: it is called per agent in the decide loop; the sum runs
+// in list order whether the draws come from the reach bits or are made here.
+inline bool NewsBoard::reached(std::uint32_t j, std::uint32_t i,
+                               const Population& population) const {
+  const double p = events_[j].reach * population.attention[i];
+  if (p >= 1.0) return true;
+  const auto words = CounterRng::block_at(seed_, Stream::kNewsReach, j / 4, i);
+  return words[j % 4] * 0x1.0p-32 < p;
+}
+
 inline double NewsBoard::agent_news(std::uint32_t i, const Population& population) const {
+  if (reach_bits_.empty()) return agent_news_drawn(i, population);
+  const std::int32_t account = live_targeted_ ? population.account[i] : -1;
+  const std::size_t word = i >> 6;
+  const std::uint64_t bit = std::uint64_t{1} << (i & 63);
+  double n = 0.0;
+  for (std::uint32_t k = 0; k < live_count_; ++k) {
+    const std::uint32_t j = live_[k];
+    const NewsEvent& e = events_[j];
+    if (e.institution >= 0 && e.institution != account) continue;
+    const std::int32_t slot = slot_of_[j];
+    if (slot >= 0 && !(reach_bits_[static_cast<std::size_t>(slot) * reach_words_ + word] & bit))
+      continue;
+    n += value_[j];
+  }
+  return n;
+}
+
+// The same sum with the draws made here (no reach bits): one Philox block per group of four
+// consecutive live events.
+inline double NewsBoard::agent_news_drawn(std::uint32_t i, const Population& population) const {
   const double attention = population.attention[i];
   const std::int32_t account = live_targeted_ ? population.account[i] : -1;
   std::uint32_t group = ~0u;

@@ -19,7 +19,7 @@ Simulation::Simulation(Scenario scenario)
       portfolio_(scenario_, classes_),
       institutions_(build_institutions()),
       active_(population_.size()),
-      news_(scenario_),
+      news_(scenario_, population_.size()),
       public_signals_(scenario_, institutions_, portfolio_, classes_),
       peers_(scenario_, population_),
       policies_(scenario_, population_.size()),
@@ -105,7 +105,7 @@ std::vector<Institution> Simulation::build_institutions() const {
 void Simulation::observe(std::int32_t t) {
   policies_.apply(t, institutions_, institution_ticks_, news_);
   public_signals_.observe(t, institutions_, portfolio_, institution_ticks_);
-  record_.news_signal = news_.prepare(t);
+  record_.news_signal = news_.prepare(t, population_);
   peers_.reveal(t, population_);
 }
 

@@ -124,16 +124,16 @@ TEST_CASE("news board: values A exp(-age / tau) inside the box, reach by target 
   Scenario s = news_only_scenario(4, 0.5, 0.0);
   s.news = {{"all", 2, 0.8, 4.0, 3, 1.0, -1}, {"bank 1 only", 2, 0.5, 1e300, kForever, 1.0, 1}};
   NewsBoard board(s);
-  CHECK(board.prepare(1) == 0.0);
-  CHECK_FALSE(board.any_live());
-  const double total = board.prepare(3);  // age 1
-  CHECK(board.any_live());
-  CHECK(total == doctest::Approx(0.8 * std::exp(-0.25) + 0.5));
   Population p = plain_population(4);
   p.account[2] = 1;
+  CHECK(board.prepare(1, p) == 0.0);
+  CHECK_FALSE(board.any_live());
+  const double total = board.prepare(3, p);  // age 1
+  CHECK(board.any_live());
+  CHECK(total == doctest::Approx(0.8 * std::exp(-0.25) + 0.5));
   CHECK(board.agent_news(0, p) == doctest::Approx(0.8 * std::exp(-0.25)));
   CHECK(board.agent_news(2, p) == doctest::Approx(0.8 * std::exp(-0.25) + 0.5));
-  board.prepare(5);  // the first event's box (3 ticks) is over
+  board.prepare(5, p);  // the first event's box (3 ticks) is over
   CHECK(board.agent_news(0, p) == 0.0);
   CHECK(board.agent_news(2, p) == doctest::Approx(0.5));
 }
@@ -145,14 +145,42 @@ TEST_CASE(
   NewsBoard board(s);
   const std::uint32_t n = 20000;
   const Population p = plain_population(n);
-  board.prepare(0);
+  board.prepare(0, p);
   std::vector<double> first(n);
   double reached = 0;
   for (std::uint32_t i = 0; i < n; ++i) reached += first[i] = board.agent_news(i, p);
   // Binomial(n, 0.3): SE = sqrt(n 0.3 0.7).
   CHECK(std::abs(reached - 0.3 * n) < 5 * std::sqrt(n * 0.3 * 0.7));
-  board.prepare(7);
+  board.prepare(7, p);
   for (std::uint32_t i = 0; i < n; i += 97) CHECK(board.agent_news(i, p) == first[i]);
+}
+
+TEST_CASE("news board: reach bits drawn once per event equal the draws made per agent and tick") {
+  Scenario s = news_only_scenario(1, 0.5, 0.0);
+  s.news_process.rate_per_tick = 0.8;  // overlapping events, slots reused as they end
+  s.news_process.magnitude = constant(0.1);
+  s.news_process.duration_ticks = 5;
+  s.news_process.reach = 0.4;
+  s.news = {{"targeted", 3, 0.7, 4.0, 8, 0.6, 1}, {"everyone", 2, 0.2, 1e300, kForever, 1.0, -1}};
+  s.population.classes[0].attention.kind = Distribution::Kind::kUniform;  // not all 1
+  const std::uint32_t n = 3000;
+  Population p = plain_population(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    p.attention[i] = 0.5f + 0.5f * static_cast<float>(i % 7) / 6.0f;
+    p.account[i] = static_cast<std::uint8_t>(i % 2);
+  }
+  REQUIRE(NewsBoard::reach_slots(s) > 1);
+  NewsBoard with_bits(s, n), drawn(s);
+  std::uint32_t reached_some = 0;
+  for (std::int32_t t = 0; t < 30; ++t) {
+    CHECK(with_bits.prepare(t, p) == drawn.prepare(t, p));
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const double v = with_bits.agent_news(i, p);
+      CHECK(v == drawn.agent_news(i, p));
+      reached_some += v != 0.0;
+    }
+  }
+  CHECK(reached_some > 0);
 }
 
 TEST_CASE("portfolio: parts are floors of the weights, USD takes the remainder") {
