@@ -31,10 +31,28 @@ class Philox4x32 {
     return c;
   }
 
- private:
   static constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
   static constexpr std::uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
 };
+
+// The first Philox blocks of up to kBatchLanes coordinates, as four word arrays (lane a
+// holds the block of ids[a]).
+inline constexpr std::uint32_t kBatchLanes = 256;
+struct BlockWords {
+  alignas(64) std::uint32_t w0[kBatchLanes], w1[kBatchLanes], w2[kBatchLanes], w3[kBatchLanes];
+  Philox4x32::Counter lane(std::uint32_t a) const { return {w0[a], w1[a], w2[a], w3[a]}; }
+};
+
+// out.lane(a) = CounterRng::block_at(seed, stream, slot, ids[a]) for a < count
+// (count <= kBatchLanes), computed 8 or 4 lanes at a time where the processor can (rng.cpp).
+void first_blocks(std::uint64_t seed, Stream stream, std::uint32_t slot, const std::uint32_t* ids,
+                  std::uint32_t count, BlockWords& out);
+// The same through a chosen instruction set (tests; a path the processor lacks must not be
+// chosen): the fastest the processor has is the one first_blocks uses.
+enum class BlockPath { kScalar, kAvx2, kAvx512 };
+BlockPath fastest_block_path();
+void first_blocks(std::uint64_t seed, Stream stream, std::uint32_t slot, const std::uint32_t* ids,
+                  std::uint32_t count, BlockWords& out, BlockPath path);
 
 // The generator for one coordinate (seed, stream, slot, id). `slot` is the tick for
 // per-tick draws, an event index for per-event draws, 0 for set-up draws.
@@ -52,6 +70,16 @@ class CounterRng {
                                                 std::uint32_t slot, std::uint32_t id) {
     return Philox4x32::block({id, slot, static_cast<std::uint32_t>(stream), 0}, key_of(seed));
   }
+
+  // The same generator when its first block, block_at(seed, stream, slot, id), has already
+  // been computed (first_blocks()): the draws are the same, from the second block on too.
+  constexpr CounterRng(std::uint64_t seed, Stream stream, std::uint32_t slot, std::uint32_t id,
+                       const Philox4x32::Counter& first_block)
+      : key_{key_of(seed)},
+        counter_{id, slot, static_cast<std::uint32_t>(stream), 1},
+        buffer_{(std::uint64_t{first_block[0]} << 32) | first_block[1],
+                (std::uint64_t{first_block[2]} << 32) | first_block[3]},
+        buffered_{2} {}
 
   static constexpr result_type min() { return 0; }
   static constexpr result_type max() { return ~result_type{0}; }

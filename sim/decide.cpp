@@ -19,6 +19,20 @@ double normal_cdf(double x) {
 
 }  // namespace
 
+// The draws and the news term of a batch of active agents, computed before their decisions:
+// the first Philox blocks of the noise and hazard streams, several lanes at a time
+// (first_blocks), and N_i(t) event by event over the batch (NewsBoard::sum_news). Each
+// agent's value is the one decide_agent would have computed alone.
+void Simulation::prepare_batch(const std::uint32_t* ids, std::uint32_t count, std::int32_t t,
+                               DecideBatch& batch) const {
+  const auto tick = static_cast<std::uint32_t>(t);
+  if (news_.any_live()) news_.sum_news(ids, count, population_, batch.news);
+  if (any_noise_)
+    first_blocks(scenario_.seed, Stream::kDecisionNoise, tick, ids, count, batch.noise);
+  if (scenario_.decision.rule == DecisionSpec::Rule::kHazard)
+    first_blocks(scenario_.seed, Stream::kHazard, tick, ids, count, batch.hazard);
+}
+
 // S_i(t) = b_news N_i(t) + b_peer P_i(t-L) + b_flow G_k(t-1) + b_queue Q_k(t-1)
 //          + b_price X_k(t-1) + carry S_i(t-1) + eps_i(t),  eps_i(t) ~ Normal(0, sigma_i)
 // keyed by (t, i), where k is i's account institution (PublicSignals::term(k, c)
@@ -27,15 +41,17 @@ double normal_cdf(double x) {
 // h0 * Phi((S_i - theta_i) / T), U ~ (seed, kHazard, t, i). Only an agent with a claim
 // can withdraw. An agent with funds outside re-deposits, if its class allows it, with
 // probability redeposit_rate when S_i < calm_threshold, U ~ (seed, kRedeposit, t, i).
+// Lane a of `batch` holds agent i's news term and first blocks (prepare_batch).
 Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, double public_term,
+                                             const DecideBatch& batch, std::uint32_t a,
                                              double& stress) {
   const StressSpec& w = scenario_.stress;
   const auto tick = static_cast<std::uint32_t>(t);
   double s = public_term + w.carry * population_.stress[i];
-  if (news_.any_live()) s += w.news_weight * news_.agent_news(i, population_);
+  if (news_.any_live()) s += w.news_weight * batch.news[a];
   if (w.peer_weight != 0.0) s += w.peer_weight * peers_.fraction(i, network_, population_);
   if (population_.noise_sd[i] > 0.0f) {
-    CounterRng rng(scenario_.seed, Stream::kDecisionNoise, tick, i);
+    CounterRng rng(scenario_.seed, Stream::kDecisionNoise, tick, i, batch.noise.lane(a));
     s += boost::random::normal_distribution<double>(0.0, population_.noise_sd[i])(rng);
   }
   if (policies_.insured(i, population_)) s *= policies_.insured_scale(i, population_);
@@ -51,7 +67,8 @@ Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, do
     } else {
       // U < h0 Phi(z): since h0 Phi(z) <= h0 (also in floating point, Phi <= 1), U >= h0
       // decides "no" without evaluating Phi, which is most of the cost.
-      const double u = CounterRng(scenario_.seed, Stream::kHazard, tick, i).uniform01();
+      const double u =
+          CounterRng(scenario_.seed, Stream::kHazard, tick, i, batch.hazard.lane(a)).uniform01();
       if (u < d.hazard_rate && u < d.hazard_rate * normal_cdf((s - theta) / d.temperature))
         return Outcome::kWithdraw;
     }
@@ -81,21 +98,27 @@ void Simulation::decide(std::int32_t t) {
     // One institution and USD-only claims (the common case): one public term for all.
     const bool uniform = public_signals_.uniform();
     const double uniform_term = public_signals_.term(0, 0);
-    for (std::uint32_t k = lo; k < hi; ++k) {
-      const std::uint32_t i = ids[k];
-      const std::uint8_t c = population_.class_id[i];
-      const double public_term =
-          uniform ? uniform_term : public_signals_.term(population_.account[i], c);
-      double stress;
-      const Outcome outcome = decide_agent(i, t, public_term, stress);
-      class_stress[c] += stress;
-      ++class_acting[c];
-      if (outcome == Outcome::kWithdraw) {
-        withdraw[counts.withdraw++] = i;
-        continue;
+    DecideBatch batch;
+    for (std::uint32_t first = lo; first < hi; first += kBatchLanes) {
+      const std::uint32_t count = std::min(kBatchLanes, hi - first);
+      prepare_batch(ids + first, count, t, batch);
+      for (std::uint32_t a = 0; a < count; ++a) {
+        // ids[first + a] is read before any stayer is written at or after it (stay_slots).
+        const std::uint32_t i = ids[first + a];
+        const std::uint8_t c = population_.class_id[i];
+        const double public_term =
+            uniform ? uniform_term : public_signals_.term(population_.account[i], c);
+        double stress;
+        const Outcome outcome = decide_agent(i, t, public_term, batch, a, stress);
+        class_stress[c] += stress;
+        ++class_acting[c];
+        if (outcome == Outcome::kWithdraw) {
+          withdraw[counts.withdraw++] = i;
+          continue;
+        }
+        if (outcome == Outcome::kRedeposit) redeposit[counts.redeposit++] = i;
+        stay[counts.stay++] = i;
       }
-      if (outcome == Outcome::kRedeposit) redeposit[counts.redeposit++] = i;
-      stay[counts.stay++] = i;
     }
     class_stress_.store_block(b, class_stress, class_acting);
     active_.set_block(b, counts);

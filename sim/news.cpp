@@ -1,6 +1,7 @@
 #include "news.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <boost/random/poisson_distribution.hpp>
 #include <cmath>
 #include <stdexcept>
@@ -31,9 +32,7 @@ bool every_attention_one(const Scenario& scenario) {
 }  // namespace
 
 NewsBoard::NewsBoard(const Scenario& scenario, std::uint32_t agents)
-    : seed_(scenario.seed),
-      events_(scenario.news),
-      full_attention_(every_attention_one(scenario)) {
+    : seed_(scenario.seed), events_(scenario.news), full_attention_(every_attention_one(scenario)) {
   draw_news_process(scenario);
   scenario_events_ = events_.size();
   capacity_ = events_.size() + runtime_events(scenario);
@@ -169,22 +168,72 @@ void NewsBoard::update_reach_bits(const Population& population) {
   }
 }
 
-// Bit i of the slot: whether event j reached agent i (reached(), the draw of agent_news_drawn).
+// The sums of agent_news in the same order (list order) per agent. A not-reached event adds
+// +0.0 instead of being skipped: the same value, since a sum that starts at +0.0 is never
+// -0.0 (round to nearest gives +0.0 for an exact zero sum unless both terms are -0.0).
+void NewsBoard::sum_news(const std::uint32_t* ids, std::uint32_t count,
+                         const Population& population, double* out) const {
+  if (reach_bits_.empty()) {
+    for (std::uint32_t a = 0; a < count; ++a) out[a] = agent_news_drawn(ids[a], population);
+    return;
+  }
+  std::fill_n(out, count, 0.0);
+  for (std::uint32_t k = 0; k < live_count_; ++k) {
+    const std::uint32_t j = live_[k];
+    const double v = value_[j];
+    const std::int32_t target = events_[j].institution;
+    const std::int32_t slot = slot_of_[j];
+    if (target < 0 && slot < 0) {
+      for (std::uint32_t a = 0; a < count; ++a) out[a] += v;
+      continue;
+    }
+    const std::uint64_t* bits =
+        slot >= 0 ? reach_bits_.data() + static_cast<std::size_t>(slot) * reach_words_ : nullptr;
+    // Branch-free (whether an agent was reached is a coin flip the branch predictor cannot
+    // learn): v's bits masked to +0.0 where not reached.
+    const auto v_bits = std::bit_cast<std::uint64_t>(v);
+    const std::uint8_t* account = population.account.data();
+    for (std::uint32_t a = 0; a < count; ++a) {
+      const std::uint32_t i = ids[a];
+      const std::uint64_t in_target = target < 0 || account[i] == target;
+      const std::uint64_t hit = bits == nullptr ? 1u : (bits[i >> 6] >> (i & 63)) & 1u;
+      out[a] += std::bit_cast<double>(v_bits & (std::uint64_t{0} - (in_target & hit)));
+    }
+  }
+}
+
+// Bit i of the slot: whether event j reached agent i (the draw agent_news_drawn makes, for
+// 256 agents at a time by first_blocks).
 void NewsBoard::draw_reach_bits(std::uint32_t j, std::uint32_t slot, const Population& population) {
   const std::uint32_t n = population.size();
   if ((std::size_t{n} + 63) / 64 != reach_words_)
     throw std::logic_error("news board: reach bits sized for another population");
+  constexpr std::size_t kWordsPerBatch = kBatchLanes / 64;
   std::uint64_t* bits = reach_bits_.data() + std::size_t{slot} * reach_words_;
-  for_pieces(std::size_t{0}, reach_words_, 64, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t w = lo; w < hi; ++w) {
-      std::uint64_t word = 0;
-      const std::uint32_t first = static_cast<std::uint32_t>(w * 64);
-      const std::uint32_t count = std::min<std::uint32_t>(64, n - first);
-      for (std::uint32_t b = 0; b < count; ++b)
-        word |= std::uint64_t{reached(j, first + b, population)} << b;
-      bits[w] = word;
-    }
-  });
+  const double reach = events_[j].reach;
+  for_pieces(
+      std::size_t{0}, (reach_words_ + kWordsPerBatch - 1) / kWordsPerBatch, 4,
+      [&](std::size_t lo, std::size_t hi) {
+        BlockWords words;
+        std::uint32_t ids[kBatchLanes];
+        const std::uint32_t* const word_of_event[4] = {words.w0, words.w1, words.w2, words.w3};
+        for (std::size_t batch = lo; batch < hi; ++batch) {
+          const auto first = static_cast<std::uint32_t>(batch * kBatchLanes);
+          const std::uint32_t count = std::min<std::uint32_t>(kBatchLanes, n - first);
+          for (std::uint32_t a = 0; a < count; ++a) ids[a] = first + a;
+          first_blocks(seed_, Stream::kNewsReach, j / 4, ids, count, words);
+          const std::uint32_t* u = word_of_event[j % 4];
+          for (std::uint32_t w = 0; w * 64 < count; ++w) {
+            std::uint64_t word = 0;
+            for (std::uint32_t b = 0; b < 64 && w * 64 + b < count; ++b) {
+              const std::uint32_t a = w * 64 + b;
+              const double p = reach * population.attention[first + a];
+              word |= std::uint64_t{p >= 1.0 || u[a] * 0x1.0p-32 < p} << b;
+            }
+            bits[batch * kWordsPerBatch + w] = word;
+          }
+        }
+      });
 }
 
 }  // namespace bankrun

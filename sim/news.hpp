@@ -42,6 +42,9 @@ class NewsBoard {
 
   // N_i(t), after prepare(t); see the definition below.
   double agent_news(std::uint32_t i, const Population& population) const;
+  // out[a] = agent_news(ids[a], population) for a < count, event by event over the agents.
+  void sum_news(const std::uint32_t* ids, std::uint32_t count, const Population& population,
+                double* out) const;
 
   // The events as run: scenario, drawn and added ones.
   const std::vector<NewsEvent>& events() const { return events_; }
@@ -64,7 +67,6 @@ class NewsBoard {
   void unpack_added(const std::vector<AddedEvent>& added, const std::vector<char>& labels);
   void draw_news_process(const Scenario& scenario);
   bool needs_reach_draw(const NewsEvent& e) const { return e.reach < 1.0 || !full_attention_; }
-  bool reached(std::uint32_t j, std::uint32_t i, const Population& population) const;
   std::size_t slots_needed(std::size_t runtime) const;
   void reset_reach_slots();
   void update_reach_bits(const Population& population);
@@ -80,11 +82,11 @@ class NewsBoard {
   std::uint32_t live_count_ = 0;
   bool live_targeted_ = false;  // a live event has a target institution
   // Reach bits (empty pool: drawn per agent and tick).
-  bool full_attention_ = false;         // every agent's attention is 1
-  std::size_t reach_words_ = 0;         // 64-bit words per slot
-  std::vector<std::uint64_t> reach_bits_;   // slot s: [s * reach_words_, (s + 1) * reach_words_)
-  std::vector<std::int32_t> slot_of_;       // per event: its slot, or -1
-  std::vector<std::uint32_t> free_slots_;   // a stack; its room is reserved
+  bool full_attention_ = false;            // every agent's attention is 1
+  std::size_t reach_words_ = 0;            // 64-bit words per slot
+  std::vector<std::uint64_t> reach_bits_;  // slot s: [s * reach_words_, (s + 1) * reach_words_)
+  std::vector<std::int32_t> slot_of_;      // per event: its slot, or -1
+  std::vector<std::uint32_t> free_slots_;  // a stack; its room is reserved
   std::size_t free_count_ = 0;
 };
 
@@ -108,14 +110,6 @@ void NewsBoard::visit_state(Archive& a) {
 // block of (seed, kNewsReach, slot floor(j / 4), id i) divided by 2^32 — one block serves
 // four consecutive events. Inline: it is called per agent in the decide loop; the sum runs
 // in list order whether the draws come from the reach bits or are made here.
-inline bool NewsBoard::reached(std::uint32_t j, std::uint32_t i,
-                               const Population& population) const {
-  const double p = events_[j].reach * population.attention[i];
-  if (p >= 1.0) return true;
-  const auto words = CounterRng::block_at(seed_, Stream::kNewsReach, j / 4, i);
-  return words[j % 4] * 0x1.0p-32 < p;
-}
-
 inline double NewsBoard::agent_news(std::uint32_t i, const Population& population) const {
   if (reach_bits_.empty()) return agent_news_drawn(i, population);
   const std::int32_t account = live_targeted_ ? population.account[i] : -1;

@@ -34,6 +34,8 @@ Simulation::Simulation(Scenario scenario)
     any_redeposit_ = any_redeposit_ || cls.redeposit_rate > 0.0;
   }
 
+  any_noise_ = std::any_of(population_.noise_sd.begin(), population_.noise_sd.end(),
+                           [](float sd) { return sd > 0.0f; });
   state_.assign(n, AgentState::kHolding);
   class_ticks_.resize(classes_);
   institution_ticks_.resize(nin);

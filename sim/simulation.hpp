@@ -141,7 +141,16 @@ class Simulation {
   void observe(std::int32_t t);
   // Phase 2, decide (decide.cpp).
   void decide(std::int32_t t);
-  Outcome decide_agent(std::uint32_t i, std::int32_t t, double public_term, double& stress);
+  // What the decide loop computes for a batch of agents before their decisions (on the
+  // stack of each block's task: 10 KiB).
+  struct DecideBatch {
+    double news[kBatchLanes];  // N_i(t)
+    BlockWords noise, hazard;  // first blocks of the noise and hazard streams
+  };
+  void prepare_batch(const std::uint32_t* ids, std::uint32_t count, std::int32_t t,
+                     DecideBatch& batch) const;
+  Outcome decide_agent(std::uint32_t i, std::int32_t t, double public_term,
+                       const DecideBatch& batch, std::uint32_t a, double& stress);
   bool can_redeposit(std::uint32_t i) const {
     return redeposit_rate_[population_.class_id[i]] > 0.0;
   }
@@ -178,6 +187,7 @@ class Simulation {
 
   std::vector<double> redeposit_rate_;  // per class
   bool any_redeposit_ = false;
+  bool any_noise_ = false;                   // some agent has sigma_i > 0
   std::vector<std::uint8_t> pending_parts_;  // per agent: parts of its request still unpaid
   Transfers transfers_;                      // payments on their way to destination institutions
   Money self_custody_ = 0;                   // funds withdrawn to self-custody, all agents

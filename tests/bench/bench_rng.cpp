@@ -1,7 +1,8 @@
 // The counter-based generator (agents/rng.hpp): one raw Philox4x32-10 block (the news-reach
 // draws use its words one at a time), a uniform from a fresh CounterRng (the hazard and
 // re-deposit draws), and the decide phase's noise: a CounterRng built for (seed, stream,
-// tick, i) and one Boost normal deviate drawn from it, as decide_agent does per agent.
+// tick, i) and one Boost normal deviate drawn from it, as decide_agent does per agent; and
+// the batched first blocks of the decide phase (first_blocks).
 #include <benchmark/benchmark.h>
 
 #include <boost/random/normal_distribution.hpp>
@@ -45,6 +46,21 @@ void BM_PhiloxNormal(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_PhiloxNormal);
+
+// The decide phase's batched first blocks (first_blocks, vectorised across lanes): items are
+// blocks, so the rate compares with BM_PhiloxBlock.
+void BM_PhiloxBatch(benchmark::State& state) {
+  static BlockWords out;
+  std::uint32_t ids[kBatchLanes];
+  std::uint32_t next = 0;
+  for (auto _ : state) {
+    for (std::uint32_t& id : ids) id = next++;
+    first_blocks(kSeed, Stream::kHazard, kTick, ids, kBatchLanes, out);
+    benchmark::DoNotOptimize(out.w0[0]);
+  }
+  state.SetItemsProcessed(state.iterations() * kBatchLanes);
+}
+BENCHMARK(BM_PhiloxBatch);
 
 }  // namespace
 }  // namespace bankrun

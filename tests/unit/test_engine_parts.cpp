@@ -171,6 +171,9 @@ TEST_CASE("news board: reach bits drawn once per event equal the draws made per 
   }
   REQUIRE(NewsBoard::reach_slots(s) > 1);
   NewsBoard with_bits(s, n), drawn(s);
+  std::vector<std::uint32_t> ids;  // an active list with gaps
+  for (std::uint32_t i = 0; i < n; i += 1 + i % 3) ids.push_back(i);
+  std::vector<double> batch_bits(ids.size()), batch_drawn(ids.size());
   std::uint32_t reached_some = 0;
   for (std::int32_t t = 0; t < 30; ++t) {
     CHECK(with_bits.prepare(t, p) == drawn.prepare(t, p));
@@ -178,6 +181,12 @@ TEST_CASE("news board: reach bits drawn once per event equal the draws made per 
       const double v = with_bits.agent_news(i, p);
       CHECK(v == drawn.agent_news(i, p));
       reached_some += v != 0.0;
+    }
+    with_bits.sum_news(ids.data(), static_cast<std::uint32_t>(ids.size()), p, batch_bits.data());
+    drawn.sum_news(ids.data(), static_cast<std::uint32_t>(ids.size()), p, batch_drawn.data());
+    for (std::size_t a = 0; a < ids.size(); ++a) {
+      CHECK(batch_bits[a] == drawn.agent_news(ids[a], p));
+      CHECK(batch_drawn[a] == batch_bits[a]);
     }
   }
   CHECK(reached_some > 0);

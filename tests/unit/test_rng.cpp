@@ -94,3 +94,28 @@ TEST_CASE("block_at is the first Philox block of a coordinate, as the generator 
       CHECK(rng() == ((std::uint64_t{w[0]} << 32) | w[1]));
     }
 }
+
+TEST_CASE("first_blocks computes block_at lane by lane; a generator given it draws the same") {
+  const std::uint64_t seed = 0xfedcba9876543210ULL;
+  std::vector<std::uint32_t> ids(bankrun::kBatchLanes);
+  for (std::uint32_t a = 0; a < ids.size(); ++a) ids[a] = a * 2654435761u;  // scattered ids
+  static bankrun::BlockWords out;
+  using bankrun::BlockPath;
+  std::vector<BlockPath> paths{BlockPath::kScalar};  // every path this processor can run
+  if (bankrun::fastest_block_path() != BlockPath::kScalar) paths.push_back(BlockPath::kAvx2);
+  if (bankrun::fastest_block_path() == BlockPath::kAvx512) paths.push_back(BlockPath::kAvx512);
+  for (const BlockPath path : paths)
+    for (std::uint32_t count : {1u, 7u, 13u, 64u, bankrun::kBatchLanes}) {
+      CAPTURE(static_cast<int>(path));
+      CAPTURE(count);
+      bankrun::first_blocks(seed, Stream::kDecisionNoise, 42, ids.data(), count, out, path);
+      for (std::uint32_t a = 0; a < count; ++a)
+        REQUIRE(out.lane(a) == CounterRng::block_at(seed, Stream::kDecisionNoise, 42, ids[a]));
+    }
+  bankrun::first_blocks(seed, Stream::kHazard, 9, ids.data(), bankrun::kBatchLanes, out);
+  for (std::uint32_t a = 0; a < bankrun::kBatchLanes; ++a) {
+    CounterRng fresh(seed, Stream::kHazard, 9, ids[a]);
+    CounterRng given(seed, Stream::kHazard, 9, ids[a], out.lane(a));
+    for (int draw = 0; draw < 6; ++draw) REQUIRE(fresh() == given());  // past the first block
+  }
+}
