@@ -10,15 +10,6 @@
 #include "simulation.hpp"
 
 namespace bankrun {
-namespace {
-
-// Standard normal CDF.
-double normal_cdf(double x) {
-  return 0.5 * std::erfc(-x * M_SQRT1_2);
-}
-
-}  // namespace
-
 // The draws and the news term of a batch of active agents, computed before their decisions:
 // the first Philox blocks of the noise and hazard streams, several lanes at a time
 // (first_blocks), and N_i(t) event by event over the batch (NewsBoard::sum_news). Each
@@ -66,10 +57,10 @@ Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, do
       if (s > theta) return Outcome::kWithdraw;
     } else {
       // U < h0 Phi(z): since h0 Phi(z) <= h0 (also in floating point, Phi <= 1), U >= h0
-      // decides "no" without evaluating Phi, which is most of the cost.
+      // decides "no" at once; else the table of hazard.hpp decides, mostly without Phi.
       const double u =
           CounterRng(scenario_.seed, Stream::kHazard, tick, i, batch.hazard.lane(a)).uniform01();
-      if (u < d.hazard_rate && u < d.hazard_rate * normal_cdf((s - theta) / d.temperature))
+      if (u < d.hazard_rate && hazard_.below(u, (s - theta) / d.temperature))
         return Outcome::kWithdraw;
     }
   }

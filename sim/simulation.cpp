@@ -25,7 +25,8 @@ Simulation::Simulation(Scenario scenario)
       policies_(scenario_, population_.size()),
       transfers_(institutions_.size(), portfolio_.currencies()),
       class_stress_(classes_, population_.size(), scenario_.output.stress_quantiles),
-      snapshots_(scenario_.output, population_.size()) {
+      snapshots_(scenario_.output, population_.size()),
+      hazard_(scenario_.decision.hazard_rate) {
   const std::uint32_t n = population_.size();
   const std::size_t nin = institutions_.size();
   pending_parts_.assign(n, 0);

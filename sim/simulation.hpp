@@ -45,6 +45,7 @@
 #include "agents/population.hpp"
 #include "checkpoint.hpp"
 #include "class_stress.hpp"
+#include "hazard.hpp"
 #include "institution.hpp"
 #include "news.hpp"
 #include "policies.hpp"
@@ -201,6 +202,7 @@ class Simulation {
   std::vector<std::size_t> asset_begin_;
 
   Snapshots snapshots_;
+  HazardProbability hazard_;  // h0 Phi of the hazard rule, tabulated
 
   std::int32_t tick_ = 0;
   std::int64_t withdrawn_agents_ = 0, paid_agents_ = 0;

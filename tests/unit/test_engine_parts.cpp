@@ -10,6 +10,7 @@
 
 #include "fixtures.hpp"
 #include "sim/active_list.hpp"
+#include "sim/hazard.hpp"
 #include "sim/news.hpp"
 #include "sim/portfolio.hpp"
 #include "sim/signals.hpp"
@@ -234,4 +235,22 @@ TEST_CASE("peers: a decision becomes visible L + 1 ticks later, as a share of ne
   peers.reveal(2, p);  // the deciders of tick 0
   CHECK(peers.fraction(0, network, p) == doctest::Approx(2.0 / 3.0));
   CHECK(peers.fraction(1, network, p) == 0.0);  // no neighbours
+}
+
+TEST_CASE("hazard table: below(u, x) is u < h0 Phi(x), at cell edges, in the tails and near p") {
+  for (const double h0 : {1.0, 0.2, 0.013}) {
+    const HazardProbability hazard(h0);
+    CounterRng rng(7, Stream::kHazard, 0, 0);
+    for (int n = 0; n < 200000; ++n) {
+      // x over the grid, past its ends and exactly on cell edges; u spread over [0, 1), and
+      // u just around p(x), where the table cannot decide.
+      const double x = n % 5 == 0 ? -8.0 + std::floor(rng.uniform01() * 1024.0) / 64.0
+                                  : (rng.uniform01() - 0.5) * 20.0;
+      const double p = hazard.exact(x);
+      const double u = n % 3 == 0 ? std::nextafter(p, n % 2 ? 0.0 : 1.0) : rng.uniform01() * h0;
+      REQUIRE(hazard.below(u, x) == (u < p));
+      REQUIRE(hazard.below(p, x) == false);
+    }
+    CHECK(hazard.below(0.0, std::nan("")) == (0.0 < hazard.exact(std::nan(""))));
+  }
 }
