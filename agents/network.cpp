@@ -46,7 +46,7 @@ std::uint32_t fetch_increment(T& counter) {
 }
 
 Network empty_network(std::uint32_t n) {
-  return Network(std::vector<std::uint64_t>(std::size_t{n} + 1, 0), {});
+  return Network::regular(n, 0, {});
 }
 
 void sort_rows(std::uint32_t n, const std::vector<std::uint64_t>& offsets,
@@ -161,8 +161,6 @@ Network build_symmetric(std::uint32_t n, Gen gen, bool simplify) {
 // u ~ U{0..n-2}, j = u if u < i else u + 1 (the reference model's rule).
 Network build_k_out(std::uint32_t n, std::uint32_t k, std::uint64_t seed) {
   if (n < 2 || k == 0) return empty_network(n);
-  std::vector<std::uint64_t> offsets(std::size_t{n} + 1);
-  for (std::size_t i = 0; i <= n; ++i) offsets[i] = i * k;
   std::vector<std::uint32_t> neighbours(std::size_t{n} * k);
   for_range(0u, n, kGrain, [&](std::uint32_t i) {
     CounterRng rng(seed, Stream::kNetwork, 0, i);
@@ -172,7 +170,7 @@ Network build_k_out(std::uint32_t n, std::uint32_t k, std::uint64_t seed) {
       neighbours[std::size_t{i} * k + s] = u < i ? u : u + 1;
     }
   });
-  return Network(std::move(offsets), std::move(neighbours));
+  return Network::regular(n, k, std::move(neighbours));
 }
 
 // The neighbours j of node i with lo <= j < hi in a G(n, p) block, by geometric skipping
@@ -482,6 +480,22 @@ Network::Network(std::vector<std::uint64_t> offsets, std::vector<std::uint32_t> 
     : offsets_(std::move(offsets)), neighbours_(std::move(neighbours)) {
   if (offsets_.empty() || offsets_.back() != neighbours_.size())
     throw std::invalid_argument("Network: offsets do not match the neighbour list");
+  node_count_ = static_cast<std::uint32_t>(offsets_.size() - 1);
+}
+
+Network Network::regular(std::uint32_t node_count, std::uint32_t degree,
+                         std::vector<std::uint32_t> neighbours) {
+  if (neighbours.size() != std::size_t{node_count} * degree)
+    throw std::invalid_argument("Network: the neighbour list does not match the degree");
+  Network net;
+  net.node_count_ = node_count;
+  net.degree_ = degree;
+  net.neighbours_ = std::move(neighbours);
+  return net;
+}
+
+std::uint64_t Network::degree(std::uint32_t i) const {
+  return offsets_.empty() ? degree_ : offsets_[i + 1] - offsets_[i];
 }
 
 DegreeStats Network::degree_stats() const {
@@ -492,7 +506,7 @@ DegreeStats Network::degree_stats() const {
   s.min = ~std::uint64_t{0};
   double sum_sq = 0.0;
   for (std::uint32_t i = 0; i < n; ++i) {
-    const std::uint64_t d = offsets_[i + 1] - offsets_[i];
+    const std::uint64_t d = degree(i);
     s.min = std::min(s.min, d);
     s.max = std::max(s.max, d);
     sum_sq += static_cast<double>(d) * static_cast<double>(d);

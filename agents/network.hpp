@@ -1,6 +1,7 @@
 #pragma once
 // The social network between investors, in compressed sparse row form with 32-bit ids:
-// the neighbours of agent i are neighbours[offsets[i] .. offsets[i+1]).
+// the neighbours of agent i are neighbours[offsets[i] .. offsets[i+1]). A network whose
+// nodes all have the same degree d (k_out, no network) keeps no offsets: they are i * d.
 // Generation is parallel and deterministic in the seed: node i's edges are drawn from
 // CounterRng(seed, Stream::kNetwork, 0, i) whatever the thread count.
 #include <cstdint>
@@ -50,16 +51,24 @@ class Network {
  public:
   Network() = default;
   Network(std::vector<std::uint64_t> offsets, std::vector<std::uint32_t> neighbours);
+  // Every node has `degree` neighbours: node i's are neighbours[i * degree, (i + 1) * degree).
+  static Network regular(std::uint32_t node_count, std::uint32_t degree,
+                         std::vector<std::uint32_t> neighbours);
 
-  std::uint32_t node_count() const { return static_cast<std::uint32_t>(offsets_.size() - 1); }
+  std::uint32_t node_count() const { return node_count_; }
   std::span<const std::uint32_t> neighbours_of(std::uint32_t i) const {
+    if (offsets_.empty()) return {neighbours_.data() + std::size_t{i} * degree_, degree_};
     return {neighbours_.data() + offsets_[i], neighbours_.data() + offsets_[i + 1]};
   }
   bool empty() const { return neighbours_.empty(); }
   DegreeStats degree_stats() const;
 
  private:
-  std::vector<std::uint64_t> offsets_{0};
+  std::uint64_t degree(std::uint32_t i) const;
+
+  std::uint32_t node_count_ = 0;
+  std::uint32_t degree_ = 0;            // of every node, when offsets_ is empty
+  std::vector<std::uint64_t> offsets_;  // node_count_ + 1 of them, or none (regular)
   std::vector<std::uint32_t> neighbours_;
 };
 

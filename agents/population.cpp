@@ -101,6 +101,32 @@ void draw_account_and_destination(const InvestorClass& cls, std::uint64_t seed, 
   }
 }
 
+float draw_withdraw_fraction(const InvestorClass& cls, CounterRng& rng) {
+  return static_cast<float>(std::clamp(cls.withdraw_fraction.sample(rng), 1e-6, 1.0));
+}
+
+std::int32_t draw_reaction_lag(const InvestorClass& cls, CounterRng& rng) {
+  double lag = std::clamp(cls.reaction_lag_ticks.sample(rng), 0.0, 1e6);
+  if (!(lag >= 0.0)) lag = 0.0;  // NaN
+  return static_cast<std::int32_t>(std::llround(lag));
+}
+
+// Each class's withdraw fraction and reaction lag, as a constant distribution draws them
+// (without touching the generator); the per-agent arrays only where some class's
+// distribution is not a constant (n entries: every agent then draws its own).
+void set_class_constants(const PopulationSpec& spec, std::uint64_t seed, Population& pop) {
+  bool omega_varies = false, lag_varies = false;
+  for (const InvestorClass& cls : spec.classes) {
+    CounterRng unused(seed, Stream::kClassAttributes, 0, 0);
+    pop.class_withdraw_fraction.push_back(draw_withdraw_fraction(cls, unused));
+    pop.class_reaction_lag.push_back(draw_reaction_lag(cls, unused));
+    omega_varies = omega_varies || cls.withdraw_fraction.kind != Distribution::Kind::kConstant;
+    lag_varies = lag_varies || cls.reaction_lag_ticks.kind != Distribution::Kind::kConstant;
+  }
+  if (omega_varies) pop.withdraw_fraction.resize(spec.agents);
+  if (lag_varies) pop.reaction_lag.resize(spec.agents);
+}
+
 }  // namespace
 
 std::vector<std::uint32_t> class_counts(const PopulationSpec& spec) {
@@ -130,15 +156,13 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
   Population pop;
   pop.threshold.resize(n);
   pop.attention.resize(n);
-  pop.withdraw_fraction.resize(n);
   pop.noise_sd.resize(n);
-  pop.reaction_lag.resize(n);
+  set_class_constants(spec, seed, pop);
   pop.class_id.resize(n);
   pop.account.resize(n);
   pop.destination.resize(n);
   pop.claim.resize(n);
   pop.outside.assign(n, 0);
-  pop.moved.assign(n, 0);
   pop.stress.assign(n, 0.0);
   pop.decided_at.assign(n, kNever);
 
@@ -159,12 +183,11 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
       // Per-agent attributes, one generator per agent, in this fixed order.
       CounterRng arng(seed, Stream::kClassAttributes, 0, i);
       pop.attention[i] = static_cast<float>(std::clamp(cls.attention.sample(arng), 0.0, 1.0));
-      pop.withdraw_fraction[i] =
-          static_cast<float>(std::clamp(cls.withdraw_fraction.sample(arng), 1e-6, 1.0));
+      const float omega = draw_withdraw_fraction(cls, arng);
+      if (!pop.withdraw_fraction.empty()) pop.withdraw_fraction[i] = omega;
       pop.noise_sd[i] = static_cast<float>(std::max(0.0, cls.noise_sd.sample(arng)));
-      double lag = std::clamp(cls.reaction_lag_ticks.sample(arng), 0.0, 1e6);
-      if (!(lag >= 0.0)) lag = 0.0;  // NaN
-      pop.reaction_lag[i] = static_cast<std::int32_t>(std::llround(lag));
+      const std::int32_t lag = draw_reaction_lag(cls, arng);
+      if (!pop.reaction_lag.empty()) pop.reaction_lag[i] = lag;
       draw_account_and_destination(cls, seed, i, pop.account[i], pop.destination[i]);
     });
     const double rho = cls.threshold_balance_rank_correlation;
@@ -180,6 +203,9 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
   }
   for_range(0u, n, [&](std::uint32_t i) { pop.claim[i] = usd_to_cents(balance_usd[i] * scale); });
   pop.initial_claim = pop.claim;
+  if (std::any_of(pop.destination.begin(), pop.destination.end(),
+                  [](std::uint8_t d) { return d != kSelfCustody; }))
+    pop.moved.assign(n, 0);
   pop.issued = std::accumulate(pop.claim.begin(), pop.claim.end(), Money{0});
   return pop;
 }

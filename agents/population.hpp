@@ -68,10 +68,16 @@ struct Population {
   std::vector<float> withdraw_fraction;    // omega_i in (0, 1]
   std::vector<float> noise_sd;             // sigma_i >= 0
   std::vector<std::int32_t> reaction_lag;  // ticks between decision and request, >= 0
-  std::vector<std::uint8_t> class_id;      // index into PopulationSpec::classes
+  // When every class's withdraw_fraction (reaction_lag_ticks) is a constant, the per-agent
+  // array above is empty and each agent has its class's value: read them through
+  // withdraw_fraction_of() and reaction_lag_of().
+  std::vector<float> class_withdraw_fraction;
+  std::vector<std::int32_t> class_reaction_lag;
+  std::vector<std::uint8_t> class_id;  // index into PopulationSpec::classes
   std::vector<std::uint32_t> class_begin;
-  std::vector<Money> initial_claim;  // c_i(0), cents (weights of balance-weighted peers)
-  Money issued = 0;                  // sum of initial claims: the ledger's anchor
+  // c_i(0), cents (weights of balance-weighted peers; a Simulation without them frees it).
+  std::vector<Money> initial_claim;
+  Money issued = 0;  // sum of initial claims: the ledger's anchor
 
   // Dynamic state.
   std::vector<std::uint8_t> account;  // institution holding the agent's claim
@@ -81,11 +87,19 @@ struct Population {
   std::vector<Money> outside;  // funds withdrawn and held outside, cents
   // Funds paid to the agent's destination institution while it still had a claim at its
   // account institution; when that claim reaches 0 the account moves there (claim = moved).
+  // Empty when every agent's destination is self-custody (no agent can ever move funds).
   std::vector<Money> moved;
   std::vector<double> stress;            // S_i at the end of the last tick it acted
   std::vector<std::int32_t> decided_at;  // tick of the first withdrawal decision, or kNever
 
   std::uint32_t size() const { return static_cast<std::uint32_t>(claim.size()); }
+  Money moved_funds(std::uint32_t i) const { return moved.empty() ? 0 : moved[i]; }
+  float withdraw_fraction_of(std::uint32_t i) const {
+    return withdraw_fraction.empty() ? class_withdraw_fraction[class_id[i]] : withdraw_fraction[i];
+  }
+  std::int32_t reaction_lag_of(std::uint32_t i) const {
+    return reaction_lag.empty() ? class_reaction_lag[class_id[i]] : reaction_lag[i];
+  }
 
   // Checkpoints (sim/checkpoint.hpp): the dynamic state above. The immutable arrays are
   // drawn again, identically, from the scenario and seed when the Simulation is rebuilt.

@@ -1,19 +1,18 @@
 #include "active_list.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 
 #include "agents/parallel.hpp"
 
 namespace bankrun {
 
-ActiveList::ActiveList(std::uint32_t n) : active_(n), blocks_(blocks_of(n) + 1) {
-  std::iota(active_.begin(), active_.end(), 0u);
+ActiveList::ActiveList(std::uint32_t n, Room room)
+    : list_(n), spare_(n), outcomes_(n), waiting_(room.lagged), blocks_(blocks_of(n) + 1) {
+  std::iota(list_.begin(), list_.end(), 0u);
   active_count_ = n;
-  for (auto* v : {&staging_, &withdrawers_, &withdrawer_staging_, &redepositors_,
-                  &redepositor_staging_, &returning_, &requests_})
-    v->resize(n);
-  waiting_.resize(n);
+  if (room.redepositors) redeposit_.resize(n);
 }
 
 // Block b's output starts where the blocks before it end (an exclusive prefix sum of the
@@ -32,15 +31,29 @@ void ActiveList::compact(std::uint32_t nblocks) {
     const BlockCounts& from = blocks_[b];
     const BlockCounts& to = blocks_[b + 1];
     const std::size_t lo = std::size_t{b} * kBlock;
-    std::copy_n(staging_.begin() + lo, to.stay - from.stay, active_.begin() + from.stay);
-    std::copy_n(withdrawer_staging_.begin() + lo, to.withdraw - from.withdraw,
-                withdrawers_.begin() + from.withdraw);
-    std::copy_n(redepositor_staging_.begin() + lo, to.redeposit - from.redeposit,
-                redepositors_.begin() + from.redeposit);
+    std::copy_n(spare_.begin() + lo, to.withdraw - from.withdraw,
+                outcomes_.begin() + from.withdraw);
+    if (!redeposit_.empty())
+      std::copy_n(redeposit_.begin() + lo, to.redeposit - from.redeposit,
+                  outcomes_.begin() + total.withdraw + from.redeposit);
   });
+  move_stayers_down(nblocks);
   active_count_ = total.stay;
   withdrawer_count_ = total.withdraw;
   redepositor_count_ = total.redeposit;
+}
+
+// Block b's stayers move from its entries down to their output offset, in block order: a
+// block's output may overlap the entries of the blocks before it, never those after it, so
+// each block's source is intact when its turn comes. Blocks already in place (no one before
+// them withdrew) do not move.
+void ActiveList::move_stayers_down(std::uint32_t nblocks) {
+  for (std::uint32_t b = 0; b < nblocks; ++b) {
+    const std::uint32_t from = blocks_[b].stay, count = blocks_[b + 1].stay - from;
+    if (from != block_begin(b) && count > 0)
+      std::memmove(list_.data() + from, list_.data() + block_begin(b),
+                   std::size_t{count} * sizeof(std::uint32_t));
+  }
 }
 
 // Agents whose lag ends now leave the waiting list (kept in arrival order otherwise). The
@@ -49,26 +62,26 @@ std::span<const std::uint32_t> ActiveList::take_requests(std::int32_t t) {
   std::uint32_t still_waiting = 0;
   for (std::uint32_t k = 0; k < waiting_count_; ++k) {
     if (waiting_[k].first <= t) {
-      requests_[request_count_++] = waiting_[k].second;
+      spare_[request_count_++] = waiting_[k].second;
     } else {
       waiting_[still_waiting++] = waiting_[k];
     }
   }
   waiting_count_ = still_waiting;
-  const auto end = requests_.begin() + request_count_;
-  if (!std::is_sorted(requests_.begin(), end)) std::sort(requests_.begin(), end);
-  const std::span<const std::uint32_t> due(requests_.data(), request_count_);
+  const auto end = spare_.begin() + request_count_;
+  if (!std::is_sorted(spare_.begin(), end)) std::sort(spare_.begin(), end);
+  const std::span<const std::uint32_t> due(spare_.data(), request_count_);
   request_count_ = 0;
   return due;
 }
 
 void ActiveList::merge_returning() {
   if (returning_count_ == 0) return;
-  std::sort(returning_.begin(), returning_.begin() + returning_count_);
-  const auto end = std::merge(active_.begin(), active_.begin() + active_count_, returning_.begin(),
-                              returning_.begin() + returning_count_, staging_.begin());
-  active_count_ = static_cast<std::uint32_t>(end - staging_.begin());
-  std::swap(active_, staging_);
+  std::sort(spare_.begin(), spare_.begin() + returning_count_);
+  const auto end = std::merge(list_.begin(), list_.begin() + active_count_, spare_.begin(),
+                              spare_.begin() + returning_count_, outcomes_.begin());
+  active_count_ = static_cast<std::uint32_t>(end - outcomes_.begin());
+  std::swap(list_, outcomes_);
 }
 
 }  // namespace bankrun

@@ -58,8 +58,9 @@ double ClassStress::combine(std::uint32_t nblocks, std::span<ClassTick> ticks) c
 }
 
 // Copies the acting agents' stress into work_, grouped by class (block order within a
-// class: block b of class c starts at offset_[c * (nblocks + 1) + b]), then takes each
-// class's quantiles.
+// class: block b of class c starts at offset_[c * (nblocks + 1) + b]; id order within a
+// block), then takes each class's quantiles. The list's entries hold only the stayers by
+// now, so a block's agents are its stayers and withdrawers.
 void ClassStress::take_quantiles(std::uint32_t nblocks, const ActiveList& active,
                                  const Population& population, std::span<const ClassTick> ticks) {
   const auto& qs = probabilities_;
@@ -72,10 +73,13 @@ void ClassStress::take_quantiles(std::uint32_t nblocks, const ActiveList& active
       if (b < nblocks) offset += block_counts_[std::size_t{b} * classes_ + c];
     }
   for_blocks(nblocks, [&](std::uint32_t b) {
-    const std::uint32_t* ids = active.ids();
-    const std::uint32_t lo = active.block_begin(b), hi = active.block_end(b);
-    for (std::uint32_t k = lo; k < hi; ++k) {
-      const std::uint32_t i = ids[k];
+    // The block's agents in id order: its stayers and withdrawers, merged.
+    const auto stayers = active.block_stayers(b), withdrawers = active.block_withdrawers(b);
+    std::size_t s = 0, w = 0;
+    while (s < stayers.size() || w < withdrawers.size()) {
+      const bool stayer =
+          w == withdrawers.size() || (s < stayers.size() && stayers[s] < withdrawers[w]);
+      const std::uint32_t i = stayer ? stayers[s++] : withdrawers[w++];
       const std::uint8_t c = population.class_id[i];
       work_[offset_[c * stride + b]++] = population.stress[i];
     }

@@ -80,7 +80,8 @@ void Simulation::audit() const {
   Money outside = 0;
   for (std::uint32_t i = 0; i < population_.size(); ++i) {
     held[population_.account[i]] += population_.claim[i];
-    if (population_.moved[i] != 0) held[population_.destination[i]] += population_.moved[i];
+    if (const Money moved = population_.moved_funds(i); moved != 0)
+      held[population_.destination[i]] += moved;
     outside += population_.outside[i];
   }
   Money deposits = 0;

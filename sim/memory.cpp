@@ -1,9 +1,9 @@
 // The memory a run needs, from the element sizes of what it allocates (see the files named
 // beside each term), and the memory the process may use (Linux: /proc/meminfo, cgroups).
-// From 1e6 agents on, the estimate is 0.84 to 0.97 of the measured peak resident size
+// From 1e6 agents on, the estimate is 0.78 to 0.97 of the measured peak resident size
 // (tests/unit/test_memory.cpp lists the measurements); the process's fixed ~22 MiB
-// (libraries, thread stacks, HDF5) is left out. It only has to tell a run that fits from
-// one that cannot, long before the run allocates.
+// (libraries, thread stacks, HDF5) is left out (without it: 0.97 to 1.03). It only has to
+// tell a run that fits from one that cannot, long before the run allocates.
 #include "memory.hpp"
 
 #include <algorithm>
@@ -26,15 +26,42 @@ constexpr double element_bytes(const Vector&) {
   return static_cast<double>(sizeof(typename Vector::value_type));
 }
 
-// Population (agents/population.hpp): every per-agent array, from its element type.
-double population_bytes_per_agent() {
+bool all_constant(const Scenario& s, const Distribution InvestorClass::*field) {
+  return std::all_of(
+      s.population.classes.begin(), s.population.classes.end(),
+      [&](const InvestorClass& c) { return (c.*field).kind == Distribution::Kind::kConstant; });
+}
+
+// Some class sends withdrawn funds to another institution (agents/population.cpp).
+bool any_destination(const Scenario& s) {
+  for (const InvestorClass& c : s.population.classes)
+    for (std::size_t k = 1; k < c.destination_shares.size(); ++k)
+      if (c.destination_shares[k] > 0.0) return true;
+  return false;
+}
+
+// Population (agents/population.hpp): every per-agent array, from its element type, during
+// the run. withdraw_fraction and reaction_lag are per class when every class's is a
+// constant; moved only when funds can go to another institution; the initial claims are
+// freed after set-up unless the peers are balance-weighted (simulation.cpp).
+double population_bytes_per_agent(const Scenario& s) {
   const Population p;
-  return element_bytes(p.threshold) + element_bytes(p.attention) +
-         element_bytes(p.withdraw_fraction) + element_bytes(p.noise_sd) +
-         element_bytes(p.reaction_lag) + element_bytes(p.class_id) + element_bytes(p.destination) +
-         element_bytes(p.initial_claim) + element_bytes(p.account) + element_bytes(p.claim) +
-         element_bytes(p.outside) + element_bytes(p.moved) + element_bytes(p.stress) +
-         element_bytes(p.decided_at);
+  double bytes = element_bytes(p.threshold) + element_bytes(p.attention) +
+                 element_bytes(p.noise_sd) + element_bytes(p.class_id) +
+                 element_bytes(p.destination) + element_bytes(p.account) + element_bytes(p.claim) +
+                 element_bytes(p.outside) + element_bytes(p.stress) + element_bytes(p.decided_at);
+  if (!all_constant(s, &InvestorClass::withdraw_fraction))
+    bytes += element_bytes(p.withdraw_fraction);
+  if (!all_constant(s, &InvestorClass::reaction_lag_ticks)) bytes += element_bytes(p.reaction_lag);
+  if (any_destination(s)) bytes += element_bytes(p.moved);
+  if (s.stress.peer_balance_weighted) bytes += element_bytes(p.initial_claim);
+  return bytes;
+}
+
+// What the population holds only during set-up: the initial claims, when the run frees them.
+double population_setup_bytes(const Scenario& s) {
+  if (s.stress.peer_balance_weighted) return 0.0;
+  return s.population.agents * static_cast<double>(sizeof(Money));
 }
 
 // create_population's temporaries: the drawn balances (double), and for a class with a
@@ -75,19 +102,39 @@ bool has_gate(const Scenario& s) {
   return false;
 }
 
+// Agents that may wait out a reaction lag: those of the classes whose lag is not a
+// constant 0 (the active list's waiting list has room for each).
+double lagged_agents(const Scenario& s) {
+  if (s.population.classes.empty()) return 0.0;
+  const auto counts = class_counts(s.population);
+  double lagged = 0.0;
+  for (std::size_t c = 0; c < counts.size(); ++c) {
+    const Distribution& lag = s.population.classes[c].reaction_lag_ticks;
+    if (lag.kind != Distribution::Kind::kConstant || lag.value >= 0.5) lagged += counts[c];
+  }
+  return lagged;
+}
+
+bool any_redeposit(const Scenario& s) {
+  return std::any_of(s.population.classes.begin(), s.population.classes.end(),
+                     [](const InvestorClass& c) { return c.redeposit_rate > 0.0; });
+}
+
 // The engine's per-agent arrays: Simulation's state and pending parts (simulation.hpp), the
-// active list's seven id arrays and its waiting list (active_list.hpp), the peers' decision
-// log and bitset (signals.hpp), the gates' last request ticks (policies.hpp), the stress
-// quantiles' work array (class_stress.hpp), and the queues' ring buffers.
+// active list's three id arrays, a fourth when agents can re-deposit, and its waiting list
+// (active_list.hpp), the peers' decision log and bitset (signals.hpp), the gates' last
+// request ticks (policies.hpp), the stress quantiles' work array (class_stress.hpp), and
+// the queues' ring buffers.
 double engine_bytes(const Scenario& s) {
   const double n = s.population.agents;
   constexpr double id = sizeof(std::uint32_t);
   double per_agent = sizeof(AgentState) + sizeof(std::uint8_t);
-  per_agent += 7 * id + sizeof(std::pair<std::int32_t, std::uint32_t>);
+  per_agent += (any_redeposit(s) ? 4 : 3) * id;
   per_agent += id + 1.0 / 8.0;
   if (has_gate(s)) per_agent += sizeof(std::int32_t);
   if (!s.output.stress_quantiles.empty()) per_agent += sizeof(double);
-  return n * per_agent + queue_entries(s) * sizeof(WithdrawalRequest);
+  const double waiting = lagged_agents(s) * sizeof(std::pair<std::int32_t, std::uint32_t>);
+  return n * per_agent + waiting + queue_entries(s) * sizeof(WithdrawalRequest);
 }
 
 // Stochastic block model: edge {i, j} of classes a <= b with probability p[a][b].
@@ -136,8 +183,9 @@ double expected_entries(const Scenario& s) {
   return 0.0;
 }
 
-// The network (agents/network.cpp): the CSR (offsets, 8 B a node plus one; neighbours, 4 B
-// an entry), and what its generator holds beside it at its peak.
+// The network (agents/network.cpp): the CSR (offsets, 8 B a node plus one, except for the
+// regular networks, k_out and none, whose offsets are implied; neighbours, 4 B an entry),
+// and what its generator holds beside it at its peak.
 struct NetworkBytes {
   double csr = 0.0, generation = 0.0;  // generation: the CSR plus the temporaries
 };
@@ -146,7 +194,10 @@ NetworkBytes network_bytes(const Scenario& s) {
   const double n = s.population.agents, entries = expected_entries(s);
   constexpr double offset = sizeof(std::uint64_t), id = sizeof(std::uint32_t);
   NetworkBytes b;
-  b.csr = (n + 1.0) * offset + entries * id;
+  const bool regular = s.network.kind == NetworkSpec::Kind::kKOut ||
+                       s.network.kind == NetworkSpec::Kind::kNone ||
+                       s.network.kind == NetworkSpec::Kind::kComplete;
+  b.csr = (regular ? 0.0 : (n + 1.0) * offset) + entries * id;
   double temporaries = 0.0;
   switch (s.network.kind) {
     case NetworkSpec::Kind::kErdosRenyi:
@@ -222,10 +273,11 @@ std::uint64_t to_bytes(double x) {
 }  // namespace
 
 MemoryEstimate estimate_memory(const Scenario& s) {
-  const double population = s.population.agents * population_bytes_per_agent();
+  const double population = s.population.agents * population_bytes_per_agent(s);
+  const double setup = population + population_setup_bytes(s);
   const NetworkBytes net = network_bytes(s);
   const double engine = engine_bytes(s), other = other_bytes(s);
-  const double peak = std::max({population + population_temporaries(s), population + net.generation,
+  const double peak = std::max({setup + population_temporaries(s), setup + net.generation,
                                 population + net.csr + engine + other});
   MemoryEstimate e;
   e.agents = s.population.agents;

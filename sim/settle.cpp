@@ -41,7 +41,7 @@ void Simulation::pay(std::size_t k, std::uint32_t i, Money amount, bool done, in
   }
   class_ticks_[population_.class_id[i]].withdrawn_value += amount;
   if (!done || --pending_parts_[i] > 0) return;
-  if (population_.claim[i] == 0 && population_.moved[i] > 0) {
+  if (population_.claim[i] == 0 && population_.moved_funds(i) > 0) {
     population_.account[i] = d;
     population_.claim[i] = population_.moved[i];
     population_.moved[i] = 0;

@@ -114,7 +114,7 @@ void Peers::reveal(std::int32_t t, const Population& population) {
     const std::uint32_t j = log_[n];
     seen_[j >> 6] |= std::uint64_t{1} << (j & 63);
     ++seen_count_;
-    seen_weight_ += static_cast<double>(population.initial_claim[j]);
+    if (weighted_) seen_weight_ += static_cast<double>(population.initial_claim[j]);
   }
 }
 

@@ -111,7 +111,7 @@ class Peers {
   std::vector<std::uint64_t> log_end_;
   std::vector<std::uint64_t> seen_;
   std::uint64_t seen_count_ = 0;  // complete graph: agents seen
-  double seen_weight_ = 0.0;      // complete graph: their initial claims
+  double seen_weight_ = 0.0;      // complete graph, balance-weighted: their initial claims
   double total_weight_ = 0.0;     // complete graph: all initial claims
 };
 

@@ -9,6 +9,19 @@
 #include "memory.hpp"
 
 namespace bankrun {
+namespace {
+
+// The active list's room: re-depositors if some class re-deposits, and one waiting entry
+// per agent with a reaction lag.
+ActiveList::Room active_list_room(const Scenario& s, const Population& p) {
+  ActiveList::Room room;
+  room.redepositors = std::any_of(s.population.classes.begin(), s.population.classes.end(),
+                                  [](const InvestorClass& c) { return c.redeposit_rate > 0.0; });
+  for (std::uint32_t i = 0; i < p.size(); ++i) room.lagged += p.reaction_lag_of(i) > 0;
+  return room;
+}
+
+}  // namespace
 
 Simulation::Simulation(Scenario scenario)
     : scenario_(require_memory(std::move(scenario))),  // before anything is allocated
@@ -18,7 +31,7 @@ Simulation::Simulation(Scenario scenario)
       classes_(population_.class_count()),
       portfolio_(scenario_, classes_),
       institutions_(build_institutions()),
-      active_(population_.size()),
+      active_(population_.size(), active_list_room(scenario_, population_)),
       news_(scenario_, population_.size()),
       public_signals_(scenario_, institutions_, portfolio_, classes_),
       peers_(scenario_, population_),
@@ -29,6 +42,8 @@ Simulation::Simulation(Scenario scenario)
       hazard_(scenario_.decision.hazard_rate) {
   const std::uint32_t n = population_.size();
   const std::size_t nin = institutions_.size();
+  // Only balance-weighted peers read the initial claims once the run has started.
+  if (!scenario_.stress.peer_balance_weighted) std::vector<Money>().swap(population_.initial_claim);
   pending_parts_.assign(n, 0);
   for (const auto& cls : scenario_.population.classes) {
     redeposit_rate_.push_back(cls.redeposit_rate);

@@ -36,7 +36,7 @@ void Simulation::credit_redeposits() {
 // omega_i = 1).
 void Simulation::request(std::uint32_t i, std::int32_t t) {
   const Money claim = population_.claim[i];
-  const float omega = population_.withdraw_fraction[i];
+  const float omega = population_.withdraw_fraction_of(i);
   Money amount =
       omega >= 1.0f ? claim
                     : std::clamp<Money>(std::llround(omega * static_cast<double>(claim)), 1, claim);
@@ -74,7 +74,7 @@ void Simulation::submit(std::int32_t t) {
       ++class_ticks_[population_.class_id[i]].withdrawn_agents;
       ++first;
     }
-    const std::int32_t lag = population_.reaction_lag[i];
+    const std::int32_t lag = population_.reaction_lag_of(i);
     if (lag == 0) {
       active_.add_request(i);
     } else {
