@@ -16,6 +16,7 @@
 
 #include "active_list.hpp"
 #include "institution.hpp"
+#include "news.hpp"
 #include "record.hpp"
 
 namespace bankrun {
@@ -120,11 +121,22 @@ bool any_redeposit(const Scenario& s) {
                      [](const InvestorClass& c) { return c.redeposit_rate > 0.0; });
 }
 
+// The news board's pool of reach bits (news.hpp): one bit per agent for each event that can
+// be live at once. Counting the slots draws the news process; past 1e5 expected draws the
+// pool's largest size stands in for it (the estimate must not allocate what it checks).
+double reach_bits_bytes(const Scenario& s) {
+  const NewsProcessSpec& p = s.news_process;
+  const double window = std::max(0, std::min(p.end_tick, s.time.ticks) - p.start_tick);
+  const std::size_t slots =
+      p.rate_per_tick * window <= 1e5 ? NewsBoard::reach_slots(s) : NewsBoard::kMaxReachSlots;
+  return static_cast<double>(slots) * std::ceil(s.population.agents / 64.0) * 8.0;
+}
+
 // The engine's per-agent arrays: Simulation's state and pending parts (simulation.hpp), the
 // active list's three id arrays, a fourth when agents can re-deposit, and its waiting list
 // (active_list.hpp), the peers' decision log and bitset (signals.hpp), the gates' last
-// request ticks (policies.hpp), the stress quantiles' work array (class_stress.hpp), and
-// the queues' ring buffers.
+// request ticks (policies.hpp), the stress quantiles' work array (class_stress.hpp), the
+// queues' ring buffers and the news reach bits.
 double engine_bytes(const Scenario& s) {
   const double n = s.population.agents;
   constexpr double id = sizeof(std::uint32_t);
@@ -134,7 +146,8 @@ double engine_bytes(const Scenario& s) {
   if (has_gate(s)) per_agent += sizeof(std::int32_t);
   if (!s.output.stress_quantiles.empty()) per_agent += sizeof(double);
   const double waiting = lagged_agents(s) * sizeof(std::pair<std::int32_t, std::uint32_t>);
-  return n * per_agent + waiting + queue_entries(s) * sizeof(WithdrawalRequest);
+  return n * per_agent + waiting + queue_entries(s) * sizeof(WithdrawalRequest) +
+         reach_bits_bytes(s);
 }
 
 // Stochastic block model: edge {i, j} of classes a <= b with probability p[a][b].
