@@ -105,25 +105,41 @@ float draw_withdraw_fraction(const InvestorClass& cls, CounterRng& rng) {
   return static_cast<float>(std::clamp(cls.withdraw_fraction.sample(rng), 1e-6, 1.0));
 }
 
+float draw_attention(const InvestorClass& cls, CounterRng& rng) {
+  return static_cast<float>(std::clamp(cls.attention.sample(rng), 0.0, 1.0));
+}
+
+float draw_noise_sd(const InvestorClass& cls, CounterRng& rng) {
+  return static_cast<float>(std::max(0.0, cls.noise_sd.sample(rng)));
+}
+
 std::int32_t draw_reaction_lag(const InvestorClass& cls, CounterRng& rng) {
   double lag = std::clamp(cls.reaction_lag_ticks.sample(rng), 0.0, 1e6);
   if (!(lag >= 0.0)) lag = 0.0;  // NaN
   return static_cast<std::int32_t>(std::llround(lag));
 }
 
-// Each class's withdraw fraction and reaction lag, as a constant distribution draws them
-// (without touching the generator); the per-agent arrays only where some class's
-// distribution is not a constant (n entries: every agent then draws its own).
+// Each class's attention, withdraw fraction, noise sd and reaction lag, as a constant
+// distribution draws them (without touching the generator); the per-agent arrays only
+// where some class's distribution is not a constant (n entries: every agent then draws its
+// own).
 void set_class_constants(const PopulationSpec& spec, std::uint64_t seed, Population& pop) {
-  bool omega_varies = false, lag_varies = false;
+  bool attention_varies = false, omega_varies = false, noise_varies = false, lag_varies = false;
+  const auto varies = [](const Distribution& d) { return d.kind != Distribution::Kind::kConstant; };
   for (const InvestorClass& cls : spec.classes) {
     CounterRng unused(seed, Stream::kClassAttributes, 0, 0);
+    pop.class_attention.push_back(draw_attention(cls, unused));
     pop.class_withdraw_fraction.push_back(draw_withdraw_fraction(cls, unused));
+    pop.class_noise_sd.push_back(draw_noise_sd(cls, unused));
     pop.class_reaction_lag.push_back(draw_reaction_lag(cls, unused));
-    omega_varies = omega_varies || cls.withdraw_fraction.kind != Distribution::Kind::kConstant;
-    lag_varies = lag_varies || cls.reaction_lag_ticks.kind != Distribution::Kind::kConstant;
+    attention_varies = attention_varies || varies(cls.attention);
+    omega_varies = omega_varies || varies(cls.withdraw_fraction);
+    noise_varies = noise_varies || varies(cls.noise_sd);
+    lag_varies = lag_varies || varies(cls.reaction_lag_ticks);
   }
+  if (attention_varies) pop.attention.resize(spec.agents);
   if (omega_varies) pop.withdraw_fraction.resize(spec.agents);
+  if (noise_varies) pop.noise_sd.resize(spec.agents);
   if (lag_varies) pop.reaction_lag.resize(spec.agents);
 }
 
@@ -155,8 +171,6 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
   const std::uint32_t n = spec.agents;
   Population pop;
   pop.threshold.resize(n);
-  pop.attention.resize(n);
-  pop.noise_sd.resize(n);
   set_class_constants(spec, seed, pop);
   pop.class_id.resize(n);
   pop.account.resize(n);
@@ -182,10 +196,12 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
       pop.threshold[i] = cls.threshold.sample(trng);
       // Per-agent attributes, one generator per agent, in this fixed order.
       CounterRng arng(seed, Stream::kClassAttributes, 0, i);
-      pop.attention[i] = static_cast<float>(std::clamp(cls.attention.sample(arng), 0.0, 1.0));
+      const float attention = draw_attention(cls, arng);
+      if (!pop.attention.empty()) pop.attention[i] = attention;
       const float omega = draw_withdraw_fraction(cls, arng);
       if (!pop.withdraw_fraction.empty()) pop.withdraw_fraction[i] = omega;
-      pop.noise_sd[i] = static_cast<float>(std::max(0.0, cls.noise_sd.sample(arng)));
+      const float noise_sd = draw_noise_sd(cls, arng);
+      if (!pop.noise_sd.empty()) pop.noise_sd[i] = noise_sd;
       const std::int32_t lag = draw_reaction_lag(cls, arng);
       if (!pop.reaction_lag.empty()) pop.reaction_lag[i] = lag;
       draw_account_and_destination(cls, seed, i, pop.account[i], pop.destination[i]);

@@ -68,10 +68,11 @@ struct Population {
   std::vector<float> withdraw_fraction;    // omega_i in (0, 1]
   std::vector<float> noise_sd;             // sigma_i >= 0
   std::vector<std::int32_t> reaction_lag;  // ticks between decision and request, >= 0
-  // When every class's withdraw_fraction (reaction_lag_ticks) is a constant, the per-agent
-  // array above is empty and each agent has its class's value: read them through
-  // withdraw_fraction_of() and reaction_lag_of().
-  std::vector<float> class_withdraw_fraction;
+  // When every class's attention (withdraw_fraction, noise_sd, reaction_lag_ticks) is a
+  // constant, the per-agent array above is empty and each agent has its class's value:
+  // read them through attention_of(), withdraw_fraction_of(), noise_sd_of() and
+  // reaction_lag_of().
+  std::vector<float> class_attention, class_withdraw_fraction, class_noise_sd;
   std::vector<std::int32_t> class_reaction_lag;
   std::vector<std::uint8_t> class_id;  // index into PopulationSpec::classes
   std::vector<std::uint32_t> class_begin;
@@ -94,6 +95,12 @@ struct Population {
 
   std::uint32_t size() const { return static_cast<std::uint32_t>(claim.size()); }
   Money moved_funds(std::uint32_t i) const { return moved.empty() ? 0 : moved[i]; }
+  float attention_of(std::uint32_t i) const {
+    return attention.empty() ? class_attention[class_id[i]] : attention[i];
+  }
+  float noise_sd_of(std::uint32_t i) const {
+    return noise_sd.empty() ? class_noise_sd[class_id[i]] : noise_sd[i];
+  }
   float withdraw_fraction_of(std::uint32_t i) const {
     return withdraw_fraction.empty() ? class_withdraw_fraction[class_id[i]] : withdraw_fraction[i];
   }

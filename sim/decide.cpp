@@ -42,7 +42,7 @@ Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, do
   double s = public_term + w.carry * population_.stress[i];
   if (news_.any_live()) s += w.news_weight * batch.news[a];
   if (w.peer_weight != 0.0) s += w.peer_weight * peers_.fraction(i, network_, population_);
-  if (const float sd = population_.noise_sd[i]; sd > 0.0f) {
+  if (const float sd = population_.noise_sd_of(i); sd > 0.0f) {
     // Boost's normal deviate; its first ziggurat try (~97%) without Boost (agents/normal.hpp).
     const Philox4x32::Counter block = batch.noise.lane(a);
     double eps;

@@ -42,15 +42,16 @@ bool any_destination(const Scenario& s) {
 }
 
 // Population (agents/population.hpp): every per-agent array, from its element type, during
-// the run. withdraw_fraction and reaction_lag are per class when every class's is a
-// constant; moved only when funds can go to another institution; the initial claims are
-// freed after set-up unless the peers are balance-weighted (simulation.cpp).
+// the run. attention, withdraw_fraction, noise_sd and reaction_lag are per class when every
+// class's is a constant; moved only when funds can go to another institution; the initial claims
+// are freed after set-up unless the peers are balance-weighted (simulation.cpp).
 double population_bytes_per_agent(const Scenario& s) {
   const Population p;
-  double bytes = element_bytes(p.threshold) + element_bytes(p.attention) +
-                 element_bytes(p.noise_sd) + element_bytes(p.class_id) +
+  double bytes = element_bytes(p.threshold) + element_bytes(p.class_id) +
                  element_bytes(p.destination) + element_bytes(p.account) + element_bytes(p.claim) +
                  element_bytes(p.outside) + element_bytes(p.stress) + element_bytes(p.decided_at);
+  if (!all_constant(s, &InvestorClass::attention)) bytes += element_bytes(p.attention);
+  if (!all_constant(s, &InvestorClass::noise_sd)) bytes += element_bytes(p.noise_sd);
   if (!all_constant(s, &InvestorClass::withdraw_fraction))
     bytes += element_bytes(p.withdraw_fraction);
   if (!all_constant(s, &InvestorClass::reaction_lag_ticks)) bytes += element_bytes(p.reaction_lag);

@@ -227,7 +227,7 @@ void NewsBoard::draw_reach_bits(std::uint32_t j, std::uint32_t slot, const Popul
             std::uint64_t word = 0;
             for (std::uint32_t b = 0; b < 64 && w * 64 + b < count; ++b) {
               const std::uint32_t a = w * 64 + b;
-              const double p = reach * population.attention[first + a];
+              const double p = reach * population.attention_of(first + a);
               word |= std::uint64_t{p >= 1.0 || u[a] * 0x1.0p-32 < p} << b;
             }
             bits[batch * kWordsPerBatch + w] = word;

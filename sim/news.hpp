@@ -131,7 +131,7 @@ inline double NewsBoard::agent_news(std::uint32_t i, const Population& populatio
 // The same sum with the draws made here (no reach bits): one Philox block per group of four
 // consecutive live events.
 inline double NewsBoard::agent_news_drawn(std::uint32_t i, const Population& population) const {
-  const double attention = population.attention[i];
+  const double attention = population.attention_of(i);
   const std::int32_t account = live_targeted_ ? population.account[i] : -1;
   std::uint32_t group = ~0u;
   Philox4x32::Counter words{};

@@ -51,6 +51,8 @@ Simulation::Simulation(Scenario scenario)
   }
 
   any_noise_ = std::any_of(population_.noise_sd.begin(), population_.noise_sd.end(),
+                           [](float sd) { return sd > 0.0f; }) ||
+               std::any_of(population_.class_noise_sd.begin(), population_.class_noise_sd.end(),
                            [](float sd) { return sd > 0.0f; });
   state_.assign(n, AgentState::kHolding);
   class_ticks_.resize(classes_);

@@ -4,9 +4,11 @@
 // The estimate against measured peak RSS (/usr/bin/time -v "Maximum resident set size" of
 // `bankrun run scenarios/bench/reference.yaml --threads 2`, Release, Debian 12, December
 // 2026; the 1e7 run with time.ticks = 20), estimate / measured:
-//   reference, 1e5 agents (k_out k = 10)      11.6 MiB /  33.2 MiB  0.35 (*)
-//   reference, 1e6 agents                    115.5 MiB / 137.4 MiB  0.84
-//   reference, 1e7 agents                      1.13 GiB / 1.20 GiB  0.94
+//   reference, 1e5 agents (k_out k = 10)      10.8 MiB /  32.6 MiB  0.33 (*)
+//   reference, 1e6 agents                    107.9 MiB / 129.7 MiB  0.83
+//   reference, 1e7 agents                      1.06 GiB / 1.12 GiB  0.94
+// (the reference rows after attention and noise sd went per class; the rows below before:
+// each then held 8 B/agent more in both the estimate and the run)
 //   no network, 1e6 agents                    77.4 MiB /  99.3 MiB  0.78
 //   erdos_renyi mean_degree 50, 1e6 agents   275.7 MiB / 297.4 MiB  0.93
 //   configuration degree 50, 1e6 agents      445.4 MiB / 458.5 MiB  0.97
@@ -41,11 +43,11 @@ using bankrun::testing::reference_scenario;
 namespace {
 
 // Bytes per agent of the population (agents/population.hpp) during the reference run:
-// threshold, stress (double); attention, noise_sd (float); decided_at (int32); class_id,
-// destination, account (uint8); claim, outside (Money). Per class, not per agent:
-// withdraw_fraction and reaction_lag (constants); none: moved (no destination institution),
+// threshold, stress (double); decided_at (int32); class_id, destination, account (uint8);
+// claim, outside (Money). Per class, not per agent: attention, withdraw_fraction, noise_sd
+// and reaction_lag (constants); none: moved (no destination institution),
 // initial_claim (freed after set-up: the peers are not balance-weighted).
-constexpr double kPopulationPerAgent = 2 * 8 + 2 * 4 + 4 + 3 * 1 + 2 * 8;  // 47
+constexpr double kPopulationPerAgent = 2 * 8 + 4 + 3 * 1 + 2 * 8;  // 39
 // The engine's per-agent arrays with one institution and no gate: state and pending parts
 // (1 + 1), three id arrays of the active list (3 * 4; no re-deposits, no reaction lags),
 // the peers' decision log (4) and bitset (1/8), the cash queue's ring (agent, tick, amount:
@@ -157,7 +159,7 @@ TEST_CASE("memory: an absurd scenario is refused with what it would need") {
   CHECK(e.other == doctest::Approx((n / 2048 + 2) * (8 + 4) + 200).epsilon(1e-3));
   const std::uint64_t available = 21ull * 1024 * 1024 * 1024 + 300ull * 1024 * 1024;
   CHECK_THROWS_WITH_AS(check_memory(e, available),
-                       "the scenario needs about 451.2 GiB (4,000,000,000 agents: 302.2 GiB of "
+                       "the scenario needs about 421.4 GiB (4,000,000,000 agents: 272.4 GiB of "
                        "agent state, 149.0 GiB of network), more than the 21.3 GiB available; "
                        "lower population.agents or network degree",
                        ResourceError);

@@ -134,15 +134,16 @@ TEST_CASE("constant per-agent attributes, initial claims and outside funds") {
   InvestorClass b = investor_class("b", 1.0, lognormal(5, 1), normal(0.4, 0.1));
   spec.classes = {a, b};
   const Population pop = create_population(spec, 8);
-  REQUIRE(pop.attention.size() == 1000);
   // Constant in every class: kept per class, not per agent.
+  CHECK(pop.attention.empty());
   CHECK(pop.withdraw_fraction.empty());
+  CHECK(pop.noise_sd.empty());
   CHECK(pop.reaction_lag.empty());
   for (std::uint32_t i = 0; i < 1000; ++i) {
     const bool in_a = i < pop.class_begin[1];
-    CHECK(pop.attention[i] == (in_a ? 0.7f : 1.0f));
+    CHECK(pop.attention_of(i) == (in_a ? 0.7f : 1.0f));
     CHECK(pop.withdraw_fraction_of(i) == (in_a ? 0.5f : 1.0f));
-    CHECK(pop.noise_sd[i] == (in_a ? 0.05f : 0.0f));
+    CHECK(pop.noise_sd_of(i) == (in_a ? 0.05f : 0.0f));
     CHECK(pop.reaction_lag_of(i) == (in_a ? 3 : 0));
     CHECK(pop.outside[i] == 0);
   }
