@@ -114,7 +114,9 @@ struct StateItem {
 // The whole state of a run between two ticks. scenario_digest is the caller's digest of the
 // scenario's resolved YAML: a restore into a Simulation of another scenario is refused.
 struct SimulationState {
-  static constexpr std::uint32_t kFormatVersion = 1;
+  // 2: issue 13's memory work (population.moved empty without destination institutions,
+  // peers.seen_weight kept only for balance-weighted peers); version 1 files are refused.
+  static constexpr std::uint32_t kFormatVersion = 2;
   std::uint32_t format_version = kFormatVersion;
   std::string scenario_digest;
   std::vector<StateItem> items;  // in visit order
