@@ -123,6 +123,13 @@ struct Population {
   std::size_t class_count() const { return class_begin.size() - 1; }
 };
 
+// Some class re-deposits calm agents' outside funds (redeposit_rate > 0).
+inline bool any_class_redeposits(const PopulationSpec& spec) {
+  for (const InvestorClass& c : spec.classes)
+    if (c.redeposit_rate > 0.0) return true;
+  return false;
+}
+
 // Splits `agents` into class counts by largest remainder, so the counts are exact and
 // deterministic.
 std::vector<std::uint32_t> class_counts(const PopulationSpec& spec);

@@ -117,11 +117,6 @@ double lagged_agents(const Scenario& s) {
   return lagged;
 }
 
-bool any_redeposit(const Scenario& s) {
-  return std::any_of(s.population.classes.begin(), s.population.classes.end(),
-                     [](const InvestorClass& c) { return c.redeposit_rate > 0.0; });
-}
-
 // The news board's pool of reach bits (news.hpp): one bit per agent for each event that can
 // be live at once. Counting the slots draws the news process; past 1e5 expected draws the
 // pool's largest size stands in for it (the estimate must not allocate what it checks).
@@ -142,7 +137,7 @@ double engine_bytes(const Scenario& s) {
   const double n = s.population.agents;
   constexpr double id = sizeof(std::uint32_t);
   double per_agent = sizeof(AgentState) + sizeof(std::uint8_t);
-  per_agent += (any_redeposit(s) ? 4 : 3) * id;
+  per_agent += (any_class_redeposits(s.population) ? 4 : 3) * id;
   per_agent += id + 1.0 / 8.0;
   if (has_gate(s)) per_agent += sizeof(std::int32_t);
   if (!s.output.stress_quantiles.empty()) per_agent += sizeof(double);

@@ -108,23 +108,11 @@ void NewsBoard::visit_state(Archive& a) {
 // per (event, agent) (a pure function): reached iff reach_j * attention_i >= 1 or
 // U_ij < reach_j * attention_i, where U_ij is the (j mod 4)-th 32-bit word of the Philox
 // block of (seed, kNewsReach, slot floor(j / 4), id i) divided by 2^32 — one block serves
-// four consecutive events. Inline: it is called per agent in the decide loop; the sum runs
-// in list order whether the draws come from the reach bits or are made here.
+// four consecutive events. The sum runs in list order whether the draws come from the reach
+// bits (sum_news, which the decide loop calls per batch) or are made here.
 inline double NewsBoard::agent_news(std::uint32_t i, const Population& population) const {
-  if (reach_bits_.empty()) return agent_news_drawn(i, population);
-  const std::int32_t account = live_targeted_ ? population.account[i] : -1;
-  const std::size_t word = i >> 6;
-  const std::uint64_t bit = std::uint64_t{1} << (i & 63);
-  double n = 0.0;
-  for (std::uint32_t k = 0; k < live_count_; ++k) {
-    const std::uint32_t j = live_[k];
-    const NewsEvent& e = events_[j];
-    if (e.institution >= 0 && e.institution != account) continue;
-    const std::int32_t slot = slot_of_[j];
-    if (slot >= 0 && !(reach_bits_[static_cast<std::size_t>(slot) * reach_words_ + word] & bit))
-      continue;
-    n += value_[j];
-  }
+  double n;
+  sum_news(&i, 1, population, &n);
   return n;
 }
 

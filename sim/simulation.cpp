@@ -15,8 +15,7 @@ namespace {
 // per agent with a reaction lag.
 ActiveList::Room active_list_room(const Scenario& s, const Population& p) {
   ActiveList::Room room;
-  room.redepositors = std::any_of(s.population.classes.begin(), s.population.classes.end(),
-                                  [](const InvestorClass& c) { return c.redeposit_rate > 0.0; });
+  room.redepositors = any_class_redeposits(s.population);
   for (std::uint32_t i = 0; i < p.size(); ++i) room.lagged += p.reaction_lag_of(i) > 0;
   return room;
 }
@@ -45,10 +44,9 @@ Simulation::Simulation(Scenario scenario)
   // Only balance-weighted peers read the initial claims once the run has started.
   if (!scenario_.stress.peer_balance_weighted) std::vector<Money>().swap(population_.initial_claim);
   pending_parts_.assign(n, 0);
-  for (const auto& cls : scenario_.population.classes) {
+  for (const auto& cls : scenario_.population.classes)
     redeposit_rate_.push_back(cls.redeposit_rate);
-    any_redeposit_ = any_redeposit_ || cls.redeposit_rate > 0.0;
-  }
+  any_redeposit_ = any_class_redeposits(scenario_.population);
 
   any_noise_ = std::any_of(population_.noise_sd.begin(), population_.noise_sd.end(),
                            [](float sd) { return sd > 0.0f; }) ||
