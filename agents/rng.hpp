@@ -41,6 +41,8 @@ inline constexpr std::uint32_t kBatchLanes = 256;
 struct BlockWords {
   alignas(64) std::uint32_t w0[kBatchLanes], w1[kBatchLanes], w2[kBatchLanes], w3[kBatchLanes];
   Philox4x32::Counter lane(std::uint32_t a) const { return {w0[a], w1[a], w2[a], w3[a]}; }
+  // Lane a's generator's first 64-bit draw: words 2 and 3 (CounterRng's order).
+  std::uint64_t first_draw(std::uint32_t a) const { return (std::uint64_t{w2[a]} << 32) | w3[a]; }
 };
 
 // out.lane(a) = CounterRng::block_at(seed, stream, slot, ids[a]) for a < count
@@ -53,6 +55,11 @@ enum class BlockPath { kScalar, kAvx2, kAvx512 };
 BlockPath fastest_block_path();
 void first_blocks(std::uint64_t seed, Stream stream, std::uint32_t slot, const std::uint32_t* ids,
                   std::uint32_t count, BlockWords& out, BlockPath path);
+
+// A double uniform on [0, 1) from the top 53 bits of a 64-bit draw (CounterRng::uniform01).
+constexpr double uniform01_of(std::uint64_t draw) {
+  return static_cast<double>(draw >> 11) * 0x1.0p-53;
+}
 
 // The generator for one coordinate (seed, stream, slot, id). `slot` is the tick for
 // per-tick draws, an event index for per-event draws, 0 for set-up draws.
@@ -92,7 +99,7 @@ class CounterRng {
 
   // A double uniform on [0, 1) from the top 53 bits of one draw (cheaper than a
   // Boost distribution where only a Bernoulli comparison is needed).
-  constexpr double uniform01() { return static_cast<double>((*this)() >> 11) * 0x1.0p-53; }
+  constexpr double uniform01() { return uniform01_of((*this)()); }
 
  private:
   static constexpr Philox4x32::Key key_of(std::uint64_t seed) {

@@ -761,7 +761,7 @@ void Hdf5Writer::Impl::write_classes(const Simulation& sim) {
 
 void Hdf5Writer::Impl::write_network(const Simulation& sim) {
   const NetworkSpec& spec = sim.scenario().network;
-  const DegreeStats d = sim.network().degree_stats();
+  const DegreeStats d = sim.network_stats();
   Handle g = group(file.get(), "network");
   attr(g.get(), "type", network_type(spec.kind));
   attr(g.get(), "k", std::uint32_t{spec.k});

@@ -11,77 +11,123 @@
 #include "simulation.hpp"
 
 namespace bankrun {
-// The draws and the news term of a batch of active agents, computed before their decisions:
-// the first Philox blocks of the noise and hazard streams, several lanes at a time
-// (first_blocks), and N_i(t) event by event over the batch (NewsBoard::sum_news). Each
-// agent's value is the one decide_agent would have computed alone.
-void Simulation::prepare_batch(const std::uint32_t* ids, std::uint32_t count, std::int32_t t,
-                               DecideBatch& batch) const {
-  const auto tick = static_cast<std::uint32_t>(t);
-  if (news_.any_live()) news_.sum_news(ids, count, population_, batch.news);
-  if (any_noise_)
-    first_blocks(scenario_.seed, Stream::kDecisionNoise, tick, ids, count, batch.noise);
-  if (scenario_.decision.rule == DecisionSpec::Rule::kHazard)
-    first_blocks(scenario_.seed, Stream::kHazard, tick, ids, count, batch.hazard);
-}
 
 // S_i(t) = b_news N_i(t) + b_peer P_i(t-L) + b_flow G_k(t-1) + b_queue Q_k(t-1)
 //          + b_price X_k(t-1) + carry S_i(t-1) + eps_i(t),  eps_i(t) ~ Normal(0, sigma_i)
 // keyed by (t, i), where k is i's account institution (PublicSignals::term(k, c)
-// holds the G, Q, X terms, the same for all its depositors of class c).
+// holds the G, Q, X terms, the same for all its depositors of class c); insured agents'
+// S_i is scaled (Policies::insured_scale).
 // Threshold rule: withdraw iff S_i > theta_i. Hazard rule: withdraw with probability
 // h0 * Phi((S_i - theta_i) / T), U ~ (seed, kHazard, t, i). Only an agent with a claim
-// can withdraw. An agent with funds outside re-deposits, if its class allows it, with
-// probability redeposit_rate when S_i < calm_threshold, U ~ (seed, kRedeposit, t, i).
-// Lane a of `batch` holds agent i's news term and first blocks (prepare_batch).
-Simulation::Outcome Simulation::decide_agent(std::uint32_t i, std::int32_t t, double public_term,
-                                             const DecideBatch& batch, std::uint32_t a,
-                                             double& stress) {
+// that no gate holds back can withdraw. An agent that does not withdraw and has funds
+// outside re-deposits, if its class allows it, with probability redeposit_rate when
+// S_i < calm_threshold, U ~ (seed, kRedeposit, t, i).
+//
+// A batch of up to 256 active agents goes through the rule in passes, so that the coin
+// flips (is U below h0? is the agent calm?) are data, not branches the processor must
+// guess: (1) the news terms and the first Philox blocks of the noise and hazard draws
+// (several lanes at a time); (2) S_i of every lane; (3) the lanes that may withdraw,
+// compacted, and their decisions; (4) the lanes that may re-deposit, compacted, their
+// Philox blocks and decisions; (5) the outcomes into the block's slots. Every value is the
+// one the agent would compute alone, so the passes change no result.
+
+// Pass 2: S_i(t) of each lane, stored for the agent; the per-class sums in lane order.
+void Simulation::batch_stress(std::int32_t t, DecideBatch& batch, std::uint32_t count,
+                              double* class_stress, std::uint32_t* class_acting) {
   const StressSpec& w = scenario_.stress;
   const auto tick = static_cast<std::uint32_t>(t);
-  double s = public_term + w.carry * population_.stress[i];
-  if (news_.any_live()) s += w.news_weight * batch.news[a];
-  if (w.peer_weight != 0.0) s += w.peer_weight * peers_.fraction(i, network_, population_);
-  if (const float sd = population_.noise_sd_of(i); sd > 0.0f) {
-    // Boost's normal deviate; its first ziggurat try (~97%) without Boost (agents/normal.hpp).
-    const Philox4x32::Counter block = batch.noise.lane(a);
-    double eps;
-    if (!normal_first_try(first_draw(block), sd, eps)) {
-      CounterRng rng(scenario_.seed, Stream::kDecisionNoise, tick, i, block);
-      eps = boost::random::normal_distribution<double>(0.0, sd)(rng);
+  const bool uniform = public_signals_.uniform();
+  const double uniform_term = public_signals_.term(0, 0);
+  const bool news = news_.any_live(), peers = w.peer_weight != 0.0, carry = w.carry != 0.0;
+  const Population& pop = population_;
+  for (std::uint32_t a = 0; a < count; ++a) {
+    const std::uint32_t i = batch.ids[a];
+    const std::uint8_t c = pop.class_id[i];
+    double s = uniform ? uniform_term : public_signals_.term(pop.account[i], c);
+    if (carry) s += w.carry * pop.stress[i];
+    if (news) s += w.news_weight * batch.news[a];
+    if (peers) s += w.peer_weight * peers_.fraction(i, pop);
+    if (const float sd = pop.noise_sd_of(i); sd > 0.0f) {
+      // Boost's normal deviate; its first ziggurat try (~97%) without Boost (agents/normal.hpp).
+      const Philox4x32::Counter block = batch.noise.lane(a);
+      double eps;
+      if (!normal_first_try(first_draw(block), sd, eps)) {
+        CounterRng rng(scenario_.seed, Stream::kDecisionNoise, tick, i, block);
+        eps = boost::random::normal_distribution<double>(0.0, sd)(rng);
+      }
+      s += eps;
     }
-    s += eps;
+    if (policies_.insured(i, pop)) s *= policies_.insured_scale(i, pop);
+    batch.stress[a] = s;
+    class_stress[c] += s;
+    ++class_acting[c];
   }
-  if (policies_.insured(i, population_)) s *= policies_.insured_scale(i, population_);
-  population_.stress[i] = s;
-  stress = s;
+  // Written after the loop: the compiler need not assume a store to stress[] changes the
+  // batch or the population's other arrays.
+  for (std::uint32_t a = 0; a < count; ++a) population_.stress[batch.ids[a]] = batch.stress[a];
+}
 
-  const double theta = population_.threshold[i];
-  const bool gated = policies_.gated(i, population_, t);
-  if (population_.claim[i] > 0 && !gated) {
-    const DecisionSpec& d = scenario_.decision;
-    if (d.rule == DecisionSpec::Rule::kThreshold) {
-      if (s > theta) return Outcome::kWithdraw;
-    } else {
-      // U < h0 Phi(z): since h0 Phi(z) <= h0 (also in floating point, Phi <= 1), U >= h0
-      // decides "no" at once; else the table of hazard.hpp decides, mostly without Phi.
-      const double u =
-          CounterRng(scenario_.seed, Stream::kHazard, tick, i, batch.hazard.lane(a)).uniform01();
-      if (u < d.hazard_rate && hazard_.below(u, (s - theta) / d.temperature))
-        return Outcome::kWithdraw;
+// Pass 3: which lanes withdraw (batch.outcome). Threshold rule: S_i > theta_i. Hazard rule:
+// U < h0 Phi(z); since h0 Phi(z) <= h0 (also in floating point, Phi <= 1), U >= h0 decides
+// "no" at once, so only the lanes with U < h0 (about h0 of them) are compacted and given
+// to the table of hazard.hpp, which mostly decides without Phi.
+void Simulation::batch_withdrawals(std::int32_t t, DecideBatch& batch, std::uint32_t count) const {
+  const DecisionSpec& d = scenario_.decision;
+  const Population& pop = population_;
+  const auto may_withdraw = [&](std::uint32_t i) {
+    return pop.claim[i] > 0 && !policies_.gated(i, pop, t);
+  };
+  if (d.rule == DecisionSpec::Rule::kThreshold) {
+    for (std::uint32_t a = 0; a < count; ++a) {
+      const std::uint32_t i = batch.ids[a];
+      const bool withdraw = may_withdraw(i) & (batch.stress[a] > pop.threshold[i]);
+      batch.outcome[a] = withdraw ? Outcome::kWithdraw : Outcome::kStay;
     }
+    return;
   }
-  if (any_redeposit_ && population_.outside[i] > 0 && can_redeposit(i)) {
-    const InvestorClass& cls = scenario_.population.classes[population_.class_id[i]];
-    if (s < cls.calm_threshold &&
-        CounterRng(scenario_.seed, Stream::kRedeposit, tick, i).uniform01() < cls.redeposit_rate)
-      return Outcome::kRedeposit;
+  std::uint32_t candidates = 0;
+  for (std::uint32_t a = 0; a < count; ++a) {
+    batch.outcome[a] = Outcome::kStay;
+    const double u = uniform01_of(batch.hazard.first_draw(a));
+    batch.lanes[candidates] = a;
+    candidates += (u < d.hazard_rate) & may_withdraw(batch.ids[a]);
   }
-  return Outcome::kStay;
+  for (std::uint32_t k = 0; k < candidates; ++k) {
+    const std::uint32_t a = batch.lanes[k];
+    const std::uint32_t i = batch.ids[a];
+    const double u = uniform01_of(batch.hazard.first_draw(a));
+    if (hazard_.below(u, (batch.stress[a] - pop.threshold[i]) / d.temperature))
+      batch.outcome[a] = Outcome::kWithdraw;
+  }
+}
+
+// Pass 4: which of the lanes that stay re-deposit: those with funds outside, a class that
+// re-deposits and S_i < calm_threshold are compacted; their draws come from their first
+// Philox blocks of the kRedeposit stream, computed for them together.
+void Simulation::batch_redeposits(std::int32_t t, DecideBatch& batch, std::uint32_t count) const {
+  const Population& pop = population_;
+  std::uint32_t candidates = 0;
+  for (std::uint32_t a = 0; a < count; ++a) {
+    const std::uint32_t i = batch.ids[a];
+    const std::uint8_t c = pop.class_id[i];
+    batch.lanes[candidates] = a;
+    batch.candidate_ids[candidates] = i;
+    candidates += (batch.outcome[a] == Outcome::kStay) & (pop.outside[i] > 0) &
+                  (redeposit_rate_[c] > 0.0) & (batch.stress[a] < calm_threshold_[c]);
+  }
+  if (candidates == 0) return;
+  first_blocks(scenario_.seed, Stream::kRedeposit, static_cast<std::uint32_t>(t),
+               batch.candidate_ids, candidates, batch.redeposit);
+  for (std::uint32_t k = 0; k < candidates; ++k) {
+    const std::uint32_t a = batch.lanes[k];
+    const double u = uniform01_of(batch.redeposit.first_draw(k));
+    if (u < redeposit_rate_[pop.class_id[batch.ids[a]]]) batch.outcome[a] = Outcome::kRedeposit;
+  }
 }
 
 void Simulation::decide(std::int32_t t) {
   const std::uint32_t nblocks = active_.blocks();
+  const auto tick = static_cast<std::uint32_t>(t);
   for_blocks(nblocks, [&](std::uint32_t b) {
     const std::uint32_t lo = active_.block_begin(b), hi = active_.block_end(b);
     const std::uint32_t* ids = active_.ids();
@@ -93,29 +139,32 @@ void Simulation::decide(std::int32_t t) {
     double class_stress[kClassIds] = {};
     std::uint32_t class_acting[kClassIds] = {};
     ActiveList::BlockCounts counts;
-    // One institution and USD-only claims (the common case): one public term for all.
-    const bool uniform = public_signals_.uniform();
-    const double uniform_term = public_signals_.term(0, 0);
     DecideBatch batch;
     for (std::uint32_t first = lo; first < hi; first += kBatchLanes) {
       const std::uint32_t count = std::min(kBatchLanes, hi - first);
-      prepare_batch(ids + first, count, t, batch);
+      // The batch's ids are copied before any stayer is written over them (stay_slots).
+      std::copy_n(ids + first, count, batch.ids);
+      if (news_.any_live()) news_.sum_news(batch.ids, count, population_, batch.news);
+      if (any_noise_)
+        first_blocks(scenario_.seed, Stream::kDecisionNoise, tick, batch.ids, count, batch.noise);
+      if (scenario_.decision.rule == DecisionSpec::Rule::kHazard)
+        first_blocks(scenario_.seed, Stream::kHazard, tick, batch.ids, count, batch.hazard);
+      batch_stress(t, batch, count, class_stress, class_acting);
+      batch_withdrawals(t, batch, count);
+      if (any_redeposit_) batch_redeposits(t, batch, count);
+      // Pass 5: an agent is a withdrawer or a stayer; a re-depositor is also a stayer. Each
+      // lane is written to all the lists it could join, and only counted where it belongs.
       for (std::uint32_t a = 0; a < count; ++a) {
-        // ids[first + a] is read before any stayer is written at or after it (stay_slots).
-        const std::uint32_t i = ids[first + a];
-        const std::uint8_t c = population_.class_id[i];
-        const double public_term =
-            uniform ? uniform_term : public_signals_.term(population_.account[i], c);
-        double stress;
-        const Outcome outcome = decide_agent(i, t, public_term, batch, a, stress);
-        class_stress[c] += stress;
-        ++class_acting[c];
-        if (outcome == Outcome::kWithdraw) {
-          withdraw[counts.withdraw++] = i;
-          continue;
+        const std::uint32_t i = batch.ids[a];
+        const Outcome outcome = batch.outcome[a];
+        withdraw[counts.withdraw] = i;
+        counts.withdraw += outcome == Outcome::kWithdraw;
+        stay[counts.stay] = i;
+        counts.stay += outcome != Outcome::kWithdraw;
+        if (redeposit != nullptr) {
+          redeposit[counts.redeposit] = i;
+          counts.redeposit += outcome == Outcome::kRedeposit;
         }
-        if (outcome == Outcome::kRedeposit) redeposit[counts.redeposit++] = i;
-        stay[counts.stay++] = i;
       }
     }
     class_stress_.store_block(b, class_stress, class_acting);

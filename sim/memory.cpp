@@ -192,20 +192,38 @@ double expected_entries(const Scenario& s) {
   return 0.0;
 }
 
-// The network (agents/network.cpp): the CSR (offsets, 8 B a node plus one, except for the
-// regular networks, k_out and none, whose offsets are implied; neighbours, 4 B an entry),
-// and what its generator holds beside it at its peak.
+// The network (agents/network.cpp): the CSR (offsets, 8 B a node plus one; neighbours, 4 B
+// an entry) and what its generator holds beside it at its peak; a k_out network is never
+// held (the peers draw it straight into its transpose). Then what the peers keep for the
+// whole run (signals.hpp): the transpose (4 B an entry, offsets of 4 B a node plus one, 8 B
+// from 2^32 entries on), the per-agent count of seen slots (4 B; balance-weighted: the
+// seen and all neighbours' claims, 16 B), and each agent's degree (4 B) where degrees
+// differ (every type but k_out); nothing without a peer term or on the complete graph.
 struct NetworkBytes {
   double csr = 0.0, generation = 0.0;  // generation: the CSR plus the temporaries
+  double peers = 0.0;
 };
+
+double peer_bytes(const Scenario& s, double entries) {
+  const double n = s.population.agents;
+  if (s.stress.peer_weight == 0.0 || entries == 0.0 ||
+      s.network.kind == NetworkSpec::Kind::kComplete)
+    return 0.0;
+  const double offset = entries < 4294967296.0 ? 4.0 : 8.0;
+  double bytes = entries * sizeof(std::uint32_t) + (n + 1.0) * offset;
+  bytes += n * (s.stress.peer_balance_weighted ? 2.0 * sizeof(Money) : sizeof(std::uint32_t));
+  if (s.network.kind != NetworkSpec::Kind::kKOut) bytes += n * sizeof(std::uint32_t);
+  return bytes;
+}
 
 NetworkBytes network_bytes(const Scenario& s) {
   const double n = s.population.agents, entries = expected_entries(s);
   constexpr double offset = sizeof(std::uint64_t), id = sizeof(std::uint32_t);
   NetworkBytes b;
-  const bool regular = s.network.kind == NetworkSpec::Kind::kKOut ||
-                       s.network.kind == NetworkSpec::Kind::kNone ||
-                       s.network.kind == NetworkSpec::Kind::kComplete;
+  b.peers = peer_bytes(s, entries);
+  if (s.network.kind == NetworkSpec::Kind::kKOut) return b;  // drawn into the transpose
+  const bool regular =
+      s.network.kind == NetworkSpec::Kind::kNone || s.network.kind == NetworkSpec::Kind::kComplete;
   b.csr = (regular ? 0.0 : (n + 1.0) * offset) + entries * id;
   double temporaries = 0.0;
   switch (s.network.kind) {
@@ -281,17 +299,20 @@ std::uint64_t to_bytes(double x) {
 
 }  // namespace
 
+// The phases: drawing the population; generating the network; transposing it into the
+// peers while it is still held; the run, whose engine arrays are allocated before the
+// initial claims are freed (simulation.cpp), so those count there too.
 MemoryEstimate estimate_memory(const Scenario& s) {
   const double population = s.population.agents * population_bytes_per_agent(s);
   const double setup = population + population_setup_bytes(s);
   const NetworkBytes net = network_bytes(s);
   const double engine = engine_bytes(s), other = other_bytes(s);
   const double peak = std::max({setup + population_temporaries(s), setup + net.generation,
-                                population + net.csr + engine + other});
+                                setup + net.csr + net.peers, setup + net.peers + engine + other});
   MemoryEstimate e;
   e.agents = s.population.agents;
   e.agent_state = to_bytes(population + engine);
-  e.network = to_bytes(net.generation);
+  e.network = to_bytes(std::max(net.generation, net.csr + net.peers));
   e.other = to_bytes(other);
   e.peak = to_bytes(peak);
   return e;

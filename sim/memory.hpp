@@ -18,14 +18,15 @@ class ResourceError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Bytes at the peak of a run, by what holds them. The run goes through three phases, each
+// Bytes at the peak of a run, by what holds them. The run goes through four phases, each
 // holding the population: drawing it (plus its temporaries), generating the network (plus
-// the generator's temporaries), then the run itself (the network's CSR and the engine's
-// per-agent, per-tick and per-event arrays). peak is the largest of the three.
+// the generator's temporaries), transposing it into the peers' form (both held), then the
+// run itself (the peers' transpose and the engine's per-agent, per-tick and per-event
+// arrays). peak is the largest of the four.
 struct MemoryEstimate {
   std::uint64_t agents = 0;
   std::uint64_t agent_state = 0;  // population + engine per-agent arrays (run phase)
-  std::uint64_t network = 0;      // the network at its largest (generation or CSR)
+  std::uint64_t network = 0;      // the network at its largest (generation, or CSR + transpose)
   std::uint64_t other = 0;        // per-tick buffers, news, snapshots, institutions
   std::uint64_t peak = 0;         // bytes: the largest phase
 };

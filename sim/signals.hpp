@@ -60,10 +60,26 @@ class PublicSignals {
 
 // P_i(t - L), the peer term: every first decision to withdraw is logged in order (agent
 // ids) with the log's size at the end of each of the last L+2 ticks; before tick t the
-// deciders of t-1-L become visible in a bitset of N bits (it stays in cache).
+// deciders of t-1-L become visible (a bitset of N bits marks them).
+//
+// On a network the term is pushed, not gathered: Peers keeps the transposed network (for
+// each agent j, its watchers: the agents that have j in a neighbour slot, once per slot)
+// and, per agent i, the neighbour slots seen so far (counted) or the initial claims seen
+// (balance-weighted). Revealing j adds to each watcher's count once, so the decide phase
+// reads one number per agent instead of gathering d_i neighbours on every tick, and the
+// whole run does O(N d) pushes instead of O(N d T) reads. Counts are integers (claims are
+// integer cents), so the order of the pushes, and the thread count, cannot change them,
+// and P_i = count_i / d_i is exactly what the gather computed. The forward network is not
+// needed after set-up (Simulation keeps only its degree statistics).
 class Peers {
  public:
-  Peers(const Scenario& scenario, const Population& population);
+  // Generates the scenario's network (agents/network.hpp) and keeps its transpose; the
+  // network itself is gone on return, except for its degree statistics in `stats`. A k_out
+  // network is transposed as it is drawn, without ever being held whole.
+  static Peers for_scenario(const Scenario& scenario, const Population& population,
+                            DegreeStats& stats);
+  // The same from a network at hand.
+  Peers(const Scenario& scenario, const Population& population, const Network& network);
 
   // Before tick t: mark as seen the agents that decided at tick t-1-L.
   void reveal(std::int32_t t, const Population& population);
@@ -73,20 +89,21 @@ class Peers {
     log_end_[static_cast<std::size_t>(t) % log_end_.size()] = log_size_;
   }
 
-  // P_i: the share of i's neighbour slots whose agent is seen (see peers_other for the
-  // balance-weighted form and the complete graph). Inline: called per agent in decide.
-  double fraction(std::uint32_t i, const Network& network, const Population& population) const {
+  // P_i: the share of i's neighbour slots whose agent is seen (a neighbour listed twice
+  // counts twice, as in the reference model); balance-weighted: the same share weighted by
+  // the neighbours' initial claims; on the complete graph the neighbours are all other
+  // agents (global counts). Inline: called per agent in decide.
+  double fraction(std::uint32_t i, const Population& population) const {
     if (mode_ == Mode::kCounted) [[likely]] {
-      const auto nbrs = network.neighbours_of(i);
-      std::uint32_t count = 0;
-      for (const std::uint32_t j : nbrs) count += seen(j);
-      return nbrs.empty() ? 0.0 : static_cast<double>(count) / static_cast<double>(nbrs.size());
+      const std::uint32_t degree = degree_.empty() ? regular_degree_ : degree_[i];
+      return degree == 0 ? 0.0 : static_cast<double>(seen_slots_[i]) / static_cast<double>(degree);
     }
-    return fraction_other(i, network, population);
+    return fraction_other(i, population);
   }
 
   // Checkpoints: the decision log and its per-tick ends, the bitset of seen agents and the
-  // complete graph's running sums. The mode, lag and total weight come from the scenario.
+  // complete graph's running sums. The per-agent counts are rebuilt from the bitset when a
+  // state is loaded (recount_seen); the watchers, mode, lag and weights come from the scenario.
   template <class Archive>
   void visit_state(Archive& a) {
     a.item("peers.log_size", log_size_);
@@ -96,11 +113,20 @@ class Peers {
     a.item("peers.seen_count", seen_count_);
     a.item("peers.seen_weight", seen_weight_);
   }
+  // After a state is loaded: the per-agent counts from the bitset of seen agents.
+  void recount_seen(const Population& population);
 
  private:
   bool seen(std::uint32_t j) const { return (seen_[j >> 6] >> (j & 63)) & 1u; }
-  double fraction_other(std::uint32_t i, const Network& network,
-                        const Population& population) const;
+  double fraction_other(std::uint32_t i, const Population& population) const;
+  Peers(const Scenario& scenario, const Population& population);  // no watchers yet
+  bool needs_watchers() const { return active_ && !complete_; }
+  // row(i, visit) calls visit(j) for each of i's neighbour slots; degree(i) is their count.
+  template <class Row, class Degree>
+  void build_watchers(std::uint32_t n, Row row, Degree degree, const Population& population);
+  // Adds agent j's decision to its watchers' counts (safe to call for several j at once).
+  void push(std::uint32_t j, const Population& population);
+  void push_all(const std::uint32_t* agents, std::size_t count, const Population& population);
 
   enum class Mode { kCounted, kOther };  // kOther: weighted or complete graph
   Mode mode_ = Mode::kCounted;
@@ -113,6 +139,18 @@ class Peers {
   std::uint64_t seen_count_ = 0;  // complete graph: agents seen
   double seen_weight_ = 0.0;      // complete graph, balance-weighted: their initial claims
   double total_weight_ = 0.0;     // complete graph: all initial claims
+
+  // The transposed network (empty without peers or on the complete graph): the watchers of
+  // j are watchers_[watcher_begin(j) .. watcher_begin(j + 1)); the offsets are 32-bit
+  // unless the network has 2^32 adjacency entries or more.
+  std::vector<std::uint32_t> watchers_;
+  std::vector<std::uint32_t> watcher_begin32_;
+  std::vector<std::uint64_t> watcher_begin64_;
+  std::uint32_t regular_degree_ = 0;       // d_i of every agent, when degree_ is empty
+  std::vector<std::uint32_t> degree_;      // d_i, for networks whose degrees differ
+  std::vector<std::uint32_t> seen_slots_;  // counted: neighbour slots of i seen
+  // Balance-weighted: initial claims of i's neighbour slots, seen and all.
+  std::vector<Money> seen_claims_, neighbour_claims_;
 };
 
 }  // namespace bankrun

@@ -25,15 +25,13 @@ ActiveList::Room active_list_room(const Scenario& s, const Population& p) {
 Simulation::Simulation(Scenario scenario)
     : scenario_(require_memory(std::move(scenario))),  // before anything is allocated
       population_(create_population(scenario_.population, scenario_.seed)),
-      network_(build_network(scenario_.network, population_.size(), scenario_.seed,
-                             population_.class_begin)),
+      peers_(Peers::for_scenario(scenario_, population_, network_stats_)),
       classes_(population_.class_count()),
       portfolio_(scenario_, classes_),
       institutions_(build_institutions()),
       active_(population_.size(), active_list_room(scenario_, population_)),
       news_(scenario_, population_.size()),
       public_signals_(scenario_, institutions_, portfolio_, classes_),
-      peers_(scenario_, population_),
       policies_(scenario_, population_.size()),
       transfers_(institutions_.size(), portfolio_.currencies()),
       class_stress_(classes_, population_.size(), scenario_.output.stress_quantiles),
@@ -44,8 +42,10 @@ Simulation::Simulation(Scenario scenario)
   // Only balance-weighted peers read the initial claims once the run has started.
   if (!scenario_.stress.peer_balance_weighted) std::vector<Money>().swap(population_.initial_claim);
   pending_parts_.assign(n, 0);
-  for (const auto& cls : scenario_.population.classes)
+  for (const auto& cls : scenario_.population.classes) {
     redeposit_rate_.push_back(cls.redeposit_rate);
+    calm_threshold_.push_back(cls.calm_threshold);
+  }
   any_redeposit_ = any_class_redeposits(scenario_.population);
 
   any_noise_ = std::any_of(population_.noise_sd.begin(), population_.noise_sd.end(),

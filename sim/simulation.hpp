@@ -23,7 +23,7 @@
 //   news.*          NewsBoard: scenario, drawn and runtime news events, values, reach
 //   portfolio.*     claim currencies: class portfolios, split(), asset_of()
 //   policies.*      Policies: fire, arm, the state in force (insurance, gates)
-//   decide.cpp      phase 2: decide(), decide_agent(); class_stress.* its per-class sums
+//   decide.cpp      phase 2: decide() and its passes; class_stress.* its per-class sums
 //                   and quantiles
 //   submit.cpp      phase 3: re-deposits, first decisions, requests into the queues
 //   settle.cpp      phase 4: payments to agents (institution.*: each institution's own
@@ -76,7 +76,9 @@ class Simulation {
   // together), then those the run added (proofs of reserves, write-downs), in order.
   const std::vector<NewsEvent>& news_events() const { return news_.events(); }
   const Population& population() const { return population_; }
-  const Network& network() const { return network_; }
+  // The social network's degree statistics (the network itself is not kept: the peers hold
+  // its transpose, signals.hpp).
+  const DegreeStats& network_stats() const { return network_stats_; }
   const std::vector<Institution>& institutions() const { return institutions_; }
   // Tick at which policy k of institution `in` fired, or kForever.
   std::int32_t policy_fired_tick(std::size_t in, std::size_t k) const {
@@ -104,6 +106,7 @@ class Simulation {
   void load_from(Archive& archive) {
     static_assert(Archive::loading);
     visit_state(archive);
+    peers_.recount_seen(population_);
     snapshots_.forget_last();
   }
 
@@ -142,16 +145,21 @@ class Simulation {
   void observe(std::int32_t t);
   // Phase 2, decide (decide.cpp).
   void decide(std::int32_t t);
-  // What the decide loop computes for a batch of agents before their decisions (on the
-  // stack of each block's task: 10 KiB).
+  // A batch of up to 256 active agents on its way through the rule's passes (decide.cpp;
+  // on the stack of each block's task: 20 KiB).
   struct DecideBatch {
-    double news[kBatchLanes];  // N_i(t)
-    BlockWords noise, hazard;  // first blocks of the noise and hazard streams
+    std::uint32_t ids[kBatchLanes];
+    double news[kBatchLanes];             // N_i(t)
+    BlockWords noise, hazard, redeposit;  // first Philox blocks of the draws
+    double stress[kBatchLanes];           // S_i(t)
+    Outcome outcome[kBatchLanes];
+    std::uint32_t lanes[kBatchLanes];          // the lanes a pass considers, compacted
+    std::uint32_t candidate_ids[kBatchLanes];  // and their agents
   };
-  void prepare_batch(const std::uint32_t* ids, std::uint32_t count, std::int32_t t,
-                     DecideBatch& batch) const;
-  Outcome decide_agent(std::uint32_t i, std::int32_t t, double public_term,
-                       const DecideBatch& batch, std::uint32_t a, double& stress);
+  void batch_stress(std::int32_t t, DecideBatch& batch, std::uint32_t count, double* class_stress,
+                    std::uint32_t* class_acting);
+  void batch_withdrawals(std::int32_t t, DecideBatch& batch, std::uint32_t count) const;
+  void batch_redeposits(std::int32_t t, DecideBatch& batch, std::uint32_t count) const;
   bool can_redeposit(std::uint32_t i) const {
     return redeposit_rate_[population_.class_id[i]] > 0.0;
   }
@@ -175,7 +183,10 @@ class Simulation {
 
   Scenario scenario_;
   Population population_;
-  Network network_;
+  // The network's statistics, and the peers, which hold its transpose: built before the
+  // engine's arrays, so the network (never held whole for k_out) is gone before they exist.
+  DegreeStats network_stats_;
+  Peers peers_;
   std::size_t classes_ = 0;
   Portfolio portfolio_;                    // claim currencies
   std::vector<Institution> institutions_;  // scenario order; agents' accounts index it
@@ -183,10 +194,9 @@ class Simulation {
   ActiveList active_;  // agents that evaluate the rule, in id order
   NewsBoard news_;
   PublicSignals public_signals_;
-  Peers peers_;
   Policies policies_;
 
-  std::vector<double> redeposit_rate_;  // per class
+  std::vector<double> redeposit_rate_, calm_threshold_;  // per class
   bool any_redeposit_ = false;
   bool any_noise_ = false;                   // some agent has sigma_i > 0
   std::vector<std::uint8_t> pending_parts_;  // per agent: parts of its request still unpaid

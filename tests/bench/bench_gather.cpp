@@ -1,7 +1,9 @@
 // The neighbour gather of the peer signal: for each agent, the share of its neighbours whose
 // bit is set in the bitset of seen agents, over a CSR Network (agents/network.hpp) with
-// k = 10 neighbours per agent. The loop body is that of Peers::fraction (sim/signals.hpp),
-// whose bitset is private, so it is repeated here.
+// k = 10 neighbours per agent. The loop body is what Peers::fraction (sim/signals.hpp) did
+// on every tick until the peer term became pushed (each revealed decision adds to its
+// watchers' counts once, so the engine no longer gathers); kept as the measure of what the
+// push saves.
 //
 // The rows visited are fixed (kRows agents, 1e6 neighbour slots read in order); each
 // neighbour is drawn uniformly from a table of range(0) agents, so the bitset lookups are
@@ -49,7 +51,7 @@ std::vector<std::uint64_t> seen_bitset(std::uint32_t table) {
   return seen;
 }
 
-// As Peers::fraction in its counted mode.
+// As Peers::fraction in its counted mode did before the push.
 double seen_fraction(std::uint32_t i, const Network& network,
                      const std::vector<std::uint64_t>& seen) {
   const auto nbrs = network.neighbours_of(i);

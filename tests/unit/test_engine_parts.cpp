@@ -226,15 +226,91 @@ TEST_CASE("peers: a decision becomes visible L + 1 ticks later, as a share of ne
   const Population p = plain_population(3);
   // Agent 0 watches 1 twice and 2 once.
   const Network network({0, 3, 3, 3}, {1, 1, 2});
-  Peers peers(s, p);
+  Peers peers(s, p, network);
   peers.log_decision(1);  // tick 0
   peers.close_log(0);
   peers.close_log(1);
   peers.reveal(1, p);  // sees the deciders of tick -1: none
-  CHECK(peers.fraction(0, network, p) == 0.0);
+  CHECK(peers.fraction(0, p) == 0.0);
   peers.reveal(2, p);  // the deciders of tick 0
-  CHECK(peers.fraction(0, network, p) == doctest::Approx(2.0 / 3.0));
-  CHECK(peers.fraction(1, network, p) == 0.0);  // no neighbours
+  CHECK(peers.fraction(0, p) == doctest::Approx(2.0 / 3.0));
+  CHECK(peers.fraction(1, p) == 0.0);  // no neighbours
+}
+
+namespace {
+
+// P_i as the gather over i's neighbour slots computes it (the definition the pushed counts
+// must reproduce bit for bit): counted, or weighted by the neighbours' initial claims.
+double gathered_fraction(const Network& network, const Population& p, const std::vector<char>& seen,
+                         std::uint32_t i, bool weighted) {
+  double seen_sum = 0.0, all = 0.0;
+  for (const std::uint32_t j : network.neighbours_of(i)) {
+    const double w = weighted ? static_cast<double>(p.initial_claim[j]) : 1.0;
+    all += w;
+    seen_sum += seen[j] ? w : 0.0;
+  }
+  return all > 0 ? seen_sum / all : 0.0;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "peers: pushed counts equal the gather over neighbour slots, before and after a recount") {
+  // Degrees that differ (0 to 20, repeated neighbours), and a regular k-out network, each
+  // counted and balance-weighted; decisions revealed over several ticks, in parallel pieces
+  // when a tick has many.
+  const std::uint32_t n = 30000;
+  NetworkSpec configuration;
+  configuration.kind = NetworkSpec::Kind::kConfiguration;
+  configuration.degree.kind = Distribution::Kind::kUniform;
+  configuration.degree.low = 0.0;
+  configuration.degree.high = 20.0;
+  NetworkSpec k_out;
+  k_out.kind = NetworkSpec::Kind::kKOut;
+  k_out.k = 7;
+  for (const NetworkSpec& spec : {configuration, k_out})
+    for (const bool weighted : {false, true}) {
+      CAPTURE(weighted);
+      Scenario s = news_only_scenario(n, 0.5, 0.0);
+      s.network = spec;
+      s.stress.peer_weight = 1.0;
+      s.stress.peer_balance_weighted = weighted;
+      Population p = plain_population(n);
+      CounterRng rng(3, Stream::kHazard, 0, 0);
+      for (auto& c : p.initial_claim) c = 1 + static_cast<Money>(rng.uniform01() * 1e9);
+      s.seed = 11;
+      const Network network = build_network(spec, n, s.seed);
+      Peers peers(s, p, network);
+      // The same network generated and transposed by the engine's path (k_out: never held).
+      DegreeStats stats;
+      Peers built = Peers::for_scenario(s, p, stats);
+      const DegreeStats expected = network.degree_stats();
+      CHECK(stats.edges == expected.edges);
+      CHECK(stats.mean == expected.mean);
+      CHECK(stats.sd == expected.sd);
+      CHECK(stats.min == expected.min);
+      CHECK(stats.max == expected.max);
+      std::vector<char> seen(n, 0);
+      std::uint32_t next = 0;
+      for (std::int32_t t = 0; t < 4; ++t) {
+        // Tick t's deciders: a growing batch of agents in a shuffled-looking order.
+        const std::uint32_t deciders = t == 2 ? 12000 : 500;
+        for (std::uint32_t k = 0; k < deciders; ++k, ++next) peers.log_decision((next * 7919u) % n);
+        for (std::uint32_t k = next - deciders; k < next; ++k) built.log_decision((k * 7919u) % n);
+        peers.close_log(t);
+        built.close_log(t);
+        peers.reveal(t + 1, p);
+        built.reveal(t + 1, p);
+        for (std::uint32_t k = next - deciders; k < next; ++k) seen[(k * 7919u) % n] = 1;
+        for (std::uint32_t i = 0; i < n; i += 7) {
+          REQUIRE(peers.fraction(i, p) == gathered_fraction(network, p, seen, i, weighted));
+          REQUIRE(built.fraction(i, p) == peers.fraction(i, p));
+        }
+      }
+      peers.recount_seen(p);  // as after a checkpoint is loaded
+      for (std::uint32_t i = 0; i < n; ++i)
+        REQUIRE(peers.fraction(i, p) == gathered_fraction(network, p, seen, i, weighted));
+    }
 }
 
 TEST_CASE("hazard table: below(u, x) is u < h0 Phi(x), at cell edges, in the tails and near p") {

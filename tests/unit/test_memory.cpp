@@ -59,10 +59,15 @@ constexpr double kQuantileWork = 8;  // stress quantiles: one double per agent
 double csr(double n, double entries) {
   return 8 * (n + 1) + 4 * entries;
 }
-// A regular network (k_out, none): 4 B per adjacency entry, the offsets implied.
-double regular(double entries) {
-  return 4 * entries;
+// The peers' transpose (sim/signals.hpp): 4 B per adjacency entry, offsets of 4 B per node
+// plus one (8 B from 2^32 entries on), the seen-slot count (4 B an agent), and the degree
+// (4 B an agent) where degrees differ.
+double transpose(double n, double entries, bool regular) {
+  const double offset = entries < 4294967296.0 ? 4 : 8;
+  return 4 * entries + offset * (n + 1) + 4 * n + (regular ? 0 : 4 * n);
 }
+// The initial claims (8 B an agent), held until the engine's arrays are allocated.
+constexpr double kInitialClaim = 8;
 
 Scenario reference_without_quantiles(std::uint32_t n) {
   Scenario s = reference_scenario(n);
@@ -88,10 +93,12 @@ TEST_CASE("memory: the reference scenario's agent state and k-out network, from 
   const MemoryEstimate e = estimate_memory(reference_without_quantiles(1'000'000));
   CHECK(e.agents == 1'000'000);
   CHECK(e.agent_state == n * (kPopulationPerAgent + kEnginePerAgent));
-  CHECK(e.network == regular(10 * n));  // k = 10 out-neighbours, no temporaries
-  // The run phase is the peak: everything at once; what does not grow with the agents is
-  // small (per-block sums, one news event, the tick's records).
-  CHECK(e.peak == e.agent_state + e.network + e.other);
+  // k = 10 out-neighbours, drawn straight into the transpose: no CSR, no temporaries.
+  CHECK(e.network == transpose(n, 10 * n, true));
+  // The run phase is the peak: everything at once, and the initial claims until the engine
+  // is built; what does not grow with the agents is small (per-block sums, one news event,
+  // the tick's records).
+  CHECK(e.peak == e.agent_state + e.network + e.other + kInitialClaim * n);
   CHECK(e.other < 64 * 1024);
   // Stress quantiles add their work array.
   CHECK(estimate_memory(reference_scenario(1'000'000)).agent_state ==
@@ -113,27 +120,34 @@ TEST_CASE("memory: expected edge counts and generation peaks of each network typ
   // G(n, p): n * z entries, plus build_symmetric's 4 B per node of counts.
   spec.kind = NetworkSpec::Kind::kErdosRenyi;
   spec.mean_degree = 8;
-  CHECK(network(spec) == csr(n, 8 * n) + 4 * n);
+  // The network at its largest: while it is transposed (CSR and transpose held), which
+  // here outweighs the generator's temporaries.
+  CHECK(network(spec) == csr(n, 8 * n) + transpose(n, 8 * n, false));
   spec.mean_degree = 1e9;  // capped at n - 1
-  CHECK(network(spec) == csr(n, n * (n - 1)) + 4 * n);
+  CHECK(network(spec) == csr(n, n * (n - 1)) + transpose(n, n * (n - 1), false));
   spec.kind = NetworkSpec::Kind::kWattsStrogatz;
   spec.k = 6;
-  CHECK(network(spec) == csr(n, 6 * n) + 4 * n);
+  CHECK(network(spec) == csr(n, 6 * n) + transpose(n, 6 * n, false));
   // Barabasi-Albert, m = 3: a clique on 4 nodes (6 edges), then 3 edges a node; beside
   // build_symmetric's counts, the generator keeps a 4 B target per edge (counted for the
   // clique's edges too: 24 bytes, within the estimate's slack).
   spec.kind = NetworkSpec::Kind::kBarabasiAlbert;
   spec.m = 3;
   const double ba_edges = 6 + (n - 4) * 3;
-  CHECK(network(spec) == csr(n, 2 * ba_edges) + 4 * n + 4 * ba_edges);
+  CHECK(network(spec) == csr(n, 2 * ba_edges) + transpose(n, 2 * ba_edges, false));
   // Configuration, degree 6: the stub order (4 B a stub) and the cursors beside the CSR.
   spec.kind = NetworkSpec::Kind::kConfiguration;
   spec.degree = Distribution::constant(6.0);
-  CHECK(network(spec) == csr(n, 6 * n) + 4 * 6 * n + 4 * n);
+  CHECK(network(spec) == csr(n, 6 * n) + transpose(n, 6 * n, false));
   // Edge list: 2 undirected edges; the pairs are held twice (loaded and engine's copy).
   spec.kind = NetworkSpec::Kind::kEdgeList;
   spec.edges = {{0, 1}, {1, 2}};
+  CHECK(network(spec) == csr(n, 4) + 2 * 2 * 8 + transpose(n, 4, false));
+  // Without a peer term nothing is kept: the generation peak alone.
+  s.stress.peer_weight = 0;
   CHECK(network(spec) == csr(n, 4) + 8 * n + 2 * 2 * 8);
+  spec.kind = NetworkSpec::Kind::kKOut;
+  CHECK(network(spec) == 0);
 }
 
 TEST_CASE("memory: stochastic block edges follow the class sizes and probabilities") {
@@ -144,7 +158,7 @@ TEST_CASE("memory: stochastic block edges follow the class sizes and probabiliti
   s.network.block_probability = {{0.1, 0.01}, {0.01, 0.2}};
   const double edges = 0.1 * 750 * 749 / 2 + 0.01 * 750 * 250 + 0.2 * 250 * 249 / 2;
   CHECK(estimate_memory(s).network ==
-        doctest::Approx(csr(1000, 2 * edges) + 4 * 1000).epsilon(1e-12));
+        doctest::Approx(csr(1000, 2 * edges) + transpose(1000, 2 * edges, false)).epsilon(1e-12));
 }
 
 TEST_CASE("memory: an absurd scenario is refused with what it would need") {
@@ -152,15 +166,15 @@ TEST_CASE("memory: an absurd scenario is refused with what it would need") {
   const MemoryEstimate e = estimate_memory(s);
   const double n = 4e9;
   CHECK(e.agent_state == n * (kPopulationPerAgent + kEnginePerAgent));
-  CHECK(e.network == regular(10 * n));
+  CHECK(e.network == transpose(n, 10 * n, true));  // 4e10 entries: 8 B offsets
   // The per-block sums of the decide phase (about 2 million blocks of 2048 agents: 37 MiB)
   // are the rest.
-  CHECK(e.peak == e.agent_state + e.network + e.other);
+  CHECK(e.peak == e.agent_state + e.network + e.other + kInitialClaim * n);
   CHECK(e.other == doctest::Approx((n / 2048 + 2) * (8 + 4) + 200).epsilon(1e-3));
   const std::uint64_t available = 21ull * 1024 * 1024 * 1024 + 300ull * 1024 * 1024;
   CHECK_THROWS_WITH_AS(check_memory(e, available),
-                       "the scenario needs about 421.4 GiB (4,000,000,000 agents: 272.4 GiB of "
-                       "agent state, 149.0 GiB of network), more than the 21.3 GiB available; "
+                       "the scenario needs about 496.0 GiB (4,000,000,000 agents: 272.4 GiB of "
+                       "agent state, 193.7 GiB of network), more than the 21.3 GiB available; "
                        "lower population.agents or network degree",
                        ResourceError);
   CHECK_NOTHROW(check_memory(e, e.peak));
@@ -181,7 +195,7 @@ TEST_CASE("memory: an absurd tick count of drawn news is refused and named") {
   const double drawn = 1e9, events = drawn + 1;
   const double news = events * (sizeof(NewsEvent) + 8 + 4) + 2 * drawn * sizeof(NewsEvent);
   CHECK(e.other == doctest::Approx(news).epsilon(1e-6));
-  CHECK(e.peak == e.agent_state + e.network + e.other);
+  CHECK(e.peak == e.agent_state + e.network + e.other + kInitialClaim * 1000);
   try {
     check_memory(e, 1ull << 30);
     FAIL("no ResourceError");
