@@ -157,27 +157,18 @@ Network build_symmetric(std::uint32_t n, Gen gen, bool simplify) {
   return Network(std::move(offsets), std::move(neighbours));
 }
 
-}  // namespace
-
 // Each agent draws k neighbours uniformly from the n - 1 others, with replacement:
 // u ~ U{0..n-2}, j = u if u < i else u + 1 (the reference model's rule).
-void k_out_neighbours(std::uint32_t n, std::uint32_t k, std::uint64_t seed, std::uint32_t i,
-                      std::uint32_t* out) {
-  CounterRng rng(seed, Stream::kNetwork, 0, i);
-  boost::random::uniform_int_distribution<std::uint32_t> other(0, n - 2);
-  for (std::uint32_t s = 0; s < k; ++s) {
-    const std::uint32_t u = other(rng);
-    out[s] = u < i ? u : u + 1;
-  }
-}
-
-namespace {
-
 Network build_k_out(std::uint32_t n, std::uint32_t k, std::uint64_t seed) {
   if (n < 2 || k == 0) return empty_network(n);
   std::vector<std::uint32_t> neighbours(std::size_t{n} * k);
   for_range(0u, n, kGrain, [&](std::uint32_t i) {
-    k_out_neighbours(n, k, seed, i, neighbours.data() + std::size_t{i} * k);
+    CounterRng rng(seed, Stream::kNetwork, 0, i);
+    boost::random::uniform_int_distribution<std::uint32_t> other(0, n - 2);
+    for (std::uint32_t s = 0; s < k; ++s) {
+      const std::uint32_t u = other(rng);
+      neighbours[std::size_t{i} * k + s] = u < i ? u : u + 1;
+    }
   });
   return Network::regular(n, k, std::move(neighbours));
 }

@@ -72,11 +72,6 @@ class Network {
   std::vector<std::uint32_t> neighbours_;
 };
 
-// Node i's k neighbours in a k_out network of n >= 2 nodes (what build_network puts in its
-// row): for building the network in another form without holding this one.
-void k_out_neighbours(std::uint32_t n, std::uint32_t k, std::uint64_t seed, std::uint32_t i,
-                      std::uint32_t* out);
-
 // class_begin: the class id ranges of the population (for the stochastic block model).
 Network build_network(const NetworkSpec& spec, std::uint32_t node_count, std::uint64_t seed,
                       const std::vector<std::uint32_t>& class_begin = {});

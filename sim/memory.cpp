@@ -60,7 +60,8 @@ double population_bytes_per_agent(const Scenario& s) {
   return bytes;
 }
 
-// What the population holds only during set-up: the initial claims, when the run frees them.
+// What the population holds only while it is drawn: the initial claims, when the run frees
+// them (simulation.cpp, before the network is built).
 double population_setup_bytes(const Scenario& s) {
   if (s.stress.peer_balance_weighted) return 0.0;
   return s.population.agents * static_cast<double>(sizeof(Money));
@@ -192,26 +193,36 @@ double expected_entries(const Scenario& s) {
   return 0.0;
 }
 
-// The network (agents/network.cpp): the CSR (offsets, 8 B a node plus one; neighbours, 4 B
-// an entry) and what its generator holds beside it at its peak; a k_out network is never
-// held (the peers draw it straight into its transpose). Then what the peers keep for the
+// The network (agents/network.cpp): the CSR (offsets, 8 B a node plus one, except for the
+// regular networks, k_out and none, whose offsets are implied; neighbours, 4 B an entry)
+// and what its generator holds beside it at its peak. Then what the peers keep for the
 // whole run (signals.hpp): the transpose (4 B an entry, offsets of 4 B a node plus one, 8 B
 // from 2^32 entries on), the per-agent count of seen slots (4 B; balance-weighted: the
 // seen and all neighbours' claims, 16 B), and each agent's degree (4 B) where degrees
 // differ (every type but k_out); nothing without a peer term or on the complete graph.
 struct NetworkBytes {
   double csr = 0.0, generation = 0.0;  // generation: the CSR plus the temporaries
-  double peers = 0.0;
+  double peers = 0.0, counts = 0.0;    // counts: the per-agent counts, part of peers
 };
+
+bool keeps_watchers(const Scenario& s, double entries) {
+  return s.stress.peer_weight != 0.0 && entries > 0.0 &&
+         s.network.kind != NetworkSpec::Kind::kComplete;
+}
+
+// The seen-slot counts (or the seen claims).
+double count_bytes(const Scenario& s, double entries) {
+  if (!keeps_watchers(s, entries)) return 0.0;
+  return s.population.agents *
+         (s.stress.peer_balance_weighted ? sizeof(Money) : sizeof(std::uint32_t));
+}
 
 double peer_bytes(const Scenario& s, double entries) {
   const double n = s.population.agents;
-  if (s.stress.peer_weight == 0.0 || entries == 0.0 ||
-      s.network.kind == NetworkSpec::Kind::kComplete)
-    return 0.0;
+  if (!keeps_watchers(s, entries)) return 0.0;
   const double offset = entries < 4294967296.0 ? 4.0 : 8.0;
-  double bytes = entries * sizeof(std::uint32_t) + (n + 1.0) * offset;
-  bytes += n * (s.stress.peer_balance_weighted ? 2.0 * sizeof(Money) : sizeof(std::uint32_t));
+  double bytes = entries * sizeof(std::uint32_t) + (n + 1.0) * offset + count_bytes(s, entries);
+  if (s.stress.peer_balance_weighted) bytes += n * sizeof(Money);  // all neighbours' claims
   if (s.network.kind != NetworkSpec::Kind::kKOut) bytes += n * sizeof(std::uint32_t);
   return bytes;
 }
@@ -221,9 +232,10 @@ NetworkBytes network_bytes(const Scenario& s) {
   constexpr double offset = sizeof(std::uint64_t), id = sizeof(std::uint32_t);
   NetworkBytes b;
   b.peers = peer_bytes(s, entries);
-  if (s.network.kind == NetworkSpec::Kind::kKOut) return b;  // drawn into the transpose
-  const bool regular =
-      s.network.kind == NetworkSpec::Kind::kNone || s.network.kind == NetworkSpec::Kind::kComplete;
+  b.counts = count_bytes(s, entries);
+  const bool regular = s.network.kind == NetworkSpec::Kind::kKOut ||
+                       s.network.kind == NetworkSpec::Kind::kNone ||
+                       s.network.kind == NetworkSpec::Kind::kComplete;
   b.csr = (regular ? 0.0 : (n + 1.0) * offset) + entries * id;
   double temporaries = 0.0;
   switch (s.network.kind) {
@@ -299,20 +311,21 @@ std::uint64_t to_bytes(double x) {
 
 }  // namespace
 
-// The phases: drawing the population; generating the network; transposing it into the
-// peers while it is still held; the run, whose engine arrays are allocated before the
-// initial claims are freed (simulation.cpp), so those count there too.
+// The phases: drawing the population (with the initial claims and its temporaries);
+// generating the network; transposing it into the peers while it is still held (the
+// peers' counts are allocated once it is gone); the run.
 MemoryEstimate estimate_memory(const Scenario& s) {
   const double population = s.population.agents * population_bytes_per_agent(s);
   const double setup = population + population_setup_bytes(s);
   const NetworkBytes net = network_bytes(s);
   const double engine = engine_bytes(s), other = other_bytes(s);
-  const double peak = std::max({setup + population_temporaries(s), setup + net.generation,
-                                setup + net.csr + net.peers, setup + net.peers + engine + other});
+  const double peak = std::max({setup + population_temporaries(s), population + net.generation,
+                                population + net.csr + net.peers - net.counts,
+                                population + net.peers + engine + other});
   MemoryEstimate e;
   e.agents = s.population.agents;
   e.agent_state = to_bytes(population + engine);
-  e.network = to_bytes(std::max(net.generation, net.csr + net.peers));
+  e.network = to_bytes(std::max(net.generation, net.csr + net.peers - net.counts));
   e.other = to_bytes(other);
   e.peak = to_bytes(peak);
   return e;

@@ -1,8 +1,5 @@
 #include "signals.hpp"
 
-#include <atomic>
-#include <type_traits>
-
 #include "agents/parallel.hpp"
 
 #include <algorithm>
@@ -110,121 +107,104 @@ Peers::Peers(const Scenario& scenario, const Population& population)
 
 Peers::Peers(const Scenario& scenario, const Population& population, const Network& network)
     : Peers(scenario, population) {
-  if (!needs_watchers()) return;
-  build_watchers(
-      network.node_count(),
-      [&](std::uint32_t i, auto&& visit) {
-        for (const std::uint32_t j : network.neighbours_of(i)) visit(j);
-      },
-      [&](std::uint32_t i) { return static_cast<std::uint32_t>(network.neighbours_of(i).size()); },
-      population);
+  if (active_ && !complete_) build_watchers(network, population);
+  allocate_counts(population);
 }
 
 Peers Peers::for_scenario(const Scenario& scenario, const Population& population,
                           DegreeStats& stats) {
-  const NetworkSpec& spec = scenario.network;
-  const std::uint32_t n = population.size();
-  if (spec.kind != NetworkSpec::Kind::kKOut || n < 2 || spec.k == 0) {
-    const Network network = build_network(spec, n, scenario.seed, population.class_begin);
-    stats = network.degree_stats();
-    return Peers(scenario, population, network);
-  }
-  // k_out: every node has degree k (Network::degree_stats of it, exactly).
-  const std::uint32_t k = spec.k;
-  stats = DegreeStats{};
-  stats.mean = static_cast<double>(k);
-  stats.min = stats.max = k;
-  stats.edges = std::uint64_t{n} * k;
   Peers peers(scenario, population);
-  if (!peers.needs_watchers()) return peers;
-  peers.build_watchers(
-      n,
-      [&](std::uint32_t i, auto&& visit) {
-        std::uint32_t small[256];
-        std::vector<std::uint32_t> large(k > 256 ? k : 0);  // allocates only past 256
-        std::uint32_t* row = k > 256 ? large.data() : small;
-        k_out_neighbours(n, k, scenario.seed, i, row);
-        for (std::uint32_t s = 0; s < k; ++s) visit(row[s]);
-      },
-      [&](std::uint32_t) { return k; }, population);
+  {
+    const Network network =
+        build_network(scenario.network, population.size(), scenario.seed, population.class_begin);
+    stats = network.degree_stats();
+    if (peers.active_ && !peers.complete_) peers.build_watchers(network, population);
+  }  // the network is freed before the counts take its place
+  peers.allocate_counts(population);
   return peers;
 }
 
-// The transpose by a counting sort, in parallel: in-degrees (atomic adds), their prefix
-// sums, then each slot into its place (an atomic cursor per j). The order of i within a
-// watcher list depends on the schedule; nothing reads it (pushes commute). Each agent's
-// degree (or the one degree of a regular network) and, for balance-weighted peers, the
-// initial claims of its neighbour slots are kept beside it.
-template <class Row, class Degree>
-void Peers::build_watchers(std::uint32_t n, Row row, Degree degree, const Population& population) {
-  constexpr std::size_t kGrain = 4096;
-  std::uint64_t entries = 0;
-  const std::uint32_t first_degree = n > 0 ? degree(0) : 0;
-  bool regular = true;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    const std::uint32_t d = degree(i);
-    entries += d;
-    regular = regular && d == first_degree;
+void Peers::allocate_counts(const Population& population) {
+  if (watchers_.empty()) return;
+  if (weighted_) {
+    seen_claims_.assign(population.size(), 0);
+  } else {
+    seen_slots_.assign(population.size(), 0);
   }
-  if (entries == 0) return;  // no neighbours: P_i = 0 for everyone
-  if (regular) {
-    regular_degree_ = first_degree;
+}
+
+// The transpose by a counting sort: in-degrees, their prefix sums, then each slot into its
+// place, so each watcher list is in increasing i. One thread with plain increments: a
+// parallel version needs locked adds, which wait for the memory they change (several times
+// slower here). Each agent's degree (or the one degree of a regular network) and, for
+// balance-weighted peers, the initial claims of its neighbour slots are kept beside it.
+void Peers::build_watchers(const Network& network, const Population& population) {
+  const std::uint32_t n = network.node_count();
+  const DegreeStats stats = network.degree_stats();
+  if (stats.edges == 0) {  // P_i = 0 for everyone
+    mode_ = Mode::kNoNeighbours;
+    return;
+  }
+  if (stats.min == stats.max) {
+    const auto d = static_cast<std::uint32_t>(stats.max);
+    regular_fraction_.resize(std::size_t{d} + 1);
+    for (std::uint32_t m = 0; m <= d; ++m)
+      regular_fraction_[m] = static_cast<double>(m) / static_cast<double>(d);
   } else {
     degree_.resize(n);
-    for (std::uint32_t i = 0; i < n; ++i) degree_[i] = degree(i);
+    for (std::uint32_t i = 0; i < n; ++i)
+      degree_[i] = static_cast<std::uint32_t>(network.neighbours_of(i).size());
   }
+  // The rows lie one after the other in one array (agents/network.hpp); each pass reads
+  // it in order and prefetches the counts (and watcher places) of the slots kAhead
+  // further on, so many of its random accesses are in flight at once.
+  const std::uint32_t* const slots = network.neighbours_of(0).data();
+  const std::uint64_t entries = stats.edges;
+  constexpr std::uint64_t kAhead = 32;
   const auto transpose = [&](auto& begin) {
-    using Offset = typename std::remove_reference_t<decltype(begin)>::value_type;
     begin.assign(std::size_t{n} + 1, 0);
-    for_pieces(0u, n, kGrain, [&](std::uint32_t lo, std::uint32_t hi) {
-      for (std::uint32_t i = lo; i < hi; ++i)
-        row(i, [&](std::uint32_t j) {
-          std::atomic_ref<Offset>(begin[std::size_t{j} + 1])
-              .fetch_add(1, std::memory_order_relaxed);
-        });
-    });
+    for (std::uint64_t e = 0; e < entries; ++e) {
+      if (e + kAhead < entries) __builtin_prefetch(&begin[std::size_t{slots[e + kAhead]} + 1], 1);
+      ++begin[std::size_t{slots[e]} + 1];
+    }
     for (std::uint32_t j = 0; j < n; ++j) begin[std::size_t{j} + 1] += begin[j];
     watchers_.resize(entries);
-    for_pieces(0u, n, kGrain, [&](std::uint32_t lo, std::uint32_t hi) {
-      for (std::uint32_t i = lo; i < hi; ++i)
-        row(i, [&](std::uint32_t j) {
-          watchers_[std::atomic_ref<Offset>(begin[j]).fetch_add(1, std::memory_order_relaxed)] = i;
-        });
-    });
+    std::uint64_t e = 0;
+    for (std::uint32_t i = 0; i < n; ++i)
+      for (const std::uint32_t j : network.neighbours_of(i)) {
+        if (e + 2 * kAhead < entries) __builtin_prefetch(&begin[slots[e + 2 * kAhead]], 1);
+        if (e + kAhead < entries) __builtin_prefetch(&watchers_[begin[slots[e + kAhead]]], 1);
+        watchers_[begin[j]++] = i;
+        ++e;
+      }
     // Each begin[j] now holds the start of j + 1's watchers: shift back by one.
     for (std::uint32_t j = n; j > 0; --j) begin[j] = begin[j - 1];
-    begin[0] = Offset{0};
+    begin[0] = 0;
   };
-  if (entries < (std::uint64_t{1} << 32)) {
+  if (stats.edges < (std::uint64_t{1} << 32)) {
     transpose(watcher_begin32_);
   } else {
     transpose(watcher_begin64_);
   }
   if (weighted_) {
-    seen_claims_.assign(n, 0);
     neighbour_claims_.assign(n, 0);
-    for_pieces(0u, n, kGrain, [&](std::uint32_t lo, std::uint32_t hi) {
-      for (std::uint32_t i = lo; i < hi; ++i)
-        row(i, [&](std::uint32_t j) { neighbour_claims_[i] += population.initial_claim[j]; });
+    for_range(0u, n, 4096, [&](std::uint32_t i) {
+      for (const std::uint32_t j : network.neighbours_of(i))
+        neighbour_claims_[i] += population.initial_claim[j];
     });
-  } else {
-    seen_slots_.assign(n, 0);
   }
 }
 
-// Each watcher i of j sees one more slot (or j's initial claim more). Relaxed atomic adds:
-// integers commute, so the counts do not depend on which thread pushes which j.
+// Each watcher i of j sees one more slot (or j's initial claim more). Integer counts, so
+// the order of the pushes cannot change them. One thread: the whole run pushes each
+// agent's decision once (O(N d) in all), and plain adds beat locked ones by far.
 void Peers::push(std::uint32_t j, const Population& population) {
   const auto push_range = [&](std::uint64_t lo, std::uint64_t hi) {
     if (weighted_) {
       const Money claim = population.initial_claim[j];
-      for (std::uint64_t e = lo; e < hi; ++e)
-        std::atomic_ref<Money>(seen_claims_[watchers_[e]])
-            .fetch_add(claim, std::memory_order_relaxed);
+      for (std::uint64_t e = lo; e < hi; ++e) seen_claims_[watchers_[e]] += claim;
     } else {
-      for (std::uint64_t e = lo; e < hi; ++e)
-        std::atomic_ref<std::uint32_t>(seen_slots_[watchers_[e]])
-            .fetch_add(1u, std::memory_order_relaxed);
+      for (std::uint64_t e = lo; e < hi; ++e) ++seen_slots_[watchers_[e]];
     }
   };
   if (!watcher_begin32_.empty()) {
@@ -236,14 +216,7 @@ void Peers::push(std::uint32_t j, const Population& population) {
 
 void Peers::push_all(const std::uint32_t* agents, std::size_t count, const Population& population) {
   if (watchers_.empty()) return;
-  constexpr std::size_t kGrain = 4096;  // below this, one thread pushes faster than a task starts
-  if (count < 2 * kGrain) {
-    for (std::size_t k = 0; k < count; ++k) push(agents[k], population);
-    return;
-  }
-  for_pieces(std::size_t{0}, count, kGrain, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t k = lo; k < hi; ++k) push(agents[k], population);
-  });
+  for (std::size_t k = 0; k < count; ++k) push(agents[k], population);
 }
 
 // The deciders of tick k are log_[log_end(k-1) .. log_end(k)); the ring keeps the last

@@ -74,8 +74,7 @@ class PublicSignals {
 class Peers {
  public:
   // Generates the scenario's network (agents/network.hpp) and keeps its transpose; the
-  // network itself is gone on return, except for its degree statistics in `stats`. A k_out
-  // network is transposed as it is drawn, without ever being held whole.
+  // network itself is gone on return, except for its degree statistics in `stats`.
   static Peers for_scenario(const Scenario& scenario, const Population& population,
                             DegreeStats& stats);
   // The same from a network at hand.
@@ -95,9 +94,11 @@ class Peers {
   // agents (global counts). Inline: called per agent in decide.
   double fraction(std::uint32_t i, const Population& population) const {
     if (mode_ == Mode::kCounted) [[likely]] {
-      const std::uint32_t degree = degree_.empty() ? regular_degree_ : degree_[i];
+      if (degree_.empty()) return regular_fraction_[seen_slots_[i]];
+      const std::uint32_t degree = degree_[i];
       return degree == 0 ? 0.0 : static_cast<double>(seen_slots_[i]) / static_cast<double>(degree);
     }
+    if (mode_ == Mode::kNoNeighbours) return 0.0;
     return fraction_other(i, population);
   }
 
@@ -120,15 +121,14 @@ class Peers {
   bool seen(std::uint32_t j) const { return (seen_[j >> 6] >> (j & 63)) & 1u; }
   double fraction_other(std::uint32_t i, const Population& population) const;
   Peers(const Scenario& scenario, const Population& population);  // no watchers yet
-  bool needs_watchers() const { return active_ && !complete_; }
-  // row(i, visit) calls visit(j) for each of i's neighbour slots; degree(i) is their count.
-  template <class Row, class Degree>
-  void build_watchers(std::uint32_t n, Row row, Degree degree, const Population& population);
-  // Adds agent j's decision to its watchers' counts (safe to call for several j at once).
+  void build_watchers(const Network& network, const Population& population);
+  void allocate_counts(const Population& population);  // once the watchers are built
+  // Adds agent j's decision to its watchers' counts.
   void push(std::uint32_t j, const Population& population);
   void push_all(const std::uint32_t* agents, std::size_t count, const Population& population);
 
-  enum class Mode { kCounted, kOther };  // kOther: weighted or complete graph
+  // kOther: weighted or complete graph; kNoNeighbours: a network without edges.
+  enum class Mode { kCounted, kOther, kNoNeighbours };
   Mode mode_ = Mode::kCounted;
   bool weighted_ = false, complete_ = false, active_ = false;
   std::int32_t lag_ = 0;
@@ -146,7 +146,9 @@ class Peers {
   std::vector<std::uint32_t> watchers_;
   std::vector<std::uint32_t> watcher_begin32_;
   std::vector<std::uint64_t> watcher_begin64_;
-  std::uint32_t regular_degree_ = 0;       // d_i of every agent, when degree_ is empty
+  // A regular network (degree_ empty): m / d for m = 0 .. d, the quotient the division
+  // gives, looked up instead of divided; {0} without neighbours.
+  std::vector<double> regular_fraction_{0.0};
   std::vector<std::uint32_t> degree_;      // d_i, for networks whose degrees differ
   std::vector<std::uint32_t> seen_slots_;  // counted: neighbour slots of i seen
   // Balance-weighted: initial claims of i's neighbour slots, seen and all.

@@ -20,11 +20,19 @@ ActiveList::Room active_list_room(const Scenario& s, const Population& p) {
   return room;
 }
 
+// Only balance-weighted peers read the initial claims once the population is drawn: the
+// others free them before the network is built.
+Population drop_initial_claims(Population population, const Scenario& s) {
+  if (!s.stress.peer_balance_weighted) std::vector<Money>().swap(population.initial_claim);
+  return population;
+}
+
 }  // namespace
 
 Simulation::Simulation(Scenario scenario)
     : scenario_(require_memory(std::move(scenario))),  // before anything is allocated
-      population_(create_population(scenario_.population, scenario_.seed)),
+      population_(
+          drop_initial_claims(create_population(scenario_.population, scenario_.seed), scenario_)),
       peers_(Peers::for_scenario(scenario_, population_, network_stats_)),
       classes_(population_.class_count()),
       portfolio_(scenario_, classes_),
@@ -39,8 +47,6 @@ Simulation::Simulation(Scenario scenario)
       hazard_(scenario_.decision.hazard_rate) {
   const std::uint32_t n = population_.size();
   const std::size_t nin = institutions_.size();
-  // Only balance-weighted peers read the initial claims once the run has started.
-  if (!scenario_.stress.peer_balance_weighted) std::vector<Money>().swap(population_.initial_claim);
   pending_parts_.assign(n, 0);
   for (const auto& cls : scenario_.population.classes) {
     redeposit_rate_.push_back(cls.redeposit_rate);

@@ -35,11 +35,11 @@ def assert_refused(tmp_path, proc, seconds, out):
 def test_four_billion_agents_are_refused_before_allocation(tmp_path):
     proc, seconds, out = run_with_limit(tmp_path, 16 * GIB, "population.agents=4000000000")
     assert_refused(tmp_path, proc, seconds, out)
-    # 4e9 agents of 73 bytes of state (population and engine arrays), the peers' transpose of
-    # a k = 10 network (52 bytes an agent) and the initial claims until set-up ends (8).
+    # 4e9 agents: 73 bytes of state (population and engine arrays); at the peak, the
+    # population (39) beside a k = 10 network (40) and its transpose for the peers (48).
     assert re.fullmatch(
-        r"bankrun: run failed: the scenario needs about 496\.0 GiB \(4,000,000,000 agents: "
-        r"272\.4 GiB of agent state, 193\.7 GiB of network\), more than the 16\.0 GiB "
+        r"bankrun: run failed: the scenario needs about 473\.1 GiB \(4,000,000,000 agents: "
+        r"272\.4 GiB of agent state, 327\.8 GiB of network\), more than the 16\.0 GiB "
         r"available; lower population\.agents or network degree\n", proc.stderr), proc.stderr
 
 
@@ -60,7 +60,7 @@ def test_a_limit_just_under_the_need_refuses_a_small_run(tmp_path):
     # 100,000 reference agents need about 12 MiB (test_memory.cpp); 8 MiB is not enough.
     proc, seconds, out = run_with_limit(tmp_path, 8 << 20, "population.agents=100000")
     assert_refused(tmp_path, proc, seconds, out)
-    assert "needs about 12.3 MiB" in proc.stderr
+    assert "needs about 11.7 MiB" in proc.stderr
     assert "more than the 8.0 MiB available" in proc.stderr
 
 
@@ -84,5 +84,5 @@ def test_validate_prints_the_estimate_the_run_checks(tmp_path):
     proc = run_bankrun("validate", REFERENCE_YAML, "--set", "population.agents=4000000000",
                        check=False, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert ("estimated peak memory: 496.0 GiB (272.4 GiB of agent state, 193.7 GiB of network); "
+    assert ("estimated peak memory: 473.1 GiB (272.4 GiB of agent state, 327.8 GiB of network); "
             "16.0 GiB available here\n") in proc.stdout, proc.stdout

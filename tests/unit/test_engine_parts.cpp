@@ -3,7 +3,9 @@
 // runtime events, values, reach), claim-currency splits and the peer term.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <stdexcept>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "fixtures.hpp"
 #include "sim/active_list.hpp"
 #include "sim/hazard.hpp"
+#include "sim/lanes.hpp"
 #include "sim/news.hpp"
 #include "sim/portfolio.hpp"
 #include "sim/signals.hpp"
@@ -235,6 +238,16 @@ TEST_CASE("peers: a decision becomes visible L + 1 ticks later, as a share of ne
   peers.reveal(2, p);  // the deciders of tick 0
   CHECK(peers.fraction(0, p) == doctest::Approx(2.0 / 3.0));
   CHECK(peers.fraction(1, p) == 0.0);  // no neighbours
+  // A network without edges (type none) keeps nothing: P_i = 0, counted or weighted.
+  for (const bool weighted : {false, true}) {
+    s.stress.peer_balance_weighted = weighted;
+    Peers none(s, p, Network::regular(3, 0, {}));
+    none.log_decision(1);
+    none.close_log(0);
+    none.close_log(1);
+    none.reveal(2, p);
+    for (std::uint32_t i = 0; i < 3; ++i) CHECK(none.fraction(i, p) == 0.0);
+  }
 }
 
 namespace {
@@ -311,6 +324,30 @@ TEST_CASE(
       for (std::uint32_t i = 0; i < n; ++i)
         REQUIRE(peers.fraction(i, p) == gathered_fraction(network, p, seen, i, weighted));
     }
+}
+
+TEST_CASE("lanes: add_where_set gives the same bits on every path the processor has") {
+  std::vector<LanePath> paths = {LanePath::kScalar};
+  if (fastest_lane_path() == LanePath::kAvx512) paths.push_back(LanePath::kAvx512);
+  CounterRng rng(5, Stream::kHazard, 1, 2);
+  for (const std::uint32_t count : {0u, 1u, 7u, 8u, 9u, 63u, 64u, 65u, 200u, 256u}) {
+    std::uint64_t bits[kBatchLanes / 64];
+    for (auto& w : bits) w = rng();
+    double start[kBatchLanes];
+    for (std::uint32_t a = 0; a < kBatchLanes; ++a) start[a] = (rng.uniform01() - 0.5) * 1e3;
+    start[3] = 0.0;  // +0.0 stays +0.0 where not set (a sum never is -0.0)
+    const double v = -0.123456789;
+    // The definition: v added where the bit is set, the lanes past count untouched.
+    double expected[kBatchLanes];
+    for (std::uint32_t a = 0; a < kBatchLanes; ++a)
+      expected[a] = a < count && ((bits[a >> 6] >> (a & 63)) & 1u) ? start[a] + v : start[a];
+    for (const LanePath path : paths) {
+      double out[kBatchLanes];
+      std::copy(start, start + kBatchLanes, out);
+      add_where_set(bits, count, v, out, path);
+      CHECK(std::memcmp(out, expected, sizeof out) == 0);
+    }
+  }
 }
 
 TEST_CASE("hazard table: below(u, x) is u < h0 Phi(x), at cell edges, in the tails and near p") {

@@ -59,15 +59,19 @@ constexpr double kQuantileWork = 8;  // stress quantiles: one double per agent
 double csr(double n, double entries) {
   return 8 * (n + 1) + 4 * entries;
 }
-// The peers' transpose (sim/signals.hpp): 4 B per adjacency entry, offsets of 4 B per node
-// plus one (8 B from 2^32 entries on), the seen-slot count (4 B an agent), and the degree
-// (4 B an agent) where degrees differ.
+// The peers' transpose (sim/signals.hpp) as it is built beside the network: 4 B per
+// adjacency entry, offsets of 4 B per node plus one (8 B from 2^32 entries on), and the
+// degree (4 B an agent) where degrees differ. Once the network is gone, the seen-slot counts
+// (4 B an agent) join it.
 double transpose(double n, double entries, bool regular) {
   const double offset = entries < 4294967296.0 ? 4 : 8;
-  return 4 * entries + offset * (n + 1) + 4 * n + (regular ? 0 : 4 * n);
+  return 4 * entries + offset * (n + 1) + (regular ? 0 : 4 * n);
 }
-// The initial claims (8 B an agent), held until the engine's arrays are allocated.
-constexpr double kInitialClaim = 8;
+constexpr double kSeenSlots = 4;
+// A regular network (k_out, none): 4 B per adjacency entry, the offsets implied.
+double regular(double entries) {
+  return 4 * entries;
+}
 
 Scenario reference_without_quantiles(std::uint32_t n) {
   Scenario s = reference_scenario(n);
@@ -93,13 +97,16 @@ TEST_CASE("memory: the reference scenario's agent state and k-out network, from 
   const MemoryEstimate e = estimate_memory(reference_without_quantiles(1'000'000));
   CHECK(e.agents == 1'000'000);
   CHECK(e.agent_state == n * (kPopulationPerAgent + kEnginePerAgent));
-  // k = 10 out-neighbours, drawn straight into the transpose: no CSR, no temporaries.
-  CHECK(e.network == transpose(n, 10 * n, true));
-  // The run phase is the peak: everything at once, and the initial claims until the engine
-  // is built; what does not grow with the agents is small (per-block sums, one news event,
-  // the tick's records).
-  CHECK(e.peak == e.agent_state + e.network + e.other + kInitialClaim * n);
-  CHECK(e.other < 64 * 1024);
+  // k = 10 out-neighbours (no offsets, no temporaries), held while the peers transpose it.
+  CHECK(e.network == regular(10 * n) + transpose(n, 10 * n, true));
+  // The peak is the transposition: the population, the network and its transpose
+  // (39 + 40 + 44 B an agent; the initial claims are gone), above the run that follows (the
+  // network gone: 39 + 44 + the seen-slot counts 4 + the engine's 34, and what does not
+  // grow with the agents: per-block sums, one news event, the tick's records).
+  CHECK(e.peak == n * kPopulationPerAgent + e.network);
+  const double run = e.agent_state + transpose(n, 10 * n, true) + kSeenSlots * n + e.other;
+  CHECK(e.peak > run);
+  CHECK(e.peak < run + 3 * n);
   // Stress quantiles add their work array.
   CHECK(estimate_memory(reference_scenario(1'000'000)).agent_state ==
         n * (kPopulationPerAgent + kEnginePerAgent + kQuantileWork));
@@ -147,7 +154,7 @@ TEST_CASE("memory: expected edge counts and generation peaks of each network typ
   s.stress.peer_weight = 0;
   CHECK(network(spec) == csr(n, 4) + 8 * n + 2 * 2 * 8);
   spec.kind = NetworkSpec::Kind::kKOut;
-  CHECK(network(spec) == 0);
+  CHECK(network(spec) == regular(6 * n));  // k = 6 from above
 }
 
 TEST_CASE("memory: stochastic block edges follow the class sizes and probabilities") {
@@ -166,15 +173,15 @@ TEST_CASE("memory: an absurd scenario is refused with what it would need") {
   const MemoryEstimate e = estimate_memory(s);
   const double n = 4e9;
   CHECK(e.agent_state == n * (kPopulationPerAgent + kEnginePerAgent));
-  CHECK(e.network == transpose(n, 10 * n, true));  // 4e10 entries: 8 B offsets
+  CHECK(e.network == regular(10 * n) + transpose(n, 10 * n, true));  // 4e10: 8 B offsets
   // The per-block sums of the decide phase (about 2 million blocks of 2048 agents: 37 MiB)
   // are the rest.
-  CHECK(e.peak == e.agent_state + e.network + e.other + kInitialClaim * n);
+  CHECK(e.peak == n * kPopulationPerAgent + e.network);
   CHECK(e.other == doctest::Approx((n / 2048 + 2) * (8 + 4) + 200).epsilon(1e-3));
   const std::uint64_t available = 21ull * 1024 * 1024 * 1024 + 300ull * 1024 * 1024;
   CHECK_THROWS_WITH_AS(check_memory(e, available),
-                       "the scenario needs about 496.0 GiB (4,000,000,000 agents: 272.4 GiB of "
-                       "agent state, 193.7 GiB of network), more than the 21.3 GiB available; "
+                       "the scenario needs about 473.1 GiB (4,000,000,000 agents: 272.4 GiB of "
+                       "agent state, 327.8 GiB of network), more than the 21.3 GiB available; "
                        "lower population.agents or network degree",
                        ResourceError);
   CHECK_NOTHROW(check_memory(e, e.peak));
@@ -195,7 +202,7 @@ TEST_CASE("memory: an absurd tick count of drawn news is refused and named") {
   const double drawn = 1e9, events = drawn + 1;
   const double news = events * (sizeof(NewsEvent) + 8 + 4) + 2 * drawn * sizeof(NewsEvent);
   CHECK(e.other == doctest::Approx(news).epsilon(1e-6));
-  CHECK(e.peak == e.agent_state + e.network + e.other + kInitialClaim * 1000);
+  CHECK(e.peak == e.agent_state + transpose(1000, 10 * 1000, true) + kSeenSlots * 1000 + e.other);
   try {
     check_memory(e, 1ull << 30);
     FAIL("no ResourceError");
