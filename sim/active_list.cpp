@@ -77,7 +77,12 @@ std::span<const std::uint32_t> ActiveList::take_requests(std::int32_t t) {
 
 void ActiveList::merge_returning() {
   if (returning_count_ == 0) return;
-  std::sort(spare_.begin(), spare_.begin() + returning_count_);
+  // Distinct ids: the sorted order is the same whichever algorithm or thread count sorts.
+  if (returning_count_ < 16384) {
+    std::sort(spare_.begin(), spare_.begin() + returning_count_);
+  } else {
+    sort_in_parallel(spare_.begin(), spare_.begin() + returning_count_, std::less<>());
+  }
   const auto end = std::merge(list_.begin(), list_.begin() + active_count_, spare_.begin(),
                               spare_.begin() + returning_count_, outcomes_.begin());
   active_count_ = static_cast<std::uint32_t>(end - outcomes_.begin());

@@ -48,6 +48,7 @@ Simulation::Simulation(Scenario scenario)
   const std::uint32_t n = population_.size();
   const std::size_t nin = institutions_.size();
   pending_parts_.assign(n, 0);
+  credit_sums_.assign((n / kCreditPiece + 1) * (nin + 1), 0);
   for (const auto& cls : scenario_.population.classes) {
     redeposit_rate_.push_back(cls.redeposit_rate);
     calm_threshold_.push_back(cls.calm_threshold);

@@ -166,6 +166,9 @@ class Simulation {
   // Phase 3, submit (submit.cpp).
   void submit(std::int32_t t);
   void credit_redeposits();
+  void credit_redeposit(std::uint32_t i);
+  Money redeposit_amount(std::uint32_t i) const;
+  static constexpr std::size_t kCreditPiece = 4096;  // re-depositors a parallel piece credits
   void request(std::uint32_t i, std::int32_t t);
   // Phase 4, settle (settle.cpp).
   void settle(std::int32_t t);
@@ -202,6 +205,9 @@ class Simulation {
   std::vector<std::uint8_t> pending_parts_;  // per agent: parts of its request still unpaid
   Transfers transfers_;                      // payments on their way to destination institutions
   Money self_custody_ = 0;                   // funds withdrawn to self-custody, all agents
+  // Per piece of re-depositors: the amounts credited at each institution and the agents
+  // whose claim was 0 (credit_redeposits), room for n / kCreditPiece + 1 pieces.
+  std::vector<Money> credit_sums_;
 
   // Per-class results of this tick; the stress of the agents that acted, by class.
   std::vector<ClassTick> class_ticks_;
