@@ -6,10 +6,17 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_sort.h>
+#include <tbb/task_arena.h>
 
 #include <cstddef>
 
 namespace bankrun {
+
+// The worker threads a parallel loop started here may use (--threads, or the cores). For
+// splitting work whose result does not depend on the split, never for results.
+inline std::size_t worker_count() {
+  return static_cast<std::size_t>(tbb::this_task_arena::max_concurrency());
+}
 
 // body(lo, hi) for pieces [lo, hi) covering [begin, end), in parallel, each at least
 // `grain` indices long where there are enough (for loops that work a piece at a time).

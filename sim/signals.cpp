@@ -155,28 +155,46 @@ void Peers::build_watchers(const Network& network, const Population& population)
     for (std::uint32_t i = 0; i < n; ++i)
       degree_[i] = static_cast<std::uint32_t>(network.neighbours_of(i).size());
   }
-  // The rows lie one after the other in one array (agents/network.hpp); each pass reads
-  // it in order and prefetches the counts (and watcher places) of the slots kAhead
-  // further on, so many of its random accesses are in flight at once.
+  // The rows lie one after the other in one array (agents/network.hpp). The agents j are
+  // split into one range per worker thread; each worker reads all the slots in order and
+  // handles those whose j is in its range (no two workers write the same count or watcher
+  // place, so no locked adds, which wait for the memory they change), prefetching the
+  // counts (and watcher places) of its slots kAhead further on so that many of its random
+  // accesses are in flight at once. Each watcher list is in increasing i, whatever the
+  // number of ranges.
   const std::uint32_t* const slots = network.neighbours_of(0).data();
   const std::uint64_t entries = stats.edges;
   constexpr std::uint64_t kAhead = 32;
+  const auto ranges = static_cast<std::uint32_t>(std::clamp<std::size_t>(worker_count(), 1, 64));
   const auto transpose = [&](auto& begin) {
     begin.assign(std::size_t{n} + 1, 0);
-    for (std::uint64_t e = 0; e < entries; ++e) {
-      if (e + kAhead < entries) __builtin_prefetch(&begin[std::size_t{slots[e + kAhead]} + 1], 1);
-      ++begin[std::size_t{slots[e]} + 1];
-    }
+    for_blocks(ranges, [&](std::uint32_t r) {
+      const std::uint32_t lo = static_cast<std::uint32_t>(std::uint64_t{n} * r / ranges);
+      const std::uint32_t span =
+          static_cast<std::uint32_t>(std::uint64_t{n} * (r + 1) / ranges) - lo;
+      for (std::uint64_t e = 0; e < entries; ++e) {
+        if (e + kAhead < entries && slots[e + kAhead] - lo < span)
+          __builtin_prefetch(&begin[std::size_t{slots[e + kAhead]} + 1], 1);
+        if (slots[e] - lo < span) ++begin[std::size_t{slots[e]} + 1];
+      }
+    });
     for (std::uint32_t j = 0; j < n; ++j) begin[std::size_t{j} + 1] += begin[j];
     watchers_.resize(entries);
-    std::uint64_t e = 0;
-    for (std::uint32_t i = 0; i < n; ++i)
-      for (const std::uint32_t j : network.neighbours_of(i)) {
-        if (e + 2 * kAhead < entries) __builtin_prefetch(&begin[slots[e + 2 * kAhead]], 1);
-        if (e + kAhead < entries) __builtin_prefetch(&watchers_[begin[slots[e + kAhead]]], 1);
-        watchers_[begin[j]++] = i;
-        ++e;
-      }
+    for_blocks(ranges, [&](std::uint32_t r) {
+      const std::uint32_t lo = static_cast<std::uint32_t>(std::uint64_t{n} * r / ranges);
+      const std::uint32_t span =
+          static_cast<std::uint32_t>(std::uint64_t{n} * (r + 1) / ranges) - lo;
+      std::uint64_t e = 0;
+      for (std::uint32_t i = 0; i < n; ++i)
+        for (const std::uint32_t j : network.neighbours_of(i)) {
+          if (e + 2 * kAhead < entries && slots[e + 2 * kAhead] - lo < span)
+            __builtin_prefetch(&begin[slots[e + 2 * kAhead]], 1);
+          if (e + kAhead < entries && slots[e + kAhead] - lo < span)
+            __builtin_prefetch(&watchers_[begin[slots[e + kAhead]]], 1);
+          if (j - lo < span) watchers_[begin[j]++] = i;
+          ++e;
+        }
+    });
     // Each begin[j] now holds the start of j + 1's watchers: shift back by one.
     for (std::uint32_t j = n; j > 0; --j) begin[j] = begin[j - 1];
     begin[0] = 0;
