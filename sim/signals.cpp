@@ -134,10 +134,9 @@ void Peers::allocate_counts(const Population& population) {
 }
 
 // The transpose by a counting sort: in-degrees, their prefix sums, then each slot into its
-// place, so each watcher list is in increasing i. One thread with plain increments: a
-// parallel version needs locked adds, which wait for the memory they change (several times
-// slower here). Each agent's degree (or the one degree of a regular network) and, for
-// balance-weighted peers, the initial claims of its neighbour slots are kept beside it.
+// place, so each watcher list is in increasing i. Each agent's degree (or the one degree
+// of a regular network) and, for balance-weighted peers, the initial claims of its
+// neighbour slots are kept beside it.
 void Peers::build_watchers(const Network& network, const Population& population) {
   const std::uint32_t n = network.node_count();
   const DegreeStats stats = network.degree_stats();

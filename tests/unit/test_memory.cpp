@@ -7,6 +7,9 @@
 //   reference, 1e5 agents (k_out k = 10)      10.8 MiB /  32.6 MiB  0.33 (*)
 //   reference, 1e6 agents                    107.9 MiB / 129.7 MiB  0.83
 //   reference, 1e7 agents                      1.06 GiB / 1.12 GiB  0.94
+// (the pushed peer term, 2026-12-07: the peak is the transposition of the network)
+//   reference, 1e6 agents                    117.3 MiB / 137.3 MiB  0.85
+//   reference, 1e7 agents                      1.15 GiB / 1.20 GiB  0.96
 // (the reference rows after attention and noise sd went per class; the rows below before:
 // each then held 8 B/agent more in both the estimate and the run)
 //   no network, 1e6 agents                    77.4 MiB /  99.3 MiB  0.78
