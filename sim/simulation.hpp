@@ -187,7 +187,7 @@ class Simulation {
   Scenario scenario_;
   Population population_;
   // The network's statistics, and the peers, which hold its transpose: built before the
-  // engine's arrays, so the network (never held whole for k_out) is gone before they exist.
+  // engine's arrays, so the network is gone before they exist.
   DegreeStats network_stats_;
   Peers peers_;
   std::size_t classes_ = 0;

@@ -91,6 +91,26 @@ TEST_CASE("calm agents re-deposit, and money is conserved with inflows") {
   CHECK(c.ticks[3].inflows == 0);  // nothing left outside
 }
 
+TEST_CASE("re-deposits of many agents, credited in parallel pieces, give the exact totals") {
+  // As above with 20,000 agents: more re-depositors in a tick than one piece of the parallel
+  // credit (sim/submit.cpp) takes, at 1 and 2 threads; the ledger is checked every tick.
+  for (const int threads : {1, 2}) {
+    CAPTURE(threads);
+    Scenario s = news_only_scenario(20000, 0.5, 1.0, 4, 0, 1);
+    auto& cls = s.population.classes[0];
+    cls.calm_threshold = 0.1;
+    cls.redeposit_rate = 1.0;
+    cls.redeposit_fraction = 1.0;
+    const auto c = run_scenario(s, threads);
+    CHECK(c.ticks[0].paid == 20000 * 10000);
+    CHECK(c.ticks[0].paid_agents == 20000);
+    CHECK(c.ticks[1].inflows == 20000 * 10000);
+    CHECK(c.ticks[1].deposits == 20000 * 10000);
+    CHECK(c.ticks[1].paid_agents == 0);
+    CHECK(c.ticks[3].inflows == 0);
+  }
+}
+
 TEST_CASE("re-deposits happen at the configured rate") {
   Scenario s = news_only_scenario(40000, 0.5, 1.0, 2, 0, 1);
   auto& cls = s.population.classes[0];
