@@ -2,6 +2,8 @@
 
 #include <immintrin.h>
 
+#include "agents/rng.hpp"
+
 namespace bankrun {
 namespace {
 
@@ -34,8 +36,7 @@ AddWhereSetFn add_where_set_function(LanePath path) {
 }  // namespace
 
 LanePath fastest_lane_path() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") ? LanePath::kAvx512 : LanePath::kScalar;
+  return fastest_block_path() == BlockPath::kAvx512 ? LanePath::kAvx512 : LanePath::kScalar;
 }
 
 void add_where_set(const std::uint64_t* bits, std::uint32_t count, double v, double* out,

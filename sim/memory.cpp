@@ -44,7 +44,8 @@ bool any_destination(const Scenario& s) {
 // Population (agents/population.hpp): every per-agent array, from its element type, during
 // the run. attention, withdraw_fraction, noise_sd and reaction_lag are per class when every
 // class's is a constant; moved only when funds can go to another institution; the initial claims
-// are freed after set-up unless the peers are balance-weighted (simulation.cpp).
+// are freed once the population is drawn unless the peers are balance-weighted
+// (simulation.cpp).
 double population_bytes_per_agent(const Scenario& s) {
   const Population p;
   double bytes = element_bytes(p.threshold) + element_bytes(p.class_id) +
@@ -202,7 +203,9 @@ double expected_entries(const Scenario& s) {
 // differ (every type but k_out); nothing without a peer term or on the complete graph.
 struct NetworkBytes {
   double csr = 0.0, generation = 0.0;  // generation: the CSR plus the temporaries
-  double peers = 0.0, counts = 0.0;    // counts: the per-agent counts, part of peers
+  // What the peers keep: the transpose (allocated beside the network) and the per-agent
+  // counts (allocated once the network is freed).
+  double transpose = 0.0, counts = 0.0;
 };
 
 bool keeps_watchers(const Scenario& s, double entries) {
@@ -217,11 +220,11 @@ double count_bytes(const Scenario& s, double entries) {
          (s.stress.peer_balance_weighted ? sizeof(Money) : sizeof(std::uint32_t));
 }
 
-double peer_bytes(const Scenario& s, double entries) {
+double transpose_bytes(const Scenario& s, double entries) {
   const double n = s.population.agents;
   if (!keeps_watchers(s, entries)) return 0.0;
   const double offset = entries < 4294967296.0 ? 4.0 : 8.0;
-  double bytes = entries * sizeof(std::uint32_t) + (n + 1.0) * offset + count_bytes(s, entries);
+  double bytes = entries * sizeof(std::uint32_t) + (n + 1.0) * offset;
   if (s.stress.peer_balance_weighted) bytes += n * sizeof(Money);  // all neighbours' claims
   if (s.network.kind != NetworkSpec::Kind::kKOut) bytes += n * sizeof(std::uint32_t);
   return bytes;
@@ -231,7 +234,7 @@ NetworkBytes network_bytes(const Scenario& s) {
   const double n = s.population.agents, entries = expected_entries(s);
   constexpr double offset = sizeof(std::uint64_t), id = sizeof(std::uint32_t);
   NetworkBytes b;
-  b.peers = peer_bytes(s, entries);
+  b.transpose = transpose_bytes(s, entries);
   b.counts = count_bytes(s, entries);
   const bool regular = s.network.kind == NetworkSpec::Kind::kKOut ||
                        s.network.kind == NetworkSpec::Kind::kNone ||
@@ -320,12 +323,12 @@ MemoryEstimate estimate_memory(const Scenario& s) {
   const NetworkBytes net = network_bytes(s);
   const double engine = engine_bytes(s), other = other_bytes(s);
   const double peak = std::max({setup + population_temporaries(s), population + net.generation,
-                                population + net.csr + net.peers - net.counts,
-                                population + net.peers + engine + other});
+                                population + net.csr + net.transpose,
+                                population + net.transpose + net.counts + engine + other});
   MemoryEstimate e;
   e.agents = s.population.agents;
   e.agent_state = to_bytes(population + engine);
-  e.network = to_bytes(std::max(net.generation, net.csr + net.peers - net.counts));
+  e.network = to_bytes(std::max(net.generation, net.csr + net.transpose));
   e.other = to_bytes(other);
   e.peak = to_bytes(peak);
   return e;

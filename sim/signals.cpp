@@ -1,8 +1,9 @@
 #include "signals.hpp"
 
-#include "agents/parallel.hpp"
-
 #include <algorithm>
+#include <utility>
+
+#include "agents/parallel.hpp"
 
 namespace bankrun {
 
@@ -107,7 +108,7 @@ Peers::Peers(const Scenario& scenario, const Population& population)
 
 Peers::Peers(const Scenario& scenario, const Population& population, const Network& network)
     : Peers(scenario, population) {
-  if (active_ && !complete_) build_watchers(network, population);
+  if (active_ && !complete_) build_watchers(network, network.degree_stats(), population);
   allocate_counts(population);
 }
 
@@ -118,7 +119,7 @@ Peers Peers::for_scenario(const Scenario& scenario, const Population& population
     const Network network =
         build_network(scenario.network, population.size(), scenario.seed, population.class_begin);
     stats = network.degree_stats();
-    if (peers.active_ && !peers.complete_) peers.build_watchers(network, population);
+    if (peers.active_ && !peers.complete_) peers.build_watchers(network, stats, population);
   }  // the network is freed before the counts take its place
   peers.allocate_counts(population);
   return peers;
@@ -137,9 +138,9 @@ void Peers::allocate_counts(const Population& population) {
 // place, so each watcher list is in increasing i. Each agent's degree (or the one degree
 // of a regular network) and, for balance-weighted peers, the initial claims of its
 // neighbour slots are kept beside it.
-void Peers::build_watchers(const Network& network, const Population& population) {
+void Peers::build_watchers(const Network& network, const DegreeStats& stats,
+                           const Population& population) {
   const std::uint32_t n = network.node_count();
-  const DegreeStats stats = network.degree_stats();
   if (stats.edges == 0) {  // P_i = 0 for everyone
     mode_ = Mode::kNoNeighbours;
     return;
@@ -165,12 +166,16 @@ void Peers::build_watchers(const Network& network, const Population& population)
   const std::uint64_t entries = stats.edges;
   constexpr std::uint64_t kAhead = 32;
   const auto ranges = static_cast<std::uint32_t>(std::clamp<std::size_t>(worker_count(), 1, 64));
+  // Range r of the agents j: its first id and its length.
+  const auto range_of = [&](std::uint32_t r) {
+    const auto lo = static_cast<std::uint32_t>(std::uint64_t{n} * r / ranges);
+    const auto hi = static_cast<std::uint32_t>(std::uint64_t{n} * (r + 1) / ranges);
+    return std::pair{lo, hi - lo};
+  };
   const auto transpose = [&](auto& begin) {
     begin.assign(std::size_t{n} + 1, 0);
     for_blocks(ranges, [&](std::uint32_t r) {
-      const std::uint32_t lo = static_cast<std::uint32_t>(std::uint64_t{n} * r / ranges);
-      const std::uint32_t span =
-          static_cast<std::uint32_t>(std::uint64_t{n} * (r + 1) / ranges) - lo;
+      const auto [lo, span] = range_of(r);
       for (std::uint64_t e = 0; e < entries; ++e) {
         if (e + kAhead < entries && slots[e + kAhead] - lo < span)
           __builtin_prefetch(&begin[std::size_t{slots[e + kAhead]} + 1], 1);
@@ -180,9 +185,7 @@ void Peers::build_watchers(const Network& network, const Population& population)
     for (std::uint32_t j = 0; j < n; ++j) begin[std::size_t{j} + 1] += begin[j];
     watchers_.resize(entries);
     for_blocks(ranges, [&](std::uint32_t r) {
-      const std::uint32_t lo = static_cast<std::uint32_t>(std::uint64_t{n} * r / ranges);
-      const std::uint32_t span =
-          static_cast<std::uint32_t>(std::uint64_t{n} * (r + 1) / ranges) - lo;
+      const auto [lo, span] = range_of(r);
       std::uint64_t e = 0;
       for (std::uint32_t i = 0; i < n; ++i)
         for (const std::uint32_t j : network.neighbours_of(i)) {

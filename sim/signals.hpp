@@ -121,7 +121,8 @@ class Peers {
   bool seen(std::uint32_t j) const { return (seen_[j >> 6] >> (j & 63)) & 1u; }
   double fraction_other(std::uint32_t i, const Population& population) const;
   Peers(const Scenario& scenario, const Population& population);  // no watchers yet
-  void build_watchers(const Network& network, const Population& population);
+  void build_watchers(const Network& network, const DegreeStats& stats,
+                      const Population& population);
   void allocate_counts(const Population& population);  // once the watchers are built
   // Adds agent j's decision to its watchers' counts.
   void push(std::uint32_t j, const Population& population);
