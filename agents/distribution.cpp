@@ -14,7 +14,7 @@
 
 namespace bankrun {
 
-double Distribution::sample(CounterRng& rng) const {
+double Distribution::sample(std::uint64_t index, CounterRng& rng) const {
   double x = value;
   switch (kind) {
     case Kind::kConstant:
@@ -41,6 +41,9 @@ double Distribution::sample(CounterRng& rng) const {
       if (!values.empty())
         x = values[boost::random::uniform_int_distribution<std::size_t>(0, values.size() - 1)(rng)];
       break;
+    case Kind::kExact:
+      if (!values.empty()) x = values[index % values.size()];
+      break;
   }
   return std::clamp(x, clip_min, clip_max);
 }
@@ -60,6 +63,7 @@ double Distribution::unclipped_mean() const {
     case Kind::kBeta:
       return low + (high - low) * alpha / (alpha + beta);
     case Kind::kEmpirical:
+    case Kind::kExact:
       if (values.empty()) return value;
       return std::accumulate(values.begin(), values.end(), 0.0) /
              static_cast<double>(values.size());
@@ -88,7 +92,8 @@ double Distribution::cdf(double x) const {
       if (t >= 1.0) return 1.0;
       return boost::math::ibeta(alpha, beta, t);
     }
-    case Kind::kEmpirical: {
+    case Kind::kEmpirical:
+    case Kind::kExact: {
       if (values.empty()) return x >= value ? 1.0 : 0.0;
       const auto below =
           std::count_if(values.begin(), values.end(), [x](double v) { return v <= x; });

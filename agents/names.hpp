@@ -38,7 +38,7 @@ std::vector<std::string> names_of(const std::array<EnumName<Enum>, N>& table) {
 }
 
 // In the order the loader lists them in its messages ("expected one of ...").
-inline constexpr std::array<EnumName<Distribution::Kind>, 7> kDistributionKindNames{{
+inline constexpr std::array<EnumName<Distribution::Kind>, 8> kDistributionKindNames{{
     {Distribution::Kind::kConstant, "constant"},
     {Distribution::Kind::kUniform, "uniform"},
     {Distribution::Kind::kNormal, "normal"},
@@ -46,6 +46,7 @@ inline constexpr std::array<EnumName<Distribution::Kind>, 7> kDistributionKindNa
     {Distribution::Kind::kPareto, "pareto"},
     {Distribution::Kind::kBeta, "beta"},
     {Distribution::Kind::kEmpirical, "empirical"},
+    {Distribution::Kind::kExact, "exact"},
 }};
 
 inline constexpr std::array<EnumName<NetworkSpec::Kind>, 9> kNetworkKindNames{{

@@ -329,7 +329,7 @@ Network build_barabasi_albert(std::uint32_t n, std::uint32_t m, std::uint64_t se
       false);
 }
 
-// Erased configuration model. Degrees d_i = max(0, llround(degree.sample(rng_i))) with
+// Erased configuration model. Degrees d_i = max(0, llround(degree.sample(i, rng_i))) with
 // rng_i = CounterRng(seed, kNetwork, 0, i), capped at n - 1; if the sum is odd the last
 // node gets one more stub. The stubs (node i owns stubs offsets[i] .. offsets[i+1]) are
 // put in a uniformly random order and consecutive stubs paired: each stub s goes to a
@@ -347,7 +347,7 @@ Network build_configuration(std::uint32_t n, const Distribution& degree, std::ui
     std::vector<std::uint32_t> d(n);
     for_range(0u, n, kGrain, [&](std::uint32_t i) {
       CounterRng rng(seed, Stream::kNetwork, 0, i);
-      const double x = std::clamp(degree.sample(rng), 0.0, n - 1.0);
+      const double x = std::clamp(degree.sample(i, rng), 0.0, n - 1.0);
       d[i] = x >= 0.0 ? static_cast<std::uint32_t>(std::llround(x)) : 0;  // NaN -> 0
     });
     for (std::uint32_t i = 0; i < n; ++i) offsets[i + 1] = offsets[i] + d[i];

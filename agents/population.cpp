@@ -101,20 +101,20 @@ void draw_account_and_destination(const InvestorClass& cls, std::uint64_t seed, 
   }
 }
 
-float draw_withdraw_fraction(const InvestorClass& cls, CounterRng& rng) {
-  return static_cast<float>(std::clamp(cls.withdraw_fraction.sample(rng), 1e-6, 1.0));
+float draw_withdraw_fraction(const InvestorClass& cls, std::uint64_t k, CounterRng& rng) {
+  return static_cast<float>(std::clamp(cls.withdraw_fraction.sample(k, rng), 1e-6, 1.0));
 }
 
-float draw_attention(const InvestorClass& cls, CounterRng& rng) {
-  return static_cast<float>(std::clamp(cls.attention.sample(rng), 0.0, 1.0));
+float draw_attention(const InvestorClass& cls, std::uint64_t k, CounterRng& rng) {
+  return static_cast<float>(std::clamp(cls.attention.sample(k, rng), 0.0, 1.0));
 }
 
-float draw_noise_sd(const InvestorClass& cls, CounterRng& rng) {
-  return static_cast<float>(std::max(0.0, cls.noise_sd.sample(rng)));
+float draw_noise_sd(const InvestorClass& cls, std::uint64_t k, CounterRng& rng) {
+  return static_cast<float>(std::max(0.0, cls.noise_sd.sample(k, rng)));
 }
 
-std::int32_t draw_reaction_lag(const InvestorClass& cls, CounterRng& rng) {
-  double lag = std::clamp(cls.reaction_lag_ticks.sample(rng), 0.0, 1e6);
+std::int32_t draw_reaction_lag(const InvestorClass& cls, std::uint64_t k, CounterRng& rng) {
+  double lag = std::clamp(cls.reaction_lag_ticks.sample(k, rng), 0.0, 1e6);
   if (!(lag >= 0.0)) lag = 0.0;  // NaN
   return static_cast<std::int32_t>(std::llround(lag));
 }
@@ -128,10 +128,10 @@ void set_class_constants(const PopulationSpec& spec, std::uint64_t seed, Populat
   const auto varies = [](const Distribution& d) { return d.kind != Distribution::Kind::kConstant; };
   for (const InvestorClass& cls : spec.classes) {
     CounterRng unused(seed, Stream::kClassAttributes, 0, 0);
-    pop.class_attention.push_back(draw_attention(cls, unused));
-    pop.class_withdraw_fraction.push_back(draw_withdraw_fraction(cls, unused));
-    pop.class_noise_sd.push_back(draw_noise_sd(cls, unused));
-    pop.class_reaction_lag.push_back(draw_reaction_lag(cls, unused));
+    pop.class_attention.push_back(draw_attention(cls, 0, unused));
+    pop.class_withdraw_fraction.push_back(draw_withdraw_fraction(cls, 0, unused));
+    pop.class_noise_sd.push_back(draw_noise_sd(cls, 0, unused));
+    pop.class_reaction_lag.push_back(draw_reaction_lag(cls, 0, unused));
     attention_varies = attention_varies || varies(cls.attention);
     omega_varies = omega_varies || varies(cls.withdraw_fraction);
     noise_varies = noise_varies || varies(cls.noise_sd);
@@ -191,18 +191,19 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
     for_range(begin, end, [&](std::uint32_t i) {
       CounterRng brng(seed, Stream::kClassBalance, 0, i);
       CounterRng trng(seed, Stream::kClassThreshold, 0, i);
+      const std::uint64_t k = i - begin;  // position in the class: `exact` lists' index
       pop.class_id[i] = static_cast<std::uint8_t>(c);
-      balance_usd[i] = std::max(0.0, cls.balance_usd.sample(brng));
-      pop.threshold[i] = cls.threshold.sample(trng);
+      balance_usd[i] = std::max(0.0, cls.balance_usd.sample(k, brng));
+      pop.threshold[i] = cls.threshold.sample(k, trng);
       // Per-agent attributes, one generator per agent, in this fixed order.
       CounterRng arng(seed, Stream::kClassAttributes, 0, i);
-      const float attention = draw_attention(cls, arng);
+      const float attention = draw_attention(cls, k, arng);
       if (!pop.attention.empty()) pop.attention[i] = attention;
-      const float omega = draw_withdraw_fraction(cls, arng);
+      const float omega = draw_withdraw_fraction(cls, k, arng);
       if (!pop.withdraw_fraction.empty()) pop.withdraw_fraction[i] = omega;
-      const float noise_sd = draw_noise_sd(cls, arng);
+      const float noise_sd = draw_noise_sd(cls, k, arng);
       if (!pop.noise_sd.empty()) pop.noise_sd[i] = noise_sd;
-      const std::int32_t lag = draw_reaction_lag(cls, arng);
+      const std::int32_t lag = draw_reaction_lag(cls, k, arng);
       if (!pop.reaction_lag.empty()) pop.reaction_lag[i] = lag;
       draw_account_and_destination(cls, seed, i, pop.account[i], pop.destination[i]);
     });

@@ -214,6 +214,15 @@ const std::vector<ColumnSpec<InstitutionTick>> kInstitutionColumns =
   {"", "injections", ColumnType::kFloat64, "USD",
    "lender-of-last-resort injections into hot reserves this tick",
    from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.injections); }>},
+  money<InstitutionTick, [](const InstitutionTick& r) { return r.liquidation_proceeds; }>(
+      "", "liquidation_proceeds",
+      "what illiquid book sold early this tick raised (illiquid_liquidation_value)"),
+  money<InstitutionTick, [](const InstitutionTick& r) { return r.matured; }>(
+      "", "matured", "final date (last tick, final_payout): what the illiquid book matured to"),
+  money<InstitutionTick, [](const InstitutionTick& r) { return r.final_surplus; }>(
+      "", "final_surplus", "final date: paid to depositors on top of their claims"),
+  money<InstitutionTick, [](const InstitutionTick& r) { return r.written_off; }>(
+      "", "written_off", "final date: claims the final payout could not cover"),
   {"", "halted", ColumnType::kUint8, "flag",
    "1 once the institution has suspended convertibility, else 0",
    from_institution<std::uint8_t, [](const InstitutionTick& r) { return r.halted ? 1 : 0; }>},
@@ -395,6 +404,16 @@ struct SnapshotFileRow {
   double stress;
 };
 
+// The payoffs of the agents of one class who ran or waited (sim/summary.hpp ClassPayoff).
+struct PayoffRow {
+  std::int32_t class_id;  // row of /classes
+  std::uint8_t ran;       // 1: decided to withdraw at least once
+  std::int64_t agents;
+  std::int64_t before_cents;  // their claims at par + funds outside before the final date
+  std::int64_t final_cents;   // funds outside + claims left after it
+  double payoff;              // final / before (NaN when before is 0)
+};
+
 // One investor class; in the file each row is followed by the `portfolio` string, whose
 // width is that of the longest class's portfolio (see write_classes).
 struct ClassRow {
@@ -535,6 +554,11 @@ struct Hdf5Writer::Impl : hdf5::Checker {
   void table(hid_t parent, const char* name, const CompoundType& row_t, const void* rows,
              hsize_t count) {
     if (reopening) return;  // written by the first part
+    write_table(parent, name, row_t, rows, count);
+  }
+  // The same, also when reopening (tables of /summary, which is written again at the end).
+  void write_table(hid_t parent, const char* name, const CompoundType& row_t, const void* rows,
+                   hsize_t count) {
     const std::string what = std::string("dataset ") + name;
     const Handle mem_type = row_t.memory_type();
     const hid_t mem_t = mem_type.get();
@@ -594,6 +618,7 @@ struct Hdf5Writer::Impl : hdf5::Checker {
   void create_asset_columns(InstitutionOut& out, hid_t group, const InstitutionSpec& spec);
   void write_asset_specs(hid_t group, const InstitutionSpec& spec);
   void write_summary(const Summary& s);
+  void write_payoffs(hid_t summary, const std::vector<ClassPayoff>& payoffs);
   template <typename F>
   void for_each_handle(F&& f) {
     for (Handle& h : datasets) f(h);
@@ -1235,9 +1260,35 @@ void Hdf5Writer::Impl::write_summary(const Summary& s) {
     attr(k, "halt_tick", std::int32_t{in.halt_tick});
     attr(k, "insolvent_tick", std::int32_t{in.insolvent_tick});
     money_attrs(k, "write_downs", in.write_downs);
+    money_attrs(k, "liquidated_book", in.liquidated_book);
+    money_attrs(k, "liquidation_proceeds", in.liquidation_proceeds);
+    money_attrs(k, "final_surplus", in.final_surplus);
+    money_attrs(k, "written_off", in.written_off);
     if (!sub.close()) fail("cannot close group summary/" + in.name);
   }
+  if (!s.payoffs.empty()) write_payoffs(id, s.payoffs);
   if (!g.close()) fail("cannot close group summary");
+}
+
+// /summary/payoffs: one row per class and group (waited, ran), after a final payout.
+void Hdf5Writer::Impl::write_payoffs(hid_t summary, const std::vector<ClassPayoff>& payoffs) {
+  std::vector<PayoffRow> rows;
+  for (std::size_t r = 0; r < payoffs.size(); ++r) {
+    const ClassPayoff& p = payoffs[r];
+    const double payoff = p.before > 0
+                              ? static_cast<double>(p.final) / static_cast<double>(p.before)
+                              : std::numeric_limits<double>::quiet_NaN();
+    rows.push_back({static_cast<std::int32_t>(r / 2), static_cast<std::uint8_t>(r % 2), p.agents,
+                    p.before, p.final, payoff});
+  }
+  CompoundType row_t(*this, "payoff row", sizeof(PayoffRow));
+  row_t.member("class_id", HOFFSET(PayoffRow, class_id), H5T_NATIVE_INT32)
+      .member("ran", HOFFSET(PayoffRow, ran), H5T_NATIVE_UINT8)
+      .member("agents", HOFFSET(PayoffRow, agents), H5T_NATIVE_INT64)
+      .member("before_cents", HOFFSET(PayoffRow, before_cents), H5T_NATIVE_INT64)
+      .member("final_cents", HOFFSET(PayoffRow, final_cents), H5T_NATIVE_INT64)
+      .member("payoff", HOFFSET(PayoffRow, payoff), H5T_NATIVE_DOUBLE);
+  write_table(summary, "payoffs", row_t, rows.data(), rows.size());
 }
 
 // Cuts dataset `ds` back to `rows` rows (its first dimension).

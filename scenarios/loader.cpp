@@ -135,13 +135,14 @@ data_files::CsvColumn read_csv_column_key(const Value& v) {
   return data_files::CsvColumn::named(name);
 }
 
-void read_empirical(const MapReader& m, Distribution& d, Context& ctx) {
+// dist: empirical and dist: exact: a list of values, given or read from a CSV column.
+void read_values(const MapReader& m, Distribution& d, Context& ctx) {
   const auto values = m.get("values"), file = m.get("file"), column = m.get("column");
   if (values && file) file->fail("give either 'values' or 'file', not both");
   if (!values && !file)
     fail_missing(m, "values",
-                 "missing required key: dist: empirical needs 'values' (a list of numbers) or "
-                 "'file' (a CSV file)");
+                 std::string("missing required key: dist: ") + name_of(d.kind) +
+                     " needs 'values' (a list of numbers) or 'file' (a CSV file)");
   if (column && !file) column->fail("'column' is only valid with 'file'");
   if (values) {
     const std::vector<Value> items = values->list();
@@ -158,7 +159,7 @@ void read_empirical(const MapReader& m, Distribution& d, Context& ctx) {
 }
 
 // The cross-key rules of a kind's parameters (read by read_scalars), and the keys read by
-// code: a constant's value (its range is the attribute's) and an empirical sample.
+// code: a constant's value (its range is the attribute's) and an empirical or exact list.
 void read_parameters(const MapReader& m, Distribution& d, Context& ctx,
                      const Range& constant_range) {
   switch (d.kind) {
@@ -180,7 +181,8 @@ void read_parameters(const MapReader& m, Distribution& d, Context& ctx,
       }
       break;
     case Distribution::Kind::kEmpirical:
-      read_empirical(m, d, ctx);
+    case Distribution::Kind::kExact:
+      read_values(m, d, ctx);
       break;
     case Distribution::Kind::kNormal:
     case Distribution::Kind::kLognormal:
@@ -475,6 +477,33 @@ std::vector<InvestorClass> read_classes(const Value& v, const InstitutionNames& 
   return classes;
 }
 
+// A class attribute given as dist: exact deals its n values out in order (agent k of the
+// class gets values[k mod n]); the class's agent count must be a multiple of n, so that
+// every value is held by the same number of agents.
+void check_exact_lists(const Value& classes, const PopulationSpec& p) {
+  const std::vector<std::uint32_t> counts = class_counts(p);
+  const std::vector<Value> items = classes.list();
+  for (std::size_t c = 0; c < p.classes.size(); ++c) {
+    const InvestorClass& cls = p.classes[c];
+    const std::pair<const char*, const Distribution*> attributes[] = {
+        {"balance_usd", &cls.balance_usd},
+        {"threshold", &cls.threshold},
+        {"noise_sd", &cls.noise_sd},
+        {"attention", &cls.attention},
+        {"withdraw_fraction", &cls.withdraw_fraction},
+        {"reaction_lag_ticks", &cls.reaction_lag_ticks}};
+    for (const auto& [key, d] : attributes) {
+      if (d->kind != Distribution::Kind::kExact || counts[c] % d->values.size() == 0) continue;
+      const std::string n = std::to_string(d->values.size());
+      MapReader(items[c]).get(key)->fail(
+          "dist: exact lists " + n + " values, but class '" + cls.name + "' has " +
+          std::to_string(counts[c]) + " agents: expected a multiple of " + n +
+          " (agent k of the class gets values[k mod " + n +
+          "], so that each value is held by the same number of agents)");
+    }
+  }
+}
+
 PopulationSpec read_population(const Value& v, const InstitutionNames& institutions, Context& ctx,
                                std::vector<std::string>& currencies) {
   const MapReader m(v);
@@ -483,6 +512,7 @@ PopulationSpec read_population(const Value& v, const InstitutionNames& instituti
   PopulationSpec p;
   read_scalars(m, section, p);
   p.classes = read_classes(m.required("classes"), institutions, ctx, currencies);
+  check_exact_lists(m.required("classes"), p);
   return p;
 }
 
@@ -631,6 +661,13 @@ StressSpec read_stress(const std::optional<Value>& v) {
   const auto& section = schema::stress_section();
   m.allow_only(section.keys());
   read_scalars(m, section, s);
+  if (const auto measure = m.get("peer_measure")) {
+    s.peer_measure = kPeerMeasureNames[measure->choice(names_of(kPeerMeasureNames))].value;
+    if (s.peer_measure == StressSpec::PeerMeasure::kCount && s.peer_balance_weighted)
+      measure->fail(
+          "peer_measure: count counts neighbours; it cannot be balance-weighted (set "
+          "peer_balance_weighted: false, or peer_measure: share)");
+  }
   return s;
 }
 
@@ -645,6 +682,8 @@ DecisionSpec read_decision(const std::optional<Value>& v) {
   m.allow_only(section.keys_for(rule), only_valid_with(section), "(rule: " + rule + ")");
   d.rule = kDecisionRuleNames[index].value;
   read_scalars(m, section, d, rule);
+  if (const auto comparison = m.get("comparison"))
+    d.comparison = kComparisonNames[comparison->choice(names_of(kComparisonNames))].value;
   return d;
 }
 
@@ -909,7 +948,36 @@ InstitutionSpec read_institution(const Value& v, std::size_t k,
   s.policies = read_policies(m.get("policies"), time);
   s.assets = read_assets(m.get("assets"), time, ctx);
   s.exposures = read_exposures(m.get("exposures"), k, names);
+  if (const auto r = m.get("illiquid_final_return"); r && !s.final_payout)
+    r->fail("'illiquid_final_return' is only valid with final_payout: true");
+  if (const auto f = m.get("final_payout"); f && s.final_payout) {
+    if (!s.assets.empty())
+      f->fail("final_payout is not available for an institution with market assets (assets)");
+    if (!s.exposures.empty())
+      f->fail("final_payout is not available for an institution with exposures");
+  }
   return s;
+}
+
+// The final payout pays every depositor of an institution in cash to self-custody: no other
+// institution may have an exposure to it, and no class may send withdrawals elsewhere.
+void check_final_payouts(const Value& institutions, const Scenario& s) {
+  const std::vector<Value> items = institutions.list();
+  for (std::size_t k = 0; k < s.institutions.size(); ++k) {
+    if (!s.institutions[k].final_payout) continue;
+    const Value flag = *MapReader(items[k]).get("final_payout");
+    for (const InstitutionSpec& other : s.institutions)
+      for (const ExposureSpec& e : other.exposures)
+        if (e.debtor == k)
+          flag.fail(
+              "final_payout is not available for an institution that others have an "
+              "exposure to ('" +
+              other.name + "')");
+    for (const InvestorClass& c : s.population.classes)
+      if (!c.destination_shares.empty())
+        flag.fail("final_payout needs every withdrawal to go to self-custody, but class '" +
+                  c.name + "' has destinations");
+  }
 }
 
 // institutions: 1 .. kMaxInstitutions, settled in list order. Exposures may name
@@ -995,6 +1063,7 @@ Scenario read_scenario(const Value& root, Context& ctx) {
   s.news_process = read_news_process(m.get("news_process"), s.time, names, ctx);
   s.decision = read_decision(m.get("decision"));
   s.institutions = read_institutions(m.required("institutions"), names, s.time, ctx);
+  check_final_payouts(m.required("institutions"), s);
   s.output = read_output(m.get("output"), s.time, s.population.agents);
   return s;
 }

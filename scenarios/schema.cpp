@@ -241,17 +241,26 @@ const Section<Distribution> kDistribution{
         {{"values", "list of numbers", "", "", "non-empty, finite",
           "The sample: each draw is one of them, each equally likely (bootstrap). Exactly one of "
           "`values` and `file`."},
-         by("read_empirical"),
+         by("read_values"),
          Variants{{"empirical"}}},
+        {{"values", "list of numbers", "", "", "non-empty, finite",
+          "The values in order, no randomness: agent k of the class (counting from 0 in the "
+          "class's id range) gets values[k mod n], so a class of n agents holds exactly these "
+          "values, and a class of m n agents holds each m times (its agent count must be a "
+          "multiple of n). Elsewhere the k-th draw takes values[k mod n]: node k's degree "
+          "(`network.degree`), the k-th event of the news process (`news_process.magnitude`). "
+          "Exactly one of `values` and `file`."},
+         by("read_values"),
+         Variants{{"exact"}}},
         {{"file", "path", "", "", "a CSV file",
-          "The sample is read from this CSV file at load time (below)."},
-         by("read_empirical"),
-         Variants{{"empirical"}}},
+          "The values are read from this CSV file at load time (below)."},
+         by("read_values"),
+         Variants{{"empirical", "exact"}}},
         {{"column", "name or int", "", "first column (`0`)", "an int in 0 .. 1,000,000",
           "The CSV column: the name of a header column, or a 0-based index. An unquoted integer "
           "is an index; quote a numeric header name (`column: \"2022\"`)."},
-         by("read_empirical"),
-         Variants{{"empirical"}, ", with `file`"}},
+         by("read_values"),
+         Variants{{"empirical", "exact"}, ", with `file`"}},
         {{"clip_min", "number", "", "unset (-inf)", "",
           "Draws below are set to it (clipped, not redrawn)."},
          number(&Distribution::clip_min, Range::any())},
@@ -341,6 +350,15 @@ const Section<StressSpec> kStress{
           "so P_i is the share of the neighbours' initial balances (not of their number) whose "
           "holders have decided to withdraw."},
          plain(&StressSpec::peer_balance_weighted)},
+        {{"peer_measure", one_of(kPeerMeasureNames), "", "`share`",
+          "not `count` with "
+          "`peer_balance_weighted: true`",
+          "`share`: P_i is the share of the agent's neighbours (on the complete graph: of all "
+          "other agents) seen to have decided to withdraw, m_i / d_i. `count`: P_i is their "
+          "number m_i, so that with `peer_weight: 1` a threshold theta_i is a count of others "
+          "(Granovetter's \"joins once k others have\": theta_i = k with `decision.comparison: "
+          "at_least`, or k - 0.5 with the strict default)."},
+         by("read_stress")},
         {{"queue_weight", "number", "", "`0`", "any",
           "beta_queue: weight of Q, the waiting time in days of the oldest unpaid withdrawal "
           "request in the queue of the agent's account institution (at the end of the previous "
@@ -358,10 +376,18 @@ const Section<DecisionSpec> kDecision{
     "decision",
     {
         {{"rule", one_of(kDecisionRuleNames), "", "`threshold`", "",
-          "`threshold`: the agent decides when S_i exceeds its threshold theta_i. `hazard`: each "
+          "`threshold`: the agent decides when S_i exceeds its threshold theta_i (see "
+          "`comparison`). `hazard`: each "
           "tick, it decides with probability hazard_rate * Phi((S_i - theta_i) / temperature), "
           "Phi the standard normal CDF."},
          by("read_decision")},
+        {{"comparison", one_of(kComparisonNames), "", "`greater`", "",
+          "`greater`: the agent decides when S_i > theta_i (strictly: S_i equal to theta_i does "
+          "not decide). `at_least`: when S_i >= theta_i (with `stress.peer_measure: count`, "
+          "theta_i = k means \"once k others have\"; theta_i = 0 decides at tick 0). Only with "
+          "`rule: threshold`."},
+         by("read_decision"),
+         Variants{{"threshold"}}},
         {{"hazard_rate", "number", "probability per tick", "`1`", "(0, 1]",
           "h0: the probability per tick when S_i is far above theta_i. Only with `rule: "
           "hazard`."},
@@ -463,7 +489,8 @@ const Section<InstitutionSpec> kInstitution{
          number(&InstitutionSpec::cold_reserve_fraction, Range::closed(0, 100))},
         {{"illiquid_fraction", "number", "share of deposits", "`0`", "[0, 100]",
           "Illiquid assets at tick 0 (loans and the like), as a share of the initial deposits. "
-          "They count towards equity at par but are never sold and never pay anyone; market "
+          "They count towards equity at par and pay no one, unless sold early "
+          "(`illiquid_liquidation_value`) or paid out at the final date (`final_payout`); market "
           "assets that can be sold (the institution's own token, other crypto assets) go in "
           "`assets`."},
          number(&InstitutionSpec::illiquid_fraction, Range::closed(0, 100))},
@@ -480,8 +507,32 @@ const Section<InstitutionSpec> kInstitution{
         {{"max_payout_per_tick_usd", "number", "USD per tick", "unset (unlimited)",
           "(0, 1e14], at least one cent", "Payout throughput; stored in cents (rounded)."},
          usd(&InstitutionSpec::max_payout_per_tick, true)},
+        {{"illiquid_liquidation_value", "number", "USD per USD of book", "`0`", "[0, 1]",
+          "ell: early liquidation of the illiquid assets. When hot and cold reserves and market "
+          "assets cannot pay a tick's queue, illiquid book is sold for ell per unit (a loss of "
+          "1 - ell per unit sold) to pay it; 0: never sold (they pay no one before the final "
+          "date)."},
+         number(&InstitutionSpec::illiquid_liquidation_value, Range::closed(0, 1))},
+        {{"final_payout", "bool", "", "`false`",
+          "not with `assets` or `exposures` (on either side), nor with classes that have "
+          "`destinations`",
+          "`true`: the run's last tick is the final date (Diamond-Dybvig's T = 2). At its end the "
+          "illiquid assets mature (worth `illiquid_final_return` per unit of book) and everything "
+          "the institution holds is paid out to its depositors pro rata to their remaining "
+          "claims, queued or not, even when halted: they share the surplus (payoff above par) "
+          "or the shortfall (the rest of their claims is written off). Payoffs are recorded "
+          "(output/README.md, `summary/payoffs`)."},
+         plain(&InstitutionSpec::final_payout)},
+        {{"illiquid_final_return", "number", "USD per USD of book", "`1`",
+          "[0, 1000]; only with "
+          "`final_payout: true`",
+          "R: what one unit of illiquid book is worth at the final date."},
+         number(&InstitutionSpec::illiquid_final_return, Range::closed(0, 1000))},
         {{"halt", "mapping (trigger)", "", "none (never halts)", "",
-          "When convertibility is suspended (below)."},
+          "When convertibility is suspended (below). With `withdrawn_fraction_at_least` f the "
+          "halt is exact: the payments of a tick stop once the net withdrawn share reaches f "
+          "(the request reached then is paid in part), and the institution halts in that "
+          "tick."},
          by("read_halt"),
          Child{"trigger"}},
         {{"policies", "list", "", "`[]`", "at most 64 items",

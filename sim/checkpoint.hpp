@@ -115,8 +115,10 @@ struct StateItem {
 // scenario's resolved YAML: a restore into a Simulation of another scenario is refused.
 struct SimulationState {
   // 2: issue 13's memory work (population.moved empty without destination institutions,
-  // peers.seen_weight kept only for balance-weighted peers); version 1 files are refused.
-  static constexpr std::uint32_t kFormatVersion = 2;
+  // peers.seen_weight kept only for balance-weighted peers). 3: early liquidation and the
+  // final payout (institutions' totals, queues' cancelled value, the payoffs). Older
+  // versions are refused.
+  static constexpr std::uint32_t kFormatVersion = 3;
   std::uint32_t format_version = kFormatVersion;
   std::string scenario_digest;
   std::vector<StateItem> items;  // in visit order

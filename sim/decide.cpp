@@ -17,9 +17,9 @@ namespace bankrun {
 // keyed by (t, i), where k is i's account institution (PublicSignals::term(k, c)
 // holds the G, Q, X terms, the same for all its depositors of class c); insured agents'
 // S_i is scaled (Policies::insured_scale).
-// Threshold rule: withdraw iff S_i > theta_i. Hazard rule: withdraw with probability
-// h0 * Phi((S_i - theta_i) / T), U ~ (seed, kHazard, t, i). Only an agent with a claim
-// that no gate holds back can withdraw. An agent that does not withdraw and has funds
+// Threshold rule: withdraw iff S_i > theta_i (comparison at_least: S_i >= theta_i). Hazard rule:
+// withdraw with probability h0 * Phi((S_i - theta_i) / T), U ~ (seed, kHazard, t, i). Only an agent
+// with a claim that no gate holds back can withdraw. An agent that does not withdraw and has funds
 // outside re-deposits, if its class allows it, with probability redeposit_rate when
 // S_i < calm_threshold, U ~ (seed, kRedeposit, t, i).
 //
@@ -67,7 +67,7 @@ void Simulation::batch_stress(std::int32_t t, DecideBatch& batch, std::uint32_t 
   for (std::uint32_t a = 0; a < count; ++a) population_.stress[batch.ids[a]] = batch.stress[a];
 }
 
-// Pass 3: which lanes withdraw (batch.outcome). Threshold rule: S_i > theta_i. Hazard rule:
+// Pass 3: which lanes withdraw (batch.outcome). Threshold rule: S_i > theta_i (or >=). Hazard rule:
 // U < h0 Phi(z); since h0 Phi(z) <= h0 (also in floating point, Phi <= 1), U >= h0 decides
 // "no" at once, so only the lanes with U < h0 (about h0 of them) are compacted and given
 // to the table of hazard.hpp, which mostly decides without Phi.
@@ -78,10 +78,17 @@ void Simulation::batch_withdrawals(std::int32_t t, DecideBatch& batch, std::uint
     return pop.claim[i] > 0 && !policies_.gated(i, pop, t);
   };
   if (d.rule == DecisionSpec::Rule::kThreshold) {
-    for (std::uint32_t a = 0; a < count; ++a) {
-      const std::uint32_t i = batch.ids[a];
-      const bool withdraw = may_withdraw(i) & (batch.stress[a] > pop.threshold[i]);
-      batch.outcome[a] = withdraw ? Outcome::kWithdraw : Outcome::kStay;
+    const auto decide_all = [&](auto exceeds) {
+      for (std::uint32_t a = 0; a < count; ++a) {
+        const std::uint32_t i = batch.ids[a];
+        const bool withdraw = may_withdraw(i) & exceeds(batch.stress[a], pop.threshold[i]);
+        batch.outcome[a] = withdraw ? Outcome::kWithdraw : Outcome::kStay;
+      }
+    };
+    if (d.comparison == DecisionSpec::Comparison::kAtLeast) {
+      decide_all([](double s, double theta) { return s >= theta; });
+    } else {
+      decide_all([](double s, double theta) { return s > theta; });
     }
     return;
   }

@@ -80,7 +80,10 @@ Institution::Institution(const InstitutionSpec& spec, Money deposits, std::uint3
                        share_of(spec.illiquid_fraction, deposits), spec.cold_to_hot_per_tick,
                        spec.cold_delay_ticks)),
       liquid_initial_(cash_.hot + cash_.cold),
+      illiquid_initial_(cash_.illiquid),
       cash_queue_(max_pending) {
+  if (const double f = spec.halt.withdrawn_fraction_at_least; std::isfinite(f) && deposits > 0)
+    halt_outflow_ = static_cast<Money>(std::ceil(f * static_cast<double>(deposits)));
   for (const ExposureSpec& e : spec.exposures) claims_book_ += e.amount;
   exposure_default_tick_.assign(spec.exposures.size(), kForever);
   exposure_loss_.assign(spec.exposures.size(), 0);
@@ -128,6 +131,33 @@ double Institution::own_token_drawdown() const {
   for (std::size_t a = 0; a < assets_.size(); ++a)
     if (spec_.assets[a].own_token) return 1.0 - assets_[a].price / assets_[a].peak_price;
   return 0.0;
+}
+
+Money Institution::halt_allowance() const {
+  if (halt_outflow_ == std::numeric_limits<Money>::max()) return halt_outflow_;
+  return std::max<Money>(0, halt_outflow_ - net_outflow());
+}
+
+// Early liquidation: raise `need` cents by selling illiquid book at ell cents per cent,
+//   book sold = min(illiquid, ceil(need / ell)),  proceeds = min(need, floor(ell * book)).
+void Institution::liquidate_illiquid(Money need) {
+  const double ell = spec_.illiquid_liquidation_value;
+  if (need <= 0 || ell <= 0.0 || cash_.illiquid == 0) return;
+  const auto book = std::min<Money>(cash_.illiquid,
+                                    static_cast<Money>(std::ceil(static_cast<double>(need) / ell)));
+  const Money proceeds =
+      std::min(need, static_cast<Money>(std::floor(ell * static_cast<double>(book))));
+  cash_.illiquid -= book;
+  cash_.hot += proceeds;
+  liquidated_book_ += book;
+  liquidation_proceeds_ += proceeds;
+}
+
+void Institution::pay_final(Money claim_part, Money surplus, Money written_off) {
+  cash_.hot -= claim_part + surplus;
+  final_paid_ += claim_part;
+  surplus_paid_ += surplus;
+  written_off_ += written_off;
 }
 
 // Fire sales: raise `need` cents by selling assets in liquidation order.
@@ -270,9 +300,7 @@ void Institution::inject(Money amount) {
 //                  / deposits,
 //   insolvent = equity < 0.
 bool Institution::conditions_met(const Trigger& trigger) const {
-  const double withdrawn =
-      issued_ > 0 ? static_cast<double>(paid_total() - inflow_total_ - transfer_in_total_) / issued_
-                  : 0.0;
+  const double withdrawn = issued_ > 0 ? static_cast<double>(net_outflow()) / issued_ : 0.0;
   const double d = static_cast<double>(deposits());
   const double hot_ratio = d > 0 ? static_cast<double>(cash_.hot) / d : INFINITY;
   Money liquid = cash_.hot + cash_.cold + cash_.in_transit;

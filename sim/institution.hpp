@@ -43,9 +43,13 @@ class WithdrawalQueue {
   // Pays from the head while budget lasts (the last request reached may be paid in
   // part); on_payment(agent, amount, fully_paid) for each payment. Returns the total.
   Money pay(Money budget, auto&& on_payment);
+  // Removes every request unpaid (the final payout settles them another way);
+  // on_cancel(agent) for each, in queue order.
+  void cancel_all(auto&& on_cancel);
   Money value() const { return value_; }
   Money requested() const { return requested_; }
   Money paid() const { return paid_; }
+  Money cancelled() const { return cancelled_; }
   std::int64_t count() const { return static_cast<std::int64_t>(count_); }
   // Ticks the oldest unpaid request has waited at the end of tick t (0 if none).
   std::int32_t oldest_wait(std::int32_t tick) const {
@@ -62,13 +66,20 @@ class WithdrawalQueue {
     a.item(prefix + "value", value_);
     a.item(prefix + "requested", requested_);
     a.item(prefix + "paid", paid_);
+    a.item(prefix + "cancelled", cancelled_);
   }
 
  private:
   std::vector<WithdrawalRequest> ring_;
   std::size_t head_ = 0, count_ = 0;
-  Money value_ = 0, requested_ = 0, paid_ = 0;
+  Money value_ = 0, requested_ = 0, paid_ = 0, cancelled_ = 0;
 };
+
+void WithdrawalQueue::cancel_all(auto&& on_cancel) {
+  for (; count_ > 0; --count_, head_ = (head_ + 1) % ring_.size()) on_cancel(ring_[head_].agent);
+  cancelled_ += value_;
+  value_ = 0;
+}
 
 Money WithdrawalQueue::pay(Money budget, auto&& on_payment) {
   Money paid = 0;
@@ -204,6 +215,22 @@ class Institution {
   // The own token's drawdown 1 - P / max P so far (0 without an own token).
   double own_token_drawdown() const;
 
+  // The final date (InstitutionSpec::final_payout), at the end of the run's last tick, in
+  // two steps. mature(): every queued request is cancelled (on_cancel(agent) for each),
+  // cold and in-transit funds join the hot reserves and the illiquid book matures at
+  // R = illiquid_final_return (round(R * book) cents); returns the hot reserves, all there
+  // is to pay out. Then pay_final() once per depositor: of the amount paid, `claim_part`
+  // settles its claim and `surplus` is on top; `written_off` is the rest of a claim the
+  // payout did not cover.
+  Money mature(auto&& on_cancel);
+  void pay_final(Money claim_part, Money surplus, Money written_off);
+  Money matured_value() const { return matured_value_; }
+  Money final_surplus_paid() const { return surplus_paid_; }
+  Money written_off() const { return written_off_; }
+  // Illiquid book sold early (illiquid_liquidation_value) and what it raised, so far.
+  Money liquidated_book() const { return liquidated_book_; }
+  Money liquidation_proceeds() const { return liquidation_proceeds_; }
+
   // Whether a trigger's end-of-tick conditions hold now (at_tick is checked by callers).
   bool conditions_met(const Trigger& trigger) const;
   // Halts now if the halt conditions hold (settle() does this too; called again after
@@ -227,7 +254,9 @@ class Institution {
 
   Money issued() const { return issued_; }
   // Customers' claims, every currency, by value.
-  Money deposits() const { return issued_ + inflow_total_ + transfer_in_total_ - paid_total(); }
+  Money deposits() const {
+    return issued_ + inflow_total_ + transfer_in_total_ - paid_total() - written_off_;
+  }
   Money inflow_total() const { return inflow_total_; }
   Money transfer_in_total() const { return transfer_in_total_; }
   Money injection_total() const { return injection_total_; }
@@ -244,8 +273,10 @@ class Institution {
            claims_book_ - deposits() - injection_total_ - owed_;
   }
   bool insolvent() const { return equity() < 0; }
-  // Payments, every queue (cash and in kind), by value.
-  Money paid_total() const { return cash_queue_.paid() + paid_in_kind_total_; }
+  // Payments of claims, every queue (cash and in kind) and the final payout, by value.
+  Money paid_total() const { return cash_queue_.paid() + paid_in_kind_total_ + final_paid_; }
+  // Net outflow: payments - re-deposits - transfers in.
+  Money net_outflow() const { return paid_total() - inflow_total_ - transfer_in_total_; }
   Money queue_value() const;
   std::int64_t queue_count() const;
   // The longest wait of the oldest unpaid request over every queue at the end of tick t.
@@ -278,9 +309,20 @@ class Institution {
     a.item(prefix + "halt_tick", halt_tick_);
     a.item(prefix + "exposure_default_tick", exposure_default_tick_);
     a.item(prefix + "exposure_loss", exposure_loss_);
+    a.item(prefix + "liquidated_book", liquidated_book_);
+    a.item(prefix + "liquidation_proceeds", liquidation_proceeds_);
+    a.item(prefix + "matured_book", matured_book_);
+    a.item(prefix + "matured_value", matured_value_);
+    a.item(prefix + "final_paid", final_paid_);
+    a.item(prefix + "surplus_paid", surplus_paid_);
+    a.item(prefix + "written_off", written_off_);
   }
 
  private:
+  // What the halt still lets this tick pay: with withdrawn_fraction_at_least f, the net
+  // outflow may reach ceil(f * issued) and no more; unlimited otherwise.
+  Money halt_allowance() const;
+  void liquidate_illiquid(Money need);
   void sell_assets(Money need);
   Money sell(std::size_t a, Money need);
   Money pay_asset_queue(std::size_t a, std::int32_t tick, auto&& on_payment);
@@ -290,6 +332,11 @@ class Institution {
   Money issued_;
   Tiers cash_;            // cents
   Money liquid_initial_;  // hot + cold at tick 0
+  Money illiquid_initial_;
+  Money halt_outflow_ = std::numeric_limits<Money>::max();     // ceil(f * issued) of the halt
+  Money liquidated_book_ = 0, liquidation_proceeds_ = 0;       // early sales of illiquid book
+  Money matured_book_ = 0, matured_value_ = 0;                 // the final date's maturity
+  Money final_paid_ = 0, surplus_paid_ = 0, written_off_ = 0;  // the final payout
   std::vector<AssetState> assets_;
   Money proceeds_total_ = 0;
   Money inflow_total_ = 0;
@@ -320,8 +367,8 @@ Money Institution::pay_asset_queue(std::size_t a, std::int32_t tick, auto&& on_p
   st.units.move_cold_to_hot(tick, needed - st.units.hot - st.units.in_transit);
   const auto hot_value = static_cast<Money>(
       std::min(9e18, std::round(static_cast<double>(st.units.hot) * unit_cents)));
-  const Money paid =
-      st.queue.pay(std::min(spec_.assets[a].max_payout_per_tick, hot_value), on_payment);
+  const Money paid = st.queue.pay(
+      std::min({spec_.assets[a].max_payout_per_tick, hot_value, halt_allowance()}), on_payment);
   const std::int64_t units =
       std::min(st.units.hot, static_cast<std::int64_t>(std::llround(paid / unit_cents)));
   st.units.hot -= units;
@@ -346,15 +393,35 @@ Money Institution::settle(std::int32_t tick, OnPayment&& on_payment) {
   Money paid = 0;
   for (AssetState& a : assets_) a.proceeds = a.loss = a.paid = a.paid_units = 0;
   if (!halted()) {
+    // The most this tick may pay from the cash queue: the payout limit, and what an exact
+    // halt at a withdrawn fraction still allows.
+    const Money limit = std::min(spec_.max_payout_per_tick, halt_allowance());
     cash_.move_cold_to_hot(tick, cash_queue_.value() - cash_.hot - cash_.in_transit);
-    sell_assets(std::min(cash_queue_.value(), spec_.max_payout_per_tick) - cash_.hot);
-    paid = cash_queue_.pay(std::min(spec_.max_payout_per_tick, cash_.hot), paying(-1));
+    sell_assets(std::min(cash_queue_.value(), limit) - cash_.hot);
+    liquidate_illiquid(std::min(cash_queue_.value(), limit) - cash_.hot);
+    paid = cash_queue_.pay(std::min(limit, cash_.hot), paying(-1));
     cash_.hot -= paid;
     for (std::size_t a = 0; a < assets_.size(); ++a)
       paid += pay_asset_queue(a, tick, paying(static_cast<int>(a)));
+    if (halt_allowance() == 0) halt_tick_ = tick;  // suspended at the withdrawn fraction
   }
   evaluate_halt(tick);
   return paid;
+}
+
+Money Institution::mature(auto&& on_cancel) {
+  cash_queue_.cancel_all(on_cancel);
+  for (AssetState& a : assets_) a.queue.cancel_all(on_cancel);
+  cash_.hot += cash_.cold + cash_.in_transit;
+  cash_.cold = cash_.in_transit = 0;
+  std::fill(cash_.arrivals.begin(), cash_.arrivals.end(), 0);
+  const Money matured = static_cast<Money>(
+      std::llround(spec_.illiquid_final_return * static_cast<double>(cash_.illiquid)));
+  matured_book_ += cash_.illiquid;
+  matured_value_ += matured;
+  cash_.illiquid = 0;
+  cash_.hot += matured;
+  return cash_.hot;
 }
 
 }  // namespace bankrun

@@ -23,11 +23,29 @@ inline constexpr std::array<EnumName<DecisionSpec::Rule>, 2> kDecisionRuleNames{
     {DecisionSpec::Rule::kHazard, "hazard"},
 }};
 
+// The first row is the default.
+inline constexpr std::array<EnumName<DecisionSpec::Comparison>, 2> kComparisonNames{{
+    {DecisionSpec::Comparison::kGreater, "greater"},
+    {DecisionSpec::Comparison::kAtLeast, "at_least"},
+}};
+
+// The first row is the default.
+inline constexpr std::array<EnumName<StressSpec::PeerMeasure>, 2> kPeerMeasureNames{{
+    {StressSpec::PeerMeasure::kShare, "share"},
+    {StressSpec::PeerMeasure::kCount, "count"},
+}};
+
 constexpr const char* name_of(PolicySpec::Kind k) {
   return name_in(kPolicyKindNames, k);
 }
 constexpr const char* name_of(DecisionSpec::Rule r) {
   return name_in(kDecisionRuleNames, r);
+}
+constexpr const char* name_of(DecisionSpec::Comparison c) {
+  return name_in(kComparisonNames, c);
+}
+constexpr const char* name_of(StressSpec::PeerMeasure m) {
+  return name_in(kPeerMeasureNames, m);
 }
 
 }  // namespace bankrun

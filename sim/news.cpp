@@ -84,13 +84,14 @@ void NewsBoard::draw_news_process(const Scenario& scenario) {
   const NewsProcessSpec& p = scenario.news_process;
   if (p.rate_per_tick <= 0.0) return;
   const std::int32_t end = std::min(p.end_tick, scenario.time.ticks);
+  std::uint64_t drawn = 0;  // events so far: the index of an `exact` magnitude list
   for (std::int32_t t = p.start_tick; t < end; ++t) {
     CounterRng count_rng(seed_, Stream::kNewsProcess, static_cast<std::uint32_t>(t), 0);
     const int count = boost::random::poisson_distribution<int>(p.rate_per_tick)(count_rng);
     for (int k = 0; k < count; ++k) {
       CounterRng rng(seed_, Stream::kNewsProcess, static_cast<std::uint32_t>(t),
                      static_cast<std::uint32_t>(k + 1));
-      events_.push_back({"news process", t, p.magnitude.sample(rng), p.decay_ticks,
+      events_.push_back({"news process", t, p.magnitude.sample(drawn++, rng), p.decay_ticks,
                          p.duration_ticks, p.reach, p.institution});
     }
   }

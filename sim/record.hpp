@@ -54,6 +54,10 @@ struct InstitutionTick {
   Money write_downs = 0;               // exposures written down this tick
   Money equity = 0;                    // assets - deposits - loans - debts to other institutions
   Money injections = 0;                // lender-of-last-resort injections this tick
+  Money liquidation_proceeds = 0;      // illiquid book sold early this tick: what it raised
+  // The final date (last tick, final_payout): what the illiquid book matured to, the
+  // surplus paid on top of claims and the claims written off; 0 on other ticks.
+  Money matured = 0, final_surplus = 0, written_off = 0;
   bool halted = false;
   bool insolvent = false;
   // Public signals its depositors saw this tick.

@@ -43,6 +43,15 @@ RunResult Run::run(Recorder& recorder, const RunControl& control) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   sim_.audit();
   result.summary = summary_.summary();
+  result.summary.payoffs = sim_.payoffs();
+  for (std::size_t k = 0; k < sim_.institutions().size(); ++k) {
+    const Institution& in = sim_.institutions()[k];
+    InstitutionSummary& s = result.summary.institutions[k];
+    s.liquidated_book = in.liquidated_book();
+    s.liquidation_proceeds = in.liquidation_proceeds();
+    s.final_surplus = in.final_surplus_paid();
+    s.written_off = in.written_off();
+  }
   return result;
 }
 

@@ -53,16 +53,23 @@ struct StressSpec {
   std::int32_t flow_window_ticks = 0;  // W: outflow over the last W ticks; 0 = since start
   double carry = 0.0;                  // weight of S_i(t-1)
   bool peer_balance_weighted = false;  // P_i weighted by the neighbours' initial balances
-  double queue_weight = 0.0;           // beta_queue: Q(t-1) = oldest request's wait, days
-  double price_weight = 0.0;           // beta_price: X(t-1), the own token's drawdown
+  // P_i as the share of i's neighbours seen to have decided (m_i / d_i), or their number m_i
+  // (thresholds as counts of others: "withdraw once k others have").
+  enum class PeerMeasure { kShare, kCount };
+  PeerMeasure peer_measure = PeerMeasure::kShare;
+  double queue_weight = 0.0;  // beta_queue: Q(t-1) = oldest request's wait, days
+  double price_weight = 0.0;  // beta_price: X(t-1), the own token's drawdown
   // G, Q and X are those of the agent's account institution.
   bool operator==(const StressSpec&) const = default;
 };
 
-// Decision rule: threshold (S_i > theta_i) or smooth hazard h0 * Phi((S_i - theta_i) / T).
+// Decision rule: threshold (S_i > theta_i, or S_i >= theta_i with comparison at_least) or
+// smooth hazard h0 * Phi((S_i - theta_i) / T).
 struct DecisionSpec {
   enum class Rule { kThreshold, kHazard };
+  enum class Comparison { kGreater, kAtLeast };
   Rule rule = Rule::kThreshold;
+  Comparison comparison = Comparison::kGreater;  // threshold rule only
   double hazard_rate = 1.0;  // h0 in (0, 1]: probability per tick when S_i >> theta_i
   double temperature = 0.1;  // T > 0
   bool operator==(const DecisionSpec&) const = default;
@@ -196,6 +203,17 @@ struct InstitutionSpec {
   Money cold_to_hot_per_tick = std::numeric_limits<Money>::max();  // cents; max = unlimited
   std::int32_t cold_delay_ticks = 0;
   Money max_payout_per_tick = std::numeric_limits<Money>::max();  // cents; max = unlimited
+  // Early liquidation of the illiquid reserves: when hot, cold and market assets cannot pay
+  // the tick's queue, illiquid book is sold at this many cents per cent (0 = never sold).
+  double illiquid_liquidation_value = 0.0;
+  // The final date (Diamond-Dybvig's T = 2): at the end of the run's last tick the illiquid
+  // reserves mature at illiquid_final_return per cent of book, and everything the
+  // institution holds is paid out to its depositors pro rata to their remaining claims
+  // (queued or not): they share the surplus or the shortfall.
+  bool final_payout = false;
+  double illiquid_final_return = 1.0;
+  // A halt with withdrawn_fraction_at_least f also caps the payments of the tick at the
+  // amount that brings the net withdrawn fraction to f (suspension at f exactly).
   HaltSpec halt;
   std::vector<PolicySpec> policies;
   std::vector<AssetSpec> assets;        // in liquidation order

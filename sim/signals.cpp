@@ -97,6 +97,7 @@ Peers::Peers(const Scenario& scenario, const Population& population)
     : weighted_(scenario.stress.peer_balance_weighted),
       complete_(scenario.network.kind == NetworkSpec::Kind::kComplete),
       active_(scenario.stress.peer_weight != 0.0),
+      count_(scenario.stress.peer_measure == StressSpec::PeerMeasure::kCount),
       lag_(scenario.stress.peer_lag_ticks),
       log_(population.size()),
       log_end_(static_cast<std::size_t>(scenario.stress.peer_lag_ticks) + 2, 0),
@@ -145,7 +146,11 @@ void Peers::build_watchers(const Network& network, const DegreeStats& stats,
     mode_ = Mode::kNoNeighbours;
     return;
   }
-  if (stats.min == stats.max) {
+  if (count_) {  // P_i = m_i whatever the degree: the table up to the largest degree
+    const auto d = static_cast<std::uint32_t>(stats.max);
+    regular_fraction_.resize(std::size_t{d} + 1);
+    for (std::uint32_t m = 0; m <= d; ++m) regular_fraction_[m] = static_cast<double>(m);
+  } else if (stats.min == stats.max) {
     const auto d = static_cast<std::uint32_t>(stats.max);
     regular_fraction_.resize(std::size_t{d} + 1);
     for (std::uint32_t m = 0; m <= d; ++m)
@@ -271,6 +276,7 @@ void Peers::recount_seen(const Population& population) {
 double Peers::fraction_other(std::uint32_t i, const Population& population) const {
   if (complete_) {
     const double self = seen(i) ? 1.0 : 0.0;
+    if (count_) return static_cast<double>(seen_count_) - self;
     if (!weighted_) {
       const double others = static_cast<double>(population.size()) - 1.0;
       return others > 0 ? (static_cast<double>(seen_count_) - self) / others : 0.0;

@@ -91,7 +91,9 @@ class Peers {
   // P_i: the share of i's neighbour slots whose agent is seen (a neighbour listed twice
   // counts twice, as in the reference model); balance-weighted: the same share weighted by
   // the neighbours' initial claims; on the complete graph the neighbours are all other
-  // agents (global counts). Inline: called per agent in decide.
+  // agents (global counts); peer_measure: count: the number of seen slots, not their share
+  // (the table then holds m for m = 0 .. the largest degree). Inline: called per agent in
+  // decide.
   double fraction(std::uint32_t i, const Population& population) const {
     if (mode_ == Mode::kCounted) [[likely]] {
       if (degree_.empty()) return regular_fraction_[seen_slots_[i]];
@@ -132,6 +134,7 @@ class Peers {
   enum class Mode { kCounted, kOther, kNoNeighbours };
   Mode mode_ = Mode::kCounted;
   bool weighted_ = false, complete_ = false, active_ = false;
+  bool count_ = false;  // peer_measure: count: P_i = m_i, not m_i / d_i
   std::int32_t lag_ = 0;
   std::vector<std::uint32_t> log_;
   std::uint64_t log_size_ = 0;
@@ -148,7 +151,7 @@ class Peers {
   std::vector<std::uint32_t> watcher_begin32_;
   std::vector<std::uint64_t> watcher_begin64_;
   // A regular network (degree_ empty): m / d for m = 0 .. d, the quotient the division
-  // gives, looked up instead of divided; {0} without neighbours.
+  // gives, looked up instead of divided; {0} without neighbours; counts: m itself.
   std::vector<double> regular_fraction_{0.0};
   std::vector<std::uint32_t> degree_;      // d_i, for networks whose degrees differ
   std::vector<std::uint32_t> seen_slots_;  // counted: neighbour slots of i seen

@@ -54,6 +54,7 @@
 #include "scenario.hpp"
 #include "signals.hpp"
 #include "snapshots.hpp"
+#include "summary.hpp"
 #include "transfers.hpp"
 
 namespace bankrun {
@@ -84,6 +85,10 @@ class Simulation {
   std::int32_t policy_fired_tick(std::size_t in, std::size_t k) const {
     return policies_.fired_tick(in, k);
   }
+
+  // After a final payout (InstitutionSpec::final_payout): each class's payoffs, split by
+  // whether its agents ran ([2 * class + ran]); empty otherwise.
+  const std::vector<ClassPayoff>& payoffs() const { return payoffs_; }
 
   // Full O(N) audit of the ledger against the per-agent state; throws LedgerError.
   void audit() const;
@@ -124,6 +129,7 @@ class Simulation {
     a.item("agent_state", state_);
     a.item("pending_parts", pending_parts_);
     a.item("class_ticks", class_ticks_);
+    a.item("payoffs", payoffs_);
     population_.visit_state(a);
     for (std::size_t k = 0; k < institutions_.size(); ++k)
       institutions_[k].visit_state(a, "institution." + std::to_string(k) + ".");
@@ -173,6 +179,9 @@ class Simulation {
   // Phase 4, settle (settle.cpp).
   void settle(std::int32_t t);
   void pay(std::size_t in, std::uint32_t i, Money amount, bool done, int asset);
+  void final_payouts(std::int32_t t);
+  void pay_out_finally(std::size_t k);
+  void add_wealth(bool before);
   void update_prices(std::int32_t t);
   // Phase 5, default (defaults.cpp).
   void resolve_defaults(std::int32_t t);
@@ -182,6 +191,7 @@ class Simulation {
   void record(std::int32_t t);
   void record_institutions();
   void check_conservation() const;
+  Money money_held() const;  // the right side of the conservation identity (ledger.cpp)
   void end_tick();
 
   Scenario scenario_;
@@ -222,6 +232,7 @@ class Simulation {
 
   std::int32_t tick_ = 0;
   std::int64_t withdrawn_agents_ = 0, paid_agents_ = 0;
+  std::vector<ClassPayoff> payoffs_;  // after a final payout: [2 * class + ran]
   TickRecord record_;
 };
 

@@ -27,6 +27,19 @@ struct InstitutionSummary {
   std::int32_t halt_tick = -1;       // -1 if no halt
   std::int32_t insolvent_tick = -1;  // first tick ending with equity < 0; -1 if never
   Money write_downs = 0;             // exposures written down over the run
+  // Illiquid book sold early and what it raised (illiquid_liquidation_value); at a final
+  // payout, the surplus paid on top of claims and the claims written off.
+  Money liquidated_book = 0, liquidation_proceeds = 0, final_surplus = 0, written_off = 0;
+};
+
+// What the agents of one class who ran (decided to withdraw at least once) or waited held
+// just before the final date (claims at par + funds outside: their initial claims, since
+// nothing else moves an agent's money) and after it (funds outside + claims left):
+// final / before is their payoff per unit (Diamond-Dybvig: 1 for an early withdrawal, R
+// for a patient depositor of a bank that did not fail).
+struct ClassPayoff {
+  std::int64_t agents = 0;
+  Money before = 0, final = 0;  // cents
 };
 
 struct Summary {
@@ -36,6 +49,8 @@ struct Summary {
   std::int64_t agents = 0;
   double tick_hours = 1.0;
   std::vector<InstitutionSummary> institutions;  // scenario order
+  // Only when some institution made a final payout: [2 * class + ran] (ran: 0 waited, 1 ran).
+  std::vector<ClassPayoff> payoffs;
 };
 
 class SummaryBuilder {

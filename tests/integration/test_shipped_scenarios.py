@@ -34,24 +34,30 @@ def test_money_is_conserved_every_tick(tmp_path, bankrun_bin, scenario):
             inflows = np.cumsum(bank["inflows_cents"][:])
             arrived = np.cumsum(bank["transfers_in_cents"][:])
             initial = int(bank.attrs["issued_cents"])
-            # Claims outstanding + paid out = issued + re-deposited + arrived from other
-            # institutions, exactly, every tick.
+            written_off = np.cumsum(bank["written_off_cents"][:])
+            surplus = np.cumsum(bank["final_surplus_cents"][:])
+            # Claims outstanding + paid out + written off (final date) = issued + re-deposited
+            # + arrived from other institutions, exactly, every tick.
             np.testing.assert_array_equal(
-                bank["deposits_cents"][:] + paid, initial + inflows + arrived, err_msg=name)
+                bank["deposits_cents"][:] + paid + written_off, initial + inflows + arrived,
+                err_msg=name)
             # Liquid cash changes only by payments in USD (the rest are paid in kind from
-            # the assets), inflows, transfers, injections and fire sales (USD, to the cent).
+            # the assets), inflows, transfers, injections, fire sales, early liquidation of
+            # illiquid book, and at the final date its maturity and the surplus paid (USD, to
+            # the cent).
             liquid = bank["hot_reserves"][:] + bank["cold_reserves"][:] + bank["in_transit"][:]
             sales = np.cumsum(bank["assets/sale_proceeds"][:].sum(axis=1))
             in_kind = np.cumsum(bank["assets/payments_cents"][:].sum(axis=1))
-            change = ((inflows + arrived - paid + in_kind) / 100 + np.cumsum(bank["injections"][:])
-                      + sales)
+            final = np.cumsum(bank["liquidation_proceeds_cents"][:] + bank["matured_cents"][:])
+            change = ((inflows + arrived - paid + in_kind + final - surplus) / 100
+                      + np.cumsum(bank["injections"][:]) + sales)
             # Customers' claims held in assets are part of the deposits.
             owed = bank["assets/liabilities_cents"][:].sum(axis=1)
             assert (owed <= bank["deposits_cents"][:] + 100).all(), name
             np.testing.assert_allclose(liquid - change, liquid[0] - change[0], atol=0.02,
                                        err_msg=name)
             deposits += bank["deposits_cents"][:]
-            issued += initial
+            issued = issued + initial - written_off + surplus
             paid_all = paid_all + paid
         # Money is conserved across every institution and self-custody, exactly.
         np.testing.assert_array_equal(deposits + f["population/self_custody_cents"][:], issued)

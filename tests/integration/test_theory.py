@@ -85,6 +85,28 @@ def test_granovetter_complete_graph(tmp_path, bankrun_bin, sd, regime):
         assert share > 0.95
 
 
+def test_granovetter_100_rioters_exact_thresholds(tmp_path, bankrun_bin):
+    # Thresholds 0, 1, ..., 99 as counts of others: one more rioter each tick, all 100.
+    with run(tmp_path, "granovetter-100") as f:
+        withdrawn = f["population/withdrawn_agents"][:]
+    ticks = np.arange(len(withdrawn))
+    np.testing.assert_array_equal(withdrawn, np.minimum(ticks + 1, 100))
+    # Granovetter's second crowd (threshold 1 -> 2): only the instigator.
+    with run(tmp_path, "granovetter-100", "population.classes[0].threshold.values[1]=2") as f:
+        withdrawn = f["population/withdrawn_agents"][:]
+    np.testing.assert_array_equal(withdrawn, np.ones_like(withdrawn))
+    # The default comparison is strict (S_i > theta_i): threshold 0 no longer starts anything.
+    with run(tmp_path, "granovetter-100", "decision.comparison=greater") as f:
+        withdrawn = f["population/withdrawn_agents"][:]
+    assert withdrawn.max() == 0
+    # With the strict rule the same crowd needs thresholds k - 1/2.
+    shifted = ",".join(str(k - 0.5) for k in range(100))
+    with run(tmp_path, "granovetter-100", "decision.comparison=greater",
+             f"population.classes[0].threshold.values=[{shifted}]") as f:
+        withdrawn = f["population/withdrawn_agents"][:]
+    np.testing.assert_array_equal(withdrawn, np.minimum(ticks + 1, 100))
+
+
 @pytest.mark.parametrize("z, cascade", [(4, True), (10, False)])
 def test_watts_cascade_window(tmp_path, bankrun_bin, z, cascade):
     with run(tmp_path, "watts-cascades", f"network.mean_degree={z}") as f:

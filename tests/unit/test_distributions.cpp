@@ -22,7 +22,7 @@ std::vector<double> draw(const Distribution& d, std::uint32_t n = kDraws, std::u
   std::vector<double> x(n);
   for (std::uint32_t i = 0; i < n; ++i) {
     CounterRng rng(seed, Stream::kClassThreshold, 0, i);
-    x[i] = d.sample(rng);
+    x[i] = d.sample(i, rng);
   }
   return x;
 }

@@ -326,6 +326,46 @@ TEST_CASE(
     }
 }
 
+TEST_CASE("peers: peer_measure count gives the number of seen neighbour slots, not their share") {
+  const std::uint32_t n = 5000;
+  NetworkSpec configuration;
+  configuration.kind = NetworkSpec::Kind::kConfiguration;
+  configuration.degree.kind = Distribution::Kind::kUniform;
+  configuration.degree.low = 0.0;
+  configuration.degree.high = 20.0;
+  NetworkSpec complete;
+  complete.kind = NetworkSpec::Kind::kComplete;
+  for (const NetworkSpec& spec : {configuration, complete}) {
+    Scenario s = news_only_scenario(n, 0.5, 0.0);
+    s.network = spec;
+    s.stress.peer_weight = 1.0;
+    s.stress.peer_measure = StressSpec::PeerMeasure::kCount;
+    s.seed = 4;
+    const Population p = plain_population(n);
+    DegreeStats stats;
+    Peers peers = Peers::for_scenario(s, p, stats);
+    std::vector<char> seen(n, 0);
+    for (std::uint32_t j = 0; j < n; j += 3) {
+      peers.log_decision(j);
+      seen[j] = 1;
+    }
+    peers.close_log(0);
+    peers.reveal(1, p);
+    const bool is_complete = spec.kind == NetworkSpec::Kind::kComplete;
+    const Network network =
+        is_complete ? Network::regular(n, 0, {}) : build_network(spec, n, s.seed);
+    const auto total_seen = static_cast<double>(std::count(seen.begin(), seen.end(), 1));
+    for (std::uint32_t i = 0; i < n; ++i) {
+      double expected = total_seen - (seen[i] ? 1.0 : 0.0);  // complete: all others
+      if (!is_complete) {
+        expected = 0.0;
+        for (const std::uint32_t j : network.neighbours_of(i)) expected += seen[j] ? 1.0 : 0.0;
+      }
+      REQUIRE(peers.fraction(i, p) == expected);
+    }
+  }
+}
+
 TEST_CASE("lanes: add_where_set gives the same bits on every path the processor has") {
   std::vector<LanePath> paths = {LanePath::kScalar};
   if (fastest_lane_path() == LanePath::kAvx512) paths.push_back(LanePath::kAvx512);

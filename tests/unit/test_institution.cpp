@@ -96,6 +96,23 @@ TEST_CASE("halt conditions: hot ratio, withdrawn fraction, scheduled tick") {
     CHECK(inst.halted());
     CHECK(inst.halt_tick() == 1);
   }
+  SUBCASE("withdrawn fraction: the tick's payments stop exactly at the fraction") {
+    InstitutionSpec spec;
+    spec.halt.withdrawn_fraction_at_least = 0.25;
+    Institution inst(spec, 1000, 10);
+    inst.submit(0, 0, 200);
+    inst.submit(1, 0, 200);  // 400 asked: only 50 more may go once 200 are paid
+    inst.submit(2, 0, 100);
+    const auto paid = settle(inst, 0);
+    REQUIRE(paid.size() == 2);
+    CHECK(paid[1].amount == 50);
+    CHECK_FALSE(paid[1].done);
+    CHECK(inst.paid_total() == 250);  // ceil(0.25 * 1000), never more
+    CHECK(inst.halted());
+    CHECK(inst.halt_tick() == 0);
+    CHECK(settle(inst, 1).empty());
+    inst.check_ledger();
+  }
   SUBCASE("a scheduled halt stops the payments of its own tick") {
     InstitutionSpec spec;
     spec.halt.at_tick = 2;
@@ -293,4 +310,82 @@ TEST_CASE("liquid ratio trigger counts every reserve that could still pay, asset
   CHECK_FALSE(inst.conditions_met(t));
   t.hot_ratio_below = 0.11;  // illiquid assets never count
   CHECK(inst.conditions_met(t));
+}
+
+TEST_CASE("early liquidation of illiquid book at ell pays the queue after hot reserves") {
+  InstitutionSpec spec;
+  spec.hot_reserve_fraction = 0.2;
+  spec.illiquid_fraction = 0.8;
+  spec.illiquid_liquidation_value = 0.5;
+  Institution inst(spec, 1000, 10);
+  inst.submit(0, 0, 300);  // hot 200: 100 more needed, book sold = ceil(100 / 0.5) = 200
+  const auto paid = settle(inst, 0);
+  REQUIRE(paid.size() == 1);
+  CHECK(paid[0].amount == 300);
+  CHECK(inst.hot() == 0);
+  CHECK(inst.illiquid() == 600);
+  CHECK(inst.liquidated_book() == 200);
+  CHECK(inst.liquidation_proceeds() == 100);
+  CHECK(inst.equity() == 600 - 700);  // the loss of (1 - ell) per unit sold
+  inst.check_ledger();
+  // What is left raises at most 300: the rest of a request waits.
+  inst.submit(1, 1, 500);
+  CHECK(settle(inst, 1)[0].amount == 300);
+  CHECK(inst.illiquid() == 0);
+  CHECK(inst.queue_value() == 200);
+  inst.check_ledger();
+  // Without a liquidation value (the default) illiquid book pays no one.
+  InstitutionSpec never = spec;
+  never.illiquid_liquidation_value = 0.0;
+  Institution kept(never, 1000, 10);
+  kept.submit(0, 0, 300);
+  CHECK(settle(kept, 0)[0].amount == 200);
+  CHECK(kept.illiquid() == 800);
+}
+
+TEST_CASE("final date: queues cancelled, cold and illiquid turned to cash at R, claims settled") {
+  InstitutionSpec spec;
+  spec.hot_reserve_fraction = 0.1;
+  spec.cold_reserve_fraction = 0.1;
+  spec.cold_delay_ticks = 3;
+  spec.illiquid_fraction = 0.8;
+  spec.final_payout = true;
+  spec.illiquid_final_return = 1.5;
+  Institution inst(spec, 1000, 10);
+  inst.submit(7, 0, 300);  // 100 paid from hot, 100 of cold in transit, 200 waits
+  settle(inst, 0);
+  CHECK(inst.queue_value() == 200);
+  std::vector<std::uint32_t> cancelled;
+  const Money assets = inst.mature([&](std::uint32_t agent) { cancelled.push_back(agent); });
+  CHECK(cancelled == std::vector<std::uint32_t>{7});
+  CHECK(inst.queue_value() == 0);
+  CHECK(inst.queue_count() == 0);
+  CHECK(assets == 100 + 1200);  // cold and in transit, and 800 * 1.5
+  CHECK(inst.hot() == assets);
+  CHECK(inst.illiquid() == 0);
+  CHECK(inst.cold() + inst.in_transit() == 0);
+  inst.check_ledger();
+  // Deposits 900 share 1300: one claim of 900 is paid 900 and a surplus of 400.
+  inst.pay_final(900, 400, 0);
+  CHECK(inst.deposits() == 0);
+  CHECK(inst.hot() == 0);
+  CHECK(inst.final_surplus_paid() == 400);
+  inst.check_ledger();
+}
+
+TEST_CASE("final date with a shortfall: the rest of the claims is written off") {
+  InstitutionSpec spec;
+  spec.hot_reserve_fraction = 0.5;
+  spec.illiquid_fraction = 0.2;
+  spec.final_payout = true;
+  spec.illiquid_final_return = 0.5;
+  Institution inst(spec, 1000, 10);
+  const Money assets = inst.mature([](std::uint32_t) {});
+  CHECK(assets == 600);
+  inst.pay_final(300, 0, 200);  // two claims of 500 get 300 each
+  inst.pay_final(300, 0, 200);
+  CHECK(inst.deposits() == 0);
+  CHECK(inst.written_off() == 400);
+  CHECK(inst.paid_total() == 600);
+  inst.check_ledger();
 }

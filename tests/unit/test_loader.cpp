@@ -332,7 +332,7 @@ TEST_CASE("loader: missing required keys name the key path, at the parent's posi
 TEST_CASE("loader: distributions: kinds, parameters, keys of other kinds") {
   CHECK(contains(error_of(replace(kMinimal, "threshold: 0.5", "threshold: {dist: gaussian}")),
                  "population.classes[0].threshold.dist: expected one of constant, uniform, "
-                 "normal, lognormal, pareto, beta, empirical, got 'gaussian'"));
+                 "normal, lognormal, pareto, beta, empirical, exact, got 'gaussian'"));
   CHECK(contains(
       error_of(replace(kMinimal, "threshold: 0.5", "threshold: {dist: normall, mean: 0, sd: 1}")),
       "did you mean 'normal'?"));

@@ -600,3 +600,44 @@ TEST_CASE("loader: resolved_yaml round trip with assets") {
   CHECK(a[2].permanent_share == 0.3);
   CHECK(first.scenario.stress.price_weight == 0.75);
 }
+
+TEST_CASE("loader: early liquidation, the final payout and its restrictions") {
+  const InstitutionSpec s =
+      load(with_institution("{illiquid_fraction: 0.75, illiquid_liquidation_value: 0.5, "
+                            "final_payout: true, illiquid_final_return: 1.5}"))
+          .scenario.institutions[0];
+  CHECK(s.illiquid_liquidation_value == 0.5);
+  CHECK(s.final_payout);
+  CHECK(s.illiquid_final_return == 1.5);
+  const InstitutionSpec d = load(kMinimal).scenario.institutions[0];
+  CHECK(d.illiquid_liquidation_value == 0.0);
+  CHECK_FALSE(d.final_payout);
+  CHECK(d.illiquid_final_return == 1.0);
+  CHECK(
+      contains(error_of(with_institution("{illiquid_liquidation_value: 1.5}")),
+               "institutions[0].illiquid_liquidation_value: expected a number in [0, 1], got 1.5"));
+  CHECK(contains(error_of(with_institution("{illiquid_final_return: 2}")),
+                 "institutions[0].illiquid_final_return: 'illiquid_final_return' is only valid "
+                 "with final_payout: true"));
+  CHECK(contains(
+      error_of(with_institution("{final_payout: true, assets: [{name: FTT, holding_fraction: "
+                                "0.1}]}")),
+      "institutions[0].final_payout: final_payout is not available for an institution with "
+      "market assets"));
+  // kThree: BlockFi has exposures, FTX is owed by BlockFi, the retail class has destinations.
+  CHECK(contains(error_of(replace(kThree, "  - name: BlockFi\n",
+                                  "  - name: BlockFi\n    final_payout: true\n")),
+                 "final_payout is not available for an institution with exposures"));
+  CHECK(contains(error_of(replace(kThree, "    hot_reserve_fraction: 0.2\n",
+                                  "    hot_reserve_fraction: 0.2\n    final_payout: true\n")),
+                 "an exposure to ('BlockFi')"));
+  const std::string binance =
+      replace(kThree, "  - name: Binance\n", "  - name: Binance\n    final_payout: true\n");
+  CHECK(contains(error_of(binance),
+                 "institutions[2].final_payout: final_payout is not available "
+                 "for an institution that others have an exposure to"));
+  const std::string no_exposures = replace(binance, "      - {to: Binance, amount_usd: 1e6}\n", "");
+  CHECK(contains(error_of(no_exposures),
+                 "final_payout needs every withdrawal to go to self-custody, but class 'retail' "
+                 "has destinations"));
+}

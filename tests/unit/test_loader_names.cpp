@@ -28,11 +28,13 @@ void check_table(const Table& table, std::size_t enum_values) {
 }  // namespace
 
 TEST_CASE("names: every enum <-> name table has one row per value and unique names") {
-  check_table(kDistributionKindNames, 7);
+  check_table(kDistributionKindNames, 8);
   check_table(kNetworkKindNames, 9);
   check_table(kSelfLoopsNames, 2);
   check_table(kPolicyKindNames, 4);
   check_table(kDecisionRuleNames, 2);
+  check_table(kComparisonNames, 2);
+  check_table(kPeerMeasureNames, 2);
   CHECK(std::string(name_of(static_cast<PolicySpec::Kind>(99))) == "unknown");
 }
 

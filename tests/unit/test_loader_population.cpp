@@ -100,7 +100,26 @@ TEST_CASE("loader: empirical distribution keys") {
   CHECK(contains(error_of(with_threshold("{dist: empirical, values: [1], mean: 0}")),
                  "('mean' belongs to dist: normal)"));
   CHECK(contains(error_of(with_threshold("{dist: normal, mean: 0, sd: 1, values: [1]}")),
-                 "('values' belongs to dist: empirical)"));
+                 "('values' belongs to dist: empirical, exact)"));
+}
+
+TEST_CASE("loader: exact values, and a class size that is not a multiple of their number") {
+  const Distribution e = threshold_of("{dist: exact, values: [0, 1, 2, 3]}");
+  CHECK(e.kind == Distribution::Kind::kExact);
+  CHECK(e.values == std::vector<double>{0, 1, 2, 3});
+  // kMinimal has 100 agents: 4 values are dealt 25 times each; 3 values do not divide 100.
+  CHECK(contains(error_of(with_threshold("{dist: exact, values: [0, 1, 2]}")),
+                 "test.yaml:9:18: population.classes[0].threshold: dist: exact lists 3 values, but "
+                 "class 'all' has 100 agents: expected a multiple of 3"));
+  CHECK(contains(error_of(with_threshold("{dist: exact}")),
+                 "missing required key: dist: exact needs 'values' (a list of numbers) or 'file'"));
+  CHECK(contains(error_of(with_threshold("{dist: exact, values: [1], mean: 0}")),
+                 "('mean' belongs to dist: normal)"));
+  const std::string balance = replace(kMinimal, "balance_usd: 1000",
+                                      "balance_usd: {dist: exact, "
+                                      "values: [1, 2, 3, 4, 5, 6, 7]}");
+  CHECK(
+      contains(error_of(balance), "population.classes[0].balance_usd: dist: exact lists 7 values"));
 }
 
 TEST_CASE("loader: empirical distribution read from a CSV file") {

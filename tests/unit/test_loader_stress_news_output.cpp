@@ -63,6 +63,28 @@ TEST_CASE("loader: decision rule") {
                  "did you mean 'temperature'?"));
 }
 
+TEST_CASE("loader: peer measure and the threshold rule's comparison") {
+  const Scenario s = load(kMinimal +
+                          "stress: {peer_weight: 1, peer_measure: count}\n"
+                          "decision: {comparison: at_least}\n")
+                         .scenario;
+  CHECK(s.stress.peer_measure == StressSpec::PeerMeasure::kCount);
+  CHECK(s.decision.comparison == DecisionSpec::Comparison::kAtLeast);
+  const Scenario d = load(kMinimal).scenario;  // the defaults
+  CHECK(d.stress.peer_measure == StressSpec::PeerMeasure::kShare);
+  CHECK(d.decision.comparison == DecisionSpec::Comparison::kGreater);
+  CHECK(contains(error_of(kMinimal + "stress: {peer_measure: number}\n"),
+                 "stress.peer_measure: expected one of share, count, got 'number'"));
+  CHECK(
+      contains(error_of(kMinimal + "stress: {peer_balance_weighted: true, peer_measure: count}\n"),
+               "stress.peer_measure: peer_measure: count counts neighbours; it cannot be "
+               "balance-weighted"));
+  CHECK(contains(error_of(kMinimal + "decision: {comparison: at_most}\n"),
+                 "decision.comparison: expected one of greater, at_least, got 'at_most'"));
+  CHECK(contains(error_of(kMinimal + "decision: {rule: hazard, comparison: at_least}\n"),
+                 "('comparison' is only valid with rule: threshold)"));
+}
+
 TEST_CASE("loader: news_process") {
   const NewsProcessSpec p = load(kMinimal +
                                  "news_process:\n"

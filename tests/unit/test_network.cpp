@@ -218,7 +218,8 @@ TEST_CASE("configuration model: degrees as drawn up to erased loops and multi-ed
   std::vector<double> drawn(n);
   for (std::uint32_t i = 0; i < n; ++i) {
     CounterRng rng(seed, Stream::kNetwork, 0, i);
-    drawn[i] = static_cast<double>(std::llround(std::clamp(spec.degree.sample(rng), 0.0, n - 1.0)));
+    drawn[i] =
+        static_cast<double>(std::llround(std::clamp(spec.degree.sample(i, rng), 0.0, n - 1.0)));
   }
   double stubs = std::accumulate(drawn.begin(), drawn.end(), 0.0);
   if (std::fmod(stubs, 2.0) == 1.0) drawn[n - 1] += 1, stubs += 1;

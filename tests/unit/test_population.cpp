@@ -150,6 +150,29 @@ TEST_CASE("constant per-agent attributes, initial claims and outside funds") {
   CHECK(pop.initial_claim == pop.claim);
 }
 
+TEST_CASE("exact values: agent k of a class gets values[k mod n], in order, at any thread count") {
+  Distribution thresholds;
+  thresholds.kind = Distribution::Kind::kExact;
+  thresholds.values = {0.0, 1.0, 2.0, 3.0, 4.0};
+  Distribution balances = thresholds;
+  balances.values = {10.0, 20.0};
+  PopulationSpec spec;
+  spec.agents = 30;  // 10 + 20: classes of 10 and 20 agents
+  spec.classes = {investor_class("a", 1.0, balances, thresholds),
+                  investor_class("b", 2.0, constant(1.0), thresholds)};
+  spec.classes[1].attention = thresholds;  // clamped to [0, 1]: 0, 1, 1, 1, 1, ...
+  for (const int threads : {1, 2}) {
+    const Population pop = with_threads(spec, 5, threads);
+    REQUIRE(pop.class_begin == std::vector<std::uint32_t>{0, 10, 30});
+    for (std::uint32_t i = 0; i < 30; ++i) {
+      const std::uint32_t k = i < 10 ? i : i - 10;
+      CHECK(pop.threshold[i] == static_cast<double>(k % 5));
+      CHECK(pop.claim[i] == (i < 10 ? (k % 2 == 0 ? 1000 : 2000) : 100));
+      CHECK(pop.attention_of(i) == (i < 10 ? 1.0f : (k % 5 == 0 ? 0.0f : 1.0f)));
+    }
+  }
+}
+
 TEST_CASE("per-agent attributes are drawn in a fixed order from the class-attribute stream") {
   PopulationSpec spec;
   spec.agents = 200;
@@ -162,10 +185,10 @@ TEST_CASE("per-agent attributes are drawn in a fixed order from the class-attrib
   const Population pop = create_population(spec, 17);
   for (std::uint32_t i = 0; i < spec.agents; ++i) {
     CounterRng rng(17, Stream::kClassAttributes, 0, i);
-    CHECK(pop.attention[i] == static_cast<float>(c.attention.sample(rng)));
-    CHECK(pop.withdraw_fraction[i] == static_cast<float>(c.withdraw_fraction.sample(rng)));
-    CHECK(pop.noise_sd[i] == static_cast<float>(c.noise_sd.sample(rng)));
-    CHECK(pop.reaction_lag[i] == std::llround(c.reaction_lag_ticks.sample(rng)));
+    CHECK(pop.attention[i] == static_cast<float>(c.attention.sample(i, rng)));
+    CHECK(pop.withdraw_fraction[i] == static_cast<float>(c.withdraw_fraction.sample(i, rng)));
+    CHECK(pop.noise_sd[i] == static_cast<float>(c.noise_sd.sample(i, rng)));
+    CHECK(pop.reaction_lag[i] == std::llround(c.reaction_lag_ticks.sample(i, rng)));
   }
   // Attributes do not disturb balances and thresholds.
   PopulationSpec plain = spec;

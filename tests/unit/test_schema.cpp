@@ -197,8 +197,9 @@ TEST_CASE("schema: key lists and variants") {
   CHECK(dist.keys_for("beta") ==
         std::vector<std::string>{"dist", "alpha", "beta", "low", "high", "clip_min", "clip_max"});
   CHECK(dist.owners().at("low") == std::vector<std::string>{"uniform", "beta"});
-  CHECK(dist.keys().size() == 17);  // low and high once, though two rows each
-  CHECK(sc::decision_section().keys_for("threshold") == std::vector<std::string>{"rule"});
+  CHECK(dist.keys().size() == 17);  // low, high and values once, though two rows each
+  CHECK(sc::decision_section().keys_for("threshold") ==
+        std::vector<std::string>{"rule", "comparison"});
   CHECK(sc::policy_section().keys_for("gate") ==
         std::vector<std::string>{"kind", "label", "when", "fraction_per_day"});
   // Every child names a section.

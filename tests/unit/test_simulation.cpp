@@ -14,7 +14,7 @@ using namespace bankrun::testing;
 
 namespace {
 std::vector<TestTick> run_with_threads(const Scenario& s, int threads,
-                                         std::vector<double>* stress = nullptr) {
+                                       std::vector<double>* stress = nullptr) {
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
   Simulation sim(s);
   Collect c;
