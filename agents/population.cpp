@@ -180,6 +180,8 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
   pop.stress.assign(n, 0.0);
   pop.decided_at.assign(n, kNever);
 
+  for (const InvestorClass& cls : spec.classes)
+    pop.class_accounts_per_agent.push_back(cls.accounts_per_agent);
   const auto counts = class_counts(spec);
   pop.class_begin.assign(1, 0);
   for (const auto count : counts) pop.class_begin.push_back(pop.class_begin.back() + count);
@@ -193,7 +195,8 @@ Population create_population(const PopulationSpec& spec, std::uint64_t seed) {
       CounterRng trng(seed, Stream::kClassThreshold, 0, i);
       const std::uint64_t k = i - begin;  // position in the class: `exact` lists' index
       pop.class_id[i] = static_cast<std::uint8_t>(c);
-      balance_usd[i] = std::max(0.0, cls.balance_usd.sample(k, brng));
+      // One account's balance, times the accounts the agent stands for.
+      balance_usd[i] = cls.accounts_per_agent * std::max(0.0, cls.balance_usd.sample(k, brng));
       pop.threshold[i] = cls.threshold.sample(k, trng);
       // Per-agent attributes, one generator per agent, in this fixed order.
       CounterRng arng(seed, Stream::kClassAttributes, 0, i);

@@ -14,8 +14,13 @@ namespace bankrun {
 
 struct InvestorClass {
   std::string name;
-  double share = 1.0;        // of the population; shares are normalised to sum to 1
-  Distribution balance_usd;  // initial claim on the institution, USD (clipped at >= 0)
+  double share = 1.0;  // of the population; shares are normalised to sum to 1
+  // Super-individuals: each agent of the class stands for this many accounts (> 0), all
+  // alike. Its claim is accounts_per_agent times the balance drawn for one account, and
+  // every per-account rule (the deposit-insurance coverage) applies per account, so the
+  // agent count is a resolution knob. The loader derives it from `account_count`.
+  double accounts_per_agent = 1.0;
+  Distribution balance_usd;  // initial claim of one account, USD (clipped at >= 0)
   Distribution threshold;    // panic threshold theta_i
   // Per-agent draws (a constant distribution gives every agent the same value).
   Distribution noise_sd = Distribution::constant(0.0);            // sigma_i of epsilon_i(t), >= 0
@@ -74,7 +79,8 @@ struct Population {
   // reaction_lag_of().
   std::vector<float> class_attention, class_withdraw_fraction, class_noise_sd;
   std::vector<std::int32_t> class_reaction_lag;
-  std::vector<std::uint8_t> class_id;  // index into PopulationSpec::classes
+  std::vector<std::uint8_t> class_id;            // index into PopulationSpec::classes
+  std::vector<double> class_accounts_per_agent;  // InvestorClass::accounts_per_agent
   std::vector<std::uint32_t> class_begin;
   // c_i(0), cents (weights of balance-weighted peers; a Simulation without them frees it).
   std::vector<Money> initial_claim;
@@ -95,6 +101,7 @@ struct Population {
 
   std::uint32_t size() const { return static_cast<std::uint32_t>(claim.size()); }
   Money moved_funds(std::uint32_t i) const { return moved.empty() ? 0 : moved[i]; }
+  double accounts_per_agent(std::uint32_t i) const { return class_accounts_per_agent[class_id[i]]; }
   float attention_of(std::uint32_t i) const {
     return attention.empty() ? class_attention[class_id[i]] : attention[i];
   }

@@ -421,6 +421,7 @@ struct ClassRow {
   std::int64_t agents;
   double share;
   std::uint32_t first_agent_id;
+  double accounts_per_agent;
 };
 
 // One market asset of an institution, as given in the scenario.
@@ -771,6 +772,7 @@ void Hdf5Writer::Impl::write_classes(const Simulation& sim) {
     row.first_agent_id = known ? pop.class_begin[c] : 0;
     row.agents = known ? std::int64_t{pop.class_begin[c + 1]} - pop.class_begin[c] : 0;
     row.share = share_sum > 0.0 ? classes[c].share / share_sum : 0.0;  // normalised
+    row.accounts_per_agent = classes[c].accounts_per_agent;
     std::byte* out = rows.data() + c * row_bytes;
     std::memcpy(out, &row, sizeof row);
     copy_fixed(portfolios[c], reinterpret_cast<char*>(out + offset), width);
@@ -780,6 +782,7 @@ void Hdf5Writer::Impl::write_classes(const Simulation& sim) {
       .member("agents", HOFFSET(ClassRow, agents), H5T_NATIVE_INT64)
       .member("share", HOFFSET(ClassRow, share), H5T_NATIVE_DOUBLE)
       .member("first_agent_id", HOFFSET(ClassRow, first_agent_id), H5T_NATIVE_UINT32)
+      .member("accounts_per_agent", HOFFSET(ClassRow, accounts_per_agent), H5T_NATIVE_DOUBLE)
       .string_member("portfolio", offset, width);
   table(file.get(), "classes", row_t, rows.data(), classes.size());
 }

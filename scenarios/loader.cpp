@@ -504,6 +504,25 @@ void check_exact_lists(const Value& classes, const PopulationSpec& p) {
   }
 }
 
+// accounts_per_agent, given or derived from account_count and the class's agent count.
+void read_account_weights(const Value& classes, PopulationSpec& p) {
+  const std::vector<std::uint32_t> counts = class_counts(p);
+  const std::vector<Value> items = classes.list();
+  for (std::size_t c = 0; c < p.classes.size(); ++c) {
+    const MapReader m(items[c]);
+    const auto per_agent = m.get("accounts_per_agent"), total = m.get("account_count");
+    if (per_agent && total)
+      total->fail("give either 'accounts_per_agent' or 'account_count', not both");
+    if (per_agent) p.classes[c].accounts_per_agent = per_agent->number(Range::above(0));
+    if (!total) continue;
+    const double accounts = total->number(Range::above(0));
+    if (counts[c] == 0)
+      total->fail("class '" + p.classes[c].name +
+                  "' has no agents: give it a larger share or more population.agents");
+    p.classes[c].accounts_per_agent = accounts / counts[c];
+  }
+}
+
 PopulationSpec read_population(const Value& v, const InstitutionNames& institutions, Context& ctx,
                                std::vector<std::string>& currencies) {
   const MapReader m(v);
@@ -513,6 +532,7 @@ PopulationSpec read_population(const Value& v, const InstitutionNames& instituti
   read_scalars(m, section, p);
   p.classes = read_classes(m.required("classes"), institutions, ctx, currencies);
   check_exact_lists(m.required("classes"), p);
+  read_account_weights(m.required("classes"), p);
   return p;
 }
 

@@ -122,9 +122,23 @@ const Section<InvestorClass> kClass{
         {{"share", "number", "", "`1`", "> 0",
           "Relative weight of the class in the population; shares are normalised."},
          number(&InvestorClass::share, Range::above(0))},
+        {{"accounts_per_agent", "number", "accounts", "`1`",
+          "> 0; at most one of it and "
+          "`account_count`",
+          "w: the accounts each agent of the class stands for (super-individuals). The agent's "
+          "claim is w times the balance drawn for one account, and the deposit-insurance "
+          "coverage applies per account, so the agent count is a resolution knob, not a model "
+          "parameter."},
+         by("read_class")},
+        {{"account_count", "number", "accounts", "unset",
+          "> 0; the class needs at least one "
+          "agent",
+          "The number of accounts the class stands for: w = account_count / (the class's agent "
+          "count), whatever `population.agents` is."},
+         by("read_class")},
         {{"balance_usd", "distribution", "USD", "required", "",
-          "Initial claim on the agent's account institution; draws are clipped at 0 by the "
-          "engine."},
+          "Initial claim of one account at the agent's account institution (the agent's claim is "
+          "`accounts_per_agent` times it); draws are clipped at 0 by the engine."},
          by("read_distribution"),
          Child{"distribution"}},
         {{"threshold", "distribution", "stress", "required", "",

@@ -35,14 +35,17 @@ class Policies {
   bool insured(std::uint32_t i, const Population& population) const {
     return any_insurance_ && state_[population.account[i]].insurance;
   }
-  // Where it is, S_i is scaled by (1 - s_i) + f s_i, where s_i = min(c_i, coverage) / c_i
-  // is the insured share of the claim c_i and f the insured stress factor.
+  // Where it is, S_i is scaled by (1 - s_i) + f s_i, where s_i is the insured share of the
+  // claim c_i and f the insured stress factor. Coverage is per account: an agent standing
+  // for w accounts of c_i / w each has s_i = min(c_i / w, coverage) / (c_i / w)
+  // = min(c_i, w coverage) / c_i.
   double insured_scale(std::uint32_t i, const Population& population) const {
     const Money claim = population.claim[i];
     if (claim <= 0) return 1.0;
     const State& p = state_[population.account[i]];
+    const double covered = static_cast<double>(p.coverage) * population.accounts_per_agent(i);
     const double insured =
-        static_cast<double>(std::min(claim, p.coverage)) / static_cast<double>(claim);
+        std::min(static_cast<double>(claim), covered) / static_cast<double>(claim);
     return (1.0 - insured) + p.insured_stress_factor * insured;
   }
   // A gate at i's account, and i requested within the last day: it cannot request now.

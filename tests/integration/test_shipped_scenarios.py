@@ -142,6 +142,7 @@ def test_contagion_shape(tmp_path, bankrun_bin):
         exposure = inst["lender"]["exposures"][:]
         write_downs = inst["lender"]["write_downs"][:]
         transfers_in = inst["binance"]["transfers_in_cents"][:].sum()
+        inflows = inst["binance"]["inflows_cents"][:].sum()
         news = f["events/news"][:]
         hours = float(f.attrs["tick_hours"])
     main_shock = int(news[news["label"] == b"Binance to sell its FTT"]["tick"][0])
@@ -167,7 +168,9 @@ def test_contagion_shape(tmp_path, bankrun_bin):
     assert lender_share[halt["lender"]] - lender_share[ftx_default - 1] >= 0.05
 
     # Binance: an outflow spike in the days of FTX's collapse (6-12 Nov), several times
-    # its level before it; part of FTX's outflow arrives; no halt; a few percent net out.
+    # its level before it; part of FTX's outflow arrives; no halt; a few percent gross out,
+    # and it ends a net receiver, as the scenario's header says (the real Binance had net
+    # outflows; the scenario does not reproduce that sign).
     daily = np.add.reduceat(paid["binance"], np.arange(0, len(paid["binance"]), day))
     daily = daily / issued["binance"]
     before = daily[:5].mean()               # 1-5 Nov
@@ -178,3 +181,6 @@ def test_contagion_shape(tmp_path, bankrun_bin):
     assert transfers_in > 0
     assert halt["binance"] == -1
     assert paid["binance"].sum() / issued["binance"] < 0.10
+    # Net outflow share -0.92% at 100k agents, seed 2022 (measured 2026-12-07).
+    net_out = (paid["binance"].sum() - inflows - transfers_in) / issued["binance"]
+    assert net_out < -0.003, net_out

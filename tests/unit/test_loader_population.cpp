@@ -279,3 +279,29 @@ TEST_CASE("loader: range checks on constant class attributes") {
   CHECK(contains(class_error("noise_sd: '0.1'"),
                  at + "noise_sd: expected a number or a mapping with 'dist'"));
 }
+
+TEST_CASE("loader: accounts per agent, given or derived from the class's account count") {
+  const auto weight = [](const std::string& keys) {
+    return load(replace(kMinimal, "      threshold: 0.5\n", "      threshold: 0.5\n" + keys))
+        .scenario.population.classes[0]
+        .accounts_per_agent;
+  };
+  CHECK(weight("") == 1.0);
+  CHECK(weight("      accounts_per_agent: 2.5\n") == 2.5);
+  CHECK(weight("      account_count: 1e6\n") == 1e4);  // kMinimal: 100 agents
+  // Derived after --set: the same accounts over more agents.
+  const Scenario more = load(replace(kMinimal, "      threshold: 0.5\n",
+                                     "      threshold: 0.5\n      account_count: 1e6\n"),
+                             {"population.agents=1000"})
+                            .scenario;
+  CHECK(more.population.classes[0].accounts_per_agent == 1e3);
+  const auto error = [](const std::string& keys) {
+    return error_of(replace(kMinimal, "      threshold: 0.5\n", "      threshold: 0.5\n" + keys));
+  };
+  CHECK(contains(error("      accounts_per_agent: 0\n"),
+                 "population.classes[0].accounts_per_agent: expected a number > 0, got 0"));
+  CHECK(contains(error("      accounts_per_agent: 2\n      account_count: 10\n"),
+                 "population.classes[0].account_count: give either 'accounts_per_agent' or "
+                 "'account_count', not both"));
+  CHECK(contains(error("      acount_count: 10\n"), "did you mean 'account_count'?"));
+}

@@ -72,6 +72,24 @@ TEST_CASE("deposit insurance: fully insured depositors with factor 0 feel no str
   }
 }
 
+TEST_CASE("deposit insurance covers each account an agent stands for") {
+  // 100 agents of 4 accounts of $100 each: claims of $400; coverage $50 per account insures
+  // half of each claim, as it does for agents of one $100 account.
+  for (const double accounts : {1.0, 4.0}) {
+    Scenario s = news_only_scenario(100, 0.5, 1.0, 3);
+    s.population.classes[0].accounts_per_agent = accounts;
+    PolicySpec ins = policy(PolicySpec::Kind::kDepositInsurance, 0);
+    ins.coverage = 5000;
+    s.institutions[0].policies = {ins};
+    Simulation sim(s);
+    CHECK(sim.population().claim[0] == static_cast<Money>(10000 * accounts));
+    Collect c;
+    run(sim, c);
+    CHECK(c.ticks[0].stress_mean == doctest::Approx(0.5));  // 1.0 * (1 - 0.5)
+    CHECK(c.ticks[0].withdrawn_agents == 0);
+  }
+}
+
 TEST_CASE("gate: at most a share of the claim per request, one request a day") {
   Scenario s = news_only_scenario(10, 0.5, 1.0, 50);
   s.time.tick_hours = 1;  // a day is 24 ticks
