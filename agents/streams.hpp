@@ -21,6 +21,7 @@ enum class Stream : std::uint32_t {
   kAssetPrice = 11,      // price shock of asset a at tick t           (slot: tick, id: a)
   kAccount = 12,         // set-up: the agent's account institution    (index slot: 0)
   kDestination = 13,     // set-up: where its withdrawn funds go       (index slot: 0)
+  kActivity = 14,        // whether the agent may act at tick t (calendar) (slot: tick)
 };
 
 }  // namespace bankrun

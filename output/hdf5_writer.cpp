@@ -154,6 +154,10 @@ const std::vector<ColumnSpec<TickRecord>> kColumns = with_money_pairs<ColumnSpec
   money<TickRecord, [](const TickRecord& r) { return r.self_custody; }>(
       "/population", "self_custody",
       "funds withdrawn to self-custody (outside every institution) at the end of the tick"),
+  {"/signals", "activity", ColumnType::kFloat64, "probability",
+   "a(t): the calendar's chance for an agent to act on its decision this tick (1 without a "
+   "calendar)",
+   from_record<double, [](const TickRecord& r) { return r.activity; }>},
   {"/signals", "news", ColumnType::kFloat64, "stress units",
    "total news value at tick t: sum of A_j exp(-(t - t_j)/tau_j) over the active events "
    "(whatever their target)",
@@ -223,6 +227,10 @@ const std::vector<ColumnSpec<InstitutionTick>> kInstitutionColumns =
       "", "final_surplus", "final date: paid to depositors on top of their claims"),
   money<InstitutionTick, [](const InstitutionTick& r) { return r.written_off; }>(
       "", "written_off", "final date: claims the final payout could not cover"),
+  {"", "open", ColumnType::kUint8, "flag",
+   "1 when the tick is in the institution's opening hours (cash payouts and cold-to-hot "
+   "moves), else 0",
+   from_institution<std::uint8_t, [](const InstitutionTick& r) { return r.open ? 1 : 0; }>},
   {"", "halted", ColumnType::kUint8, "flag",
    "1 once the institution has suspended convertibility, else 0",
    from_institution<std::uint8_t, [](const InstitutionTick& r) { return r.halted ? 1 : 0; }>},

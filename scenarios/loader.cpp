@@ -879,6 +879,74 @@ void check_asset_tiers(const MapReader& m, const AssetSpec& a) {
   }
 }
 
+// ---- calendar and opening hours ----------------------------------------------------------
+
+// A local date YYYY-MM-DD, as days since 1970-01-01.
+std::int64_t read_date(const Value& v) {
+  if (!v.is_scalar() || v.node().Scalar().size() != 10)
+    v.fail("expected a date YYYY-MM-DD, got " + v.describe());
+  return v.timestamp() / 86400;
+}
+
+std::vector<std::int64_t> read_dates(const std::optional<Value>& v) {
+  std::vector<std::int64_t> dates;
+  if (!v) return dates;
+  for (const Value& item : v->list()) dates.push_back(read_date(item));
+  return dates;
+}
+
+// A list of exactly `count` factors in [0, 1].
+std::vector<double> read_factors(const std::optional<Value>& v, std::size_t count,
+                                 const char* what) {
+  std::vector<double> factors;
+  if (!v) return factors;
+  const std::vector<Value> items = v->list();
+  if (items.size() != count)
+    v->fail("expected " + std::to_string(count) + " numbers (" + what + "), got " +
+            std::to_string(items.size()));
+  for (const Value& item : items) factors.push_back(item.number(Range::closed(0, 1)));
+  return factors;
+}
+
+CalendarSpec read_calendar(const std::optional<Value>& v) {
+  CalendarSpec c;
+  if (!v) return c;
+  const MapReader m(*v);
+  const auto& section = schema::calendar_section();
+  m.allow_only(section.keys());
+  read_scalars(m, section, c);
+  c.activity_by_hour = read_factors(m.get("activity_by_hour"), 24, "one per local hour, 0 .. 23");
+  c.activity_by_weekday =
+      read_factors(m.get("activity_by_weekday"), 7, "one per weekday, Monday first");
+  c.holidays = read_dates(m.get("holidays"));
+  return c;
+}
+
+OpeningHours read_opening_hours(const std::optional<Value>& v) {
+  OpeningHours h;
+  if (!v) return h;
+  const MapReader m(*v);
+  const auto& section = schema::opening_hours_section();
+  m.allow_only(section.keys());
+  read_scalars(m, section, h);
+  if (h.to_hour <= h.from_hour)
+    m.get("to_hour")->fail("expected to_hour > from_hour (" + std::to_string(h.from_hour) +
+                           "), got " + std::to_string(h.to_hour));
+  if (const auto days = m.get("days")) {
+    static const std::vector<std::string> kDays = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    h.days.fill(false);
+    const std::vector<Value> items = days->list();
+    if (items.empty()) days->fail("expected at least one weekday, got an empty list");
+    for (const Value& item : items) {
+      const std::size_t d = item.choice(kDays);
+      if (h.days[d]) item.fail("'" + kDays[d] + "' is listed twice");
+      h.days[d] = true;
+    }
+  }
+  h.closed_dates = read_dates(m.get("closed_dates"));
+  return h;
+}
+
 AssetSpec read_asset(const Value& v, const TimeSpec& time, Context& ctx) {
   const MapReader m(v);
   const auto& section = schema::asset_section();
@@ -888,6 +956,7 @@ AssetSpec read_asset(const Value& v, const TimeSpec& time, Context& ctx) {
   read_scalars(m, section, a);
   if (const auto file = m.get("price_file")) a.price_series = read_price_file(*file, time, ctx);
   check_asset_tiers(m, a);
+  a.opening_hours = read_opening_hours(m.get("opening_hours"));
   return a;
 }
 
@@ -965,6 +1034,7 @@ InstitutionSpec read_institution(const Value& v, std::size_t k,
   s.name = names[k];
   read_scalars(m, section, s);
   s.halt = read_halt(m.get("halt"), time);
+  s.opening_hours = read_opening_hours(m.get("opening_hours"));
   s.policies = read_policies(m.get("policies"), time);
   s.assets = read_assets(m.get("assets"), time, ctx);
   s.exposures = read_exposures(m.get("exposures"), k, names);
@@ -1082,6 +1152,7 @@ Scenario read_scenario(const Value& root, Context& ctx) {
   s.news = read_news(m.get("news"), s.time, names);
   s.news_process = read_news_process(m.get("news_process"), s.time, names, ctx);
   s.decision = read_decision(m.get("decision"));
+  s.calendar = read_calendar(m.get("calendar"));
   s.institutions = read_institutions(m.required("institutions"), names, s.time, ctx);
   check_final_payouts(m.required("institutions"), s);
   s.output = read_output(m.get("output"), s.time, s.population.agents);

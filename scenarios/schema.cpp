@@ -76,6 +76,10 @@ const Section<Scenario> kScenario{
           "How stress turns into a withdrawal decision (below)."},
          by("read_decision"),
          Child{"decision"}},
+        {{"calendar", "mapping", "", "absent (always active)", "",
+          "Agents' activity by local hour, weekday and holiday (below)."},
+         by("read_calendar"),
+         Child{"calendar"}},
         {{"institutions", "list of mappings", "", "required", "1 .. 254 items",
           "The institutions (below), settled each tick in list order. Other keys name them by "
           "`name`."},
@@ -97,6 +101,42 @@ const Section<TimeSpec> kTime{
         {{"start", "timestamp", "UTC", code(kDefaultStart), "",
           "Time of the start of tick 0; normalised to `YYYY-MM-DDTHH:MM:SSZ`."},
          by("read_time")},
+    }};
+
+const Section<CalendarSpec> kCalendar{
+    "calendar",
+    {
+        {{"utc_offset_hours", "number", "hours", "`0`", "[-12, 14]",
+          "Local time = UTC + this (fixed: no daylight saving)."},
+         number(&CalendarSpec::utc_offset_hours, Range::closed(-12, 14))},
+        {{"activity_by_hour", "list of 24 numbers", "probability", "all `1`", "each in [0, 1]",
+          "Factor of each local hour of the day, 0 .. 23."},
+         by("read_calendar")},
+        {{"activity_by_weekday", "list of 7 numbers", "probability", "all `1`", "each in [0, 1]",
+          "Factor of each weekday, Monday first."},
+         by("read_calendar")},
+        {{"holidays", "list of dates", "", "`[]`", "`YYYY-MM-DD`",
+          "Local dates that count as Sundays (their weekday factor is Sunday's)."},
+         by("read_calendar")},
+    }};
+
+const Section<OpeningHours> kOpeningHours{
+    "opening_hours",
+    {
+        {{"utc_offset_hours", "number", "hours", "`0`", "[-12, 14]",
+          "Local time = UTC + this (fixed: no daylight saving)."},
+         number(&OpeningHours::utc_offset_hours, Range::closed(-12, 14))},
+        {{"days", "list of weekdays", "", "all seven", "`mon` .. `sun`, no repeats",
+          "The weekdays it opens on."},
+         by("read_opening_hours")},
+        {{"from_hour", "int", "local hour", "`0`", "0 .. 23", "Opens at this hour."},
+         integer(&OpeningHours::from_hour, 0, 23)},
+        {{"to_hour", "int", "local hour", "`24`", "1 .. 24, > `from_hour`",
+          "Closes at this hour (open while from_hour <= hour < to_hour)."},
+         integer(&OpeningHours::to_hour, 1, 24)},
+        {{"closed_dates", "list of dates", "", "`[]`", "`YYYY-MM-DD`",
+          "Local dates it stays closed (bank holidays, a pause)."},
+         by("read_opening_hours")},
     }};
 
 const Section<PopulationSpec> kPopulation{
@@ -521,6 +561,11 @@ const Section<InstitutionSpec> kInstitution{
         {{"max_payout_per_tick_usd", "number", "USD per tick", "unset (unlimited)",
           "(0, 1e14], at least one cent", "Payout throughput; stored in cents (rounded)."},
          usd(&InstitutionSpec::max_payout_per_tick, true)},
+        {{"opening_hours", "mapping", "", "always open (24/7)", "",
+          "When it pays its cash queue and moves cold reserves to hot (below). Closed, requests "
+          "wait; cold funds already on their way still arrive."},
+         by("read_opening_hours"),
+         Child{"opening_hours"}},
         {{"illiquid_liquidation_value", "number", "USD per USD of book", "`0`", "[0, 1]",
           "ell: early liquidation of the illiquid assets. When hot and cold reserves and market "
           "assets cannot pay a tick's queue, illiquid book is sold for ell per unit (a loss of "
@@ -659,6 +704,11 @@ const Section<AssetSpec> kAsset{
           "Payout throughput of this asset's queue: the most value paid in kind in one tick "
           "(units at the current price); stored in cents (rounded)."},
          usd(&AssetSpec::max_payout_per_tick, true)},
+        {{"opening_hours", "mapping", "", "always open (24/7)", "",
+          "When this asset's queue is paid in kind and its cold units move (below): e.g. a "
+          "stablecoin whose redemptions wait for its banks to open."},
+         by("read_opening_hours"),
+         Child{"opening_hours"}},
     }};
 
 const Section<PolicySpec> kPolicy{
@@ -815,6 +865,12 @@ const Section<ExposureSpec>& exposure_section() {
 const Section<OutputSpec>& output_section() {
   return kOutput;
 }
+const Section<CalendarSpec>& calendar_section() {
+  return kCalendar;
+}
+const Section<OpeningHours>& opening_hours_section() {
+  return kOpeningHours;
+}
 
 // ---- The reference --------------------------------------------------------------------------
 
@@ -827,7 +883,8 @@ const std::vector<DocSection>& reference() {
       doc_view(news_event_section()),   doc_view(news_process_section()),
       doc_view(institution_section()),  doc_view(trigger_section()),
       doc_view(asset_section()),        doc_view(policy_section()),
-      doc_view(exposure_section()),     doc_view(output_section()),
+      doc_view(exposure_section()),     doc_view(opening_hours_section()),
+      doc_view(calendar_section()),     doc_view(output_section()),
   };
   return sections;
 }

@@ -226,6 +226,8 @@ const Section<AssetSpec>& asset_section();
 const Section<PolicySpec>& policy_section();
 const Section<ExposureSpec>& exposure_section();
 const Section<OutputSpec>& output_section();
+const Section<CalendarSpec>& calendar_section();
+const Section<OpeningHours>& opening_hours_section();
 
 // ---- Reading --------------------------------------------------------------------------------
 

@@ -28,7 +28,8 @@ namespace bankrun {
 // guess: (1) the news terms and the first Philox blocks of the noise and hazard draws
 // (several lanes at a time); (2) S_i of every lane; (3) the lanes that may withdraw,
 // compacted, and their decisions; (4) the lanes that may re-deposit, compacted, their
-// Philox blocks and decisions; (5) the outcomes into the block's slots. Every value is the
+// Philox blocks and decisions (after the calendar's activity draw, when a(t) < 1, has
+// made some lanes idle); (5) the outcomes into the block's slots. Every value is the
 // one the agent would compute alone, so the passes change no result.
 
 // Pass 2: S_i(t) of each lane, stored for the agent; the per-class sums in lane order.
@@ -132,6 +133,17 @@ void Simulation::batch_redeposits(std::int32_t t, DecideBatch& batch, std::uint3
   }
 }
 
+// Calendar (activity a(t) < 1): a lane acts on its decision only if U < a(t),
+// U ~ (seed, kActivity, t, i); the others are idle this tick (they stay: no withdrawal, no
+// re-deposit). Their stress is still computed and carried.
+void Simulation::batch_activity(std::int32_t t, DecideBatch& batch, std::uint32_t count) const {
+  first_blocks(scenario_.seed, Stream::kActivity, static_cast<std::uint32_t>(t), batch.ids, count,
+               batch.activity);
+  for (std::uint32_t a = 0; a < count; ++a)
+    if (!(uniform01_of(batch.activity.first_draw(a)) < activity_))
+      batch.outcome[a] = Outcome::kIdle;
+}
+
 void Simulation::decide(std::int32_t t) {
   const std::uint32_t nblocks = active_.blocks();
   const auto tick = static_cast<std::uint32_t>(t);
@@ -158,6 +170,7 @@ void Simulation::decide(std::int32_t t) {
         first_blocks(scenario_.seed, Stream::kHazard, tick, batch.ids, count, batch.hazard);
       batch_stress(t, batch, count, class_stress, class_acting);
       batch_withdrawals(t, batch, count);
+      if (activity_ < 1.0) batch_activity(t, batch, count);
       if (any_redeposit_) batch_redeposits(t, batch, count);
       // Pass 5: an agent is a withdrawer or a stayer; a re-depositor is also a stayer. Each
       // lane is written to all the lists it could join, and only counted where it belongs.

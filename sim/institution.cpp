@@ -108,6 +108,7 @@ Institution::Institution(const InstitutionSpec& spec, Money deposits, std::uint3
     if (k < asset_liabilities.size()) st.liabilities_issued = asset_liabilities[k];
     assets_.push_back(std::move(st));
   }
+  asset_open_.assign(assets_.size(), 1);
 }
 
 Money AssetState::value() const {
@@ -131,6 +132,12 @@ double Institution::own_token_drawdown() const {
   for (std::size_t a = 0; a < assets_.size(); ++a)
     if (spec_.assets[a].own_token) return 1.0 - assets_[a].price / assets_[a].peak_price;
   return 0.0;
+}
+
+void Institution::open_for(const TimeSpec& time, std::int32_t t) {
+  cash_open_ = open_in_tick(spec_.opening_hours, time, t);
+  for (std::size_t a = 0; a < assets_.size(); ++a)
+    asset_open_[a] = open_in_tick(spec_.assets[a].opening_hours, time, t);
 }
 
 Money Institution::halt_allowance() const {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "agents/money.hpp"
+#include "calendar.hpp"
 #include "scenario.hpp"
 
 namespace bankrun {
@@ -207,6 +208,12 @@ class Institution {
   template <typename OnPayment>
   Money settle(std::int32_t tick, OnPayment&& on_payment);
 
+  // The opening hours in force during tick t (InstitutionSpec and AssetSpec
+  // opening_hours): closed, the cash queue (or an asset's) is not paid and no cold-to-hot
+  // transfer starts; funds already in transit still land.
+  void open_for(const TimeSpec& time, std::int32_t t);
+  bool open() const { return cash_open_; }
+
   // Moves every asset's price one tick (GBM, and the own token's outflow drift, with
   // net_outflow = paid - inflows of the tick); shocks from (seed, kAssetPrice, tick, a).
   void update_prices(std::uint64_t seed, std::int32_t tick, Money net_outflow);
@@ -348,6 +355,8 @@ class Institution {
   std::vector<Money> exposure_loss_;
   WithdrawalQueue cash_queue_;
   std::int32_t halt_tick_ = kForever;
+  bool cash_open_ = true;         // this tick (open_for)
+  std::vector<char> asset_open_;  // per asset, this tick
 };
 
 // Asset a's queue, paid in kind: cold units are moved for the shortfall (in units at the
@@ -358,6 +367,10 @@ Money Institution::pay_asset_queue(std::size_t a, std::int32_t tick, auto&& on_p
   st.paid = 0;
   st.paid_units = 0;
   if (st.queue.count() == 0 && st.units.in_transit == 0) return 0;
+  if (!asset_open_[a]) {  // closed: what is in transit lands, nothing moves or is paid
+    st.units.move_cold_to_hot(tick, 0);
+    return 0;
+  }
   const double unit_cents = st.cents_per_unit();
   if (!(unit_cents > 0.0)) return 0;
   // Units that cover the queue's value, and the value of the hot units, to the nearest
@@ -395,8 +408,10 @@ Money Institution::settle(std::int32_t tick, OnPayment&& on_payment) {
   if (!halted()) {
     // The most this tick may pay from the cash queue: the payout limit, and what an exact
     // halt at a withdrawn fraction still allows.
-    const Money limit = std::min(spec_.max_payout_per_tick, halt_allowance());
-    cash_.move_cold_to_hot(tick, cash_queue_.value() - cash_.hot - cash_.in_transit);
+    // Closed (opening hours): nothing, and no new cold-to-hot transfer.
+    const Money limit = cash_open_ ? std::min(spec_.max_payout_per_tick, halt_allowance()) : 0;
+    cash_.move_cold_to_hot(tick,
+                           cash_open_ ? cash_queue_.value() - cash_.hot - cash_.in_transit : 0);
     sell_assets(std::min(cash_queue_.value(), limit) - cash_.hot);
     liquidate_illiquid(std::min(cash_queue_.value(), limit) - cash_.hot);
     paid = cash_queue_.pay(std::min(limit, cash_.hot), paying(-1));

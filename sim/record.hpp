@@ -60,6 +60,7 @@ struct InstitutionTick {
   Money matured = 0, final_surplus = 0, written_off = 0;
   bool halted = false;
   bool insolvent = false;
+  bool open = true;  // in opening hours this tick (InstitutionSpec::opening_hours)
   // Public signals its depositors saw this tick.
   double flow_signal = 0.0;   // G(t-1)
   double queue_signal = 0.0;  // Q(t-1), days
@@ -77,6 +78,7 @@ struct TickRecord {
   std::int64_t acting_agents = 0;     // agents that evaluated the decision rule this tick
   double stress_mean = 0.0;           // mean S_i over the acting agents (0 if none)
   double news_signal = 0.0;  // sum of A_j exp(-(t-t_j)/tau_j) over active events (any target)
+  double activity = 1.0;     // a(t): the calendar's chance for an agent to act this tick
   Money self_custody = 0;    // funds withdrawn to self-custody (outside every institution), cents
   // Per institution, in scenario order (valid until the next tick).
   std::span<const InstitutionTick> institutions;

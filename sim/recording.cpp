@@ -35,6 +35,7 @@ void Simulation::record_institutions() {
     r.equity = in.equity();
     r.insolvent = in.insolvent();
     r.halted = in.halted();
+    r.open = in.open();
     const auto& assets = in.assets();
     const std::size_t base = asset_begin_[k];
     for (std::size_t a = 0; a < assets.size(); ++a) {

@@ -2,6 +2,7 @@
 // The frozen scenario: everything a run needs, validated by the scenarios/ loader before
 // the engine sees it. The engine copies it and never parses text or touches a file.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -27,6 +28,31 @@ struct TimeSpec {
     return static_cast<std::int32_t>(std::max(1L, std::lround(24.0 / tick_hours)));
   }
   bool operator==(const TimeSpec&) const = default;
+};
+
+// Opening hours in local time (UTC + utc_offset_hours; no daylight saving): open on the
+// listed weekdays (Monday first), from from_hour to to_hour, except on closed dates. The
+// default is always open (24/7). A tick is open when any of its hours is (sim/calendar.hpp).
+struct OpeningHours {
+  double utc_offset_hours = 0.0;
+  std::array<bool, 7> days{true, true, true, true, true, true, true};
+  std::int32_t from_hour = 0, to_hour = 24;  // [from, to)
+  std::vector<std::int64_t> closed_dates;    // local dates, days since 1970-01-01
+  bool always_open() const { return *this == OpeningHours{}; }
+  bool operator==(const OpeningHours&) const = default;
+};
+
+// Agents' activity by local time: at each instant the product of the factor of its hour of
+// day and of its weekday (holidays count as Sundays), in [0, 1]; empty lists mean 1. Each
+// tick an acting agent gets the chance to act on its decision (withdraw or re-deposit) with
+// probability a(t), the mean over the tick's hours (sim/calendar.hpp). Default: always 1.
+struct CalendarSpec {
+  double utc_offset_hours = 0.0;
+  std::vector<double> activity_by_hour;     // 24 factors (local hours 0..23) or empty
+  std::vector<double> activity_by_weekday;  // 7 factors (Monday first) or empty
+  std::vector<std::int64_t> holidays;       // local dates, days since 1970-01-01
+  bool always_active() const { return *this == CalendarSpec{}; }
+  bool operator==(const CalendarSpec&) const = default;
 };
 
 // One news item: from `tick` on, for `duration_ticks` ticks, it contributes
@@ -171,6 +197,9 @@ struct AssetSpec {
   // Customers' withdrawals in this asset (the part of their claims their portfolio holds in
   // it) queue FIFO and are paid in kind from the hot units, at most this value a tick.
   Money max_payout_per_tick = std::numeric_limits<Money>::max();  // cents; max = unlimited
+  // Payouts in kind and cold moves of this asset only in these hours (e.g. a stablecoin's
+  // redemptions when its banks are open); default 24/7.
+  OpeningHours opening_hours;
   bool operator==(const AssetSpec&) const = default;
 };
 
@@ -203,6 +232,8 @@ struct InstitutionSpec {
   Money cold_to_hot_per_tick = std::numeric_limits<Money>::max();  // cents; max = unlimited
   std::int32_t cold_delay_ticks = 0;
   Money max_payout_per_tick = std::numeric_limits<Money>::max();  // cents; max = unlimited
+  // Cash payouts and cold-to-hot moves only in opening hours (funds in transit still land).
+  OpeningHours opening_hours;
   // Early liquidation of the illiquid reserves: when hot, cold and market assets cannot pay
   // the tick's queue, illiquid book is sold at this many cents per cent (0 = never sold).
   double illiquid_liquidation_value = 0.0;
@@ -232,6 +263,7 @@ struct Scenario {
   std::vector<NewsEvent> news;  // sorted by tick
   NewsProcessSpec news_process;
   DecisionSpec decision;
+  CalendarSpec calendar;
   // At least one (default: one institution, "bank"); settled in this order.
   std::vector<InstitutionSpec> institutions{InstitutionSpec{}};
   // Claim currencies besides USD: currency 0 is USD (every institution's cash ledger);

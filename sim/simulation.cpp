@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "calendar.hpp"
 #include "memory.hpp"
 
 namespace bankrun {
@@ -126,9 +127,13 @@ std::vector<Institution> Simulation::build_institutions() const {
 // Phase 1, observe: the policies due at t (armed at the end of t-1 or scheduled) take
 // effect (policies.*); then the public signals of each institution from the end of t-1 (G,
 // Q, X; signals.*), the news values of tick t (news.*) and which peers' decisions are
-// visible.
+// visible; the calendar of tick t: the agents' activity a(t) and each institution's
+// opening hours (calendar.hpp).
 void Simulation::observe(std::int32_t t) {
   policies_.apply(t, institutions_, institution_ticks_, news_);
+  activity_ = activity_in_tick(scenario_.calendar, scenario_.time, t);
+  record_.activity = activity_;
+  for (Institution& in : institutions_) in.open_for(scenario_.time, t);
   public_signals_.observe(t, institutions_, portfolio_, institution_ticks_);
   record_.news_signal = news_.prepare(t, population_);
   peers_.reveal(t, population_);

@@ -143,7 +143,8 @@ class Simulation {
   }
 
  private:
-  enum class Outcome : std::uint8_t { kStay, kWithdraw, kRedeposit };
+  // kIdle: the calendar gave the agent no chance to act this tick (it stays).
+  enum class Outcome : std::uint8_t { kStay, kWithdraw, kRedeposit, kIdle };
 
   // Set-up (simulation.cpp).
   std::vector<Institution> build_institutions() const;
@@ -155,9 +156,9 @@ class Simulation {
   // on the stack of each block's task: 20 KiB).
   struct DecideBatch {
     std::uint32_t ids[kBatchLanes];
-    double news[kBatchLanes];             // N_i(t)
-    BlockWords noise, hazard, redeposit;  // first Philox blocks of the draws
-    double stress[kBatchLanes];           // S_i(t)
+    double news[kBatchLanes];                       // N_i(t)
+    BlockWords noise, hazard, redeposit, activity;  // first Philox blocks of the draws
+    double stress[kBatchLanes];                     // S_i(t)
     Outcome outcome[kBatchLanes];
     std::uint32_t lanes[kBatchLanes];          // the lanes a pass considers, compacted
     std::uint32_t candidate_ids[kBatchLanes];  // and their agents
@@ -166,6 +167,7 @@ class Simulation {
                     std::uint32_t* class_acting);
   void batch_withdrawals(std::int32_t t, DecideBatch& batch, std::uint32_t count) const;
   void batch_redeposits(std::int32_t t, DecideBatch& batch, std::uint32_t count) const;
+  void batch_activity(std::int32_t t, DecideBatch& batch, std::uint32_t count) const;
   bool can_redeposit(std::uint32_t i) const {
     return redeposit_rate_[population_.class_id[i]] > 0.0;
   }
@@ -231,6 +233,7 @@ class Simulation {
   HazardProbability hazard_;  // h0 Phi of the hazard rule, tabulated
 
   std::int32_t tick_ = 0;
+  double activity_ = 1.0;  // a(t) of the calendar, this tick
   std::int64_t withdrawn_agents_ = 0, paid_agents_ = 0;
   std::vector<ClassPayoff> payoffs_;  // after a final payout: [2 * class + ran]
   TickRecord record_;

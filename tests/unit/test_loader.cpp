@@ -232,7 +232,7 @@ TEST_CASE("loader: unknown keys are rejected with the nearest valid key") {
   CHECK(contains(error_of(kMinimal + "frobnicate: 1\n"),
                  "unknown key 'frobnicate' at the top level; valid keys: name, description, seed, "
                  "time, population, network, stress, news, news_process, decision, "
-                 "institutions, output"));
+                 "calendar, institutions, output"));
   CHECK(contains(error_of(kMinimal + "stress: {xyzzy: 1}\n"), "test.yaml:12:10: stress.xyzzy:"));
 }
 

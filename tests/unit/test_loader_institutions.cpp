@@ -641,3 +641,48 @@ TEST_CASE("loader: early liquidation, the final payout and its restrictions") {
                  "final_payout needs every withdrawal to go to self-custody, but class 'retail' "
                  "has destinations"));
 }
+
+TEST_CASE("loader: opening hours of institutions and assets, and the calendar") {
+  const Scenario s =
+      load(with_institution("{opening_hours: {utc_offset_hours: -5, days: [mon, tue, wed, thu, "
+                            "fri], from_hour: 9, to_hour: 17, closed_dates: [\"2022-12-26\"]}, "
+                            "assets: [{name: USDC, holding_fraction: 0.1, opening_hours: "
+                            "{days: [sat]}}]}") +
+           "calendar:\n  utc_offset_hours: 8\n  activity_by_weekday: [1, 1, 1, 1, 1, 0.5, 0.5]\n"
+           "  holidays: [\"2023-01-23\"]\n")
+          .scenario;
+  const OpeningHours& h = s.institutions[0].opening_hours;
+  CHECK(h.utc_offset_hours == -5);
+  CHECK(h.days == std::array<bool, 7>{true, true, true, true, true, false, false});
+  CHECK(h.from_hour == 9);
+  CHECK(h.to_hour == 17);
+  CHECK(h.closed_dates == std::vector<std::int64_t>{19352});  // days since 1970-01-01
+  CHECK(s.institutions[0].assets[0].opening_hours.days ==
+        std::array<bool, 7>{false, false, false, false, false, true, false});
+  CHECK(s.calendar.utc_offset_hours == 8);
+  CHECK(s.calendar.activity_by_weekday.size() == 7);
+  CHECK(s.calendar.activity_by_hour.empty());
+  CHECK(s.calendar.holidays == std::vector<std::int64_t>{19380});
+  CHECK(load(kMinimal).scenario.institutions[0].opening_hours.always_open());
+  CHECK(load(kMinimal).scenario.calendar.always_active());
+
+  CHECK(
+      contains(error_of(with_institution("{opening_hours: {from_hour: 17, to_hour: 9}}")),
+               "institutions[0].opening_hours.to_hour: expected to_hour > from_hour (17), got 9"));
+  CHECK(contains(error_of(with_institution("{opening_hours: {days: [mon, mon]}}")),
+                 "institutions[0].opening_hours.days[1]: 'mon' is listed twice"));
+  CHECK(contains(error_of(with_institution("{opening_hours: {days: [monday]}}")),
+                 "expected one of mon, tue, wed, thu, fri, sat, sun, got 'monday'"));
+  CHECK(contains(
+      error_of(with_institution("{opening_hours: {closed_dates: [\"2022-12-26T10:00Z\"]}}")),
+      "opening_hours.closed_dates[0]: expected a date YYYY-MM-DD"));
+  CHECK(contains(error_of(with_institution("{opening_hours: {form_hour: 9}}")),
+                 "did you mean 'from_hour'?"));
+  CHECK(contains(error_of(kMinimal + "calendar: {activity_by_weekday: [1, 1]}\n"),
+                 "calendar.activity_by_weekday: expected 7 numbers (one per weekday, Monday "
+                 "first), got 2"));
+  CHECK(contains(error_of(kMinimal + "calendar: {activity_by_weekday: [1, 1, 1, 1, 1, 1, 2]}\n"),
+                 "calendar.activity_by_weekday[6]: expected a number in [0, 1], got 2"));
+  CHECK(contains(error_of(kMinimal + "calendar: {utc_offset_hours: 20}\n"),
+                 "calendar.utc_offset_hours: expected a number in [-12, 14], got 20"));
+}
