@@ -209,8 +209,9 @@ const std::vector<ColumnSpec<InstitutionTick>> kInstitutionColumns =
    "exposures to other institutions written down this tick",
    from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.write_downs); }>},
   {"", "equity", ColumnType::kFloat64, "USD",
-   "hot + cold + in transit + illiquid + market assets + claims on institutions - deposits - "
-   "lender-of-last-resort loans - debts to other institutions",
+   "hot + cold + in transit + illiquid + market assets (securities held to maturity at book) + "
+   "claims on institutions - deposits - lender-of-last-resort loans - debts to other "
+   "institutions",
    from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.equity); }>},
   {"", "insolvent", ColumnType::kUint8, "flag",
    "1 when equity < 0 at the end of the tick, else 0",
@@ -218,6 +219,14 @@ const std::vector<ColumnSpec<InstitutionTick>> kInstitutionColumns =
   {"", "injections", ColumnType::kFloat64, "USD",
    "lender-of-last-resort injections into hot reserves this tick",
    from_institution<double, [](const InstitutionTick& r) { return cents_to_usd(r.injections); }>},
+  money<InstitutionTick, [](const InstitutionTick& r) { return r.capital_raised; }>(
+      "", "capital_raised", "new equity raised this tick (capital_raise policy)"),
+  money<InstitutionTick, [](const InstitutionTick& r) { return r.equity_at_market; }>(
+      "", "equity_at_market",
+      "equity with every asset at its market price (securities held to maturity included)"),
+  money<InstitutionTick, [](const InstitutionTick& r) { return r.unrealised_loss; }>(
+      "", "unrealised_loss",
+      "book - market value of the securities held to maturity at the end of the tick"),
   money<InstitutionTick, [](const InstitutionTick& r) { return r.liquidation_proceeds; }>(
       "", "liquidation_proceeds",
       "what illiquid book sold early this tick raised (illiquid_liquidation_value)"),

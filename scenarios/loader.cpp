@@ -831,6 +831,10 @@ PolicySpec read_policy(const Value& v, std::size_t index, const TimeSpec& time) 
   p.trigger = read_trigger(MapReader(*when), time);
   if (!p.trigger.any()) when->fail(needs_trigger);
   read_scalars(m, section, p, kind);
+  if (p.kind == PolicySpec::Kind::kCapitalRaise) {  // its announcement: any sign, default 0
+    const auto magnitude = m.get("magnitude");
+    p.news_magnitude = magnitude ? magnitude->number(Range::any()) : 0.0;
+  }
   return p;
 }
 
@@ -859,6 +863,39 @@ std::vector<std::pair<std::int32_t, double>> read_price_file(const Value& file,
     const auto tick = static_cast<std::int32_t>(std::clamp(ticks, 0.0, double{kLastTick}));
     if (!series.empty() && series.back().first == tick) series.pop_back();
     series.emplace_back(tick, price);
+  }
+  return series;
+}
+
+// A bond's rate path: price from each listed tick on = price_usd * max(0, 1 - D * change),
+// change in percentage points / 100 (MODEL.md: the duration approximation).
+std::vector<std::pair<std::int32_t, double>> read_rate_path(const MapReader& m, const AssetSpec& a,
+                                                            const TimeSpec& time) {
+  const auto path = m.get("rate_path"), duration = m.get("duration_years");
+  if (!path && !duration) return a.price_series;
+  if (!path) duration->fail("'duration_years' needs 'rate_path'");
+  if (!duration) fail_missing(m, "duration_years", "'rate_path' needs 'duration_years'");
+  if (const auto file = m.get("price_file"))
+    file->fail("give either 'price_file' or 'rate_path', not both");
+  const double d = duration->number(Range::closed(0, 100));
+  std::vector<std::pair<std::int32_t, double>> series;
+  for (const Value& item : path->list()) {
+    const MapReader point(item);
+    point.allow_only({"tick", "at", "change_pct"});
+    const auto tick = point.get("tick"), at = point.get("at");
+    if (tick && at) at->fail("give either 'tick' or 'at', not both");
+    if (!tick && !at)
+      fail_missing(point, "tick", "missing required key: each point needs 'tick' or 'at'");
+    const std::int32_t t = tick ? tick->integer<std::int32_t>(1, kLastTick) : tick_at(*at, time);
+    if (t == 0)
+      at->fail("expected a time after tick 0 (tick 0 is valued at price_usd), got '" +
+               at->node().Scalar() + "'");
+    if (!series.empty() && t <= series.back().first)
+      (tick ? *tick : *at)
+          .fail("expected increasing ticks: tick " + std::to_string(t) +
+                " is not after the previous point's (" + std::to_string(series.back().first) + ")");
+    const double change = point.required_number("change_pct", Range::closed(-100, 100));
+    series.emplace_back(t, a.price_usd * std::max(0.0, 1.0 - d * change / 100.0));
   }
   return series;
 }
@@ -955,6 +992,7 @@ AssetSpec read_asset(const Value& v, const TimeSpec& time, Context& ctx) {
   a.name = asset_name(m.required("name"));
   read_scalars(m, section, a);
   if (const auto file = m.get("price_file")) a.price_series = read_price_file(*file, time, ctx);
+  a.price_series = read_rate_path(m, a, time);
   check_asset_tiers(m, a);
   a.opening_hours = read_opening_hours(m.get("opening_hours"));
   return a;

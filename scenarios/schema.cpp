@@ -632,6 +632,10 @@ const Section<Trigger> kTrigger{
         {{"when_insolvent", "bool", "", "`false`", "",
           "Fire once the institution is insolvent (equity < 0, see above)."},
          plain(&Trigger::when_insolvent)},
+        {{"when_insolvent_at_market", "bool", "", "`false`", "",
+          "Fire once the institution's equity at market (securities held to maturity at their "
+          "market price, not at book) is negative: the solvency signal of unrealised losses."},
+         plain(&Trigger::when_insolvent_at_market)},
     }};
 
 const Section<AssetSpec> kAsset{
@@ -682,6 +686,31 @@ const Section<AssetSpec> kAsset{
           "and line. `price_usd` values the holding at tick 0: give it the series' first "
           "price."},
          by("read_price_file")},
+        {{"duration_years", "number", "years", "unset", "[0, 100]; with `rate_path`",
+          "D: modified duration of a bond holding. With `rate_path`, the market price follows "
+          "P(t) = price_usd * max(0, 1 - D * (r(t) - r(0))), the first-order (duration) "
+          "approximation."},
+         by("read_rate_path")},
+        {{"rate_path", "list of mappings", "", "none",
+          "`{tick: T, change_pct: x}` or `{at: "
+          "TIME, change_pct: x}`: T >= 1 (tick 0 is valued at `price_usd`), increasing; x in "
+          "[-100, 100]; not with `price_file`",
+          "The market rate's change since tick 0, in percentage points, from each listed tick "
+          "on (0 before the first): e.g. `[{at: 2022-03-16, change_pct: 0.25}, ...]`. Needs "
+          "`duration_years`."},
+         by("read_rate_path")},
+        {{"held_to_maturity", "bool", "", "`false`", "",
+          "`true`: carried at amortised cost (book: its tick-0 value) in equity, not at market "
+          "(held-to-maturity accounting); the unrealised loss (book - market) shows in the "
+          "output's `unrealised_loss` and `equity_at_market`, and in the trigger "
+          "`when_insolvent_at_market`. A fire sale realises it: the realised loss is measured "
+          "against book."},
+         plain(&AssetSpec::held_to_maturity)},
+        {{"news_per_realised_loss", "number", "", "`0`", ">= 0",
+          "The first tick in which sales of this asset realise a loss L (against its carrying "
+          "value) is announced to the institution's depositors from the next tick: a news "
+          "event of magnitude news_per_realised_loss * L / deposits (no decay)."},
+         number(&AssetSpec::news_per_realised_loss, Range::at_least(0))},
         {{"hot_share", "number", "share of the units", "`1`", "[0, 1]",
           "Share of the holding's units that is *hot* (in hot wallets): payable to customers in "
           "kind and sellable now."},
@@ -725,25 +754,31 @@ const Section<PolicySpec> kPolicy{
          by("read_trigger"),
          Child{"trigger"}},
         {{"amount_usd", "number", "USD", "required", "(0, 1e14], at least one cent",
-          "Amount injected into the hot reserves; stored in cents (rounded)."},
+          "Amount injected into the hot reserves; stored in cents (rounded). "
+          "`lender_of_last_resort`: a loan (equity unchanged); `capital_raise`: new equity."},
          usd(&PolicySpec::injection, true),
-         Variants{{"lender_of_last_resort"}}},
+         Variants{{"lender_of_last_resort", "capital_raise"}}},
         {{"magnitude", "number", "stress", "`-0.2`", "<= 0",
           "A_j of the event: negative values reassure (0: no effect)."},
          number(&PolicySpec::news_magnitude, Range::at_most(0)),
          Variants{{"proof_of_reserves"}}},
+        {{"magnitude", "number", "stress", "`0`", "any",
+          "A_j of the announcement of the raise, to the institution's depositors: positive "
+          "alarms (a raise that reveals losses, as SVB's of 8 Mar 2023), negative reassures."},
+         by("read_policy"),
+         Variants{{"capital_raise"}}},
         {{"decay_ticks", "number", "ticks", "unset (no decay)", "> 0",
           "tau: the event contributes magnitude * exp(-(t - fire tick) / decay_ticks)."},
          number(&PolicySpec::news_decay_ticks, Range::above(0)),
-         Variants{{"proof_of_reserves"}}},
+         Variants{{"proof_of_reserves", "capital_raise"}}},
         {{"duration_ticks", "int", "ticks", "unset (forever)", "1 .. 2,147,483,647",
           "The event contributes for this many ticks."},
          integer(&PolicySpec::news_duration_ticks, 1, kForever),
-         Variants{{"proof_of_reserves"}}},
+         Variants{{"proof_of_reserves", "capital_raise"}}},
         {{"reach", "number", "probability", "`1`", "[0, 1]",
           "Probability that the event reaches a given depositor."},
          number(&PolicySpec::news_reach, Range::closed(0, 1)),
-         Variants{{"proof_of_reserves"}}},
+         Variants{{"proof_of_reserves", "capital_raise"}}},
         {{"coverage_usd", "number", "USD per depositor", "required", "[0, 1e14]",
           "Insured amount of each depositor's claim; stored in cents (rounded). 0 insures "
           "nothing."},

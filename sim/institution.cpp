@@ -102,7 +102,8 @@ Institution::Institution(const InstitutionSpec& spec, Money deposits, std::uint3
     st.units = make_tiers(hot, cold, total - hot - cold, base_units(a.cold_to_hot_units_per_tick),
                           a.cold_delay_ticks);
     st.initial_units = total;
-    st.price = st.peak_price = st.market = a.price_usd;
+    st.price = st.peak_price = st.market = st.book_price = a.price_usd;
+    st.held_to_maturity = a.held_to_maturity;
     st.depth_units = a.daily_volume_usd / a.price_usd;  // per day; scaled per tick in sell()
     if (k < claim_assets.size() && claim_assets[k]) st.queue = WithdrawalQueue(max_pending);
     if (k < asset_liabilities.size()) st.liabilities_issued = asset_liabilities[k];
@@ -122,10 +123,27 @@ Money AssetState::liquid_value() const {
       std::llround(static_cast<double>(liquid) * kAssetUnit * price * kCentsPerUsd));
 }
 
+Money AssetState::carrying_value() const {
+  if (!held_to_maturity) return value();
+  return static_cast<Money>(
+      std::llround(static_cast<double>(units.total()) * kAssetUnit * book_price * kCentsPerUsd));
+}
+
 Money Institution::asset_value() const {
   Money v = 0;
   for (const AssetState& a : assets_) v += a.value();
   return v;
+}
+
+Money Institution::asset_carrying_value() const {
+  Money v = 0;
+  for (const AssetState& a : assets_) v += a.carrying_value();
+  return v;
+}
+
+void Institution::raise_capital(Money amount) {
+  cash_.hot += amount;
+  capital_raised_ += amount;
 }
 
 double Institution::own_token_drawdown() const {
@@ -193,13 +211,17 @@ Money Institution::sell(std::size_t a, Money need) {
   q = static_cast<double>(units) * kAssetUnit;
   const double i = impact(q);
   const Money proceeds = std::min(need, usd_to_cents(q * st.price * (1.0 - i)));
-  const Money loss = usd_to_cents(q * st.price) - proceeds;
+  // Realised loss: carrying value of what was sold - proceeds (book for securities held to
+  // maturity, so a sale realises their unrealised loss; the market price otherwise).
+  const double carrying_price = st.held_to_maturity ? st.book_price : st.price;
+  const Money loss = usd_to_cents(q * carrying_price) - proceeds;
   st.units.hot -= units;
   st.sold_units_total += units;
   st.factor *= 1.0 - spec.permanent_share * i;
   st.price = st.market * st.factor;
   st.proceeds += proceeds;
   st.loss += loss;
+  st.realised_loss_total += loss;
   cash_.hot += proceeds;
   proceeds_total_ += proceeds;
   return proceeds;
@@ -314,7 +336,8 @@ bool Institution::conditions_met(const Trigger& trigger) const {
   for (const AssetState& a : assets_) liquid += a.liquid_value();
   const double liquid_ratio = d > 0 ? static_cast<double>(liquid) / d : INFINITY;
   return withdrawn >= trigger.withdrawn_fraction_at_least || hot_ratio < trigger.hot_ratio_below ||
-         liquid_ratio < trigger.liquid_ratio_below || (trigger.when_insolvent && insolvent());
+         liquid_ratio < trigger.liquid_ratio_below || (trigger.when_insolvent && insolvent()) ||
+         (trigger.when_insolvent_at_market && equity_at_market() < 0);
 }
 
 Money Institution::queue_sum() const {

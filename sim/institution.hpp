@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "agents/money.hpp"
@@ -142,7 +143,13 @@ struct AssetState {
   Money paid = 0;               // value paid in kind this tick
   std::int64_t paid_units = 0;  // base units paid in kind this tick
   std::int64_t initial_units = 0, sold_units_total = 0, paid_units_total = 0;
-  Money value() const;         // every tier at the current price, cents
+  double book_price = 0.0;  // the tick-0 price: amortised cost of securities held to maturity
+  bool held_to_maturity = false;
+  Money realised_loss_total = 0;  // sales' losses against the carrying value, so far
+  bool loss_announced = false;    // news_per_realised_loss: the first loss was announced
+  Money value() const;            // every tier at the current price, cents
+  // What equity counts: at book (held to maturity) or at market.
+  Money carrying_value() const;
   Money liquid_value() const;  // hot + cold + in transit at the current price, cents
   Money liabilities() const { return liabilities_issued + liabilities_credited - queue.paid(); }
   double cents_per_unit() const { return price * kAssetUnit * kCentsPerUsd; }
@@ -164,6 +171,8 @@ struct AssetState {
     a.item(prefix + "liabilities_credited", liabilities_credited);
     a.item(prefix + "sold_units_total", sold_units_total);
     a.item(prefix + "paid_units_total", paid_units_total);
+    a.item(prefix + "realised_loss_total", realised_loss_total);
+    a.item(prefix + "loss_announced", loss_announced);
     queue.visit_state(a, prefix + "queue.");
   }
 };
@@ -218,7 +227,12 @@ class Institution {
   // net_outflow = paid - inflows of the tick); shocks from (seed, kAssetPrice, tick, a).
   void update_prices(std::uint64_t seed, std::int32_t tick, Money net_outflow);
   const std::vector<AssetState>& assets() const { return assets_; }
-  Money asset_value() const;
+  // Marks asset a's first realised loss as announced; true if it was not before.
+  bool announce_loss(std::size_t a) { return !std::exchange(assets_[a].loss_announced, true); }
+  Money asset_value() const;           // every asset at market
+  Money asset_carrying_value() const;  // securities held to maturity at book, the rest at market
+  // Book - market of the securities held to maturity (a loss when rates rose).
+  Money unrealised_loss() const { return asset_carrying_value() - asset_value(); }
   // The own token's drawdown 1 - P / max P so far (0 without an own token).
   double own_token_drawdown() const;
 
@@ -271,15 +285,16 @@ class Institution {
   Money cold() const { return cash_.cold; }
   Money in_transit() const { return cash_.in_transit; }
   Money illiquid() const { return cash_.illiquid; }
-  // Equity: every reserve tier, market assets at current prices and claims on other
-  // institutions (after write-downs), minus the customers' claims, the lender-of-last-resort
-  // loans (an injection is a loan: it adds liquidity, not equity) and what other
-  // institutions have lent it.
-  Money equity() const {
-    return cash_.hot + cash_.cold + cash_.in_transit + cash_.illiquid + asset_value() +
-           claims_book_ - deposits() - injection_total_ - owed_;
-  }
+  // Equity: every reserve tier, market assets at current prices (securities held to maturity
+  // at book) and claims on other institutions (after write-downs), minus the customers'
+  // claims, the lender-of-last-resort loans (an injection is a loan: it adds liquidity, not
+  // equity) and what other institutions have lent it.
+  Money equity() const { return equity_with(asset_carrying_value()); }
+  // The same with every asset at its market price (the unrealised losses recognised).
+  Money equity_at_market() const { return equity_with(asset_value()); }
   bool insolvent() const { return equity() < 0; }
+  // A capital raise (PolicySpec::kCapitalRaise): new equity joins the hot reserves.
+  void raise_capital(Money amount);
   // Payments of claims, every queue (cash and in kind) and the final payout, by value.
   Money paid_total() const { return cash_queue_.paid() + paid_in_kind_total_ + final_paid_; }
   // Net outflow: payments - re-deposits - transfers in.
@@ -309,6 +324,7 @@ class Institution {
     a.item(prefix + "inflow_total", inflow_total_);
     a.item(prefix + "transfer_in_total", transfer_in_total_);
     a.item(prefix + "injection_total", injection_total_);
+    a.item(prefix + "capital_raised", capital_raised_);
     a.item(prefix + "paid_in_kind_total", paid_in_kind_total_);
     a.item(prefix + "claims_book", claims_book_);
     a.item(prefix + "owed", owed_);
@@ -329,6 +345,10 @@ class Institution {
   // What the halt still lets this tick pay: with withdrawn_fraction_at_least f, the net
   // outflow may reach ceil(f * issued) and no more; unlimited otherwise.
   Money halt_allowance() const;
+  Money equity_with(Money assets) const {
+    return cash_.hot + cash_.cold + cash_.in_transit + cash_.illiquid + assets + claims_book_ -
+           deposits() - injection_total_ - owed_;
+  }
   void liquidate_illiquid(Money need);
   void sell_assets(Money need);
   Money sell(std::size_t a, Money need);
@@ -349,6 +369,7 @@ class Institution {
   Money inflow_total_ = 0;
   Money transfer_in_total_ = 0;
   Money injection_total_ = 0;
+  Money capital_raised_ = 0;
   Money paid_in_kind_total_ = 0;
   Money claims_book_ = 0, owed_ = 0, write_down_total_ = 0;
   std::vector<std::int32_t> exposure_default_tick_;

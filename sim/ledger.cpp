@@ -3,7 +3,8 @@
 //
 // Per institution k, every tick (Institution::check_ledger):
 //   (L1) hot + cold + in_transit = liquid_initial + inflows + transfers_in + injections
-//                                  + sale_proceeds + liquidation_proceeds + matured_value
+//                                  + capital raised + sale_proceeds + liquidation_proceeds +
+//                                  matured_value
 //                                  - cash_paid - final_paid - final_surplus
 //   (L2) hot, cold, in_transit >= 0; every asset's hot, cold, in_transit, illiquid units >= 0
 //   (L3) claims_on_institutions = sum of exposure face values - write-downs
@@ -46,8 +47,9 @@ void Institution::check_ledger() const {
   // only by cash payments, inflows, transfers, injections and sales; moving cold to hot
   // changes only their split. Asset units change only by sales and payments in kind.
   if (cash_.hot + cash_.cold + cash_.in_transit !=
-      liquid_initial_ + inflow_total_ + transfer_in_total_ + injection_total_ + proceeds_total_ +
-          liquidation_proceeds_ + matured_value_ - cash_queue_.paid() - final_paid_ - surplus_paid_)
+      liquid_initial_ + inflow_total_ + transfer_in_total_ + injection_total_ + capital_raised_ +
+          proceeds_total_ + liquidation_proceeds_ + matured_value_ - cash_queue_.paid() -
+          final_paid_ - surplus_paid_)
     fail(
         "hot + cold + in transit != initial + inflows + transfers + injections + sales + "
         "liquidations + maturity - paid");

@@ -10,11 +10,12 @@
 
 namespace bankrun {
 
-inline constexpr std::array<EnumName<PolicySpec::Kind>, 4> kPolicyKindNames{{
+inline constexpr std::array<EnumName<PolicySpec::Kind>, 5> kPolicyKindNames{{
     {PolicySpec::Kind::kLenderOfLastResort, "lender_of_last_resort"},
     {PolicySpec::Kind::kProofOfReserves, "proof_of_reserves"},
     {PolicySpec::Kind::kDepositInsurance, "deposit_insurance"},
     {PolicySpec::Kind::kGate, "gate"},
+    {PolicySpec::Kind::kCapitalRaise, "capital_raise"},
 }};
 
 // The first row is the default rule.

@@ -13,13 +13,17 @@
 namespace bankrun {
 namespace {
 
-// Events a run can add: one per proof-of-reserves policy (it fires once) and one per
-// exposure (written down once).
+// Events a run can add: one per proof-of-reserves or capital-raise policy (each fires
+// once), one per exposure (written down once) and one per asset that announces its first
+// realised loss.
 std::size_t runtime_events(const Scenario& scenario) {
   std::size_t count = 0;
   for (const InstitutionSpec& spec : scenario.institutions) {
     count += spec.exposures.size();
-    for (const PolicySpec& p : spec.policies) count += p.kind == PolicySpec::Kind::kProofOfReserves;
+    for (const PolicySpec& p : spec.policies)
+      count +=
+          p.kind == PolicySpec::Kind::kProofOfReserves || p.kind == PolicySpec::Kind::kCapitalRaise;
+    for (const AssetSpec& a : spec.assets) count += a.news_per_realised_loss > 0.0;
   }
   return count;
 }

@@ -60,6 +60,13 @@ void Policies::fire(std::size_t in, const PolicySpec& p, std::int32_t t,
       state.gate = any_gate_ = true;
       state.gate_fraction = p.gate_fraction;
       break;
+    case PolicySpec::Kind::kCapitalRaise:  // new equity, and its announcement
+      institutions[in].raise_capital(p.injection);
+      ticks[in].capital_raised += p.injection;
+      if (p.news_magnitude != 0.0)
+        news.add({"capital raise: " + p.label, t, p.news_magnitude, p.news_decay_ticks,
+                  p.news_duration_ticks, p.news_reach, static_cast<std::int32_t>(in)});
+      break;
   }
 }
 

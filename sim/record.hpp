@@ -22,7 +22,7 @@ struct AssetTick {
   double price = 0.0;  // USD per unit
   Money value = 0;     // holding (every tier) at that price, cents
   Money proceeds = 0;  // fire-sale proceeds this tick, cents
-  Money loss = 0;      // realised loss of this tick's sales (P q - proceeds), cents
+  Money loss = 0;      // realised loss of this tick's sales (carrying value - proceeds), cents
   std::int64_t hot_units = 0, cold_units = 0, in_transit_units = 0, illiquid_units = 0;
   // Customers' claims held in this asset (by value) and their withdrawals in it.
   Money liabilities = 0;  // claims in this asset outstanding, cents of value
@@ -54,6 +54,9 @@ struct InstitutionTick {
   Money write_downs = 0;               // exposures written down this tick
   Money equity = 0;                    // assets - deposits - loans - debts to other institutions
   Money injections = 0;                // lender-of-last-resort injections this tick
+  Money capital_raised = 0;            // new equity raised this tick (capital_raise)
+  Money equity_at_market = 0;          // equity with every asset at market
+  Money unrealised_loss = 0;           // book - market of securities held to maturity
   Money liquidation_proceeds = 0;      // illiquid book sold early this tick: what it raised
   // The final date (last tick, final_payout): what the illiquid book matured to, the
   // surplus paid on top of claims and the claims written off; 0 on other ticks.

@@ -33,6 +33,8 @@ void Simulation::record_institutions() {
     r.illiquid = in.illiquid();
     r.claims_on_institutions = in.claims_on_institutions();
     r.equity = in.equity();
+    r.equity_at_market = in.equity_at_market();
+    r.unrealised_loss = in.unrealised_loss();
     r.insolvent = in.insolvent();
     r.halted = in.halted();
     r.open = in.open();

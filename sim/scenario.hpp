@@ -132,7 +132,8 @@ struct Trigger {
   double hot_ratio_below = -std::numeric_limits<double>::infinity();             // hot / deposits
   // (hot + cold + in transit + market assets) / deposits: what could still pay anyone
   double liquid_ratio_below = -std::numeric_limits<double>::infinity();
-  bool when_insolvent = false;  // equity < 0
+  bool when_insolvent = false;            // equity < 0 (securities held to maturity at book)
+  bool when_insolvent_at_market = false;  // equity < 0 with every asset at its market price
   bool operator==(const Trigger&) const = default;
   // Some condition is set. Compared with the all-unset default, so that a new condition
   // needs no edit here (listing the fields by hand was a trap for the next one).
@@ -149,12 +150,13 @@ struct PolicySpec {
     kProofOfReserves,     // a reassuring news event (magnitude <= 0) to the depositors
     kDepositInsurance,    // claims insured up to `coverage`: insured share feels less stress
     kGate,                // per-account limit: `gate_fraction` of the claim per day
+    kCapitalRaise,        // `injection` cents of new equity join the hot reserves, announced
   };
   Kind kind = Kind::kLenderOfLastResort;
   std::string label;
   Trigger trigger;
-  Money injection = 0;           // lender_of_last_resort, cents
-  double news_magnitude = -0.2;  // proof_of_reserves
+  Money injection = 0;           // lender_of_last_resort and capital_raise, cents
+  double news_magnitude = -0.2;  // proof_of_reserves; capital_raise (its announcement)
   double news_decay_ticks = std::numeric_limits<double>::infinity();
   std::int32_t news_duration_ticks = kForever;
   double news_reach = 1.0;
@@ -182,7 +184,17 @@ struct AssetSpec {
   double permanent_share = 0.5;     // share of the impact that stays in the price
   double outflow_drift = 0.0;       // kappa (own token)
   bool own_token = false;           // its drawdown is the price signal X
-  // Exogenous path (from a CSV file of timestamped prices): (tick, price) sorted by tick;
+  // Securities held to maturity: carried at amortised cost (book: the tick-0 price) in
+  // equity, not at market; the unrealised loss (book - market) shows in the equity at
+  // market, and a sale realises the loss against book. Otherwise carried at market.
+  bool held_to_maturity = false;
+  // The first announcement of a realised loss on this asset (vs its carrying value) is a
+  // news event to the institution's depositors from the next tick, of magnitude
+  //   news_per_realised_loss * loss / deposits.
+  double news_per_realised_loss = 0.0;
+  // Exogenous path (from a CSV file of timestamped prices, or a rate path for a bond:
+  // price = price_usd * (1 - duration_years * rate change), the loader's conversion):
+  // (tick, price) sorted by tick;
   // from each listed tick on, the market price is that value (instead of the GBM). Sales'
   // permanent impact and the own token's outflow drift still multiply it.
   std::vector<std::pair<std::int32_t, double>> price_series;

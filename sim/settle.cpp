@@ -2,6 +2,7 @@
 // (institution.*); payments reach the agents (self-custody) or their destination
 // institutions; agents paid in full rejoin the active list; asset prices move.
 #include <algorithm>
+#include <limits>
 
 #include "simulation.hpp"
 
@@ -19,6 +20,7 @@ void Simulation::settle(std::int32_t t) {
       pay(k, i, amount, done, asset);
     });
     r.liquidation_proceeds = in.liquidation_proceeds() - liquidated_before;
+    announce_realised_losses(k, t);
   }
   final_payouts(t);
   transfers_.deliver(institutions_, institution_ticks_, portfolio_);
@@ -60,6 +62,23 @@ void Simulation::pay(std::size_t k, std::uint32_t i, Money amount, bool done, in
     active_.add_returning(i);
   } else {
     state_[i] = AgentState::kLeft;
+  }
+}
+
+// The first tick in which sales of an asset with news_per_realised_loss > 0 realise a loss
+// L is announced to institution k's depositors from t+1: magnitude
+//   A = news_per_realised_loss * L / deposits_k(t).
+void Simulation::announce_realised_losses(std::size_t k, std::int32_t t) {
+  Institution& in = institutions_[k];
+  const auto& specs = in.spec().assets;
+  for (std::size_t a = 0; a < specs.size(); ++a) {
+    const Money loss = in.assets()[a].loss;
+    if (specs[a].news_per_realised_loss <= 0.0 || loss <= 0 || !in.announce_loss(a)) continue;
+    const double deposits = static_cast<double>(std::max<Money>(in.deposits(), 1));
+    news_.add({"realised loss on " + specs[a].name, t + 1,
+               specs[a].news_per_realised_loss * static_cast<double>(loss) / deposits,
+               std::numeric_limits<double>::infinity(), kForever, 1.0,
+               static_cast<std::int32_t>(k)});
   }
 }
 

@@ -181,6 +181,7 @@ class Simulation {
   // Phase 4, settle (settle.cpp).
   void settle(std::int32_t t);
   void pay(std::size_t in, std::uint32_t i, Money amount, bool done, int asset);
+  void announce_realised_losses(std::size_t k, std::int32_t t);
   void final_payouts(std::int32_t t);
   void pay_out_finally(std::size_t k);
   void add_wealth(bool before);

@@ -389,3 +389,64 @@ TEST_CASE("final date with a shortfall: the rest of the claims is written off") 
   CHECK(inst.paid_total() == 600);
   inst.check_ledger();
 }
+
+TEST_CASE(
+    "securities held to maturity: book in equity, market in equity at market, a sale realises") {
+  InstitutionSpec spec;
+  spec.hot_reserve_fraction = 0.1;
+  AssetSpec bond = asset(0.9, 1.0);  // $900 of bonds at $1, no impact (sigma 0)
+  bond.held_to_maturity = true;
+  bond.price_series = {{1, 0.8}};  // rates up: 0.8 from tick 1
+  spec.assets = {bond};
+  Institution inst(spec, 100000, 10, 24.0);  // $1000 of deposits
+  inst.update_prices(1, 0, 0);               // the price of tick 1
+  CHECK(inst.assets()[0].price == 0.8);
+  CHECK(inst.equity() == 0);                 // 100 + 900 at book - 1000
+  CHECK(inst.equity_at_market() == -18000);  // 100 + 720 - 1000
+  CHECK(inst.unrealised_loss() == 18000);
+  CHECK_FALSE(inst.insolvent());
+  // A withdrawal of $180: $100 from hot, $80 from selling 100 bonds at 0.8 (book 100).
+  inst.submit(0, 1, 18000);
+  settle(inst, 1);
+  CHECK(inst.paid_total() == 18000);
+  CHECK(inst.assets()[0].proceeds == 8000);
+  CHECK(inst.assets()[0].loss == 2000);  // against book: 100 - 80
+  CHECK(inst.assets()[0].realised_loss_total == 2000);
+  CHECK(inst.equity() == -2000);           // the realised loss
+  CHECK(inst.unrealised_loss() == 16000);  // 800 bonds left: 800 - 640
+  CHECK(inst.equity_at_market() == -18000);
+  CHECK(inst.insolvent());
+  inst.check_ledger();
+  // The same bonds at market: no unrealised loss, and a sale realises none against market.
+  spec.assets[0].held_to_maturity = false;
+  Institution market(spec, 100000, 10, 24.0);
+  market.update_prices(1, 0, 0);
+  CHECK(market.equity() == -18000);
+  CHECK(market.unrealised_loss() == 0);
+  market.submit(0, 1, 18000);
+  settle(market, 1);
+  CHECK(market.assets()[0].loss == 0);
+}
+
+TEST_CASE("capital raise adds equity and hot reserves; market insolvency trigger") {
+  InstitutionSpec spec;
+  spec.hot_reserve_fraction = 0.1;
+  AssetSpec bond = asset(0.95, 1.0);
+  bond.held_to_maturity = true;
+  bond.price_series = {{1, 0.9}};
+  spec.assets = {bond};
+  spec.halt.when_insolvent_at_market = true;
+  Institution inst(spec, 100000, 10, 24.0);
+  settle(inst, 0);
+  CHECK_FALSE(inst.halted());  // equity at market 50 at tick 0
+  inst.update_prices(1, 0, 0);
+  CHECK(inst.equity_at_market() == -4500);  // 100 + 855 - 1000
+  settle(inst, 1);
+  CHECK(inst.halted());
+  CHECK(inst.halt_tick() == 1);
+  inst.raise_capital(10000);
+  CHECK(inst.hot() == 20000);
+  CHECK(inst.equity() == 15000);
+  CHECK(inst.equity_at_market() == 5500);
+  inst.check_ledger();
+}

@@ -163,7 +163,7 @@ TEST_CASE("loader: a policy needs a trigger") {
                          "        fraction_per_day: 0.5\n")) ==
         "test.yaml:13:15: institutions[0].policies[0].when: a policy needs a trigger: set at "
         "least one of at_tick, at, withdrawn_fraction_at_least, hot_ratio_below, "
-        "liquid_ratio_below or when_insolvent");
+        "liquid_ratio_below, when_insolvent or when_insolvent_at_market");
   CHECK(contains(error_of(with_policy("{kind: gate, when: {when_insolvent: false}, "
                                       "fraction_per_day: 0.5}")),
                  "institutions[0].policies[0].when: a policy needs a trigger"));
@@ -192,9 +192,11 @@ TEST_CASE("loader: a policy needs a trigger") {
 }
 
 TEST_CASE("loader: policy kinds and keys of other kinds") {
-  CHECK(contains(error_of(with_policy("{kind: gaet, when: {at_tick: 1}}")),
-                 "institutions[0].policies[0].kind: expected one of lender_of_last_resort, "
-                 "proof_of_reserves, deposit_insurance, gate, got 'gaet'; did you mean 'gate'?"));
+  CHECK(contains(
+      error_of(with_policy("{kind: gaet, when: {at_tick: 1}}")),
+      "institutions[0].policies[0].kind: expected one of lender_of_last_resort, "
+      "proof_of_reserves, deposit_insurance, gate, capital_raise, got 'gaet'; did you mean "
+      "'gate'?"));
   CHECK(contains(error_of(with_policy("{kind: proof_of_reserve, when: {at_tick: 1}}")),
                  "did you mean 'proof_of_reserves'?"));
   CHECK(contains(error_of(with_policy("{when: {at_tick: 1}}")),
@@ -202,15 +204,17 @@ TEST_CASE("loader: policy kinds and keys of other kinds") {
                  "institutions[0].policies[0]"));
   CHECK(contains(error_of(with_policy("{when: {at_tick: 1}, amount_usd: 5}")),
                  "institutions[0].policies[0].amount_usd: unknown key 'amount_usd' in "
-                 "institutions[0].policies[0] ('amount_usd' needs kind: lender_of_last_resort)"));
+                 "institutions[0].policies[0] ('amount_usd' needs kind: lender_of_last_resort or "
+                 "capital_raise)"));
   CHECK(contains(error_of(with_policy("{kind: gate, when: {at_tick: 1}, fraction_per_day: 0.5, "
                                       "amount_usd: 5}")),
                  "institutions[0].policies[0].amount_usd: unknown key 'amount_usd' in "
                  "institutions[0].policies[0] (kind: gate) ('amount_usd' is only valid with kind: "
-                 "lender_of_last_resort); valid keys: kind, label, when, fraction_per_day"));
+                 "lender_of_last_resort or capital_raise); valid keys: kind, label, when, "
+                 "fraction_per_day"));
   CHECK(contains(error_of(with_policy("{kind: lender_of_last_resort, when: {at_tick: 1}, "
                                       "amount_usd: 5, magnitude: -1}")),
-                 "('magnitude' is only valid with kind: proof_of_reserves)"));
+                 "('magnitude' is only valid with kind: proof_of_reserves or capital_raise)"));
   CHECK(contains(error_of(with_policy("{kind: deposit_insurance, when: {at_tick: 1}, "
                                       "coverage_us: 5}")),
                  "unknown key 'coverage_us' in institutions[0].policies[0] (kind: "
@@ -685,4 +689,54 @@ TEST_CASE("loader: opening hours of institutions and assets, and the calendar") 
                  "calendar.activity_by_weekday[6]: expected a number in [0, 1], got 2"));
   CHECK(contains(error_of(kMinimal + "calendar: {utc_offset_hours: 20}\n"),
                  "calendar.utc_offset_hours: expected a number in [-12, 14], got 20"));
+}
+
+TEST_CASE("loader: a bond's rate path becomes its price series; capital raise") {
+  const std::string bond =
+      "{name: bonds, holding_fraction: 0.9, price_usd: 2, held_to_maturity: true, "
+      "duration_years: 5, news_per_realised_loss: 1.5, rate_path: [{tick: 2, change_pct: 1}, "
+      "{at: \"2022-01-01T05:00:00Z\", change_pct: 3}]}";
+  const InstitutionSpec s =
+      load(with_assets("[" + bond + "]")).scenario.institutions[0];  // 1-hour ticks from 2022-01-01
+  const AssetSpec& a = s.assets[0];
+  CHECK(a.held_to_maturity);
+  CHECK(a.news_per_realised_loss == 1.5);
+  REQUIRE(a.price_series.size() == 2);
+  CHECK(a.price_series[0].first == 2);
+  CHECK(a.price_series[0].second == doctest::Approx(2 * (1 - 5 * 0.01)));
+  CHECK(a.price_series[1].first == 5);
+  CHECK(a.price_series[1].second == doctest::Approx(2 * (1 - 5 * 0.03)));
+  const auto error = [](const std::string& asset) {
+    return error_of(with_assets("[" + asset + "]"));
+  };
+  CHECK(contains(error("{name: b, holding_fraction: 0.1, duration_years: 5}"),
+                 "'duration_years' needs 'rate_path'"));
+  CHECK(contains(error("{name: b, holding_fraction: 0.1, rate_path: [{tick: 1, change_pct: 1}]}"),
+                 "'rate_path' needs 'duration_years'"));
+  CHECK(contains(error("{name: b, holding_fraction: 0.1, duration_years: 5, rate_path: [{tick: 3, "
+                       "change_pct: 1}, {tick: 3, change_pct: 2}]}"),
+                 "rate_path[1].tick: expected increasing ticks: tick 3 is not after the previous "
+                 "point's (3)"));
+  CHECK(contains(error("{name: b, holding_fraction: 0.1, duration_years: 5, rate_path: [{tick: 0, "
+                       "change_pct: 1}]}"),
+                 "rate_path[0].tick: expected an integer in 1 .. "));
+  CHECK(contains(error("{name: b, holding_fraction: 0.1, duration_years: 5, rate_path: [{tick: 1, "
+                       "chnage_pct: 1}]}"),
+                 "did you mean 'change_pct'?"));
+  const PolicySpec raise =
+      load(
+          with_policy("{kind: capital_raise, when: {at_tick: 3}, amount_usd: 1e6, magnitude: 0.3}"))
+          .scenario.institutions[0]
+          .policies[0];
+  CHECK(raise.kind == PolicySpec::Kind::kCapitalRaise);
+  CHECK(raise.injection == 100'000'000);
+  CHECK(raise.news_magnitude == 0.3);
+  CHECK(load(with_policy("{kind: capital_raise, when: {at_tick: 3}, amount_usd: 1e6}"))
+            .scenario.institutions[0]
+            .policies[0]
+            .news_magnitude == 0.0);
+  CHECK(load(kMinimal).scenario.institutions[0].halt == Trigger{});
+  CHECK(load(with_institution("{halt: {when_insolvent_at_market: true}}"))
+            .scenario.institutions[0]
+            .halt.when_insolvent_at_market);
 }

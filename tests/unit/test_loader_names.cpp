@@ -31,7 +31,7 @@ TEST_CASE("names: every enum <-> name table has one row per value and unique nam
   check_table(kDistributionKindNames, 8);
   check_table(kNetworkKindNames, 9);
   check_table(kSelfLoopsNames, 2);
-  check_table(kPolicyKindNames, 4);
+  check_table(kPolicyKindNames, 5);
   check_table(kDecisionRuleNames, 2);
   check_table(kComparisonNames, 2);
   check_table(kPeerMeasureNames, 2);
