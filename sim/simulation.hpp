@@ -22,12 +22,14 @@
 //                   decision log and the bitset of visible decisions)
 //   news.*          NewsBoard: scenario, drawn and runtime news events, values, reach
 //   portfolio.*     claim currencies: class portfolios, split(), asset_of()
+//   calendar.*      agents' activity a(t) and opening hours by local time
 //   policies.*      Policies: fire, arm, the state in force (insurance, gates)
 //   decide.cpp      phase 2: decide() and its passes; class_stress.* its per-class sums
 //                   and quantiles
 //   submit.cpp      phase 3: re-deposits, first decisions, requests into the queues
 //   settle.cpp      phase 4: payments to agents (institution.*: each institution's own
-//                   settlement), transfers.* the payments to destination institutions
+//                   settlement), announcements of realised losses, the final date's
+//                   payout; transfers.* the payments to destination institutions
 //   defaults.cpp    phase 5: write-downs of exposures, cascades of halts
 //   recording.cpp   phase 6: the TickRecord; snapshots.* the per-agent sample
 //   ledger.cpp      every ledger identity, the conservation check and the audit
