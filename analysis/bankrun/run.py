@@ -438,6 +438,20 @@ class Run:
         return frame
 
     @functools.cached_property
+    def payoffs(self) -> pd.DataFrame:
+        """/summary/payoffs after a final payout (``final_payout: true``): per class and
+        group (``ran``: decided to withdraw at least once), the agents, their wealth at par
+        before the final date and after it (cents) and ``payoff`` = final / before; indexed
+        by (class, ran). Empty without a final payout."""
+        with self._file() as f:
+            if "summary" not in f or "payoffs" not in f["summary"]:
+                return pd.DataFrame(columns=["agents", "before_cents", "final_cents", "payoff"])
+            table = _h5.table(f["summary/payoffs"])
+        table.insert(0, "class", np.asarray(self.classes.index)[table.pop("class_id").to_numpy()])
+        table["ran"] = table["ran"].astype(bool)
+        return table.set_index(["class", "ran"])
+
+    @functools.cached_property
     def population_summary(self) -> dict[str, Any]:
         """/summary attributes: ticks_run, agents, withdrawn_agents, issued_usd, ..."""
         with self._file() as f:

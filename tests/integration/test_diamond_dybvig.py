@@ -7,6 +7,7 @@ import math
 
 import h5py
 import numpy as np
+import pytest
 
 from conftest import SOURCE_DIR, run_bankrun
 
@@ -110,3 +111,23 @@ def test_suspension_at_lambda_prevents_the_run_and_pays_r(tmp_path, bankrun_bin)
     # Every patient depositor, queued or not, gets R at the final date (to the cent).
     assert abs(payoff(o, "waited") - R) < 1e-4
     assert abs(payoff(o, "ran") - R) < 1e-4
+
+
+def test_payoffs_from_the_analysis_package(tmp_path, bankrun_bin):
+    import sys
+    sys.path.insert(0, str(SOURCE_DIR / "analysis"))
+    import bankrun
+
+    out = tmp_path / "dd-package.h5"
+    run_bankrun("run", SCENARIO, "-o", out, "--quiet", "--set", SUSPENSION, "--set",
+                sunspot(0.25))
+    payoffs = bankrun.open(out).payoffs
+    assert list(payoffs.index.names) == ["class", "ran"]
+    assert payoffs.loc[("patient", False), "payoff"] == pytest.approx(R, abs=1e-4)
+    assert payoffs.loc[("impatient", True), "payoff"] == 1.0
+    assert payoffs["agents"].sum() == 20000
+    # A run without a final payout has none.
+    plain = tmp_path / "plain.h5"
+    run_bankrun("run", SOURCE_DIR / "scenarios/theory/granovetter-100.yaml", "-o", plain,
+                "--quiet")
+    assert bankrun.open(plain).payoffs.empty
