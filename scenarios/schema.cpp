@@ -357,7 +357,9 @@ const Section<NetworkSpec> kNetwork{
         {{"block_probability", "list of lists of numbers", "probability", "required",
           "each in [0, 1]; square, one row and one column per investor class in class order; "
           "symmetric (`a[i][j] == a[j][i]` exactly)",
-          "Edge probability between an agent of class i and one of class j. Only with `type: "
+          "Edge probability between an agent of class i and one of class j; with super-"
+          "individuals (`accounts_per_agent`), per pair of accounts: two agents of weights w_i, "
+          "w_j are linked with probability 1 - (1 - p)^(w_i w_j). Only with `type: "
           "stochastic_block`."},
          by("read_block_matrix"),
          Variants{{"stochastic_block"}}},

@@ -148,9 +148,10 @@ double engine_bytes(const Scenario& s) {
          reach_bits_bytes(s);
 }
 
-// Stochastic block model: edge {i, j} of classes a <= b with probability p[a][b].
+// Stochastic block model: edge {i, j} of classes a <= b with probability p[a][b] (per pair
+// of agents: agent_network).
 double block_entries(const Scenario& s) {
-  const auto& prob = s.network.block_probability;
+  const auto prob = agent_network(s).block_probability;
   if (s.population.classes.empty()) return 0.0;
   const auto counts = class_counts(s.population);
   double edges = 0.0;

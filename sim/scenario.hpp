@@ -286,4 +286,21 @@ struct Scenario {
   bool operator==(const Scenario&) const = default;
 };
 
+// The network between agents. A stochastic block model's probabilities are per pair of
+// accounts, so two agents standing for w_a and w_b accounts (accounts_per_agent) are linked
+// with probability 1 - (1 - p_ab)^(w_a w_b): when any pair of their accounts is. Other
+// network parameters (degrees, k, m) are per agent. Unchanged when every w is 1.
+inline NetworkSpec agent_network(const Scenario& s) {
+  NetworkSpec n = s.network;
+  if (n.kind != NetworkSpec::Kind::kStochasticBlock) return n;
+  const auto& classes = s.population.classes;
+  for (std::size_t a = 0; a < n.block_probability.size() && a < classes.size(); ++a)
+    for (std::size_t b = 0; b < n.block_probability[a].size() && b < classes.size(); ++b) {
+      const double w = classes[a].accounts_per_agent * classes[b].accounts_per_agent;
+      double& p = n.block_probability[a][b];
+      if (w != 1.0) p = 1.0 - std::pow(1.0 - std::clamp(p, 0.0, 1.0), w);
+    }
+  return n;
+}
+
 }  // namespace bankrun

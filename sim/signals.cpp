@@ -117,8 +117,8 @@ Peers Peers::for_scenario(const Scenario& scenario, const Population& population
                           DegreeStats& stats) {
   Peers peers(scenario, population);
   {
-    const Network network =
-        build_network(scenario.network, population.size(), scenario.seed, population.class_begin);
+    const Network network = build_network(agent_network(scenario), population.size(), scenario.seed,
+                                          population.class_begin);
     stats = network.degree_stats();
     if (peers.active_ && !peers.complete_) peers.build_watchers(network, stats, population);
   }  // the network is freed before the counts take its place

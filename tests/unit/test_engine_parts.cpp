@@ -407,3 +407,29 @@ TEST_CASE("hazard table: below(u, x) is u < h0 Phi(x), at cell edges, in the tai
     CHECK(hazard.below(0.0, std::nan("")) == (0.0 < hazard.exact(std::nan(""))));
   }
 }
+
+TEST_CASE("agent weights: block probabilities are per pair of accounts") {
+  // Two classes of 5,000 agents; class b's agents stand for 10 accounts each. Per pair of
+  // accounts p = 1e-4; per pair of agents 1 - (1 - p)^(w_a w_b): w = 1, 10 and 100.
+  Scenario s = news_only_scenario(10000, 0.5, 0.0);
+  s.population.classes = {investor_class("a", 1.0, constant(100), constant(0.5)),
+                          investor_class("b", 1.0, constant(100), constant(0.5))};
+  s.population.classes[1].accounts_per_agent = 10.0;
+  s.network.kind = NetworkSpec::Kind::kStochasticBlock;
+  s.network.block_probability = {{1e-4, 1e-4}, {1e-4, 1e-4}};
+  const NetworkSpec n = agent_network(s);
+  CHECK(n.block_probability[0][0] == 1e-4);  // w = 1: untouched
+  CHECK(n.block_probability[0][1] == doctest::Approx(1 - std::pow(1 - 1e-4, 10)));
+  CHECK(n.block_probability[1][0] == n.block_probability[0][1]);
+  CHECK(n.block_probability[1][1] == doctest::Approx(1 - std::pow(1 - 1e-4, 100)));
+  // The engine's network has the expected number of edges (within 5 SE).
+  s.stress.peer_weight = 1.0;
+  const Population p = create_population(s.population, s.seed);
+  DegreeStats stats;
+  Peers::for_scenario(s, p, stats);
+  const double na = 5000, nb = 5000;
+  const double expected = na * (na - 1) / 2 * n.block_probability[0][0] +
+                          na * nb * n.block_probability[0][1] +
+                          nb * (nb - 1) / 2 * n.block_probability[1][1];
+  CHECK(std::abs(static_cast<double>(stats.edges) / 2 - expected) < 5 * std::sqrt(expected));
+}
