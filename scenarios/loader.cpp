@@ -867,12 +867,12 @@ std::vector<std::pair<std::int32_t, double>> read_price_file(const Value& file,
   return series;
 }
 
-// A bond's rate path: price from each listed tick on = price_usd * max(0, 1 - D * change),
-// change in percentage points / 100 (MODEL.md: the duration approximation).
+// A bond's rate path (rate_path or duration_years given): price from each listed tick on =
+// price_usd * max(0, 1 - D * change), change in percentage points / 100 (MODEL.md: the duration
+// approximation).
 std::vector<std::pair<std::int32_t, double>> read_rate_path(const MapReader& m, const AssetSpec& a,
                                                             const TimeSpec& time) {
   const auto path = m.get("rate_path"), duration = m.get("duration_years");
-  if (!path && !duration) return a.price_series;
   if (!path) duration->fail("'duration_years' needs 'rate_path'");
   if (!duration) fail_missing(m, "duration_years", "'rate_path' needs 'duration_years'");
   if (const auto file = m.get("price_file"))
@@ -992,7 +992,7 @@ AssetSpec read_asset(const Value& v, const TimeSpec& time, Context& ctx) {
   a.name = asset_name(m.required("name"));
   read_scalars(m, section, a);
   if (const auto file = m.get("price_file")) a.price_series = read_price_file(*file, time, ctx);
-  a.price_series = read_rate_path(m, a, time);
+  if (m.has("rate_path") || m.has("duration_years")) a.price_series = read_rate_path(m, a, time);
   check_asset_tiers(m, a);
   a.opening_hours = read_opening_hours(m.get("opening_hours"));
   return a;

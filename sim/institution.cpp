@@ -102,8 +102,7 @@ Institution::Institution(const InstitutionSpec& spec, Money deposits, std::uint3
     st.units = make_tiers(hot, cold, total - hot - cold, base_units(a.cold_to_hot_units_per_tick),
                           a.cold_delay_ticks);
     st.initial_units = total;
-    st.price = st.peak_price = st.market = st.book_price = a.price_usd;
-    st.held_to_maturity = a.held_to_maturity;
+    st.price = st.peak_price = st.market = a.price_usd;
     st.depth_units = a.daily_volume_usd / a.price_usd;  // per day; scaled per tick in sell()
     if (k < claim_assets.size() && claim_assets[k]) st.queue = WithdrawalQueue(max_pending);
     if (k < asset_liabilities.size()) st.liabilities_issued = asset_liabilities[k];
@@ -123,10 +122,11 @@ Money AssetState::liquid_value() const {
       std::llround(static_cast<double>(liquid) * kAssetUnit * price * kCentsPerUsd));
 }
 
-Money AssetState::carrying_value() const {
-  if (!held_to_maturity) return value();
-  return static_cast<Money>(
-      std::llround(static_cast<double>(units.total()) * kAssetUnit * book_price * kCentsPerUsd));
+Money Institution::carrying_value(std::size_t a) const {
+  const AssetState& st = assets_[a];
+  if (!spec_.assets[a].held_to_maturity) return st.value();
+  return static_cast<Money>(std::llround(static_cast<double>(st.units.total()) * kAssetUnit *
+                                         spec_.assets[a].price_usd * kCentsPerUsd));
 }
 
 Money Institution::asset_value() const {
@@ -137,7 +137,7 @@ Money Institution::asset_value() const {
 
 Money Institution::asset_carrying_value() const {
   Money v = 0;
-  for (const AssetState& a : assets_) v += a.carrying_value();
+  for (std::size_t a = 0; a < assets_.size(); ++a) v += carrying_value(a);
   return v;
 }
 
@@ -213,7 +213,7 @@ Money Institution::sell(std::size_t a, Money need) {
   const Money proceeds = std::min(need, usd_to_cents(q * st.price * (1.0 - i)));
   // Realised loss: carrying value of what was sold - proceeds (book for securities held to
   // maturity, so a sale realises their unrealised loss; the market price otherwise).
-  const double carrying_price = st.held_to_maturity ? st.book_price : st.price;
+  const double carrying_price = spec.held_to_maturity ? spec.price_usd : st.price;
   const Money loss = usd_to_cents(q * carrying_price) - proceeds;
   st.units.hot -= units;
   st.sold_units_total += units;

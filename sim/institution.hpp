@@ -143,14 +143,10 @@ struct AssetState {
   Money paid = 0;               // value paid in kind this tick
   std::int64_t paid_units = 0;  // base units paid in kind this tick
   std::int64_t initial_units = 0, sold_units_total = 0, paid_units_total = 0;
-  double book_price = 0.0;  // the tick-0 price: amortised cost of securities held to maturity
-  bool held_to_maturity = false;
   Money realised_loss_total = 0;  // sales' losses against the carrying value, so far
   bool loss_announced = false;    // news_per_realised_loss: the first loss was announced
   Money value() const;            // every tier at the current price, cents
-  // What equity counts: at book (held to maturity) or at market.
-  Money carrying_value() const;
-  Money liquid_value() const;  // hot + cold + in transit at the current price, cents
+  Money liquid_value() const;     // hot + cold + in transit at the current price, cents
   Money liabilities() const { return liabilities_issued + liabilities_credited - queue.paid(); }
   double cents_per_unit() const { return price * kAssetUnit * kCentsPerUsd; }
   // Checkpoints: everything but initial_units (set at set-up, never changed).
@@ -229,8 +225,11 @@ class Institution {
   const std::vector<AssetState>& assets() const { return assets_; }
   // Marks asset a's first realised loss as announced; true if it was not before.
   bool announce_loss(std::size_t a) { return !std::exchange(assets_[a].loss_announced, true); }
-  Money asset_value() const;           // every asset at market
-  Money asset_carrying_value() const;  // securities held to maturity at book, the rest at market
+  Money asset_value() const;  // every asset at market
+  // What equity counts: securities held to maturity at book (AssetSpec::price_usd, the
+  // tick-0 price), the rest at market.
+  Money carrying_value(std::size_t a) const;
+  Money asset_carrying_value() const;
   // Book - market of the securities held to maturity (a loss when rates rose).
   Money unrealised_loss() const { return asset_carrying_value() - asset_value(); }
   // The own token's drawdown 1 - P / max P so far (0 without an own token).

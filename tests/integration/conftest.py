@@ -23,6 +23,19 @@ def run_bankrun(*args, check=True, timeout=600, **kwargs):
     return proc
 
 
+def run_scenario_text(tmp_path, name, text, *sets):
+    """Writes the scenario `text` to tmp_path/NAME.yaml, runs it with each `key=value` of
+    `sets` as --set, and returns the path of its (new) output file."""
+    scenario = tmp_path / f"{name}.yaml"
+    scenario.write_text(text)
+    out = tmp_path / f"{name}{len(list(tmp_path.glob(f'{name}*.h5')))}.h5"
+    args = ["run", scenario, "-o", out, "--quiet"]
+    for s in sets:
+        args += ["--set", s]
+    run_bankrun(*args)
+    return out
+
+
 def attr_str(value):
     """HDF5 string attributes may come back as bytes or str depending on their type."""
     return value.decode() if isinstance(value, bytes) else str(value)

@@ -5,7 +5,7 @@ announced to depositors; a halt on insolvency at market. Reads the binary's HDF5
 import h5py
 import numpy as np
 
-from conftest import run_bankrun
+from conftest import run_scenario_text
 
 DURATION = 6.0
 SCENARIO = """\
@@ -43,14 +43,7 @@ institutions:
 
 
 def run(tmp_path, *sets):
-    scenario = tmp_path / "bonds.yaml"
-    scenario.write_text(SCENARIO)
-    out = tmp_path / f"bonds{len(list(tmp_path.glob('bonds*.h5')))}.h5"
-    args = ["run", scenario, "-o", out, "--quiet"]
-    for s in sets:
-        args += ["--set", s]
-    run_bankrun(*args)
-    return h5py.File(out)
+    return h5py.File(run_scenario_text(tmp_path, "bonds", SCENARIO, *sets))
 
 
 def test_held_to_maturity_losses_sales_and_announcements(tmp_path, bankrun_bin):

@@ -6,7 +6,7 @@ import math
 import h5py
 import numpy as np
 
-from conftest import run_bankrun
+from conftest import run_scenario_text
 
 # Hourly ticks from Saturday 10 Dec 2022 00:00 UTC (Friday 19:00 in New York) for 4 days.
 SCENARIO = """\
@@ -34,14 +34,7 @@ institutions:
 
 
 def run(tmp_path, *sets):
-    scenario = tmp_path / "calendar.yaml"
-    scenario.write_text(SCENARIO)
-    out = tmp_path / f"calendar{len(list(tmp_path.glob('calendar*.h5')))}.h5"
-    args = ["run", scenario, "-o", out, "--quiet"]
-    for s in sets:
-        args += ["--set", s]
-    run_bankrun(*args)
-    return h5py.File(out)
+    return h5py.File(run_scenario_text(tmp_path, "calendar", SCENARIO, *sets))
 
 
 def test_business_hours_and_weekend_activity(tmp_path, bankrun_bin):

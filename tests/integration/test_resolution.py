@@ -6,7 +6,7 @@ within sampling error (its size measured from replicate seeds at 1e4 agents and 
 import h5py
 import numpy as np
 
-from conftest import run_bankrun
+from conftest import run_scenario_text
 
 # One million accounts of $1,000 on average (lognormal per account), insured up to $1,500
 # per account (the insured share feels no stress), a news shock and a visible-outflow
@@ -44,14 +44,8 @@ institutions:
 
 
 def paid_share(tmp_path, agents, seed, *sets):
-    scenario = tmp_path / "resolution.yaml"
-    scenario.write_text(SCENARIO)
-    out = tmp_path / f"r{agents}-{seed}-{len(sets)}.h5"
-    args = ["run", scenario, "-o", out, "--quiet", "--set", f"population.agents={agents}",
-            "--set", f"seed={seed}"]
-    for s in sets:
-        args += ["--set", s]
-    run_bankrun(*args)
+    out = run_scenario_text(tmp_path, "resolution", SCENARIO, f"population.agents={agents}",
+                            f"seed={seed}", *sets)
     with h5py.File(out) as f:
         bank = f["institutions/bank"]
         assert f["classes"][0]["accounts_per_agent"] == 1e6 / agents or sets

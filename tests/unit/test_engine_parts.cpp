@@ -265,6 +265,16 @@ double gathered_fraction(const Network& network, const Population& p, const std:
   return all > 0 ? seen_sum / all : 0.0;
 }
 
+// A configuration network whose degrees differ: uniform on [0, 20).
+NetworkSpec uneven_configuration() {
+  NetworkSpec configuration;
+  configuration.kind = NetworkSpec::Kind::kConfiguration;
+  configuration.degree.kind = Distribution::Kind::kUniform;
+  configuration.degree.low = 0.0;
+  configuration.degree.high = 20.0;
+  return configuration;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -273,11 +283,7 @@ TEST_CASE(
   // counted and balance-weighted; decisions revealed over several ticks, in parallel pieces
   // when a tick has many.
   const std::uint32_t n = 30000;
-  NetworkSpec configuration;
-  configuration.kind = NetworkSpec::Kind::kConfiguration;
-  configuration.degree.kind = Distribution::Kind::kUniform;
-  configuration.degree.low = 0.0;
-  configuration.degree.high = 20.0;
+  const NetworkSpec configuration = uneven_configuration();
   NetworkSpec k_out;
   k_out.kind = NetworkSpec::Kind::kKOut;
   k_out.k = 7;
@@ -328,11 +334,7 @@ TEST_CASE(
 
 TEST_CASE("peers: peer_measure count gives the number of seen neighbour slots, not their share") {
   const std::uint32_t n = 5000;
-  NetworkSpec configuration;
-  configuration.kind = NetworkSpec::Kind::kConfiguration;
-  configuration.degree.kind = Distribution::Kind::kUniform;
-  configuration.degree.low = 0.0;
-  configuration.degree.high = 20.0;
+  const NetworkSpec configuration = uneven_configuration();
   NetworkSpec complete;
   complete.kind = NetworkSpec::Kind::kComplete;
   for (const NetworkSpec& spec : {configuration, complete}) {
