@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "output/calibrate/calibrate.hpp"
 #include "output/checkpoint_file.hpp"
 #include "output/clock.hpp"
 #include "output/errors.hpp"
@@ -494,6 +495,41 @@ Subcommand add_merge_command(CLI::App& app) {
   return {cmd, [args] { return sweep::merge_command(args->folder, args->index, args->quiet); }};
 }
 
+// Calibration (scenarios/CALIBRATION.md): output/calibrate/calibrate.hpp.
+Subcommand add_calibrate_command(CLI::App& app) {
+  struct Args {
+    calibrate::CalibrateCommand calibrate;
+    bool no_submit = false;
+  };
+  auto args = std::make_shared<Args>();
+  calibrate::CalibrateCommand& a = args->calibrate;
+  CLI::App* cmd = app.add_subcommand(
+      "calibrate",
+      "Fit a scenario's free parameters to observed data (runs in parallel here, or as Slurm "
+      "array jobs with --slurm); resumable");
+  cmd->add_option("calibration", a.file, "Calibration YAML file")->required();
+  cmd->add_option("-o,--output", a.output, "Output folder (default: the calibration's)");
+  cmd->add_option("-j,--jobs", a.jobs, "Runs in flight (0 = one per core)")
+      ->check(CLI::Range(0, 4096));
+  cmd->add_option("--threads", a.threads, "Threads per run")->check(CLI::Range(1, 4096));
+  cmd->add_flag("--dry-run", a.dry_run,
+                "Check the calibration file and print the plan; run nothing");
+  cmd->add_flag("-q,--quiet", a.quiet, "Print only failures");
+  cmd->add_flag("--slurm", a.slurm,
+                "Run each batch as a Slurm array job (through `bankrun sweep --slurm`) and wait "
+                "for it");
+  cmd->add_option("--poll-seconds", a.poll_seconds,
+                  "--slurm: seconds between two squeue queries while a batch runs")
+      ->check(CLI::Range(0.1, 3600.0));
+  add_slurm_options(*cmd, a.slurm_options, args->no_submit);
+  return {cmd, [args] {
+            if (args->no_submit) throw UsageError("calibrate --slurm must submit its batches");
+            args->calibrate.version = BANKRUN_VERSION;
+            args->calibrate.commit = BANKRUN_GIT_COMMIT;
+            return calibrate::calibrate_command(args->calibrate);
+          }};
+}
+
 // Runs the chosen subcommand; an exception becomes its message and exit code.
 int run_chosen(const std::vector<Subcommand>& subcommands) {
   try {
@@ -523,9 +559,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version",
                        fmt::format("bankrun {} ({})", BANKRUN_VERSION, BANKRUN_GIT_COMMIT));
   app.require_subcommand(1);
-  const std::vector<Subcommand> subcommands = {add_run_command(app), add_resume_command(app),
-                                               add_validate_command(app), add_sweep_command(app),
-                                               add_merge_command(app)};
+  const std::vector<Subcommand> subcommands = {
+      add_run_command(app),   add_resume_command(app), add_validate_command(app),
+      add_sweep_command(app), add_merge_command(app),  add_calibrate_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -26,10 +26,6 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string job_name(const Sweep& sweep) {
-  return "bankrun-" + sweep.name + "-" + sha256_hex(sweep.output_dir.string()).substr(0, 8);
-}
-
 // The array tasks (shards of `tasks`) that hold runs not complete yet, and those runs' number.
 struct PendingTasks {
   std::vector<std::uint64_t> tasks;
@@ -85,6 +81,10 @@ std::string sbatch(const fs::path& script) {
 }
 
 }  // namespace
+
+std::string job_name(const Sweep& sweep) {
+  return "bankrun-" + sweep.name + "-" + sha256_hex(sweep.output_dir.string()).substr(0, 8);
+}
 
 int submit_slurm(const Sweep& sweep, const SweepCommand& cmd) {
   const SlurmOptions& o = cmd.slurm_options;

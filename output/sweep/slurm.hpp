@@ -16,6 +16,10 @@ namespace bankrun::sweep {
 // sweep are still queued, unless --force). Returns the exit status.
 int submit_slurm(const Sweep& sweep, const SweepCommand& command);
 
+// The Slurm job name of a sweep's array jobs: "bankrun-<name>-<8 hex digits of the output
+// folder's hash>" (squeue --name finds them).
+std::string job_name(const Sweep& sweep);
+
 // The sbatch script for the array tasks `array` ("0-7%2") of a sweep split into `tasks`
 // shards.
 std::string slurm_script(const Sweep& sweep, const SweepCommand& command, std::uint64_t tasks,

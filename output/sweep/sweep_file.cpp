@@ -138,14 +138,9 @@ std::uint64_t permute(std::uint64_t n, std::uint64_t key, std::uint64_t i) {
   return x;
 }
 
-namespace {
-
-// (floor(h / 2^11) + 0.5) / 2^53: in (0, 1), never 0 or 1.
 double unit_from_hash(std::uint64_t h) {
   return (static_cast<double>(h >> 11) + 0.5) * 0x1.0p-53;
 }
-
-}  // namespace
 
 double unit_sample(const Sweep& sweep, std::uint64_t point, std::size_t parameter) {
   if (sweep.mode == Mode::kLhs) {
@@ -171,10 +166,6 @@ std::string format_value(double x) {
   return buf;
 }
 
-namespace {
-
-// Inverse of the standard normal CDF (Acklam's rational approximation, refined by one
-// Halley step with erfc: about 1e-15 relative error). u in (0, 1).
 double normal_quantile(double u) {
   static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
                                  -2.759285104469687e+02, 1.383577518672690e+02,
@@ -206,8 +197,6 @@ double normal_quantile(double u) {
   const double g = e * std::sqrt(2 * std::numbers::pi) * std::exp(x * x / 2);
   return x - g / (1 + x * g / 2);
 }
-
-}  // namespace
 
 std::string Distribution::value(double u) const {
   switch (kind) {
@@ -538,6 +527,7 @@ void read_header(const MapReader& m, const std::string& source_name, const fs::p
   s.mode =
       m.has("mode") ? kModeNames[m.get("mode")->choice(names_of(kModeNames))].value : Mode::kGrid;
   s.replicates = m.integer<std::uint32_t>("replicates", 1, 1'000'000, 1);
+  s.common_random_numbers = m.boolean("common_random_numbers", false);
   if (const auto out = m.get("output")) {
     const std::string written = out->string();
     if (written.empty()) out->fail("expected a folder path, got an empty string");
@@ -749,8 +739,8 @@ Sweep read_sweep_text(std::string_view yaml, const std::string& source_name, con
   const YAML::Node root = parse_single_document(yaml, source_name);
   const yaml_reader::Origins origins(source_name);
   const MapReader m(Value(origins, root, "", root.Mark()));
-  m.allow_only({"name", "description", "base", "seed", "mode", "count", "replicates", "output",
-                "parameters"});
+  m.allow_only({"name", "description", "base", "seed", "mode", "count", "replicates",
+                "common_random_numbers", "output", "parameters"});
   Sweep s;
   s.file = source_name;
   const fs::path absolute_dir =
@@ -783,7 +773,7 @@ Run expand(const Sweep& sweep, std::uint64_t index) {
   r.index = index;
   r.point = index / sweep.replicates;
   r.replicate = static_cast<std::uint32_t>(index % sweep.replicates);
-  r.seed = run_seed(sweep.seed, r.point, r.replicate);
+  r.seed = run_seed(sweep.seed, sweep.common_random_numbers ? 0 : r.point, r.replicate);
   const std::size_t n = sweep.parameters.size();
   r.values.resize(n);
   switch (sweep.mode) {

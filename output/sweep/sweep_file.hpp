@@ -80,6 +80,9 @@ struct Sweep {
   Mode mode = Mode::kGrid;
   std::uint64_t points = 1;  // parameter points
   std::uint32_t replicates = 1;
+  // `common_random_numbers: true`: replicate r of every point has the same seed
+  // (hash64(seed, 1, 0, r)), so that points are compared on the same random draws.
+  bool common_random_numbers = false;
   std::filesystem::path output_dir;  // absolute
   std::vector<Parameter> parameters;
 
@@ -159,6 +162,11 @@ std::uint64_t hash64(std::uint64_t seed, std::uint64_t tag, std::uint64_t a, std
 inline constexpr std::uint64_t kTagRunSeed = 1, kTagSample = 2, kTagPermutation = 3, kTagJitter = 4;
 // The scenario seed of a run: hash64(sweep_seed, 1, point, replicate).
 std::uint64_t run_seed(std::uint64_t sweep_seed, std::uint64_t point, std::uint32_t replicate);
+// (floor(h / 2^11) + 0.5) / 2^53: in (0, 1), never 0 or 1.
+double unit_from_hash(std::uint64_t h);
+// Inverse of the standard normal CDF (Acklam's rational approximation, refined by one
+// Halley step with erfc: about 1e-15 relative error). u in (0, 1).
+double normal_quantile(double u);
 // A bijection of [0, n) keyed by `key` (a 4-round Feistel network on the smallest even
 // number of bits covering n, with cycle walking). O(1) memory.
 std::uint64_t permute(std::uint64_t n, std::uint64_t key, std::uint64_t i);

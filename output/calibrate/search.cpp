@@ -1,0 +1,270 @@
+// The search of `bankrun calibrate` (see search.hpp and scenarios/CALIBRATION.md).
+#include "output/calibrate/search.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "output/sweep/sweep_file.hpp"
+
+namespace bankrun::calibrate {
+
+namespace {
+
+constexpr std::uint64_t kTagShift = 11, kTagPermutation = 12, kTagJitter = 13, kTagNormal = 14;
+
+constexpr unsigned kPrimes[] = {2,  3,  5,  7,  11, 13, 17, 19, 23, 29, 31, 37, 41,
+                                43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97};
+
+// The radical inverse of k in base b.
+double radical_inverse(std::uint64_t k, unsigned base) {
+  double result = 0.0, f = 1.0 / base;
+  while (k > 0) {
+    result += f * static_cast<double>(k % base);
+    k /= base;
+    f /= base;
+  }
+  return result;
+}
+
+double halton_coordinate(std::uint64_t index, std::size_t j, std::uint64_t seed) {
+  // Bases beyond the table: the next odd numbers (coprime enough for a handful of extra
+  // dimensions; calibrations have a few parameters).
+  const unsigned base = j < std::size(kPrimes)
+                            ? kPrimes[j]
+                            : kPrimes[std::size(kPrimes) - 1] + 2 * static_cast<unsigned>(j);
+  const double shift = sweep::unit_from_hash(sweep::hash64(seed, kTagShift, j, 0));
+  const double u = radical_inverse(index + 1, base) + shift;
+  return u - std::floor(u);
+}
+
+}  // namespace
+
+Point halton_point(std::uint64_t index, std::size_t dim, std::uint64_t seed) {
+  Point x(dim);
+  for (std::size_t j = 0; j < dim; ++j) x[j] = halton_coordinate(index, j, seed);
+  return x;
+}
+
+Point lhs_point(std::uint64_t index, std::uint64_t count, std::size_t dim, std::uint64_t seed) {
+  Point x(dim);
+  for (std::size_t j = 0; j < dim; ++j) {
+    const std::uint64_t k =
+        sweep::permute(count, sweep::hash64(seed, kTagPermutation, j, 0), index);
+    const double jitter = sweep::unit_from_hash(sweep::hash64(seed, kTagJitter, index, j));
+    x[j] = (static_cast<double>(k) + jitter) / static_cast<double>(count);
+  }
+  return x;
+}
+
+Point box_point(std::uint64_t index, const Point& center, const Point& half_width,
+                std::uint64_t seed) {
+  Point x = halton_point(index, center.size(), seed ^ 0x5bd1e995u);
+  for (std::size_t j = 0; j < x.size(); ++j) {
+    const double lo = std::max(0.0, center[j] - half_width[j]);
+    const double hi = std::min(1.0, center[j] + half_width[j]);
+    x[j] = lo + x[j] * (hi - lo);
+  }
+  return x;
+}
+
+double mirror(double x) {
+  x = std::fmod(std::fabs(x), 2.0);  // reflection at 0, period 2
+  return x > 1.0 ? 2.0 - x : x;
+}
+
+// ---- CMA-ES ----------------------------------------------------------------------------------
+
+Cmaes::Cmaes(Point mean, std::uint32_t lambda, double sigma)
+    : n_(mean.size()),
+      lambda_(std::max<std::uint32_t>(lambda, 2)),
+      mean_(std::move(mean)),
+      sigma_(sigma) {
+  const double n = static_cast<double>(n_);
+  mu_ = lambda_ / 2;
+  // w_i = ln((lambda + 1) / 2) - ln i, i = 1..mu, normalised to sum 1.
+  for (std::uint32_t i = 1; i <= mu_; ++i)
+    weights_.push_back(std::log((lambda_ + 1) / 2.0) - std::log(static_cast<double>(i)));
+  const double sum = std::accumulate(weights_.begin(), weights_.end(), 0.0);
+  double sum_sq = 0.0;
+  for (double& w : weights_) {
+    w /= sum;
+    sum_sq += w * w;
+  }
+  mu_eff_ = 1.0 / sum_sq;
+  c_sigma_ = (mu_eff_ + 2.0) / (n + mu_eff_ + 5.0);
+  d_sigma_ = 1.0 + 2.0 * std::max(0.0, std::sqrt((mu_eff_ - 1.0) / (n + 1.0)) - 1.0) + c_sigma_;
+  c_c_ = (4.0 + mu_eff_ / n) / (n + 4.0 + 2.0 * mu_eff_ / n);
+  c_1_ = 2.0 / ((n + 1.3) * (n + 1.3) + mu_eff_);
+  c_mu_ = std::min(1.0 - c_1_,
+                   2.0 * (mu_eff_ - 2.0 + 1.0 / mu_eff_) / ((n + 2.0) * (n + 2.0) + mu_eff_));
+  chi_n_ = std::sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n));  // E||N(0, I)||
+  c_.assign(n_ * n_, 0.0);
+  b_.assign(n_ * n_, 0.0);
+  for (std::size_t i = 0; i < n_; ++i) c_[i * n_ + i] = b_[i * n_ + i] = 1.0;
+  d_.assign(n_, 1.0);
+  p_sigma_.assign(n_, 0.0);
+  p_c_.assign(n_, 0.0);
+}
+
+std::vector<Point> Cmaes::ask(std::uint64_t seed, std::uint64_t generation) const {
+  std::vector<Point> points(lambda_, Point(n_));
+  Point z(n_);
+  for (std::uint32_t k = 0; k < lambda_; ++k) {
+    for (std::size_t j = 0; j < n_; ++j)
+      z[j] = sweep::normal_quantile(
+          sweep::unit_from_hash(sweep::hash64(seed, kTagNormal, generation, k * n_ + j)));
+    // x = m + sigma B D z, mirrored into [0, 1].
+    for (std::size_t i = 0; i < n_; ++i) {
+      double y = 0.0;
+      for (std::size_t j = 0; j < n_; ++j) y += b_[i * n_ + j] * d_[j] * z[j];
+      points[k][i] = mirror(mean_[i] + sigma_ * y);
+    }
+  }
+  return points;
+}
+
+void Cmaes::tell(const std::vector<Point>& points, const std::vector<double>& losses) {
+  std::vector<std::size_t> order(points.size());
+  std::iota(order.begin(), order.end(), 0);
+  auto key = [&](std::size_t i) {
+    return std::isnan(losses[i]) ? std::numeric_limits<double>::infinity() : losses[i];
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+  // y_i = (x_i:lambda - m) / sigma; y_w = sum w_i y_i.
+  std::vector<Point> y(mu_, Point(n_));
+  Point y_w(n_, 0.0);
+  for (std::uint32_t i = 0; i < mu_; ++i)
+    for (std::size_t j = 0; j < n_; ++j) {
+      y[i][j] = (points[order[i]][j] - mean_[j]) / sigma_;
+      y_w[j] += weights_[i] * y[i][j];
+    }
+  for (std::size_t j = 0; j < n_; ++j) mean_[j] += sigma_ * y_w[j];  // m <- m + sigma y_w
+  // C^-1/2 y_w = B D^-1 B^T y_w.
+  Point bt(n_, 0.0), c_inv_half_y(n_, 0.0);
+  for (std::size_t k = 0; k < n_; ++k) {
+    for (std::size_t j = 0; j < n_; ++j) bt[k] += b_[j * n_ + k] * y_w[j];
+    bt[k] /= d_[k];
+  }
+  for (std::size_t i = 0; i < n_; ++i)
+    for (std::size_t k = 0; k < n_; ++k) c_inv_half_y[i] += b_[i * n_ + k] * bt[k];
+  const double ps_factor = std::sqrt(c_sigma_ * (2.0 - c_sigma_) * mu_eff_);
+  double ps_norm = 0.0;
+  for (std::size_t j = 0; j < n_; ++j) {
+    p_sigma_[j] = (1.0 - c_sigma_) * p_sigma_[j] + ps_factor * c_inv_half_y[j];
+    ps_norm += p_sigma_[j] * p_sigma_[j];
+  }
+  ps_norm = std::sqrt(ps_norm);
+  ++generations_;
+  const double n = static_cast<double>(n_);
+  const bool h_sigma =
+      ps_norm / std::sqrt(1.0 - std::pow(1.0 - c_sigma_, 2.0 * static_cast<double>(generations_))) <
+      (1.4 + 2.0 / (n + 1.0)) * chi_n_;
+  const double pc_factor = std::sqrt(c_c_ * (2.0 - c_c_) * mu_eff_);
+  for (std::size_t j = 0; j < n_; ++j)
+    p_c_[j] = (1.0 - c_c_) * p_c_[j] + (h_sigma ? pc_factor * y_w[j] : 0.0);
+  // C <- (1 - c1 - cmu) C + c1 (pc pc^T + (1 - h) cc (2 - cc) C) + cmu sum w_i y_i y_i^T.
+  const double delta = h_sigma ? 0.0 : c_c_ * (2.0 - c_c_);
+  for (std::size_t i = 0; i < n_; ++i)
+    for (std::size_t j = 0; j < n_; ++j) {
+      double rank_mu = 0.0;
+      for (std::uint32_t k = 0; k < mu_; ++k) rank_mu += weights_[k] * y[k][i] * y[k][j];
+      double& c = c_[i * n_ + j];
+      c = (1.0 - c_1_ - c_mu_) * c + c_1_ * (p_c_[i] * p_c_[j] + delta * c) + c_mu_ * rank_mu;
+    }
+  // sigma <- sigma exp((c_sigma / d_sigma) (||p_sigma|| / E||N|| - 1)).
+  sigma_ *= std::exp((c_sigma_ / d_sigma_) * (ps_norm / chi_n_ - 1.0));
+  decompose();
+}
+
+void Cmaes::decompose() {
+  for (std::size_t i = 0; i < n_; ++i)  // keep C exactly symmetric
+    for (std::size_t j = 0; j < i; ++j) c_[i * n_ + j] = c_[j * n_ + i];
+  std::vector<double> values;
+  symmetric_eigen(c_, n_, values, b_);
+  for (std::size_t k = 0; k < n_; ++k) d_[k] = std::sqrt(std::max(values[k], 1e-20));
+}
+
+double Cmaes::max_step() const {
+  double largest = 0.0;
+  for (std::size_t i = 0; i < n_; ++i) largest = std::max(largest, c_[i * n_ + i]);
+  return sigma_ * std::sqrt(largest);
+}
+
+Point Cmaes::steps() const {
+  Point s(n_);
+  for (std::size_t i = 0; i < n_; ++i) s[i] = sigma_ * std::sqrt(c_[i * n_ + i]);
+  return s;
+}
+
+void symmetric_eigen(std::vector<double> a, std::size_t n, std::vector<double>& values,
+                     std::vector<double>& vectors) {
+  vectors.assign(n * n, 0.0);
+  for (std::size_t i = 0; i < n; ++i) vectors[i * n + i] = 1.0;
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    double off = 0.0;
+    for (std::size_t p = 0; p < n; ++p)
+      for (std::size_t q = p + 1; q < n; ++q) off += a[p * n + q] * a[p * n + q];
+    if (off < 1e-30) break;
+    for (std::size_t p = 0; p < n; ++p)
+      for (std::size_t q = p + 1; q < n; ++q) {
+        const double apq = a[p * n + q];
+        if (std::fabs(apq) < 1e-300) continue;
+        // The rotation that zeroes a_pq: tan(2 theta) = 2 a_pq / (a_qq - a_pp).
+        const double theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+        const double t =
+            (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1.0));
+        const double c = 1.0 / std::sqrt(t * t + 1.0), s = t * c;
+        for (std::size_t k = 0; k < n; ++k) {  // A <- A J (columns p, q)
+          const double akp = a[k * n + p], akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (std::size_t k = 0; k < n; ++k) {  // A <- J^T A (rows p, q)
+          const double apk = a[p * n + k], aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        for (std::size_t k = 0; k < n; ++k) {  // V <- V J
+          const double vkp = vectors[k * n + p], vkq = vectors[k * n + q];
+          vectors[k * n + p] = c * vkp - s * vkq;
+          vectors[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+  }
+  values.resize(n);
+  for (std::size_t i = 0; i < n; ++i) values[i] = a[i * n + i];
+}
+
+double chi2_1_quantile(double level) {
+  const double z = sweep::normal_quantile((1.0 + level) / 2.0);
+  return z * z;
+}
+
+std::vector<Interval> profile_intervals(const std::vector<Point>& points,
+                                        const std::vector<double>& losses, double threshold) {
+  constexpr double kNearBound = 0.01;  // unit coordinates
+  const std::size_t dim = points.empty() ? 0 : points.front().size();
+  std::vector<Interval> intervals(dim);
+  double best = std::numeric_limits<double>::infinity();
+  for (double loss : losses)
+    if (!std::isnan(loss)) best = std::min(best, loss);
+  for (std::size_t j = 0; j < dim; ++j) {
+    Interval& in = intervals[j];
+    in.low = std::numeric_limits<double>::infinity();
+    in.high = -std::numeric_limits<double>::infinity();
+    for (std::size_t k = 0; k < points.size(); ++k) {
+      if (std::isnan(losses[k]) || losses[k] > best + threshold) continue;
+      in.low = std::min(in.low, points[k][j]);
+      in.high = std::max(in.high, points[k][j]);
+      ++in.within;
+    }
+    in.low_at_bound = in.low <= kNearBound;
+    in.high_at_bound = in.high >= 1.0 - kNearBound;
+  }
+  return intervals;
+}
+
+}  // namespace bankrun::calibrate
