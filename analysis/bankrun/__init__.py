@@ -7,6 +7,7 @@
     ds = run.to_xarray()                             # dims time, institution, asset, class
     bankrun.plot_flows(run)                          # a matplotlib Figure
     sweep = bankrun.open_sweep("study.sweep/index.h5")   # one row per run
+    cal = bankrun.open_calibration("fit.calibration")    # `bankrun calibrate`'s results
 
 Command line: ``python3 -m bankrun report RUN.h5 -o DIR``. See analysis/README.md.
 The plotting functions import matplotlib on first use.
@@ -17,6 +18,7 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .calibration import Calibration, open_calibration
 from .errors import (BankrunError, FormatVersionError, InterruptedRunWarning,
                      NotBankrunFileError, RunStatusWarning)
 from .observed import CASES_MD, PUBLIC_FIGURES, compare, load_public_figures
@@ -32,7 +34,8 @@ __version__ = "0.1.0"
 
 _LAZY = {name: "plots" for name in (
     "plot_flows", "plot_reserves", "plot_prices", "plot_class_withdrawals", "plot_comparison",
-    "plot_phase_diagram", "plot_cascade_sizes", "plot_overview")}
+    "plot_phase_diagram", "plot_cascade_sizes", "plot_overview", "plot_loss_trace", "plot_fit",
+    "plot_marginals")}
 _LAZY["write_report"] = "report"
 
 
@@ -48,7 +51,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["open", "open_dataset", "Run", "FORMAT_VERSION", "open_sweep", "SweepFrame",
-           "run_grid", "simulate", "branch", "checkpoint_path", "find_binary", "repository_root",
+           "run_grid", "open_calibration", "Calibration", "simulate", "branch",
+           "checkpoint_path", "find_binary", "repository_root",
            "SimulationError", "load_public_figures", "compare", "PUBLIC_FIGURES", "CASES_MD",
            "BankrunError", "NotBankrunFileError", "FormatVersionError", "RunStatusWarning",
            "InterruptedRunWarning", "__version__", *_LAZY]

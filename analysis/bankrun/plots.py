@@ -7,7 +7,7 @@ the axis says otherwise.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.dates as mdates
@@ -17,11 +17,13 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .calibration import PHASES, Calibration
 from .observed import compare
 from .run import Run
 
 __all__ = ["marked_events", "plot_flows", "plot_reserves", "plot_prices", "plot_class_withdrawals",
            "plot_comparison", "plot_phase_diagram", "plot_cascade_sizes", "plot_overview",
+           "plot_loss_trace", "plot_fit", "plot_marginals",
            "draw_deposits", "draw_outflows", "draw_events", "draw_reserves", "draw_prices",
            "draw_class_withdrawals", "draw_relative_prices", "draw_key_figures",
            "key_figures"]
@@ -603,5 +605,206 @@ def plot_cascade_sizes(data: Any, *, by: str | None = None, bins: int = 20) -> F
         hist.legend(fontsize=7)
         ccdf.legend(fontsize=7)
     fig.suptitle(f"cascade sizes over {len(frame)} runs")
+    fig.tight_layout()
+    return fig
+
+
+# -- calibrations -----------------------------------------------------------------------------
+
+_PHASE_COLOURS = {"initial": "tab:blue", "search": "tab:orange", "uncertainty": "tab:green"}
+
+
+def _phase_colour(phase: str) -> str:
+    return _PHASE_COLOURS.get(phase, "tab:grey")
+
+
+def _loss_scale(ax: Axes, losses: np.ndarray) -> None:
+    """Log y when every finite loss is positive, else symmetric log (a loss can be 0)."""
+    finite = losses[np.isfinite(losses)]
+    if finite.size and (finite > 0).all():
+        ax.set_yscale("log")
+    elif finite.size:
+        positive = finite[finite > 0]
+        ax.set_yscale("symlog", linthresh=float(positive.min()) if positive.size else 1e-6)
+
+
+def _cal_title(cal: Calibration) -> str:
+    return f"bankrun calibrate: {cal.name}"
+
+
+def plot_loss_trace(cal: Calibration) -> Figure:
+    """The loss of every evaluation in the order they ran, coloured by phase (initial
+    design, search, uncertainty), the best loss so far, the best evaluation and the loss
+    threshold of the profile intervals (log scale)."""
+    trace = cal.loss_trace()
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    for phase in [*PHASES, *sorted(set(trace["phase"]) - set(PHASES))]:
+        part = trace[trace["phase"] == phase]
+        if len(part):
+            ax.scatter(part["evaluation"], part["loss"], s=14, color=_phase_colour(phase),
+                       label=f"{phase} ({len(part)})", zorder=2)
+    ax.step(trace["evaluation"], trace["best_so_far"], where="post", color="black", lw=1.2,
+            label="best so far", zorder=3)
+    ax.scatter([cal.best_evaluation], [cal.best_loss], marker="*", s=160, color="gold",
+               edgecolor="black", zorder=4, label=f"best: {cal.best_loss:.4g}")
+    ax.axhline(cal.loss_threshold, color="grey", ls="--", lw=0.9,
+               label=f"interval threshold ({cal.level:.0%})")
+    _loss_scale(ax, trace["loss"].to_numpy(dtype=float))
+    for b, group in trace.groupby("batch"):
+        if int(b) > 0:
+            ax.axvline(group["evaluation"].min() - 0.5, color="grey", lw=0.4, alpha=0.5, zorder=0)
+    ax.set_xlabel("evaluation (thin lines: batches)")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_title(f"{_cal_title(cal)}: {len(trace)} evaluations ({cal.status}"
+                 f"{', ' + cal.stop_reason if cal.stop_reason else ''})", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _scalar_term(rows: pd.DataFrame) -> bool:
+    """A moment or a halt: one number, not a series over time."""
+    return bool((rows["kind"] == "moment").any() or (rows["what"] == "halt").any())
+
+
+def _draw_series_fit(ax: Axes, cal: Calibration, term: str, rows: pd.DataFrame,
+                     runs: list[Run]) -> None:
+    when = rows["time_utc"]
+    windowed = rows["end_utc"].notna()
+    x = when.where(~windowed, when + (rows["end_utc"] - when) / 2)
+    order = np.argsort(x.to_numpy())
+    xs = pd.DatetimeIndex(x.to_numpy()[order])
+    for k, run in enumerate(runs):
+        curve = cal.simulated_curve(run, term)
+        if curve is not None:
+            ax.plot(curve.index, curve, color="tab:blue", lw=0.8, alpha=0.45,
+                    label="best fit's runs" if k == 0 else None)
+    ax.fill_between(xs, rows["best_min"].to_numpy()[order], rows["best_max"].to_numpy()[order],
+                    color="tab:blue", alpha=0.2, label="best fit: min–max of the replicates")
+    ax.plot(xs, rows["best_mean"].to_numpy()[order], color="tab:blue", marker="o", ms=3, lw=1.4,
+            label="best fit: mean")
+    ax.errorbar(x, rows["observed"], yerr=rows["scale"], fmt="D", ms=4, color="black", lw=0.8,
+                capsize=2, label="observed (± scale)", zorder=4)
+    if windowed.any():
+        ax.hlines(rows["observed"][windowed], when[windowed], rows["end_utc"][windowed],
+                  color="black", lw=0.8, alpha=0.6)
+    _time_axis(ax)
+
+
+def _draw_scalar_fit(ax: Axes, rows: pd.DataFrame) -> None:
+    labels = [f"{r.what}" + (f"\n{r.time_utc:%d %b %H:%M}" if r.what == "halt"
+                            and pd.notna(r.time_utc) else "") for r in rows.itertuples()]
+    y = np.arange(len(rows))
+    mean = rows["best_mean"].to_numpy(dtype=float)
+    ax.barh(y, mean, height=0.5, color="tab:blue", alpha=0.35, label="best fit: mean")
+    ax.errorbar(mean, y, xerr=[mean - rows["best_min"].to_numpy(dtype=float),
+                               rows["best_max"].to_numpy(dtype=float) - mean],
+                fmt="none", ecolor="tab:blue", capsize=4, label="min–max of the replicates")
+    ax.errorbar(rows["observed"], y, xerr=rows["scale"], fmt="D", color="black", ms=5,
+                capsize=3, label="observed (± scale)", zorder=4)
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel("hours from the start" if (rows["what"] == "halt").all() else "value")
+
+
+def plot_fit(cal: Calibration, term: str | None = None) -> Figure:
+    """The best fit against the observed data, one panel per loss term (or only ``term``).
+    A series: the observed rows (± their scale; a flow's window as a line), the best
+    evaluation's mean and min–max band over the replicates at each row's time, and, where
+    the compared series is a per-tick curve (withdrawn_fraction, deposits,
+    deposits_fraction, price, asset_units, or a flow without windows, cumulative), that
+    curve in each of the best evaluation's runs. A moment or a halt: observed vs the
+    simulated mean with its min–max."""
+    targets = cal.targets
+    terms = list(dict.fromkeys(targets["term"])) if term is None else [term]
+    unknown = [t for t in terms if t not in set(targets["term"])]
+    if unknown:
+        raise KeyError(f"{unknown[0]!r}: no such term; this calibration has "
+                       f"{list(dict.fromkeys(targets['term']))}")
+    needs_runs = any(not _scalar_term(targets[targets["term"] == t]) for t in terms)
+    runs: list[Run] = []
+    if needs_runs:
+        try:
+            runs = cal.best_runs()
+        except (OSError, ValueError):  # the run files were moved or deleted: draw the rest
+            runs = []
+    n = len(terms)
+    ncols = 1 if n == 1 else 2
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 3.8 * nrows), squeeze=False)
+    best = cal.best
+    for ax, t in zip(axes.flat, terms):
+        rows = targets[targets["term"] == t]
+        if _scalar_term(rows):
+            _draw_scalar_fit(ax, rows)
+        else:
+            _draw_series_fit(ax, cal, t, rows, runs)
+            ax.set_ylabel(str(rows["what"].iloc[0]).replace("_", " "))
+        what = str(rows["what"].iloc[0])
+        about = [v for v in (what if what != t else "", rows["institution"].iloc[0],
+                             rows["asset"].iloc[0] if "asset" in rows else "") if v]
+        loss = best.get(f"loss.{t}", np.nan)
+        ax.set_title(_tex_safe(f"{t}{' (' + ', '.join(about) + ')' if about else ''}: "
+                               f"loss {float(loss):.4g}"), fontsize=9)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.suptitle(f"{_cal_title(cal)}: best fit (evaluation {cal.best_evaluation}, "
+                 f"{cal.replicates} replicates) vs observed", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_marginals(cal: Calibration, truth: Mapping[str, float] | None = None) -> Figure:
+    """One panel per free parameter: the loss of every evaluation against the parameter's
+    value (coloured by phase), the best point, its profile interval (shaded; the range of
+    the evaluations within the loss threshold), the threshold and the search bounds.
+    ``truth``: parameter -> value to mark (the values that made synthetic data)."""
+    ev = cal.evaluations
+    params = cal.parameters
+    n = max(len(params), 1)
+    ncols = min(n, 3)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.6 * nrows), squeeze=False)
+    spec_params = (cal.spec or {}).get("parameters") or {}
+    losses = ev["loss"].to_numpy(dtype=float)
+    for k, (ax, p) in enumerate(zip(axes.flat, params)):
+        for phase in [*PHASES, *sorted(set(ev["phase"]) - set(PHASES))]:
+            part = ev[ev["phase"] == phase]
+            if len(part):
+                ax.scatter(part[p], part["loss"], s=10, alpha=0.8, color=_phase_colour(phase),
+                           label=phase)
+        if p in cal.intervals.index:
+            iv = cal.intervals.loc[p]
+            ax.axvspan(iv["low"], iv["high"], color="tab:green", alpha=0.12,
+                       label=f"{cal.level:.0%} profile interval")
+            for edge, at_bound in ((iv["low"], iv["low_at_bound"]),
+                                   (iv["high"], iv["high_at_bound"])):
+                ax.axvline(edge, color="tab:green", lw=0.8, ls=":" if at_bound else "-")
+            span = iv["search_high"] - iv["search_low"]
+            log_x = isinstance(spec_params.get(p), dict) and spec_params[p].get("scale") == "log"
+            if log_x and iv["search_low"] > 0:
+                ax.set_xscale("log")
+                ax.set_xlim(iv["search_low"] / 1.1, iv["search_high"] * 1.1)
+            elif np.isfinite(span) and span > 0:
+                ax.set_xlim(iv["search_low"] - 0.03 * span, iv["search_high"] + 0.03 * span)
+        ax.scatter([cal.best[p]], [cal.best_loss], marker="*", s=150, color="gold",
+                   edgecolor="black", zorder=4, label=f"best: {cal.best[p]:.4g}")
+        ax.axhline(cal.loss_threshold, color="grey", ls="--", lw=0.9, label="loss threshold")
+        if truth and p in truth:
+            ax.axvline(float(truth[p]), color="crimson", lw=1.2, label=f"true: {truth[p]:.4g}")
+        _loss_scale(ax, losses)
+        ax.set_xlabel(p)
+        if k % ncols == 0:
+            ax.set_ylabel("loss")
+        if k == 0:
+            ax.legend(fontsize=7)
+        elif truth and p in truth:
+            ax.legend(handles=ax.lines[-1:], fontsize=7)
+    for ax in list(axes.flat)[len(params):]:
+        ax.set_visible(False)
+    fig.suptitle(f"{_cal_title(cal)}: loss against each parameter "
+                 f"(dotted edge: the interval reaches the search bound)", fontsize=11)
     fig.tight_layout()
     return fig

@@ -152,17 +152,14 @@ class Calibrator {
 
     if (uncertainty > 0) {
       if (out_of_time()) return finish(kExitIncomplete, "stopped", "wall_time");
-      // Around the best point: three CMA-ES steps each way (at least 0.02, at most half the
-      // cube); the whole cube without a search.
+      // After a search: a quasi-random sample of N(best, (c sigma)^2 C), c = 1, 2, 3 in
+      // turn, the search distribution's shape around the best point (the loss valley).
+      // Without one: Halton points over the whole cube.
       const Point center = best_point();
-      Point half(d, 0.5);
-      if (cmaes) {
-        const Point steps = cmaes->steps();
-        for (std::size_t j = 0; j < d; ++j) half[j] = std::clamp(3.0 * steps[j], 0.02, 0.5);
-      }
       std::vector<Point> box;
       for (std::uint64_t k = 0; k < uncertainty; ++k)
-        box.push_back(box_point(k, cmaes ? center : Point(d, 0.5), half, c_.seed));
+        box.push_back(cmaes ? cmaes->around(center, static_cast<double>(1 + k % 3), k, c_.seed)
+                            : halton_point(initial + k, d, c_.seed));
       if (int rc = batch(Phase::kUncertainty, box); rc != kExitOk) return finish(rc, "stopped");
     }
     return finish(kExitOk, "complete");

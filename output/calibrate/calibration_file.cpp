@@ -191,12 +191,20 @@ LoadedScenario load_base(const Calibration& c, const std::vector<std::string>& e
   return load_scenario_file(c.base_file, sets);
 }
 
-void check_override(const Calibration& c, const Value& at, const std::string& text) {
+// Why the base does not load with `text`: the override's own problem (an unknown key, a
+// value out of range) as the loader says it, or the scenario's error it leads to.
+std::optional<std::string> override_problem(const Calibration& c, const std::string& text) {
   try {
     load_base(c, {text});
   } catch (const ScenarioError& e) {
-    at.fail("with " + text + " the scenario is invalid: " + e.what());
+    if (e.file().starts_with("--set ")) return e.key_path() + ": " + e.message();
+    return "with " + text + " the scenario is invalid: " + e.what();
   }
+  return std::nullopt;
+}
+
+void check_override(const Calibration& c, const Value& at, const std::string& text) {
+  if (const auto problem = override_problem(c, text)) at.fail(*problem);
 }
 
 void read_fixed(const MapReader& m, Calibration& c) {
@@ -234,10 +242,14 @@ void read_parameters(const MapReader& m, Calibration& c) {
     f.low = p.required_number("low", f.log_scale ? Range::above(0.0) : Range::any());
     f.high = p.required("high").number(Range::above(f.low));
     f.integer = p.boolean("integer", false);
-    const std::string low_text = sweep::format_value(f.low);
-    const std::string high_text = sweep::format_value(f.high);
-    check_override(c, *p.get("low"), key + "=" + low_text);
-    check_override(c, *p.get("high"), key + "=" + high_text);
+    // An unknown key path is the key's fault; a bound the scenario rejects, the bound's.
+    if (const auto problem = override_problem(c, key + "=" + sweep::format_value(f.low))) {
+      if (problem->find("unknown key") != std::string::npos ||
+          problem->find("is out of range: ") != std::string::npos)
+        pm.fail_at_key(key, *problem);
+      p.get("low")->fail(*problem);
+    }
+    check_override(c, *p.get("high"), key + "=" + sweep::format_value(f.high));
     c.parameters.push_back(f);
   }
 }

@@ -140,7 +140,7 @@ struct Calibration {
   std::uint64_t max_evaluations = 200;  // parameter points (each: `replicates` runs)
   double max_wall_seconds = 0.0;        // 0: no limit
   SearchSpec search;
-  std::uint64_t uncertainty_points = 0;  // 0: 4 * (parameters + 1)
+  std::uint64_t uncertainty_points = 0;  // 0: 6 * (parameters + 1)
   double level = 0.95;                   // of the profile intervals
 
   // From the base scenario (with the fixed overrides).
@@ -154,7 +154,7 @@ struct Calibration {
   }
   std::uint32_t population() const;
   std::uint64_t uncertainty() const {
-    return uncertainty_points ? uncertainty_points : 4 * (parameters.size() + 1);
+    return uncertainty_points ? uncertainty_points : 6 * (parameters.size() + 1);
   }
 };
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 
 #include "output/sweep/sweep_file.hpp"
 
@@ -54,17 +55,6 @@ Point lhs_point(std::uint64_t index, std::uint64_t count, std::size_t dim, std::
         sweep::permute(count, sweep::hash64(seed, kTagPermutation, j, 0), index);
     const double jitter = sweep::unit_from_hash(sweep::hash64(seed, kTagJitter, index, j));
     x[j] = (static_cast<double>(k) + jitter) / static_cast<double>(count);
-  }
-  return x;
-}
-
-Point box_point(std::uint64_t index, const Point& center, const Point& half_width,
-                std::uint64_t seed) {
-  Point x = halton_point(index, center.size(), seed ^ 0x5bd1e995u);
-  for (std::size_t j = 0; j < x.size(); ++j) {
-    const double lo = std::max(0.0, center[j] - half_width[j]);
-    const double hi = std::min(1.0, center[j] + half_width[j]);
-    x[j] = lo + x[j] * (hi - lo);
   }
   return x;
 }
@@ -123,6 +113,20 @@ std::vector<Point> Cmaes::ask(std::uint64_t seed, std::uint64_t generation) cons
     }
   }
   return points;
+}
+
+Point Cmaes::around(const Point& center, double scale, std::uint64_t index,
+                    std::uint64_t seed) const {
+  const Point u = halton_point(index, n_, seed ^ 0x27d4eb2fu);
+  Point z(n_), x(n_);
+  for (std::size_t j = 0; j < n_; ++j)
+    z[j] = sweep::normal_quantile(std::clamp(u[j], 1e-12, 1 - 1e-12));
+  for (std::size_t i = 0; i < n_; ++i) {
+    double y = 0.0;
+    for (std::size_t j = 0; j < n_; ++j) y += b_[i * n_ + j] * d_[j] * z[j];
+    x[i] = mirror(center[i] + scale * sigma_ * y);
+  }
+  return x;
 }
 
 void Cmaes::tell(const std::vector<Point>& points, const std::vector<double>& losses) {
@@ -243,6 +247,115 @@ double chi2_1_quantile(double level) {
   return z * z;
 }
 
+namespace {
+
+// Solves the n x n system a x = b (row-major) by Gaussian elimination with partial pivoting;
+// false if it is singular.
+bool solve(std::vector<double> a, std::vector<double>& b, std::size_t n) {
+  for (std::size_t col = 0; col < n; ++col) {
+    std::size_t pivot = col;
+    for (std::size_t r = col + 1; r < n; ++r)
+      if (std::fabs(a[r * n + col]) > std::fabs(a[pivot * n + col])) pivot = r;
+    if (std::fabs(a[pivot * n + col]) < 1e-12) return false;
+    for (std::size_t k = 0; k < n; ++k) std::swap(a[col * n + k], a[pivot * n + k]);
+    std::swap(b[col], b[pivot]);
+    for (std::size_t r = col + 1; r < n; ++r) {
+      const double f = a[r * n + col] / a[col * n + col];
+      for (std::size_t k = col; k < n; ++k) a[r * n + k] -= f * a[col * n + k];
+      b[r] -= f * b[col];
+    }
+  }
+  for (std::size_t col = n; col-- > 0;) {
+    for (std::size_t k = col + 1; k < n; ++k) b[col] -= a[col * n + k] * b[k];
+    b[col] /= a[col * n + col];
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<QuadraticFit> fit_quadratic(const std::vector<Point>& points,
+                                          const std::vector<double>& losses, double threshold) {
+  if (points.empty()) return std::nullopt;
+  const std::size_t d = points.front().size();
+  const std::size_t coefficients = 1 + d + d * (d + 1) / 2;
+  std::vector<std::size_t> order;
+  for (std::size_t k = 0; k < points.size(); ++k)
+    if (!std::isnan(losses[k])) order.push_back(k);
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return losses[a] < losses[b]; });
+  // The points within 4 thresholds of the lowest loss, at least coefficients + d of them
+  // and at most 3 coefficients: a local model.
+  std::size_t used = 0;
+  while (used < order.size() && losses[order[used]] <= losses[order.front()] + 4.0 * threshold)
+    ++used;
+  used = std::min(std::max(used, coefficients + d), 3 * coefficients);
+  if (order.size() < used) return std::nullopt;
+  order.resize(used);
+  const Point& center = points[order.front()];
+  // Scale each coordinate by the spread of the points used, for a well-conditioned fit.
+  Point spread(d, 0.0);
+  for (std::size_t k : order)
+    for (std::size_t j = 0; j < d; ++j)
+      spread[j] = std::max(spread[j], std::fabs(points[k][j] - center[j]));
+  for (double& s : spread)
+    if (s <= 0.0) return std::nullopt;
+  // L(x) = c + g.z + sum_{i <= j} q_ij z_i z_j with z = (x - center) / spread; least squares
+  // by the normal equations.
+  auto features = [&](const Point& x) {
+    std::vector<double> f{1.0};
+    Point z(d);
+    for (std::size_t j = 0; j < d; ++j) z[j] = (x[j] - center[j]) / spread[j];
+    for (std::size_t j = 0; j < d; ++j) f.push_back(z[j]);
+    for (std::size_t i = 0; i < d; ++i)
+      for (std::size_t j = i; j < d; ++j) f.push_back(z[i] * z[j]);
+    return f;
+  };
+  std::vector<double> normal(coefficients * coefficients, 0.0), rhs(coefficients, 0.0);
+  for (std::size_t k : order) {
+    const std::vector<double> f = features(points[k]);
+    for (std::size_t a = 0; a < coefficients; ++a) {
+      rhs[a] += f[a] * losses[k];
+      for (std::size_t b = 0; b < coefficients; ++b) normal[a * coefficients + b] += f[a] * f[b];
+    }
+  }
+  if (!solve(normal, rhs, coefficients)) return std::nullopt;
+  // Gradient g and Hessian H in z; then back to unit coordinates.
+  std::vector<double> h(d * d, 0.0), g(d);
+  for (std::size_t j = 0; j < d; ++j) g[j] = rhs[1 + j];
+  std::size_t at = 1 + d;
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = i; j < d; ++j, ++at) {
+      if (i == j) {
+        h[i * d + i] = 2.0 * rhs[at];
+      } else {
+        h[i * d + j] = h[j * d + i] = rhs[at];
+      }
+    }
+  std::vector<double> values, vectors;
+  symmetric_eigen(h, d, values, vectors);
+  for (double v : values)
+    if (v <= 0.0) return std::nullopt;  // not a minimum
+  // H^-1 = V diag(1 / values) V^T; x* = center - spread * H^-1 g.
+  QuadraticFit fit;
+  fit.minimum.assign(d, 0.0);
+  fit.inverse_hessian.assign(d * d, 0.0);
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = 0; j < d; ++j) {
+      double x = 0.0;
+      for (std::size_t k = 0; k < d; ++k) x += vectors[i * d + k] * vectors[j * d + k] / values[k];
+      fit.inverse_hessian[i * d + j] = x * spread[i] * spread[j];  // in unit coordinates
+    }
+  for (std::size_t i = 0; i < d; ++i) {
+    double step = 0.0;
+    for (std::size_t j = 0; j < d; ++j)
+      step += fit.inverse_hessian[i * d + j] / (spread[i] * spread[j]) * g[j];
+    fit.minimum[i] = center[i] - spread[i] * step;
+  }
+  fit.points = used;
+  return fit;
+}
+
 std::vector<Interval> profile_intervals(const std::vector<Point>& points,
                                         const std::vector<double>& losses, double threshold) {
   constexpr double kNearBound = 0.01;  // unit coordinates
@@ -260,6 +373,13 @@ std::vector<Interval> profile_intervals(const std::vector<Point>& points,
       in.low = std::min(in.low, points[k][j]);
       in.high = std::max(in.high, points[k][j]);
       ++in.within;
+    }
+    // The quadratic model's profile: L - L* = (x - x*)' H (x - x*) / 2 is at most threshold
+    // over the other coordinates where |x_j - x*_j| <= sqrt(2 threshold (H^-1)_jj).
+    if (const auto fit = fit_quadratic(points, losses, threshold)) {
+      const double half = std::sqrt(2.0 * threshold * fit->inverse_hessian[j * dim + j]);
+      in.low = std::min(in.low, std::max(0.0, fit->minimum[j] - half));
+      in.high = std::max(in.high, std::min(1.0, fit->minimum[j] + half));
     }
     in.low_at_bound = in.low <= kNearBound;
     in.high_at_bound = in.high >= 1.0 - kNearBound;

@@ -6,6 +6,7 @@
 // equations).
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace bankrun::calibrate {
@@ -17,11 +18,6 @@ using Point = std::vector<double>;  // unit coordinates, one per free parameter
 Point halton_point(std::uint64_t index, std::size_t dim, std::uint64_t seed);
 // Latin hypercube point `index` of `count`: parameter j in stratum permute_j(index).
 Point lhs_point(std::uint64_t index, std::uint64_t count, std::size_t dim, std::uint64_t seed);
-// Points of the box [center - half_width, center + half_width] clipped to [0, 1]: Halton
-// points scaled into it (the uncertainty phase).
-Point box_point(std::uint64_t index, const Point& center, const Point& half_width,
-                std::uint64_t seed);
-
 // Folds x into [0, 1] by reflection at the bounds.
 double mirror(double x);
 
@@ -37,6 +33,10 @@ class Cmaes {
   // Updates the distribution from the points of ask() and their losses (lower is better;
   // NaN is worst).
   void tell(const std::vector<Point>& points, const std::vector<double>& losses);
+  // Point `index` of a quasi-random sample of N(center, (scale sigma)^2 C), mirrored into
+  // the unit cube: z_j = Phi^-1 of Halton coordinates (the uncertainty phase samples the
+  // shape of the loss valley the search has learnt).
+  Point around(const Point& center, double scale, std::uint64_t index, std::uint64_t seed) const;
   // sigma * sqrt(the largest diagonal element of C): the largest step's scale.
   double max_step() const;
   // sigma * sqrt(C_jj) per coordinate.
@@ -66,9 +66,23 @@ void symmetric_eigen(std::vector<double> a, std::size_t n, std::vector<double>& 
 // (3.84 at 0.95).
 double chi2_1_quantile(double level);
 
+// A quadratic model of the loss near its minimum: least squares over the evaluations with
+// a loss within 4 thresholds of the lowest (at least m + d and at most 3 m of the lowest;
+// m = 1 + d + d(d + 1) / 2 coefficients), L(x) ~ L* + (x - x*)' H
+// (x - x*) / 2. nullopt when there are too few points or H is not positive definite.
+struct QuadraticFit {
+  Point minimum;                        // x*
+  std::vector<double> inverse_hessian;  // H^-1, d x d, unit coordinates
+  std::size_t points = 0;               // evaluations used
+};
+std::optional<QuadraticFit> fit_quadratic(const std::vector<Point>& points,
+                                          const std::vector<double>& losses, double threshold);
+
 // A profile interval from the evaluations: the range of parameter j over the points whose
-// loss is within `threshold` of the lowest; at_bound when that range reaches the search
-// bounds (within 0.01 of 0 or 1 in unit coordinates), i.e. the interval is open there.
+// loss is within `threshold` of the lowest, widened to the quadratic model's profile
+// interval x*_j +- sqrt(2 threshold (H^-1)_jj) when the model fits (clipped to [0, 1]);
+// at_bound when the interval reaches the search bounds (within 0.01 of 0 or 1 in unit
+// coordinates), i.e. it is open there.
 struct Interval {
   double low = 0.0, high = 0.0;
   bool low_at_bound = false, high_at_bound = false;
