@@ -353,6 +353,10 @@ class Calibrator {
 
   int finish(int rc, const std::string& status, const std::string& reason = "") {
     if (!reason.empty()) results_.stop_reason = reason;
+    if (rc == kExitInterrupted || rc == kExitTerminated)
+      results_.stop_reason = "interrupted";
+    else if (rc != kExitOk && rc != kExitIncomplete)
+      results_.stop_reason = "failed";
     if (results_.stop_reason == "wall_time")
       fmt::print(
           "bankrun calibrate: the wall-time budget is spent after {} evaluations; run "

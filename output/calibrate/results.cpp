@@ -265,8 +265,12 @@ void write_intervals(hid_t root, const Calibration& cal, const Results& res, con
     const Interval& in = res.intervals[j];
     cols[0].strings.push_back(p.path);
     cols[1].numbers.push_back(best.values[j]);
-    cols[2].numbers.push_back(p.value(in.low));
-    cols[3].numbers.push_back(p.value(in.high));
+    // Rounded like the values run (15 significant digits), so that low <= best <= high.
+    auto as_run = [&](double u) {
+      return yaml_reader::parse_number(sweep::format_value(p.value(u))).value;
+    };
+    cols[2].numbers.push_back(as_run(in.low));
+    cols[3].numbers.push_back(as_run(in.high));
     cols[4].numbers.push_back(in.low_at_bound ? 1 : 0);
     cols[5].numbers.push_back(in.high_at_bound ? 1 : 0);
     cols[6].numbers.push_back(p.low);

@@ -272,3 +272,34 @@ def test_slurm_array_sweep_killed_task_resubmitted_and_merged(tmp_path, slurm):
                     f"run {i}: {n} differs"
                 compared += 1
     assert compared > 8 * 50
+
+
+def test_slurm_calibration_matches_the_local_one(tmp_path, slurm):
+    """`bankrun calibrate --slurm`: each batch is an array job the command waits for; the
+    evaluations equal those of the same calibration run locally."""
+    (tmp_path / "observed.csv").write_text(
+        "timestamp,quantity,value\n2022-01-01T20:00:00Z,withdrawn,0.4\n")
+    cal = tmp_path / "cal.yaml"
+    cal.write_text(textwrap.dedent(f"""\
+        base: {REFERENCE_YAML}
+        fixed: {{population.agents: 2000, time.ticks: 30}}
+        seed: 3
+        replicates: 2
+        parameters:
+          news[0].magnitude: {{low: 0.1, high: 0.5}}
+        observed: observed.csv
+        targets:
+          - {{quantity: withdrawn, series: withdrawn_fraction, scale: 0.05}}
+        budget: {{evaluations: 10}}
+        search: {{initial_points: 4, population: 4}}
+        uncertainty: {{points: 2}}
+        """))
+    proc = run_bankrun("calibrate", cal, "--slurm", "--poll-seconds", "0.5", "-o",
+                       tmp_path / "slurm_cal", env=slurm.env, timeout=300)
+    assert "calibration 'cal': 10 evaluations" in proc.stdout, proc.stdout + proc.stderr
+    assert (tmp_path / "slurm_cal/batches/0/sweep.sbatch").exists()
+    run_bankrun("calibrate", cal, "--jobs", "2", "-o", tmp_path / "local_cal", "--quiet")
+    with h5py.File(tmp_path / "slurm_cal/calibration.h5", "r") as a, \
+            h5py.File(tmp_path / "local_cal/calibration.h5", "r") as b:
+        ea, eb = pd.DataFrame(a["evaluations"][:]), pd.DataFrame(b["evaluations"][:])
+    assert len(ea) == 10 and ea.equals(eb)
