@@ -120,7 +120,7 @@ def test_recovery_of_known_parameters(tmp_path):
     for key, truth in TRUTH.items():
         row = intervals.loc[key]
         lo, hi = BOUNDS[key]
-        # Over data seeds 2024-2028 the best fits were within 6% of the search range.
+        # Over data seeds 2025-2028 the best fits were within 6% of the search range.
         assert abs(row["best"] - truth) < 0.1 * (hi - lo), (key, row.to_dict())
         assert row["low"] <= row["best"] * (1 + 1e-12) and row["best"] <= row["high"] * (1 + 1e-12)
         assert row["within"] >= 1
