@@ -123,21 +123,8 @@ class Calibration:
             if column in frame:
                 frame[column] = pd.to_datetime(
                     pd.Series([v or None for v in frame[column]], dtype=object), utc=True)
-        if "institution" in frame:
-            assets = self._assets_of_terms()
-            frame.insert(frame.columns.get_loc("institution") + 1, "asset",
-                         [assets.get(t, "") for t in frame["term"]])
         frame.index.name = "row"
         return frame
-
-    def _assets_of_terms(self) -> dict[str, str]:
-        """Term name -> the asset of a price or asset_units target (the file's /targets has
-        no asset column: read from the calibration file's text)."""
-        out = {}
-        for t in (self.spec or {}).get("targets") or []:
-            if isinstance(t, dict) and t.get("asset"):
-                out[str(t.get("name") or t.get("quantity") or t.get("series"))] = str(t["asset"])
-        return out
 
     @staticmethod
     def _intervals(frame: pd.DataFrame) -> pd.DataFrame:

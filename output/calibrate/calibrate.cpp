@@ -49,12 +49,12 @@ std::vector<Row> make_rows(const Calibration& c, std::vector<std::string>& terms
   for (const SeriesTarget& t : c.targets) {
     terms.push_back(t.name);
     for (const Observation& o : t.observations)
-      rows.push_back({t.name, false, series_name(t.series), t.institution, o.time, o.end,
+      rows.push_back({t.name, false, series_name(t.series), t.institution, t.asset, o.time, o.end,
                       observed(t, o, c.start_unix_seconds), t.scale, t.weight});
   }
   for (const Moment& m : c.moments) {
     terms.push_back(m.name);
-    rows.push_back({m.name, true, name_in(kStatisticNames, m.statistic), m.institution, 0,
+    rows.push_back({m.name, true, name_in(kStatisticNames, m.statistic), m.institution, "", 0,
                     std::nullopt, m.observed, m.scale, m.weight});
   }
   return rows;

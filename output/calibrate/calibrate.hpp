@@ -47,6 +47,7 @@ struct Row {
   bool moment = false;
   std::string what;  // the series or the statistic
   std::string institution;
+  std::string asset;      // price and asset_units rows
   std::int64_t time = 0;  // series rows
   std::optional<std::int64_t> end;
   double observed = 0.0;  // in the units of the simulated value (halt: hours)

@@ -197,6 +197,7 @@ void write_rows(hid_t root, const Results& res, const Checker& c) {
                            Column::of_strings("kind"),
                            Column::of_strings("what"),
                            Column::of_strings("institution"),
+                           Column::of_strings("asset"),
                            Column::of_strings("time_utc"),
                            Column::of_strings("end_utc"),
                            Column::of_numbers("observed", K::kFloat64),
@@ -215,15 +216,16 @@ void write_rows(hid_t root, const Results& res, const Checker& c) {
     cols[1].strings.push_back(row.moment ? "moment" : "series");
     cols[2].strings.push_back(row.what);
     cols[3].strings.push_back(row.institution);
-    cols[4].strings.push_back(row.moment ? "" : utc(row.time));
-    cols[5].strings.push_back(row.end ? utc(*row.end) : "");
-    cols[6].numbers.push_back(row.observed);
-    cols[7].numbers.push_back(row.scale);
-    cols[8].numbers.push_back(row.weight);
-    cols[9].numbers.push_back(std::accumulate(reps.begin(), reps.end(), 0.0) /
-                              static_cast<double>(reps.size()));
-    cols[10].numbers.push_back(*std::min_element(reps.begin(), reps.end()));
-    cols[11].numbers.push_back(*std::max_element(reps.begin(), reps.end()));
+    cols[4].strings.push_back(row.asset);
+    cols[5].strings.push_back(row.moment ? "" : utc(row.time));
+    cols[6].strings.push_back(row.end ? utc(*row.end) : "");
+    cols[7].numbers.push_back(row.observed);
+    cols[8].numbers.push_back(row.scale);
+    cols[9].numbers.push_back(row.weight);
+    cols[10].numbers.push_back(std::accumulate(reps.begin(), reps.end(), 0.0) /
+                               static_cast<double>(reps.size()));
+    cols[11].numbers.push_back(*std::min_element(reps.begin(), reps.end()));
+    cols[12].numbers.push_back(*std::max_element(reps.begin(), reps.end()));
     by_replicate.insert(by_replicate.end(), reps.begin(), reps.end());
   }
   write_table(root, "targets", cols, res.rows.size(),
