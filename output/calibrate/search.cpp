@@ -272,6 +272,25 @@ bool solve(std::vector<double> a, std::vector<double>& b, std::size_t n) {
   return true;
 }
 
+// The evaluations of a local quadratic model, lowest loss first: those within 4 thresholds of
+// the lowest loss, at least coefficients + d of them and at most 3 coefficients; empty if
+// there are too few.
+std::vector<std::size_t> local_points(const std::vector<double>& losses, double threshold,
+                                      std::size_t coefficients, std::size_t d) {
+  std::vector<std::size_t> order;
+  for (std::size_t k = 0; k < losses.size(); ++k)
+    if (!std::isnan(losses[k])) order.push_back(k);
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return losses[a] < losses[b]; });
+  std::size_t used = 0;
+  while (used < order.size() && losses[order[used]] <= losses[order.front()] + 4.0 * threshold)
+    ++used;
+  used = std::min(std::max(used, coefficients + d), 3 * coefficients);
+  if (order.size() < used) return {};
+  order.resize(used);
+  return order;
+}
+
 }  // namespace
 
 std::optional<QuadraticFit> fit_quadratic(const std::vector<Point>& points,
@@ -279,19 +298,9 @@ std::optional<QuadraticFit> fit_quadratic(const std::vector<Point>& points,
   if (points.empty()) return std::nullopt;
   const std::size_t d = points.front().size();
   const std::size_t coefficients = 1 + d + d * (d + 1) / 2;
-  std::vector<std::size_t> order;
-  for (std::size_t k = 0; k < points.size(); ++k)
-    if (!std::isnan(losses[k])) order.push_back(k);
-  std::sort(order.begin(), order.end(),
-            [&](std::size_t a, std::size_t b) { return losses[a] < losses[b]; });
-  // The points within 4 thresholds of the lowest loss, at least coefficients + d of them
-  // and at most 3 coefficients: a local model.
-  std::size_t used = 0;
-  while (used < order.size() && losses[order[used]] <= losses[order.front()] + 4.0 * threshold)
-    ++used;
-  used = std::min(std::max(used, coefficients + d), 3 * coefficients);
-  if (order.size() < used) return std::nullopt;
-  order.resize(used);
+  std::vector<std::size_t> order = local_points(losses, threshold, coefficients, d);
+  if (order.empty()) return std::nullopt;
+  const std::size_t used = order.size();
   const Point& center = points[order.front()];
   // Scale each coordinate by the spread of the points used, for a well-conditioned fit.
   Point spread(d, 0.0);

@@ -334,3 +334,38 @@ TEST_CASE("calibrate: bad calibration files name the file, line, column and key 
       "targets:\n  - {quantity: withdrawn, series: withdrawn_fraction, scale: 0.1}\n");
   CHECK(contains(e, "no column 'timestamp'"));
 }
+
+TEST_CASE("calibrate: the local quadratic model recovers an exact quadratic and its profile") {
+  // L = 10 + (x - x*)' H (x - x*) / 2 with H = [[200, 60], [60, 50]] (unit coordinates).
+  const Point minimum = {0.4, 0.6};
+  const double h[2][2] = {{200.0, 60.0}, {60.0, 50.0}};
+  auto loss = [&](const Point& x) {
+    const double a = x[0] - minimum[0], b = x[1] - minimum[1];
+    return 10.0 + 0.5 * (h[0][0] * a * a + 2 * h[0][1] * a * b + h[1][1] * b * b);
+  };
+  std::vector<Point> points;
+  std::vector<double> losses;
+  for (std::uint64_t k = 0; k < 30; ++k) {
+    Point p = halton_point(k, 2, 5);
+    for (std::size_t j = 0; j < 2; ++j) p[j] = minimum[j] + 0.2 * (p[j] - 0.5);
+    points.push_back(p);
+    losses.push_back(loss(p));
+  }
+  const auto fit = fit_quadratic(points, losses, 3.84);
+  REQUIRE(fit.has_value());
+  CHECK(fit->minimum[0] == doctest::Approx(0.4).epsilon(1e-9));
+  CHECK(fit->minimum[1] == doctest::Approx(0.6).epsilon(1e-9));
+  const double det = h[0][0] * h[1][1] - h[0][1] * h[0][1];  // H^-1 = adj(H) / det
+  CHECK(fit->inverse_hessian[0] == doctest::Approx(h[1][1] / det).epsilon(1e-9));
+  CHECK(fit->inverse_hessian[1] == doctest::Approx(-h[0][1] / det).epsilon(1e-9));
+  // Its profile interval for x_0: x*_0 +- sqrt(2 q (H^-1)_00).
+  const std::vector<Interval> in = profile_intervals(points, losses, 3.84);
+  const double half = std::sqrt(2.0 * 3.84 * h[1][1] / det);
+  CHECK(in[0].low == doctest::Approx(0.4 - half).epsilon(1e-9));
+  CHECK(in[0].high == doctest::Approx(0.4 + half).epsilon(1e-9));
+  // A saddle is no minimum: no model.
+  for (std::size_t k = 0; k < points.size(); ++k)
+    losses[k] =
+        (points[k][0] - 0.4) * (points[k][0] - 0.4) - (points[k][1] - 0.6) * (points[k][1] - 0.6);
+  CHECK(!fit_quadratic(points, losses, 3.84).has_value());
+}
