@@ -340,10 +340,12 @@ void read_moments(const MapReader& m, Calibration& c, std::set<std::string>& nam
     check_unique(names, t, mo.name);
     names.insert(mo.name);
     check_institution(c, t, mo.institution);
-    if (mo.statistic == Statistic::kHoursToNetOutflowFraction)
+    if (takes_fraction(mo.statistic))
       mo.fraction = t.required_number("fraction", Range::open_closed(0.0, 1.0));
     else if (t.has("fraction"))
-      t.fail_at_key("fraction", "only hours_to_net_outflow_fraction takes a fraction");
+      t.fail_at_key("fraction",
+                    "only hours_to_net_outflow_fraction and hours_to_withdrawn_fraction take a "
+                    "fraction");
     mo.observed = t.required_number("observed", Range::any());
     mo.scale = t.required_number("scale", Range::above(0.0));
     mo.weight = t.number("weight", Range::at_least(0.0), 1.0);

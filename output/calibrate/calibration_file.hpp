@@ -89,18 +89,24 @@ enum class Statistic {
   kPeakDailyNetOutflowFraction,  // the largest net outflow of a day (24 h from the start)
   kHoursToNetOutflowFraction,    // hours until the net outflow reaches `fraction`
   kHaltHours,                    // hours until the halt (the run's length if never)
+  kHoursToWithdrawnFraction,     // hours until `fraction` of the agents have withdrawn
 };
-inline constexpr std::array<EnumName<Statistic>, 4> kStatisticNames{{
+inline constexpr std::array<EnumName<Statistic>, 5> kStatisticNames{{
     {Statistic::kTotalNetOutflowFraction, "total_net_outflow_fraction"},
     {Statistic::kPeakDailyNetOutflowFraction, "peak_daily_net_outflow_fraction"},
     {Statistic::kHoursToNetOutflowFraction, "hours_to_net_outflow_fraction"},
     {Statistic::kHaltHours, "halt_hours"},
+    {Statistic::kHoursToWithdrawnFraction, "hours_to_withdrawn_fraction"},
 }};
+// The statistics that take a `fraction`.
+constexpr bool takes_fraction(Statistic s) {
+  return s == Statistic::kHoursToNetOutflowFraction || s == Statistic::kHoursToWithdrawnFraction;
+}
 
 struct Moment {
   std::string name, institution;
   Statistic statistic = Statistic::kTotalNetOutflowFraction;
-  double fraction = 0.0;  // kHoursToNetOutflowFraction
+  double fraction = 0.0;  // the hours_to_* statistics
   double observed = 0.0, scale = 1.0, weight = 1.0;
 };
 

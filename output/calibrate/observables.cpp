@@ -187,6 +187,11 @@ double statistic(const Moment& moment, const RunSeries& run) {
     }
     case Statistic::kHaltHours:
       return halt_hours(in, run);
+    case Statistic::kHoursToWithdrawnFraction:
+      for (std::size_t k = 0; k < ticks; ++k)
+        if (run.withdrawn_agents[k] >= moment.fraction * static_cast<double>(run.agents))
+          return static_cast<double>(k + 1) * run.tick_hours;
+      return static_cast<double>(ticks) * run.tick_hours;
   }
   return std::nan("");
 }

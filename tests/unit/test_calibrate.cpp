@@ -248,6 +248,11 @@ TEST_CASE("calibrate: simulated counterparts of stocks, windows, halts and momen
   CHECK(statistic(m, run) == doctest::Approx(8.0));
   m.statistic = Statistic::kHaltHours;
   CHECK(statistic(m, run) == doctest::Approx(4.0));
+  m.statistic = Statistic::kHoursToWithdrawnFraction;  // 1, 2, 4, 8 of 10 agents
+  m.fraction = 0.4;                                    // tick 2, which ends at 6 h
+  CHECK(statistic(m, run) == doctest::Approx(6.0));
+  m.fraction = 0.9;
+  CHECK(statistic(m, run) == doctest::Approx(8.0));
 }
 
 TEST_CASE("calibrate: a valid calibration file reads with its defaults") {
