@@ -129,6 +129,10 @@ class Run:
         if fmt == "bankrun-sweep-index":
             raise NotBankrunFileError(
                 f"{self.path}: this is a sweep index, not a run: use bankrun.open_sweep()")
+        if fmt == "bankrun-calibration":
+            raise NotBankrunFileError(
+                f"{self.path}: these are a calibration's results, not a run: use "
+                "bankrun.open_calibration()")
         if fmt != "bankrun":
             what = "no 'format' attribute" if fmt is None else f"format = {fmt!r}"
             raise NotBankrunFileError(

@@ -119,6 +119,10 @@ def open_sweep(index_path: str | Path) -> SweepFrame:
         if fmt == "bankrun":
             raise NotBankrunFileError(
                 f"{path}: this is a run, not a sweep index: use bankrun.open()")
+        if fmt == "bankrun-calibration":
+            raise NotBankrunFileError(
+                f"{path}: these are a calibration's results, not a sweep index: use "
+                "bankrun.open_calibration()")
         if fmt != SWEEP_FORMAT:
             raise NotBankrunFileError(
                 f"{path}: not a bankrun sweep index (format = {fmt!r}; expected {SWEEP_FORMAT!r})")

@@ -306,3 +306,9 @@ def test_errors(calibration, tmp_path):
     assert opened.status == "stopped"
     assert any(issubclass(w.category, bankrun.RunStatusWarning) and "wall-time" in str(w.message)
                for w in caught)
+
+
+def test_open_and_open_sweep_point_to_open_calibration(calibration):
+    for opener in (bankrun.open, bankrun.open_sweep):
+        with pytest.raises(bankrun.NotBankrunFileError, match="open_calibration"):
+            opener(calibration / "calibration.h5")
