@@ -420,6 +420,9 @@ int calibrate_command(const CalibrateCommand& command) {
   }
   Calibration c = read_calibration_file(cmd.file);
   if (!cmd.output.empty()) c.output_dir = fs::absolute(cmd.output).lexically_normal();
+  if (!c.unused_quantities.empty() && !cmd.quiet)
+    fmt::print(stderr, "bankrun calibrate: note: no target uses the rows of {} of {}\n",
+               yaml_reader::join(c.unused_quantities), c.observed_file);
   if (cmd.dry_run) {
     print_plan(c);
     return kExitOk;

@@ -326,6 +326,13 @@ void read_targets(const MapReader& m, const fs::path& dir, const LoadedScenario&
       t.fail("no row of " + c.observed_file + " has quantity '" + target.quantity + "'");
     c.targets.push_back(std::move(target));
   }
+  for (const CsvRow& row : rows) {
+    const bool used = std::any_of(c.targets.begin(), c.targets.end(),
+                                  [&](const SeriesTarget& t) { return t.quantity == row.quantity; });
+    if (!used && std::find(c.unused_quantities.begin(), c.unused_quantities.end(),
+                           row.quantity) == c.unused_quantities.end())
+      c.unused_quantities.push_back(row.quantity);
+  }
 }
 
 void read_moments(const MapReader& m, Calibration& c, std::set<std::string>& names) {

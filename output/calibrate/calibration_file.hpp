@@ -141,6 +141,8 @@ struct Calibration {
   std::filesystem::path output_dir;  // absolute
   std::vector<FreeParameter> parameters;
   std::string observed_file;  // absolute ("" when there are only moments)
+  // Quantities of the observed CSV that no target uses (`calibrate` mentions them).
+  std::vector<std::string> unused_quantities;
   std::vector<SeriesTarget> targets;
   std::vector<Moment> moments;
   std::uint64_t max_evaluations = 200;  // parameter points (each: `replicates` runs)

@@ -29,6 +29,26 @@ std::vector<double> read_series(hid_t file, const std::string& path, const fs::p
   return values;
 }
 
+// Column `column` of a 2-D (ticks, columns) dataset.
+std::vector<double> read_column(hid_t file, const std::string& path, std::size_t column,
+                                const fs::path& name) {
+  Handle ds(H5Dopen2(file, path.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.valid()) throw OutputError(name.string() + ": no dataset " + path);
+  Handle space(H5Dget_space(ds.get()), H5Sclose);
+  hsize_t dims[2] = {0, 0};
+  if (H5Sget_simple_extent_dims(space.get(), dims, nullptr) != 2 || column >= dims[1])
+    throw OutputError(name.string() + ": " + path + " has no column " + std::to_string(column));
+  std::vector<double> values(dims[0]);
+  const hsize_t start[2] = {0, column}, count[2] = {dims[0], 1};
+  Handle memory(H5Screate_simple(1, &dims[0], nullptr), H5Sclose);
+  if (dims[0] > 0 &&
+      (H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) < 0 ||
+       H5Dread(ds.get(), H5T_NATIVE_DOUBLE, memory.get(), space.get(), H5P_DEFAULT, values.data()) <
+           0))
+    throw OutputError(name.string() + ": cannot read " + path);
+  return values;
+}
+
 template <class T>
 T attribute(hid_t obj, const char* name, hid_t type, const fs::path& file) {
   const auto v = hdf5::read_attribute<T>(obj, name, type);
@@ -92,12 +112,29 @@ RunSeries read_run_series(const fs::path& file, const Calibration& c) {
     in.halted = read_series(f.get(), g + "halted", file);
     for (const SeriesTarget& t : c.targets) {
       if (t.institution != name || t.asset.empty() || in.assets.contains(t.asset)) continue;
-      const std::string a = g + "assets/" + t.asset + "/";
+      // Asset datasets are (ticks, assets), the columns named by the group's asset_names.
+      const std::string a = g + "assets";
+      Handle assets(H5Gopen2(f.get(), a.c_str(), H5P_DEFAULT), H5Gclose);
+      const auto names =
+          assets.valid() ? hdf5::read_string_attribute(assets.get(), "asset_names") : std::nullopt;
+      std::size_t column = 0;
+      for (std::size_t start = 0; names;) {
+        const std::size_t comma = names->find(',', start);
+        if (names->substr(start, comma - start) == t.asset) break;
+        if (comma == std::string::npos) {
+          column = std::string::npos;
+          break;
+        }
+        start = comma + 1;
+        ++column;
+      }
+      if (!names || column == std::string::npos)
+        throw OutputError(file.string() + ": institution " + name + " has no asset " + t.asset);
       InstitutionSeries::Asset asset;
-      asset.price = read_series(f.get(), a + "price", file);
-      asset.units = read_series(f.get(), a + "hot_units", file);
-      for (const char* part : {"cold_units", "in_transit_units", "illiquid_units"}) {
-        const std::vector<double> more = read_series(f.get(), a + part, file);
+      asset.price = read_column(f.get(), a + "/price", column, file);
+      asset.units = read_column(f.get(), a + "/hot_units", column, file);
+      for (const char* part : {"/cold_units", "/in_transit_units", "/illiquid_units"}) {
+        const std::vector<double> more = read_column(f.get(), a + part, column, file);
         for (std::size_t k = 0; k < more.size() && k < asset.units.size(); ++k)
           asset.units[k] += more[k];
       }

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import BANKRUN, run_bankrun
+from conftest import BANKRUN, SOURCE_DIR, run_bankrun
 
 BASE = """\
 name: recovery
@@ -199,3 +199,39 @@ def test_bad_calibration_file_gets_a_positioned_error(tmp_path):
     assert f"{cal}:5:77: moments[0].scael: unknown key 'scael'" in proc.stderr, proc.stderr
     assert "did you mean 'scale'?" in proc.stderr
     assert not (tmp_path / "bad.calibration").exists()
+
+
+def test_asset_targets_read_the_asset_column(tmp_path):
+    """price and asset_units rows read the asset's column of the (ticks, assets) datasets."""
+    (tmp_path / "obs.csv").write_text(
+        "timestamp,quantity,value\n2022-11-09T00:00:00Z,ftt,4.87\n2022-11-09T00:00:00Z,btc,36\n")
+    cal = tmp_path / "assets.yaml"
+    cal.write_text(textwrap.dedent(f"""\
+        base: {SOURCE_DIR / 'scenarios/ftx-2022.yaml'}
+        fixed: {{population.agents: 2000}}
+        replicates: 1
+        parameters:
+          news[1].magnitude: {{low: 0.2, high: 0.4}}
+        observed: obs.csv
+        targets:
+          - {{quantity: ftt, series: price, asset: FTT, institution: ftx, scale: 1}}
+          - {{quantity: btc, series: asset_units, asset: BTC, institution: ftx, scale: 100}}
+        budget: {{evaluations: 2}}
+        search: {{initial_points: 2, method: none}}
+        """))
+    run_bankrun("calibrate", cal, "--quiet")
+    out = tmp_path / "assets.calibration"
+    with h5py.File(out / "calibration.h5", "r") as f:
+        targets = pd.DataFrame(f["targets"][:])
+        run = out / f.attrs["best_runs"].decode()
+    assert list(targets["asset"]) == [b"FTT", b"BTC"]
+    with h5py.File(run, "r") as f:
+        g = f["institutions/ftx/assets"]
+        names = g.attrs["asset_names"]
+        names = (names.decode() if isinstance(names, bytes) else names).split(",")
+        tick = 8 * 24 - 1  # the last tick ending at 9 Nov 00:00 (the run starts 1 Nov)
+        ftt, btc = names.index("FTT"), names.index("BTC")
+        price = g["price"][tick, ftt]
+        units = sum(g[q][tick, btc] for q in ("hot_units", "cold_units", "in_transit_units",
+                                              "illiquid_units"))
+    assert targets["best_mean"][0] == price and targets["best_mean"][1] == units

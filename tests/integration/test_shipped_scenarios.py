@@ -9,7 +9,9 @@ import pytest
 
 from conftest import SOURCE_DIR, run_bankrun
 
-SHIPPED = sorted(p for p in (SOURCE_DIR / "scenarios").rglob("*.yaml") if p.parent.name != "sweeps")
+SHIPPED = sorted(p for p in (SOURCE_DIR / "scenarios").rglob("*.yaml")
+                 if p.parent.name not in ("sweeps", "calibration")
+                 and ".calibration" not in str(p.relative_to(SOURCE_DIR)))
 MAX_AGENTS = 30000  # keeps the suite fast; the identities do not depend on the size
 
 
