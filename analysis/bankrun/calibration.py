@@ -24,7 +24,7 @@ CALIBRATION_FORMAT = "bankrun-calibration"
 #: The newest ``format_version`` of calibration files this package reads.
 CALIBRATION_FORMAT_VERSION = 1
 #: The phases of a calibration, in the order they run.
-PHASES = ("initial", "search", "uncertainty")
+PHASES = ("initial", "search", "uncertainty", "edges")
 #: Series whose simulated curve, from a run's per-tick output, is what the calibration
 #: compares at each observed time (stocks, and flows without a window: cumulative).
 CURVE_SERIES = ("withdrawn_fraction", "deposits", "deposits_fraction", "price", "asset_units",
@@ -251,8 +251,8 @@ class Calibration:
         return {p: float(self.best[p]) for p in self.parameters}
 
     def within_threshold(self) -> pd.DataFrame:
-        """The evaluations whose loss is at most :attr:`loss_threshold` (those the profile
-        intervals span)."""
+        """The evaluations whose loss is at most :attr:`loss_threshold` (the profile
+        intervals span them, and may reach farther: scenarios/CALIBRATION.md)."""
         return self.evaluations[self.evaluations["loss"] <= self.loss_threshold]
 
     def loss_trace(self) -> pd.DataFrame:

@@ -611,7 +611,8 @@ def plot_cascade_sizes(data: Any, *, by: str | None = None, bins: int = 20) -> F
 
 # -- calibrations -----------------------------------------------------------------------------
 
-_PHASE_COLOURS = {"initial": "tab:blue", "search": "tab:orange", "uncertainty": "tab:green"}
+_PHASE_COLOURS = {"initial": "tab:blue", "search": "tab:orange", "uncertainty": "tab:green",
+                  "edges": "tab:purple"}
 
 
 def _phase_colour(phase: str) -> str:

@@ -36,6 +36,8 @@ const char* phase_name(Phase phase) {
       return "search";
     case Phase::kUncertainty:
       return "uncertainty";
+    case Phase::kEdges:
+      return "edges";
   }
   return "unknown";
 }
@@ -116,7 +118,10 @@ class Calibrator {
     const std::uint64_t budget = c_.max_evaluations;
     const std::uint64_t initial = std::min(c_.initial_points(), budget);
     const std::uint64_t uncertainty = std::min(c_.uncertainty(), budget - initial);
-    const std::uint64_t search_end = budget - uncertainty;  // evaluations before the last phase
+    // The last phase: the uncertainty sample and the edge rounds (at most 4 d points each).
+    const std::uint64_t edges =
+        std::min<std::uint64_t>(4 * d * c_.edge_rounds, budget - initial - uncertainty);
+    const std::uint64_t search_end = budget - uncertainty - edges;
 
     std::vector<Point> points;
     for (std::uint64_t k = 0; k < initial; ++k)
@@ -162,6 +167,12 @@ class Calibrator {
                             : halton_point(initial + k, d, c_.seed));
       if (int rc = batch(Phase::kUncertainty, box); rc != kExitOk) return finish(rc, "stopped");
     }
+    for (std::uint32_t round = 0; round < c_.edge_rounds; ++round) {
+      if (out_of_time()) return finish(kExitIncomplete, "stopped", "wall_time");
+      const std::vector<Point> edge = edge_batch(cmaes ? &*cmaes : nullptr);
+      if (edge.empty() || evaluations() + edge.size() > budget) break;
+      if (int rc = batch(Phase::kEdges, edge); rc != kExitOk) return finish(rc, "stopped");
+    }
     return finish(kExitOk, "complete");
   }
 
@@ -174,6 +185,28 @@ class Calibrator {
   }
 
   Point best_point() const { return results_.evaluations[*results_.best].unit; }
+
+  // Points bracketing every interval edge that no evaluation brackets yet (search.hpp,
+  // edge_points), moving the other parameters along the search's covariance; along the
+  // coordinate alone without a search.
+  std::vector<Point> edge_batch(const Cmaes* cmaes) const {
+    std::vector<Point> units;
+    std::vector<double> losses;
+    for (const Evaluation& e : results_.evaluations) {
+      units.push_back(e.unit);
+      losses.push_back(e.loss);
+    }
+    const std::vector<Interval> intervals = profile_intervals(units, losses, results_.threshold);
+    std::vector<Point> points;
+    for (std::size_t j = 0; j < intervals.size(); ++j) {
+      Point direction(intervals.size(), 0.0);
+      if (cmaes) direction = cmaes->slope(j);
+      direction[j] = 1.0;
+      for (Point& p : edge_points(best_point(), intervals[j], j, direction))
+        points.push_back(std::move(p));
+    }
+    return points;
+  }
 
   fs::path batch_dir(std::uint32_t b) const {
     return c_.output_dir / "batches" / std::to_string(b);

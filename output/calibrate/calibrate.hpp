@@ -38,7 +38,7 @@ int calibrate_command(const CalibrateCommand& command);
 
 // ---- Results (written to calibration.h5 by results.cpp) ----------------------------------
 
-enum class Phase { kInitial, kSearch, kUncertainty };
+enum class Phase { kInitial, kSearch, kUncertainty, kEdges };
 const char* phase_name(Phase phase);
 
 // One compared quantity: an observed row of a series target, or a moment.

@@ -327,10 +327,11 @@ void read_targets(const MapReader& m, const fs::path& dir, const LoadedScenario&
     c.targets.push_back(std::move(target));
   }
   for (const CsvRow& row : rows) {
-    const bool used = std::any_of(c.targets.begin(), c.targets.end(),
-                                  [&](const SeriesTarget& t) { return t.quantity == row.quantity; });
-    if (!used && std::find(c.unused_quantities.begin(), c.unused_quantities.end(),
-                           row.quantity) == c.unused_quantities.end())
+    const bool used = std::any_of(c.targets.begin(), c.targets.end(), [&](const SeriesTarget& t) {
+      return t.quantity == row.quantity;
+    });
+    if (!used && std::find(c.unused_quantities.begin(), c.unused_quantities.end(), row.quantity) ==
+                     c.unused_quantities.end())
       c.unused_quantities.push_back(row.quantity);
   }
 }
@@ -387,8 +388,9 @@ void read_budget_and_search(const MapReader& m, Calibration& c) {
   }
   if (const auto u = m.get("uncertainty")) {
     const MapReader um(*u);
-    um.allow_only({"points", "level"});
+    um.allow_only({"points", "level", "edge_rounds"});
     c.uncertainty_points = um.integer<std::uint64_t>("points", 1, 1'000'000, 0);
+    c.edge_rounds = um.integer<std::uint32_t>("edge_rounds", 0, 100, c.edge_rounds);
     c.level = um.number("level", Range{0.0, 1.0, true, true}, c.level);
   }
 }

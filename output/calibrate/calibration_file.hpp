@@ -150,6 +150,7 @@ struct Calibration {
   SearchSpec search;
   std::uint64_t uncertainty_points = 0;  // 0: 6 * (parameters + 1)
   double level = 0.95;                   // of the profile intervals
+  std::uint32_t edge_rounds = 2;  // batches that bracket the intervals' edges (4 d points each)
 
   // From the base scenario (with the fixed overrides).
   std::int64_t start_unix_seconds = 0;

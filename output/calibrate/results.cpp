@@ -260,7 +260,9 @@ void write_intervals(hid_t root, const Calibration& cal, const Results& res, con
                            Column::of_numbers("high_at_bound", K::kFlag),
                            Column::of_numbers("search_low", K::kFloat64),
                            Column::of_numbers("search_high", K::kFloat64),
-                           Column::of_numbers("within", K::kInt64)};
+                           Column::of_numbers("within", K::kInt64),
+                           Column::of_numbers("low_resolved", K::kFlag),
+                           Column::of_numbers("high_resolved", K::kFlag)};
   const Evaluation& best = res.evaluations[*res.best];
   for (std::size_t j = 0; j < cal.parameters.size(); ++j) {
     const FreeParameter& p = cal.parameters[j];
@@ -278,6 +280,8 @@ void write_intervals(hid_t root, const Calibration& cal, const Results& res, con
     cols[6].numbers.push_back(p.low);
     cols[7].numbers.push_back(p.high);
     cols[8].numbers.push_back(static_cast<double>(in.within));
+    cols[9].numbers.push_back(in.low_resolved ? 1 : 0);
+    cols[10].numbers.push_back(in.high_resolved ? 1 : 0);
   }
   write_table(root, "intervals", cols, cal.parameters.size(),
               "per parameter: the best value and the profile interval, the range of the "

@@ -191,6 +191,12 @@ void Cmaes::decompose() {
   for (std::size_t k = 0; k < n_; ++k) d_[k] = std::sqrt(std::max(values[k], 1e-20));
 }
 
+Point Cmaes::slope(std::size_t j) const {
+  Point s(n_);
+  for (std::size_t i = 0; i < n_; ++i) s[i] = c_[i * n_ + j] / c_[j * n_ + j];
+  return s;
+}
+
 double Cmaes::max_step() const {
   double largest = 0.0;
   for (std::size_t i = 0; i < n_; ++i) largest = std::max(largest, c_[i * n_ + i]);
@@ -371,17 +377,25 @@ std::vector<Interval> profile_intervals(const std::vector<Point>& points,
   const std::size_t dim = points.empty() ? 0 : points.front().size();
   std::vector<Interval> intervals(dim);
   double best = std::numeric_limits<double>::infinity();
-  for (double loss : losses)
-    if (!std::isnan(loss)) best = std::min(best, loss);
+  std::size_t best_k = 0;
+  for (std::size_t k = 0; k < losses.size(); ++k)
+    if (!std::isnan(losses[k]) && losses[k] < best) best = losses[best_k = k];
   for (std::size_t j = 0; j < dim; ++j) {
     Interval& in = intervals[j];
-    in.low = std::numeric_limits<double>::infinity();
-    in.high = -std::numeric_limits<double>::infinity();
+    const double b = points.empty() ? 0.0 : points[best_k][j];
+    in.low = in.high = b;
     for (std::size_t k = 0; k < points.size(); ++k) {
-      if (std::isnan(losses[k]) || losses[k] > best + threshold) continue;
-      in.low = std::min(in.low, points[k][j]);
-      in.high = std::max(in.high, points[k][j]);
-      ++in.within;
+      if (std::isnan(losses[k])) continue;
+      // Evaluation k bounds the profile: P(x_kj) <= L_k. If P rises quadratically from the
+      // best point, P(t) = L_min + a (t - b)^2 with a <= (L_k - L_min) / (x_kj - b)^2, so the
+      // interval reaches at least b + (x_kj - b) min(1, sqrt(q / (L_k - L_min))). The widest
+      // of these bounds on each side (those within the threshold count in full).
+      const double excess = losses[k] - best;
+      const double reach = excess <= threshold ? 1.0 : std::sqrt(threshold / excess);
+      const double edge = b + (points[k][j] - b) * reach;
+      in.low = std::min(in.low, edge);
+      in.high = std::max(in.high, edge);
+      if (excess <= threshold) ++in.within;
     }
     // The quadratic model's profile: L - L* = (x - x*)' H (x - x*) / 2 is at most threshold
     // over the other coordinates where |x_j - x*_j| <= sqrt(2 threshold (H^-1)_jj).
@@ -392,8 +406,44 @@ std::vector<Interval> profile_intervals(const std::vector<Point>& points,
     }
     in.low_at_bound = in.low <= kNearBound;
     in.high_at_bound = in.high >= 1.0 - kNearBound;
+    const double step = edge_step(in);
+    in.low_resolved = in.low_at_bound;
+    in.high_resolved = in.high_at_bound;
+    for (std::size_t k = 0; k < points.size(); ++k) {
+      if (std::isnan(losses[k])) continue;
+      const double x = points[k][j];
+      if (x < in.low && x >= in.low - step) in.low_resolved = true;
+      if (x > in.high && x <= in.high + step) in.high_resolved = true;
+    }
   }
   return intervals;
+}
+
+}  // namespace bankrun::calibrate
+
+namespace bankrun::calibrate {
+
+double edge_step(const Interval& in) {
+  return std::max(0.25 * (in.high - in.low), 0.02);
+}
+
+std::vector<Point> edge_points(const Point& best, const Interval& in, std::size_t j,
+                               const Point& direction) {
+  std::vector<Point> points;
+  const double step = edge_step(in);
+  for (const bool upper : {false, true}) {
+    if (upper ? in.high_resolved : in.low_resolved) continue;
+    const double edge = upper ? in.high : in.low;
+    for (const double k : {1.0, 2.0}) {
+      const double t = std::clamp(edge + (upper ? k : -k) * step, 0.0, 1.0);
+      Point x(best.size());
+      for (std::size_t i = 0; i < best.size(); ++i)
+        x[i] = mirror(best[i] + direction[i] * (t - best[j]));
+      x[j] = t;
+      points.push_back(x);
+    }
+  }
+  return points;
 }
 
 }  // namespace bankrun::calibrate

@@ -37,6 +37,9 @@ class Cmaes {
   // the unit cube: z_j = Phi^-1 of Halton coordinates (the uncertainty phase samples the
   // shape of the loss valley the search has learnt).
   Point around(const Point& center, double scale, std::uint64_t index, std::uint64_t seed) const;
+  // C_.j / C_jj: how the other coordinates move with coordinate j along the search
+  // distribution's principal shape (the conditional mean's slope).
+  Point slope(std::size_t j) const;
   // sigma * sqrt(the largest diagonal element of C): the largest step's scale.
   double max_step() const;
   // sigma * sqrt(C_jj) per coordinate.
@@ -78,17 +81,32 @@ struct QuadraticFit {
 std::optional<QuadraticFit> fit_quadratic(const std::vector<Point>& points,
                                           const std::vector<double>& losses, double threshold);
 
-// A profile interval from the evaluations: the range of parameter j over the points whose
-// loss is within `threshold` of the lowest, widened to the quadratic model's profile
-// interval x*_j +- sqrt(2 threshold (H^-1)_jj) when the model fits (clipped to [0, 1]);
-// at_bound when the interval reaches the search bounds (within 0.01 of 0 or 1 in unit
-// coordinates), i.e. it is open there.
+// A profile interval from the evaluations, around the best point b: each evaluation k gives
+// the edge b + (x_kj - b) min(1, sqrt(threshold / (L_k - L_min))) (its own coordinate when
+// it is within the threshold; otherwise where a profile rising quadratically from b to at
+// most L_k at x_kj must still be below the threshold), the interval spans them all, widened to the
+// quadratic model's profile interval x*_j +- sqrt(2 threshold (H^-1)_jj) when the model fits
+// (clipped to [0, 1]); at_bound when the interval reaches the search bounds (within 0.01 of 0 or 1
+// in unit coordinates), i.e. it is open there.
 struct Interval {
   double low = 0.0, high = 0.0;
   bool low_at_bound = false, high_at_bound = false;
   std::uint64_t within = 0;  // evaluations within the threshold
+  // The edge is bracketed: an evaluation lies beyond it, no farther than edge_step(), or the
+  // edge is at the search bound.
+  bool low_resolved = false, high_resolved = false;
 };
 std::vector<Interval> profile_intervals(const std::vector<Point>& points,
                                         const std::vector<double>& losses, double threshold);
+
+// The resolution to which an interval's edges are bracketed: a quarter of its width, at
+// least 0.02 (unit coordinates).
+double edge_step(const Interval& in);
+// Points that bracket interval j's unresolved edges: for each, two points at the edge plus
+// one and two edge_step()s outward (clipped to [0, 1]), the other coordinates moved along
+// `direction` (the change of the others per unit of coordinate j: C_.j / C_jj of the
+// search's covariance, which follows the loss's valley) from `best`.
+std::vector<Point> edge_points(const Point& best, const Interval& in, std::size_t j,
+                               const Point& direction);
 
 }  // namespace bankrun::calibrate

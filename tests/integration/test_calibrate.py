@@ -1,14 +1,14 @@
 """`bankrun calibrate` end to end (scenarios/CALIBRATION.md).
 
-- Recovery: data made by bankrun from known parameters (one run, its own seed: noise on)
-  is fitted back: the best fit is close to the truth and its loss is a plausible
-  chi-square value. The scales are the observations' standard deviations, measured over
-  8 other seeds at the truth (times sqrt(1 + 1/R) for the mean of R replicates against one
+- Recovery: data made by bankrun from known parameters (one run per data set, its own
+  seed: noise on) are fitted back, for 4 data sets each with its own calibration seed: the
+  median error of the best fits is small, the median best loss is a plausible chi-square value,
+  and at least 6 of the 8 nominal 95% profile intervals hold the truth (measured over 22
+  data sets, 40 of 44 did, 91%; with that coverage fewer than 6 of 8 happens with
+  probability 3%). The scales are the observations' standard deviations, measured over 8
+  other seeds at the truth (times sqrt(1 + 1/R) for the mean of R replicates against one
   observation), and the observed quantities are increments (net outflow over 4-hour
-  windows), nearly independent, as the loss's chi-square reading assumes. The profile
-  intervals are only checked to hold the best fit: one data set cannot test a 95%
-  coverage (measured over 8 data seeds: 13 of 16 intervals held the truth;
-  scenarios/CALIBRATION.md, "Limits, measured").
+  windows), nearly independent, as the loss's chi-square reading assumes.
 - Resume: a calibration killed with SIGKILL mid-batch, run again, repeats no finished run
   (their files are untouched) and ends with the same evaluations as one never killed.
 - best-fit.yaml runs with `bankrun run` and reproduces replicate 0 of the best point.
@@ -67,10 +67,11 @@ def window_outflows(path):
 
 def truth_run(tmp_path, seed):
     out = tmp_path / f"truth-{seed}.h5"
-    args = ["run", tmp_path / "base.yaml", "-o", out, "--quiet", "--seed", seed]
-    for key, value in TRUTH.items():
-        args += ["--set", f"{key}={value}"]
-    run_bankrun(*args)
+    if not out.exists():
+        args = ["run", tmp_path / "base.yaml", "-o", out, "--quiet", "--seed", seed]
+        for key, value in TRUTH.items():
+            args += ["--set", f"{key}={value}"]
+        run_bankrun(*args)
     return window_outflows(out)
 
 
@@ -78,25 +79,25 @@ def stamp(hours):
     return (START + pd.Timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def write_calibration(tmp_path, budget=48, extra=""):
-    """The recovery calibration: observed data from seed 2024, scales from seeds 1-8."""
+def write_calibration(tmp_path, budget=48, extra="", data_seed=2024, seed=7, name="cal"):
+    """The recovery calibration: observed data from `data_seed`, scales from seeds 1-8."""
     (tmp_path / "base.yaml").write_text(BASE)
-    observed = truth_run(tmp_path, 2024)
+    observed = truth_run(tmp_path, data_seed)
     spread = np.array([truth_run(tmp_path, s) for s in range(1, 9)]).std(axis=0, ddof=1)
     scales = np.maximum(spread, 1e-4) * math.sqrt(1 + 1 / REPLICATES)
     rows = ["timestamp,quantity,value,end_timestamp"]
     for (a, b), value in zip(WINDOWS, observed):
         rows.append(f"{stamp(a)},out_{a},{value:.10g},{stamp(b)}")
-    (tmp_path / "observed.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / f"{name}.csv").write_text("\n".join(rows) + "\n")
     targets = "\n".join(
         f"  - {{name: out_{a}, quantity: out_{a}, series: net_outflow_fraction, "
         f"scale: {scale:.6g}}}" for (a, _), scale in zip(WINDOWS, scales))
     params = "\n".join(f"  {k}: {{low: {lo}, high: {hi}}}" for k, (lo, hi) in BOUNDS.items())
-    (tmp_path / "cal.yaml").write_text(
-        f"base: base.yaml\nseed: 7\nreplicates: {REPLICATES}\nparameters:\n{params}\n"
-        f"observed: observed.csv\ntargets:\n{targets}\nbudget: {{evaluations: {budget}}}\n"
+    (tmp_path / f"{name}.yaml").write_text(
+        f"base: base.yaml\nseed: {seed}\nreplicates: {REPLICATES}\nparameters:\n{params}\n"
+        f"observed: {name}.csv\ntargets:\n{targets}\nbudget: {{evaluations: {budget}}}\n"
         + extra)
-    return tmp_path / "cal.yaml"
+    return tmp_path / f"{name}.yaml"
 
 
 def evaluations(folder):
@@ -105,29 +106,39 @@ def evaluations(folder):
 
 
 def test_recovery_of_known_parameters(tmp_path):
-    cal = write_calibration(tmp_path, budget=120)
-    proc = run_bankrun("calibrate", cal, "--jobs", "2")
-    assert "calibration 'cal': 120 evaluations" in proc.stdout, proc.stdout
-    out = tmp_path / "cal.calibration"
-    with h5py.File(out / "calibration.h5", "r") as f:
-        assert f.attrs["format"] in (b"bankrun-calibration", "bankrun-calibration")
-        assert f.attrs["status"] in (b"complete", "complete")
-        intervals = pd.DataFrame(f["intervals"][:])
-        intervals["parameter"] = intervals["parameter"].str.decode("utf-8")
-        intervals = intervals.set_index("parameter")
-        best_loss = float(f.attrs["best_loss"])
-        evals = pd.DataFrame(f["evaluations"][:])
-    assert len(evals) == 120 and evals["loss"].min() == best_loss
-    for key, truth in TRUTH.items():
-        row = intervals.loc[key]
-        lo, hi = BOUNDS[key]
-        # Over data seeds 2025-2028 the best fits were within 6% of the search range.
-        assert abs(row["best"] - truth) < 0.1 * (hi - lo), (key, row.to_dict())
-        assert row["low"] <= row["best"] * (1 + 1e-12) and row["best"] <= row["high"] * (1 + 1e-12)
-        assert row["within"] >= 1
-    # With the scales the observations' standard deviations, the best loss is about
-    # chi-square with len(WINDOWS) degrees of freedom: below its 99.9% quantile (26.1 for 8).
-    assert best_loss < 26.1, best_loss
+    covered, errors, losses = 0, {key: [] for key in TRUTH}, []
+    for data_seed in (2024, 2025, 2026, 2027):
+        name = f"cal{data_seed}"
+        cal = write_calibration(tmp_path, budget=120, data_seed=data_seed, seed=data_seed,
+                                name=name)
+        proc = run_bankrun("calibrate", cal, "--jobs", "2")
+        assert f"calibration '{name}':" in proc.stdout, proc.stdout
+        with h5py.File(tmp_path / f"{name}.calibration/calibration.h5", "r") as f:
+            assert f.attrs["status"] in (b"complete", "complete")
+            intervals = pd.DataFrame(f["intervals"][:])
+            intervals["parameter"] = intervals["parameter"].str.decode("utf-8")
+            intervals = intervals.set_index("parameter")
+            best_loss = float(f.attrs["best_loss"])
+            evals = pd.DataFrame(f["evaluations"][:])
+        assert len(evals) <= 120 and evals["loss"].min() == best_loss
+        for key, truth in TRUTH.items():
+            row = intervals.loc[key]
+            lo, hi = BOUNDS[key]
+            errors[key].append(abs(row["best"] - truth) / (hi - lo))
+            assert row["low"] <= row["best"] <= row["high"], (data_seed, key, row.to_dict())
+            assert row["high"] - row["low"] < 0.6 * (hi - lo), (data_seed, key, row.to_dict())
+            covered += row["low"] <= truth <= row["high"]
+        losses.append(best_loss)
+    # Over 22 data sets the median error was under 3% of the search range (a few best fits,
+    # on data whose cascade came out small or large, were 10-22% away).
+    for key, errs in errors.items():
+        assert np.median(errs) < 0.1, (key, errs)
+    assert covered >= 6, covered
+    # With the scales the observations' standard deviations, a best loss is about chi-square
+    # with len(WINDOWS) = 8 degrees of freedom (minus the fitted two): the median of the
+    # four below its 95% quantile, 15.5. (Not each: the cascade's spread across seeds is
+    # skewed, and data seed 2026, a small cascade, fits at 26.1.)
+    assert np.median(losses) < 15.5, losses
 
 
 def test_resume_after_kill_repeats_no_finished_run(tmp_path):

@@ -153,7 +153,7 @@ def test_frames_match_the_file(calibration, cal):
             assert cal.evaluations[name].tolist() == [v.decode() for v in ev[name]], name
         else:
             np.testing.assert_array_equal(cal.evaluations[name].to_numpy(), ev[name], name)
-    assert set(cal.evaluations["phase"]) <= {"initial", "search", "uncertainty"}
+    assert set(cal.evaluations["phase"]) <= {"initial", "search", "uncertainty", "edges"}
     for key, value in attrs.items():
         expected = value.decode() if isinstance(value, bytes) else value
         assert cal.attrs[key] == expected, key

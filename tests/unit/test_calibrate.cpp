@@ -166,18 +166,32 @@ TEST_CASE("calibrate: CMA-ES reaches an optimum on the boundary (mirrored sample
   CHECK(es.mean()[1] == doctest::Approx(0.4).epsilon(1e-3));
 }
 
-TEST_CASE("calibrate: profile intervals span the evaluations within the threshold") {
+TEST_CASE(
+    "calibrate: profile intervals: points within the threshold, and bounds from those above") {
   const std::vector<Point> points = {{0.5, 0.5}, {0.4, 0.9}, {0.7, 0.2}, {0.0, 0.6}, {1.0, 0.5}};
   const std::vector<double> losses = {1.0, 3.0, 4.5, 20.0, std::nan("")};
-  const std::vector<Interval> in = profile_intervals(points, losses, chi2_1_quantile(0.95));
-  CHECK(chi2_1_quantile(0.95) == doctest::Approx(3.841458820694124).epsilon(1e-9));
+  const double q = chi2_1_quantile(0.95);
+  CHECK(q == doctest::Approx(3.841458820694124).epsilon(1e-9));
+  const std::vector<Interval> in = profile_intervals(points, losses, q);
   REQUIRE(in.size() == 2);
-  CHECK(in[0].low == 0.4);
+  // Coordinate 0: 0.4 and 0.7 are within; (0.0, L = 20) bounds the lower edge at
+  // 0.5 - 0.5 sqrt(q / 19) (a profile rising quadratically from the best point).
+  CHECK(in[0].low == doctest::Approx(0.5 - 0.5 * std::sqrt(q / 19.0)));
   CHECK(in[0].high == 0.7);
   CHECK(in[0].within == 3);
   CHECK(!in[0].low_at_bound);
+  // Resolved edges need an evaluation beyond them within a quarter of the width (0.106):
+  // 0.0 and the failed 1.0 are farther.
+  CHECK(!in[0].low_resolved);
+  CHECK(!in[0].high_resolved);
   CHECK(in[1].low == 0.2);
   CHECK(in[1].high == 0.9);
+  CHECK(!in[1].high_resolved);  // nothing evaluated above 0.9
+  // The points that would bracket it: at 0.9 + 0.175 and 0.9 + 0.35, clipped to 1.
+  const std::vector<Point> edge = edge_points(points[0], in[1], 1, Point{0.0, 1.0});
+  REQUIRE(edge.size() == 4);  // the low edge is unresolved too (nothing below 0.2 near it)
+  CHECK(edge[2][1] == doctest::Approx(1.0));
+  CHECK(edge[2][0] == doctest::Approx(0.5));
 }
 
 TEST_CASE("calibrate: parameters map the unit interval linearly, on a log scale or to integers") {
