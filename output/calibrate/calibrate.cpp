@@ -127,56 +127,72 @@ class Calibrator {
     for (std::uint64_t k = 0; k < initial; ++k)
       points.push_back(c_.search.design == Design::kHalton ? halton_point(k, d, c_.seed)
                                                            : lhs_point(k, initial, d, c_.seed));
-    if (int rc = batch(Phase::kInitial, points); rc != kExitOk) return finish(rc, "stopped");
+    if (int rc = batch(Phase::kInitial, points); rc != kExitOk) return finish_early(rc);
 
     std::optional<Cmaes> cmaes;
     if (c_.search.method == Method::kCmaes) {
       cmaes.emplace(best_point(), c_.population(), c_.search.sigma);
-      for (std::uint64_t generation = 0;; ++generation) {
-        if (evaluations() + c_.population() > search_end) {
-          results_.stop_reason = "budget";
-          break;
-        }
-        if (cmaes->max_step() < c_.search.tolerance) {
-          results_.stop_reason = "converged";
-          break;
-        }
-        if (out_of_time()) return finish(kExitIncomplete, "stopped", "wall_time");
-        const std::vector<Point> generation_points = cmaes->ask(c_.seed, generation);
-        const std::size_t first = results_.evaluations.size();
-        if (int rc = batch(Phase::kSearch, generation_points); rc != kExitOk)
-          return finish(rc, "stopped");
-        std::vector<double> losses;
-        for (std::size_t k = first; k < results_.evaluations.size(); ++k)
-          losses.push_back(results_.evaluations[k].loss);
-        cmaes->tell(generation_points, losses);
-      }
+      if (int rc = search(*cmaes, search_end); rc != kExitOk) return finish_early(rc);
     } else {
       results_.stop_reason = "design";
     }
-
     if (uncertainty > 0) {
-      if (out_of_time()) return finish(kExitIncomplete, "stopped", "wall_time");
-      // After a search: a quasi-random sample of N(best, (c sigma)^2 C), c = 1, 2, 3 in
-      // turn, the search distribution's shape around the best point (the loss valley).
-      // Without one: Halton points over the whole cube.
-      const Point center = best_point();
-      std::vector<Point> box;
-      for (std::uint64_t k = 0; k < uncertainty; ++k)
-        box.push_back(cmaes ? cmaes->around(center, static_cast<double>(1 + k % 3), k, c_.seed)
-                            : halton_point(initial + k, d, c_.seed));
-      if (int rc = batch(Phase::kUncertainty, box); rc != kExitOk) return finish(rc, "stopped");
+      if (out_of_time()) return finish_early(kExitIncomplete);
+      const std::vector<Point> sample =
+          uncertainty_sample(cmaes ? &*cmaes : nullptr, uncertainty, initial);
+      if (int rc = batch(Phase::kUncertainty, sample); rc != kExitOk) return finish_early(rc);
     }
     for (std::uint32_t round = 0; round < c_.edge_rounds; ++round) {
-      if (out_of_time()) return finish(kExitIncomplete, "stopped", "wall_time");
+      if (out_of_time()) return finish_early(kExitIncomplete);
       const std::vector<Point> edge = edge_batch(cmaes ? &*cmaes : nullptr);
       if (edge.empty() || evaluations() + edge.size() > budget) break;
-      if (int rc = batch(Phase::kEdges, edge); rc != kExitOk) return finish(rc, "stopped");
+      if (int rc = batch(Phase::kEdges, edge); rc != kExitOk) return finish_early(rc);
     }
     return finish(kExitOk, "complete");
   }
 
  private:
+  // CMA-ES generations, one batch each, while a whole generation fits before `search_end`
+  // evaluations and the largest step is at least the tolerance.
+  int search(Cmaes& cmaes, std::uint64_t search_end) {
+    for (std::uint64_t generation = 0;; ++generation) {
+      if (evaluations() + c_.population() > search_end) {
+        results_.stop_reason = "budget";
+        return kExitOk;
+      }
+      if (cmaes.max_step() < c_.search.tolerance) {
+        results_.stop_reason = "converged";
+        return kExitOk;
+      }
+      if (out_of_time()) return kExitIncomplete;
+      const std::vector<Point> points = cmaes.ask(c_.seed, generation);
+      const std::size_t first = results_.evaluations.size();
+      if (int rc = batch(Phase::kSearch, points); rc != kExitOk) return rc;
+      std::vector<double> losses;
+      for (std::size_t k = first; k < results_.evaluations.size(); ++k)
+        losses.push_back(results_.evaluations[k].loss);
+      cmaes.tell(points, losses);
+    }
+  }
+
+  // After a search: a quasi-random sample of N(best, (c sigma)^2 C), c = 1, 2, 3 in turn,
+  // the search distribution's shape around the best point (the loss valley). Without one:
+  // the Halton sequence continued over the whole cube.
+  std::vector<Point> uncertainty_sample(const Cmaes* cmaes, std::uint64_t count,
+                                        std::uint64_t initial) const {
+    const Point center = best_point();
+    std::vector<Point> sample;
+    for (std::uint64_t k = 0; k < count; ++k)
+      sample.push_back(cmaes ? cmaes->around(center, static_cast<double>(1 + k % 3), k, c_.seed)
+                             : halton_point(initial + k, center.size(), c_.seed));
+    return sample;
+  }
+
+  // A batch failed, was interrupted, or the wall-time budget is spent (kExitIncomplete).
+  int finish_early(int rc) {
+    return finish(rc, "stopped", rc == kExitIncomplete ? "wall_time" : "");
+  }
+
   std::uint64_t evaluations() const { return results_.evaluations.size(); }
 
   bool out_of_time() const {
