@@ -254,17 +254,11 @@ void read_parameters(const MapReader& m, Calibration& c) {
   }
 }
 
-const std::vector<std::string>& check_institution(const Calibration& c, const MapReader& m,
-                                                  std::string& institution) {
-  if (m.has("institution")) {
-    institution = m.get("institution")->string();
-    if (std::find(c.institutions.begin(), c.institutions.end(), institution) ==
-        c.institutions.end())
-      m.get("institution")->choice(c.institutions);  // fails with a suggestion
-  } else {
-    institution = c.institutions.front();
-  }
-  return c.institutions;
+// The `institution` of a target or moment: one of the base scenario's (default: its first).
+std::string read_institution(const Calibration& c, const MapReader& m) {
+  const auto given = m.get("institution");
+  if (!given) return c.institutions.front();
+  return c.institutions[given->choice(c.institutions)];  // fails with a suggestion
 }
 
 void check_unique(const std::set<std::string>& names, const MapReader& m, const std::string& name) {
@@ -289,7 +283,7 @@ void read_targets(const MapReader& m, const fs::path& dir, const LoadedScenario&
     target.name = t.string("name", target.quantity);
     check_unique(names, t, target.name);
     names.insert(target.name);
-    check_institution(c, t, target.institution);
+    target.institution = read_institution(c, t);
     if (target.series == Series::kPrice || target.series == Series::kAssetUnits) {
       const Value asset = t.required("asset");
       target.asset = asset.string();
@@ -347,7 +341,7 @@ void read_moments(const MapReader& m, Calibration& c, std::set<std::string>& nam
     mo.name = t.string("name", name_in(kStatisticNames, mo.statistic));
     check_unique(names, t, mo.name);
     names.insert(mo.name);
-    check_institution(c, t, mo.institution);
+    mo.institution = read_institution(c, t);
     if (takes_fraction(mo.statistic))
       mo.fraction = t.required_number("fraction", Range::open_closed(0.0, 1.0));
     else if (t.has("fraction"))

@@ -368,6 +368,13 @@ std::optional<QuadraticFit> fit_quadratic(const std::vector<Point>& points,
     fit.minimum[i] = center[i] - spread[i] * step;
   }
   fit.points = used;
+  fit.low.assign(d, 1.0);
+  fit.high.assign(d, 0.0);
+  for (std::size_t k : order)
+    for (std::size_t j = 0; j < d; ++j) {
+      fit.low[j] = std::min(fit.low[j], points[k][j]);
+      fit.high[j] = std::max(fit.high[j], points[k][j]);
+    }
   return fit;
 }
 
@@ -400,9 +407,10 @@ std::vector<Interval> profile_intervals(const std::vector<Point>& points,
     // The quadratic model's profile: L - L* = (x - x*)' H (x - x*) / 2 is at most threshold
     // over the other coordinates where |x_j - x*_j| <= sqrt(2 threshold (H^-1)_jj).
     if (const auto fit = fit_quadratic(points, losses, threshold)) {
+      // A local model is trusted only over the points it was fitted to: no extrapolation.
       const double half = std::sqrt(2.0 * threshold * fit->inverse_hessian[j * dim + j]);
-      in.low = std::min(in.low, std::max(0.0, fit->minimum[j] - half));
-      in.high = std::max(in.high, std::min(1.0, fit->minimum[j] + half));
+      in.low = std::min(in.low, std::max(fit->low[j], fit->minimum[j] - half));
+      in.high = std::max(in.high, std::min(fit->high[j], fit->minimum[j] + half));
     }
     in.low_at_bound = in.low <= kNearBound;
     in.high_at_bound = in.high >= 1.0 - kNearBound;

@@ -77,6 +77,7 @@ struct QuadraticFit {
   Point minimum;                        // x*
   std::vector<double> inverse_hessian;  // H^-1, d x d, unit coordinates
   std::size_t points = 0;               // evaluations used
+  Point low, high;                      // the range of those evaluations, per coordinate
 };
 std::optional<QuadraticFit> fit_quadratic(const std::vector<Point>& points,
                                           const std::vector<double>& losses, double threshold);
@@ -86,8 +87,9 @@ std::optional<QuadraticFit> fit_quadratic(const std::vector<Point>& points,
 // it is within the threshold; otherwise where a profile rising quadratically from b to at
 // most L_k at x_kj must still be below the threshold), the interval spans them all, widened to the
 // quadratic model's profile interval x*_j +- sqrt(2 threshold (H^-1)_jj) when the model fits
-// (clipped to [0, 1]); at_bound when the interval reaches the search bounds (within 0.01 of 0 or 1
-// in unit coordinates), i.e. it is open there.
+// (clipped to the range of the evaluations it was fitted to: no extrapolation); at_bound when the
+// interval reaches the search bounds (within 0.01 of 0 or 1 in unit coordinates), i.e. it is open
+// there.
 struct Interval {
   double low = 0.0, high = 0.0;
   bool low_at_bound = false, high_at_bound = false;

@@ -366,7 +366,7 @@ TEST_CASE("calibrate: the local quadratic model recovers an exact quadratic and 
   std::vector<double> losses;
   for (std::uint64_t k = 0; k < 30; ++k) {
     Point p = halton_point(k, 2, 5);
-    for (std::size_t j = 0; j < 2; ++j) p[j] = minimum[j] + 0.2 * (p[j] - 0.5);
+    for (std::size_t j = 0; j < 2; ++j) p[j] = minimum[j] + 0.6 * (p[j] - 0.5);
     points.push_back(p);
     losses.push_back(loss(p));
   }
@@ -377,11 +377,14 @@ TEST_CASE("calibrate: the local quadratic model recovers an exact quadratic and 
   const double det = h[0][0] * h[1][1] - h[0][1] * h[0][1];  // H^-1 = adj(H) / det
   CHECK(fit->inverse_hessian[0] == doctest::Approx(h[1][1] / det).epsilon(1e-9));
   CHECK(fit->inverse_hessian[1] == doctest::Approx(-h[0][1] / det).epsilon(1e-9));
-  // Its profile interval for x_0: x*_0 +- sqrt(2 q (H^-1)_00).
+  // The exact profile interval for x_0 is x*_0 +- sqrt(2 q (H^-1)_00). The estimate is
+  // within 5% of it on each side (the bounds are measured from the best evaluated point,
+  // not from x*, and the model is not extrapolated beyond its points).
   const std::vector<Interval> in = profile_intervals(points, losses, 3.84);
   const double half = std::sqrt(2.0 * 3.84 * h[1][1] / det);
-  CHECK(in[0].low == doctest::Approx(0.4 - half).epsilon(1e-9));
-  CHECK(in[0].high == doctest::Approx(0.4 + half).epsilon(1e-9));
+  CHECK(in[0].low == doctest::Approx(0.4 - half).epsilon(0.05 * half / (0.4 - half)));
+  CHECK(in[0].high == doctest::Approx(0.4 + half).epsilon(0.05 * half / (0.4 + half)));
+  CHECK(in[0].high - in[0].low > 0.9 * 2.0 * half);
   // A saddle is no minimum: no model.
   for (std::size_t k = 0; k < points.size(); ++k)
     losses[k] =
