@@ -4,8 +4,8 @@
   seed: noise on) are fitted back, for 4 data sets each with its own calibration seed: the
   median error of the best fits is small, the median best loss is a plausible chi-square value,
   and at least 6 of the 8 nominal 95% profile intervals hold the truth (measured over 22
-  data sets, 40 of 44 did, 91%; with that coverage fewer than 6 of 8 happens with
-  probability 3%). The scales are the observations' standard deviations, measured over 8
+  data sets, 39 of 44 did, 89%; with that coverage fewer than 6 of 8 happens with
+  probability 5%). The scales are the observations' standard deviations, measured over 8
   other seeds at the truth (times sqrt(1 + 1/R) for the mean of R replicates against one
   observation), and the observed quantities are increments (net outflow over 4-hour
   windows), nearly independent, as the loss's chi-square reading assumes.
