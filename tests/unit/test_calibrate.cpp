@@ -73,7 +73,7 @@ targets:
 
 }  // namespace
 
-TEST_CASE("calibrate: Halton points are in [0, 1) and the first 8 of base 2 fill 8 strata") {
+TEST_CASE("calibrate: Halton points lie in the unit interval and the first 8 of base 2 fill 8 strata") {
   std::set<int> strata;
   const double shift = halton_point(7, 1, 42)[0] - std::floor(halton_point(7, 1, 42)[0]);
   (void)shift;
@@ -106,7 +106,7 @@ TEST_CASE("calibrate: a Latin hypercube has one point per stratum in every coord
   }
 }
 
-TEST_CASE("calibrate: mirror folds into [0, 1] by reflection") {
+TEST_CASE("calibrate: mirror folds into the unit interval by reflection") {
   CHECK(mirror(0.3) == doctest::Approx(0.3));
   CHECK(mirror(-0.2) == doctest::Approx(0.2));
   CHECK(mirror(1.25) == doctest::Approx(0.75));
