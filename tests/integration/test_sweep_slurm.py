@@ -182,14 +182,15 @@ def slurm():
 
 def submit(slurm, sweep, out):
     proc = run_bankrun("sweep", sweep, "--slurm", "--output", out, "--array-limit", "2",
-                       "--checkpoint-every", "100", env=slurm.env)
+                       "--checkpoint-every", "1000", env=slurm.env)
     m = re.search(r"submitted job (\d+): array (\S+) \((\d+) tasks\)", proc.stdout)
     assert m, proc.stdout + proc.stderr
     return m.group(1), m.group(2)
 
 
 def test_slurm_array_sweep_killed_task_resubmitted_and_merged(tmp_path, slurm):
-    # 8 runs of a few seconds each: long enough to cancel one mid-run.
+    # 8 runs of a few seconds each: long enough to cancel one mid-run (700 ticks took 0.8 s
+    # after the speed work of issue 13, too short to be caught running: 4000 ticks).
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text(textwrap.dedent(f"""\
         base: {REFERENCE_YAML}
@@ -197,7 +198,7 @@ def test_slurm_array_sweep_killed_task_resubmitted_and_merged(tmp_path, slurm):
         replicates: 4
         parameters:
           population.agents: [60000, 80000]
-          time.ticks: [700]
+          time.ticks: [4000]
           news[0].magnitude: [0]
         """))
     out = tmp_path / "slurm_out"
@@ -205,7 +206,7 @@ def test_slurm_array_sweep_killed_task_resubmitted_and_merged(tmp_path, slurm):
     assert array == "0-7%2"  # one task per run, at most 2 at once
     script = (out / "sweep.sbatch").read_text()
     assert "#SBATCH --array=0-7%2" in script and '--shard "${SLURM_ARRAY_TASK_ID}/8"' in script
-    assert "--checkpoint-every '100'" in script
+    assert "--checkpoint-every '1000'" in script
 
     # Cancel the first task seen running once its run file is being written.
     def running_task():

@@ -14,6 +14,25 @@
 
 namespace bankrun::loader_test {
 
+// The shipped scenario files: scenarios/**/*.yaml but the sweep files (scenarios/sweeps/),
+// the calibration files (scenarios/calibration/) and what sweeps and calibrations write
+// (*.sweep/, *.calibration/ folders).
+inline std::vector<std::string> shipped_scenario_files(const std::filesystem::path& scenarios) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> paths;
+  for (auto it = fs::recursive_directory_iterator(scenarios);
+       it != fs::recursive_directory_iterator(); ++it) {
+    const std::string name = it->path().filename().string();
+    if (it->is_directory() && (name == "sweeps" || name == "calibration" ||
+                               name.ends_with(".sweep") || name.ends_with(".calibration"))) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->path().extension() == ".yaml") paths.push_back(it->path().string());
+  }
+  return paths;
+}
+
 // Line numbers in the tests refer to this text (line 1 is "name: minimal").
 inline const std::string kMinimal = R"(name: minimal
 time:

@@ -577,13 +577,11 @@ TEST_CASE("loader: load_scenario_file") {
   // Every shipped scenario validates.
   namespace fs = std::filesystem;
   int count = 0;
-  for (const auto& entry :
-       fs::recursive_directory_iterator(fs::path(BANKRUN_SOURCE_DIR) / "scenarios")) {
-    if (entry.path().extension() != ".yaml") continue;
-    if (entry.path().parent_path().filename() == "sweeps") continue;  // sweep files, not scenarios
+  for (const std::string& path :
+       shipped_scenario_files(fs::path(BANKRUN_SOURCE_DIR) / "scenarios")) {
     ++count;
-    INFO(entry.path().string());
-    CHECK_NOTHROW(load_scenario_file(entry.path().string()));
+    INFO(path);
+    CHECK_NOTHROW(load_scenario_file(path));
   }
   CHECK(count > 0);
 #endif

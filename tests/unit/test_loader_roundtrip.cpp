@@ -1,5 +1,5 @@
 // The resolved YAML round trip: every shipped scenario (scenarios/**/*.yaml but the sweep
-// files of scenarios/sweeps/) loads to the same Scenario when its resolved YAML is loaded
+// and calibration files) loads to the same Scenario when its resolved YAML is loaded
 // again, compared field by field at every level by the spec structs' operator==.
 #include <doctest/doctest.h>
 
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "loader_fixtures.hpp"
 #include "scenarios/loader.hpp"
 
 using namespace bankrun;
@@ -17,12 +18,7 @@ std::vector<std::string> shipped_scenarios() {
   std::vector<std::string> paths;
 #ifdef BANKRUN_SOURCE_DIR
   namespace fs = std::filesystem;
-  for (const auto& entry :
-       fs::recursive_directory_iterator(fs::path(BANKRUN_SOURCE_DIR) / "scenarios")) {
-    if (entry.path().extension() != ".yaml") continue;
-    if (entry.path().parent_path().filename() == "sweeps") continue;  // sweep files
-    paths.push_back(entry.path().string());
-  }
+  paths = loader_test::shipped_scenario_files(fs::path(BANKRUN_SOURCE_DIR) / "scenarios");
 #endif
   return paths;
 }
