@@ -1248,6 +1248,9 @@ LoadedScenario load_scenario_text(std::string_view yaml, const std::string& sour
 
 LoadedScenario load_scenario_file(const std::string& path,
                                   const std::vector<std::string>& overrides) {
+  // A device or a FIFO could be read forever (`bankrun validate /dev/zero`).
+  if (const auto reason = data_files::unusable_file(path))
+    throw ScenarioError(path, 0, 0, "", "cannot open: " + *reason);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ScenarioError(path, 0, 0, "", std::string("cannot open: ") + std::strerror(errno));
   std::ostringstream text;

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "output/sweep/sweep_file.hpp"
+#include "scenarios/data_files.hpp"
 #include "scenarios/loader.hpp"
 #include "scenarios/yaml_reader.hpp"
 
@@ -71,6 +72,8 @@ namespace {
 }
 
 std::string read_text(const std::string& path) {
+  // A device or a FIFO could be read forever.
+  if (const auto reason = data_files::unusable_file(path)) throw std::runtime_error(*reason);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(std::strerror(errno));
   std::ostringstream text;
@@ -272,6 +275,11 @@ void read_targets(const MapReader& m, const fs::path& dir, const LoadedScenario&
   if (!targets || targets->node().IsNull()) return;
   const Value observed = m.required("observed");
   c.observed_file = resolve(observed, dir).string();
+  // Not a device or a FIFO (reading one may never end), nor a huge file; it must open.
+  if (const auto reason = data_files::unusable_file(c.observed_file))
+    observed.fail("cannot read '" + c.observed_file + "': " + *reason);
+  if (!std::ifstream(c.observed_file))
+    observed.fail("cannot open '" + c.observed_file + "': " + std::strerror(errno));
   const std::vector<CsvRow> rows = read_observed_csv(c.observed_file, "observed");
   const std::int64_t run_end = c.start_unix_seconds + std::llround(c.ticks * c.tick_hours * 3600.0);
   for (const Value& item : targets->list()) {
@@ -418,6 +426,8 @@ Calibration read_calibration_text(std::string_view yaml, const std::string& sour
   const Value base = m.required("base");
   if (!base.is_scalar()) base.fail("expected the path of a scenario file, got " + base.describe());
   c.base_file = resolve(base, absolute_dir).string();
+  if (const auto reason = data_files::unusable_file(c.base_file))
+    base.fail("cannot open '" + c.base_file + "': " + *reason);
   try {
     read_text(c.base_file);
   } catch (const std::exception& e) {

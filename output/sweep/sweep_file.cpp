@@ -16,6 +16,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "scenarios/data_files.hpp"
 #include "scenarios/yaml_reader.hpp"
 
 namespace bankrun::sweep {
@@ -309,6 +310,8 @@ YAML::Node parse_single_document(std::string_view yaml, const std::string& sourc
 }
 
 std::string read_text_file(const std::string& path) {
+  // A device or a FIFO could be read forever (`base: /dev/zero`).
+  if (const auto reason = data_files::unusable_file(path)) throw std::runtime_error(*reason);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(std::strerror(errno));
   std::ostringstream text;

@@ -47,4 +47,9 @@ inline std::filesystem::path sweeps_dir() {
   return std::filesystem::path(BANKRUN_SOURCE_DIR) / "scenarios" / "sweeps";
 }
 
+// scenarios/calibration: calibration inputs name their base and data as the shipped ones do.
+inline std::filesystem::path calibrations_dir() {
+  return std::filesystem::path(BANKRUN_SOURCE_DIR) / "scenarios" / "calibration";
+}
+
 }  // namespace bankrun::fuzz

@@ -190,3 +190,16 @@ def test_ctrl_c_leaves_a_partial_file_marked_interrupted(tmp_path, bankrun_bin):
         assert int(f.attrs["ticks_recorded"]) == n
         assert f["population/withdrawn_agents"].shape == (n,)
         assert int(f["summary"].attrs["ticks_run"]) == n
+
+
+@pytest.mark.parametrize("args", [["validate", "/dev/zero"], ["run", "/dev/zero", "-o", "x.h5"],
+                                  ["sweep", "/dev/zero"], ["calibrate", "/dev/zero"],
+                                  ["sweep", "device-base.yaml", "--dry-run"]])
+def test_a_device_given_as_an_input_file_is_refused_not_read_forever(tmp_path, args):
+    (tmp_path / "device-base.yaml").write_text(
+        "base: /dev/zero\nparameters: {stress.flow_weight: [0, 1]}\n")
+    proc = subprocess.run([str(BANKRUN.resolve()), *args], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=20)
+    assert proc.returncode == 2, proc.stderr
+    assert "'/dev/zero': not a regular file" in proc.stderr or \
+        "/dev/zero: cannot open: not a regular file" in proc.stderr, proc.stderr
