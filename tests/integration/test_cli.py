@@ -198,8 +198,8 @@ def test_ctrl_c_leaves_a_partial_file_marked_interrupted(tmp_path, bankrun_bin):
 def test_a_device_given_as_an_input_file_is_refused_not_read_forever(tmp_path, args):
     (tmp_path / "device-base.yaml").write_text(
         "base: /dev/zero\nparameters: {stress.flow_weight: [0, 1]}\n")
-    proc = subprocess.run([str(BANKRUN.resolve()), *args], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=20)
+    proc = subprocess.run([str(BANKRUN.resolve()), *args], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=20)
     assert proc.returncode == 2, proc.stderr
     assert "'/dev/zero': not a regular file" in proc.stderr or \
         "/dev/zero: cannot open: not a regular file" in proc.stderr, proc.stderr
