@@ -416,7 +416,14 @@ Calibration read_calibration_text(std::string_view yaml, const std::string& sour
   const fs::path absolute_dir =
       (dir.empty() ? fs::current_path() : fs::absolute(dir)).lexically_normal();
   const std::string stem = fs::path(source_name).stem().string();
-  c.name = m.string("name", stem.empty() ? "calibration" : stem);
+  if (const auto name = m.get("name")) {
+    c.name = name->string();
+    if (!sweep::is_name(c.name))
+      name->fail("expected a name of at most 63 letters, digits, '_', '.' or '-', got '" + c.name +
+                 "'");
+  } else {
+    c.name = sweep::is_name(stem) ? stem : "calibration";
+  }
   c.description = m.string("description", "");
   c.seed = m.integer<std::uint64_t>("seed", 0, std::numeric_limits<std::uint64_t>::max(), 1);
   c.replicates = m.integer<std::uint32_t>("replicates", 1, 10'000, c.replicates);

@@ -33,13 +33,13 @@ namespace {
 constexpr std::uint64_t kMaxRuns = 1'000'000'000;
 constexpr std::uint64_t kMaxValues = 100'000'000;  // of one range
 
+}  // namespace
+
 bool is_name(const std::string& s) {
   return !s.empty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
   });
 }
-
-}  // namespace
 
 // ---- SHA-256 (FIPS 180-4) ---------------------------------------------------------------
 

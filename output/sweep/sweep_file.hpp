@@ -134,6 +134,10 @@ LoadedScenario load_run(const Sweep& sweep, const Run& run);
 // "run 7 (point 3, replicate 1; population.agents=1000, stress.flow_weight=0.5)".
 std::string describe(const Sweep& sweep, const Run& run);
 
+// A sweep's (or a calibration's) name: 1 to 63 letters, digits, '_', '.' or '-' (it goes
+// into Slurm job names and file names).
+bool is_name(const std::string& s);
+
 // Formats a number for a scenario value: 15 significant digits ("0.3", "1000000", "1e+20").
 std::string format_value(double x);
 

@@ -73,7 +73,8 @@ targets:
 
 }  // namespace
 
-TEST_CASE("calibrate: Halton points lie in the unit interval and the first 8 of base 2 fill 8 strata") {
+TEST_CASE(
+    "calibrate: Halton points lie in the unit interval and the first 8 of base 2 fill 8 strata") {
   std::set<int> strata;
   const double shift = halton_point(7, 1, 42)[0] - std::floor(halton_point(7, 1, 42)[0]);
   (void)shift;
@@ -333,6 +334,9 @@ TEST_CASE("calibrate: bad calibration files name the file, line, column and key 
 
   e = folder.error("base: base.yaml\nparameters:\n  stress.flow_weight: {low: 0, high: 1}\n");
   CHECK(contains(e, "nothing to fit"));
+
+  e = folder.error("name: my fit\n" + kValid);
+  CHECK(contains(e, cal + ":1:7: name: expected a name of at most 63 letters"));
 
   e = folder.error(kValid + "budget: {wall_time: soon}\n");
   CHECK(contains(e, cal + ":9:21: budget.wall_time: expected a duration"));
