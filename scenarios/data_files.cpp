@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <string_view>
 
 #include "scenarios/yaml_reader.hpp"
@@ -10,11 +15,6 @@
 namespace bankrun::data_files {
 
 namespace {
-
-struct Cell {
-  std::string text;
-  int column = 1;  // 1-based position of the cell's first character
-};
 
 bool is_blank(char c) {
   return c == ' ' || c == '\t';
@@ -34,7 +34,23 @@ bool blank_line(std::string_view line) {
   return std::all_of(line.begin(), line.end(), [](char c) { return is_blank(c); });
 }
 
-// Splits one CSV line into cells; returns an error message, or "" on success.
+// Reads the next non-blank line of a CSV file and splits it into `cells`; false at the end.
+template <typename Fail>
+bool next_csv_row(std::istream& in, std::string& line, int& line_number, std::vector<Cell>& cells,
+                  Fail&& fail) {
+  while (std::getline(in, line)) {
+    ++line_number;
+    strip_cr(line);
+    if (blank_line(line)) continue;
+    if (const std::string error = split_csv(line, cells); !error.empty())
+      fail(line_number, 1, "malformed CSV row: " + error);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::string split_csv(const std::string& line, std::vector<Cell>& cells) {
   cells.clear();
   std::size_t i = 0;
@@ -77,22 +93,15 @@ std::string split_csv(const std::string& line, std::vector<Cell>& cells) {
   return "";
 }
 
-// Reads the next non-blank line of a CSV file and splits it into `cells`; false at the end.
-template <typename Fail>
-bool next_csv_row(std::istream& in, std::string& line, int& line_number, std::vector<Cell>& cells,
-                  Fail&& fail) {
-  while (std::getline(in, line)) {
-    ++line_number;
-    strip_cr(line);
-    if (blank_line(line)) continue;
-    if (const std::string error = split_csv(line, cells); !error.empty())
-      fail(line_number, 1, "malformed CSV row: " + error);
-    return true;
-  }
-  return false;
+std::string read_text_file(const std::filesystem::path& path) {
+  if (const auto reason = unusable_file(path)) throw std::runtime_error(*reason);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw std::runtime_error("cannot read the file");
+  return text.str();
 }
-
-}  // namespace
 
 std::optional<std::string> unusable_file(const std::filesystem::path& path) {
   namespace fs = std::filesystem;

@@ -26,6 +26,20 @@ inline constexpr std::uintmax_t kMaxFileBytes = std::uintmax_t{1} << 30;
 // caller's open (its error names the system's reason).
 std::optional<std::string> unusable_file(const std::filesystem::path& path);
 
+// The whole text of a file; std::runtime_error with the reason (unusable_file's, or the
+// system's) if it cannot be read. Scenario, sweep and calibration files are read with it,
+// so that none of them reads a device or a FIFO forever.
+std::string read_text_file(const std::filesystem::path& path);
+
+// One cell of a CSV line: its text (unquoted) and the 1-based column of its first character.
+struct Cell {
+  std::string text;
+  int column = 1;
+};
+// Splits one CSV line (comma-separated; cells may be double-quoted, with "" for a quote;
+// spaces around cells are ignored) into `cells`; returns an error message, or "" on success.
+std::string split_csv(const std::string& line, std::vector<Cell>& cells);
+
 // Which CSV column to read: a 0-based index, or the name of a header column.
 struct CsvColumn {
   std::optional<std::size_t> index;  // set: by index

@@ -1248,15 +1248,13 @@ LoadedScenario load_scenario_text(std::string_view yaml, const std::string& sour
 
 LoadedScenario load_scenario_file(const std::string& path,
                                   const std::vector<std::string>& overrides) {
-  // A device or a FIFO could be read forever (`bankrun validate /dev/zero`).
-  if (const auto reason = data_files::unusable_file(path))
-    throw ScenarioError(path, 0, 0, "", "cannot open: " + *reason);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ScenarioError(path, 0, 0, "", std::string("cannot open: ") + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw ScenarioError(path, 0, 0, "", "cannot read the file");
-  return load(text.str(), path, overrides, std::filesystem::path(path).parent_path());
+  std::string text;
+  try {
+    text = data_files::read_text_file(path);  // refuses devices and FIFOs (/dev/zero)
+  } catch (const std::runtime_error& e) {
+    throw ScenarioError(path, 0, 0, "", std::string("cannot open: ") + e.what());
+  }
+  return load(text, path, overrides, std::filesystem::path(path).parent_path());
 }
 
 }  // namespace bankrun

@@ -66,21 +66,6 @@ std::optional<double> parse_duration(std::string_view text) {
 
 namespace {
 
-[[noreturn]] void fail_at(const std::string& source, int line, int column,
-                          const std::string& key_path, const std::string& message) {
-  throw ScenarioError(source, line, column, key_path, message);
-}
-
-std::string read_text(const std::string& path) {
-  // A device or a FIFO could be read forever.
-  if (const auto reason = data_files::unusable_file(path)) throw std::runtime_error(*reason);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 fs::path resolve(const Value& v, const fs::path& dir) {
   const std::string written = v.string();
   if (written.empty() || !v.is_scalar()) v.fail("expected a file path, got " + v.describe());
@@ -89,36 +74,6 @@ fs::path resolve(const Value& v, const fs::path& dir) {
 }
 
 // ---- The observed CSV: a header with timestamp, quantity, value (end_timestamp optional) ----
-
-std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> cells(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        cells.back() += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        cells.back() += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      cells.emplace_back();
-    } else if (c != '\r') {
-      cells.back() += c;
-    }
-  }
-  for (std::string& cell : cells) {
-    const auto first = cell.find_first_not_of(" \t");
-    const auto last = cell.find_last_not_of(" \t");
-    cell = first == std::string::npos ? "" : cell.substr(first, last - first + 1);
-  }
-  return cells;
-}
 
 struct CsvRow {
   std::string quantity;
@@ -136,12 +91,15 @@ std::vector<CsvRow> read_observed_csv(const fs::path& path, const std::string& k
   int number = 0;
   std::map<std::string, std::size_t> column;
   std::vector<CsvRow> rows;
+  std::vector<data_files::Cell> cells;
   while (std::getline(in, line)) {
     ++number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
-    const std::vector<std::string> cells = split_csv(line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
+    if (const std::string error = data_files::split_csv(line, cells); !error.empty())
+      throw ScenarioError(file, number, 1, key_path, "malformed CSV row: " + error);
     if (column.empty()) {
-      for (std::size_t i = 0; i < cells.size(); ++i) column[cells[i]] = i;
+      for (std::size_t i = 0; i < cells.size(); ++i) column[cells[i].text] = i;
       for (const char* required : {"timestamp", "quantity", "value"})
         if (!column.contains(required))
           throw ScenarioError(file, number, 1, key_path,
@@ -152,10 +110,11 @@ std::vector<CsvRow> read_observed_csv(const fs::path& path, const std::string& k
     }
     auto cell = [&](const char* name) -> std::string {
       const auto it = column.find(name);
-      return it == column.end() || it->second >= cells.size() ? "" : cells[it->second];
+      return it == column.end() || it->second >= cells.size() ? "" : cells[it->second].text;
     };
     auto fail = [&](const char* name, const std::string& message) {
-      throw ScenarioError(file, number, static_cast<int>(column.at(name)) + 1, key_path, message);
+      const std::size_t k = column.at(name);
+      throw ScenarioError(file, number, k < cells.size() ? cells[k].column : 1, key_path, message);
     };
     CsvRow row;
     row.quantity = cell("quantity");
@@ -312,7 +271,7 @@ void read_targets(const MapReader& m, const fs::path& dir, const LoadedScenario&
       if (row.quantity != target.quantity) continue;
       const Observation& o = row.observation;
       auto fail_row = [&](const std::string& message) {
-        fail_at(c.observed_file, o.line, 1, "targets." + target.name, message);
+        throw ScenarioError(c.observed_file, o.line, 1, "targets." + target.name, message);
       };
       if (!row.has_value && target.series != Series::kHalt) fail_row("the row has no value");
       if (o.end && !is_flow(target.series))
@@ -433,10 +392,8 @@ Calibration read_calibration_text(std::string_view yaml, const std::string& sour
   const Value base = m.required("base");
   if (!base.is_scalar()) base.fail("expected the path of a scenario file, got " + base.describe());
   c.base_file = resolve(base, absolute_dir).string();
-  if (const auto reason = data_files::unusable_file(c.base_file))
-    base.fail("cannot open '" + c.base_file + "': " + *reason);
   try {
-    read_text(c.base_file);
+    data_files::read_text_file(c.base_file);  // refuses devices and FIFOs
   } catch (const std::exception& e) {
     base.fail("cannot open '" + c.base_file + "': " + e.what());
   }
@@ -462,7 +419,7 @@ Calibration read_calibration_text(std::string_view yaml, const std::string& sour
 Calibration read_calibration_file(const std::string& path) {
   std::string text;
   try {
-    text = read_text(path);
+    text = data_files::read_text_file(path);
   } catch (const std::exception& e) {
     throw ScenarioError(path, 0, 0, "", std::string("cannot open: ") + e.what());
   }

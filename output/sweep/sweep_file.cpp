@@ -309,17 +309,6 @@ YAML::Node parse_single_document(std::string_view yaml, const std::string& sourc
   return document;
 }
 
-std::string read_text_file(const std::string& path) {
-  // A device or a FIFO could be read forever (`base: /dev/zero`).
-  if (const auto reason = data_files::unusable_file(path)) throw std::runtime_error(*reason);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw std::runtime_error("cannot read the file");
-  return text.str();
-}
-
 // YAML text of a value as the override parser will read it back: a scalar as written
 // (quoted scalars stay quoted strings), a mapping or a list in flow style.
 std::string value_text(const YAML::Node& node) {
@@ -574,7 +563,7 @@ std::string read_base_file(const Value& base, const fs::path& absolute_dir, Swee
   const fs::path resolved = (p.is_absolute() ? p : absolute_dir / p).lexically_normal();
   std::string text;
   try {
-    text = read_text_file(resolved.string());
+    text = data_files::read_text_file(resolved.string());
   } catch (const std::exception& e) {
     base.fail("cannot open '" + resolved.string() + "': " + e.what());
   }
@@ -759,7 +748,7 @@ Sweep read_sweep_text(std::string_view yaml, const std::string& source_name, con
 Sweep read_sweep_file(const std::string& path, const ReadOptions& options) {
   std::string text;
   try {
-    text = read_text_file(path);
+    text = data_files::read_text_file(path);
   } catch (const std::exception& e) {
     throw ScenarioError(path, 0, 0, "", std::string("cannot open: ") + e.what());
   }
@@ -932,7 +921,7 @@ std::string info_yaml(const SweepInfo& info) {
 SweepInfo read_info_file(const std::string& path) {
   std::string text;
   try {
-    text = read_text_file(path);
+    text = data_files::read_text_file(path);
   } catch (const std::exception& e) {
     throw ScenarioError(path, 0, 0, "", std::string("cannot open: ") + e.what());
   }
