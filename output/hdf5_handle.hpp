@@ -123,6 +123,13 @@ inline void write_attribute(hid_t obj, const char* name, hid_t file_t, hid_t mem
   if (!attr.close()) c.fail("cannot close " + what);
 }
 
+// A numeric scalar attribute: `value` (memory type `mem_type`) stored as `file_type`.
+template <class T>
+void write_number_attribute(hid_t obj, const char* name, hid_t file_type, hid_t mem_type, T value,
+                            const Checker& c) {
+  write_attribute(obj, name, file_type, mem_type, &value, c);
+}
+
 // A string attribute: a fixed-length string of exactly value.size() + 1 bytes.
 inline void write_string_attribute(hid_t obj, const char* name, const std::string& value,
                                    const Checker& c) {

@@ -28,6 +28,12 @@ namespace bankrun::calibrate {
 
 namespace fs = std::filesystem;
 
+double replicate_mean(const std::vector<double>& values) {
+  double sum = 0.0;
+  for (double x : values) sum += x;
+  return values.empty() ? std::nan("") : sum / static_cast<double>(values.size());
+}
+
 const char* phase_name(Phase phase) {
   switch (phase) {
     case Phase::kInitial:
@@ -71,12 +77,6 @@ std::vector<double> simulate_rows(const Calibration& c, const RunSeries& run) {
   return values;
 }
 
-double mean(const std::vector<double>& xs) {
-  double sum = 0.0;
-  for (double x : xs) sum += x;
-  return xs.empty() ? std::nan("") : sum / static_cast<double>(xs.size());
-}
-
 // loss = sum over rows of weight * ((mean over replicates - observed) / scale)^2, and the
 // same per term.
 void score(const std::vector<Row>& rows, const std::vector<std::string>& terms, Evaluation& e) {
@@ -85,7 +85,7 @@ void score(const std::vector<Row>& rows, const std::vector<std::string>& terms, 
   std::size_t term = 0;
   for (std::size_t r = 0; r < rows.size(); ++r) {
     while (terms[term] != rows[r].term) ++term;
-    const double z = (mean(e.simulated[r]) - rows[r].observed) / rows[r].scale;
+    const double z = (replicate_mean(e.simulated[r]) - rows[r].observed) / rows[r].scale;
     const double part = rows[r].weight * z * z;
     e.term_losses[term] += part;
     e.loss += part;
@@ -206,13 +206,7 @@ class Calibrator {
   // edge_points), moving the other parameters along the search's covariance; along the
   // coordinate alone without a search.
   std::vector<Point> edge_batch(const Cmaes* cmaes) const {
-    std::vector<Point> units;
-    std::vector<double> losses;
-    for (const Evaluation& e : results_.evaluations) {
-      units.push_back(e.unit);
-      losses.push_back(e.loss);
-    }
-    const std::vector<Interval> intervals = profile_intervals(units, losses, results_.threshold);
+    const std::vector<Interval>& intervals = results_.intervals;  // after the last batch
     std::vector<Point> points;
     for (std::size_t j = 0; j < intervals.size(); ++j) {
       Point direction(intervals.size(), 0.0);
@@ -372,8 +366,7 @@ class Calibrator {
       losses.push_back(e.loss);
     }
     results_.intervals = profile_intervals(units, losses, results_.threshold);
-    results_.wall_seconds += std::chrono::duration<double>(Clock::now() - last_write_).count();
-    last_write_ = Clock::now();
+    results_.wall_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
     write_results(c_, results_, c_.output_dir / "calibration.h5");
     write_best_fit();
   }
@@ -436,7 +429,7 @@ class Calibrator {
 
   const Calibration& c_;
   const CalibrateCommand& cmd_;
-  Clock::time_point started_, last_write_ = Clock::now();
+  Clock::time_point started_;
   Results results_;
   std::uint64_t batches_ = 0;
 };

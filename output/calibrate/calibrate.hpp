@@ -38,6 +38,9 @@ int calibrate_command(const CalibrateCommand& command);
 
 // ---- Results (written to calibration.h5 by results.cpp) ----------------------------------
 
+// The mean over a row's replicates (what the loss compares with the observation).
+double replicate_mean(const std::vector<double>& values);
+
 enum class Phase { kInitial, kSearch, kUncertainty, kEdges };
 const char* phase_name(Phase phase);
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "output/hdf5_handle.hpp"
 
@@ -117,19 +118,14 @@ RunSeries read_run_series(const fs::path& file, const Calibration& c) {
       Handle assets(H5Gopen2(f.get(), a.c_str(), H5P_DEFAULT), H5Gclose);
       const auto names =
           assets.valid() ? hdf5::read_string_attribute(assets.get(), "asset_names") : std::nullopt;
-      std::size_t column = 0;
-      for (std::size_t start = 0; names;) {
-        const std::size_t comma = names->find(',', start);
-        if (names->substr(start, comma - start) == t.asset) break;
-        if (comma == std::string::npos) {
-          column = std::string::npos;
-          break;
-        }
-        start = comma + 1;
-        ++column;
-      }
-      if (!names || column == std::string::npos)
+      std::vector<std::string> columns;
+      std::istringstream list(names.value_or(""));
+      for (std::string asset_name; std::getline(list, asset_name, ',');)
+        columns.push_back(asset_name);
+      const auto found = std::find(columns.begin(), columns.end(), t.asset);
+      if (found == columns.end())
         throw OutputError(file.string() + ": institution " + name + " has no asset " + t.asset);
+      const auto column = static_cast<std::size_t>(found - columns.begin());
       InstitutionSeries::Asset asset;
       asset.price = read_column(f.get(), a + "/price", column, file);
       asset.units = read_column(f.get(), a + "/hot_units", column, file);

@@ -98,12 +98,6 @@ void write_table(hid_t parent, const char* name, const std::vector<Column>& colu
   hdf5::write_string_attribute(ds.get(), "description", description, c);
 }
 
-template <class T>
-void number_attribute(hid_t obj, const char* name, hid_t file_type, hid_t mem_type, T value,
-                      const Checker& c) {
-  hdf5::write_attribute(obj, name, file_type, mem_type, &value, c);
-}
-
 std::string utc(std::int64_t t) {
   return yaml_reader::format_utc_timestamp(t);
 }
@@ -111,7 +105,8 @@ std::string utc(std::int64_t t) {
 void write_attributes(hid_t root, const Calibration& cal, const Results& res, const Checker& c) {
   using hdf5::write_string_attribute;
   write_string_attribute(root, "format", "bankrun-calibration", c);
-  number_attribute<std::int32_t>(root, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, c);
+  hdf5::write_number_attribute<std::int32_t>(root, "format_version", H5T_STD_I32LE,
+                                             H5T_NATIVE_INT32, 1, c);
   write_string_attribute(root, "calibration_name", cal.name, c);
   write_string_attribute(root, "calibration_file",
                          fs::absolute(cal.file).lexically_normal().string(), c);
@@ -122,38 +117,44 @@ void write_attributes(hid_t root, const Calibration& cal, const Results& res, co
   std::vector<std::string> paths;
   for (const FreeParameter& p : cal.parameters) paths.push_back(p.path);
   write_string_attribute(root, "parameters", yaml_reader::join(paths, ","), c);
-  number_attribute<std::uint64_t>(root, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, cal.seed, c);
-  number_attribute<std::int32_t>(root, "replicates", H5T_STD_I32LE, H5T_NATIVE_INT32,
-                                 static_cast<std::int32_t>(cal.replicates), c);
+  hdf5::write_number_attribute<std::uint64_t>(root, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+                                              cal.seed, c);
+  hdf5::write_number_attribute<std::int32_t>(root, "replicates", H5T_STD_I32LE, H5T_NATIVE_INT32,
+                                             static_cast<std::int32_t>(cal.replicates), c);
   std::vector<std::string> seeds;
   for (std::uint64_t s : res.replicate_seeds) seeds.push_back(std::to_string(s));
   write_string_attribute(root, "replicate_seeds", yaml_reader::join(seeds, ","), c);
   write_string_attribute(root, "bankrun_version", res.version, c);
   write_string_attribute(root, "git_commit", res.commit, c);
-  number_attribute<std::int32_t>(root, "jobs", H5T_STD_I32LE, H5T_NATIVE_INT32, res.jobs, c);
-  number_attribute<std::int32_t>(root, "threads", H5T_STD_I32LE, H5T_NATIVE_INT32, res.threads, c);
+  hdf5::write_number_attribute<std::int32_t>(root, "jobs", H5T_STD_I32LE, H5T_NATIVE_INT32,
+                                             res.jobs, c);
+  hdf5::write_number_attribute<std::int32_t>(root, "threads", H5T_STD_I32LE, H5T_NATIVE_INT32,
+                                             res.threads, c);
   write_string_attribute(root, "started_utc", res.started_utc, c);
-  number_attribute<double>(root, "wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
-                           res.wall_seconds, c);
+  hdf5::write_number_attribute<double>(root, "wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                       res.wall_seconds, c);
   write_string_attribute(root, "status", res.status, c);
   write_string_attribute(root, "stop_reason", res.stop_reason, c);
-  number_attribute<std::int64_t>(root, "evaluations", H5T_STD_I64LE, H5T_NATIVE_INT64,
-                                 static_cast<std::int64_t>(res.evaluations.size()), c);
+  hdf5::write_number_attribute<std::int64_t>(root, "evaluations", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                                             static_cast<std::int64_t>(res.evaluations.size()), c);
   const Evaluation& best = res.evaluations[*res.best];
-  number_attribute<std::int64_t>(root, "best_evaluation", H5T_STD_I64LE, H5T_NATIVE_INT64,
-                                 static_cast<std::int64_t>(best.index), c);
-  number_attribute<double>(root, "best_loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, best.loss, c);
+  hdf5::write_number_attribute<std::int64_t>(root, "best_evaluation", H5T_STD_I64LE,
+                                             H5T_NATIVE_INT64,
+                                             static_cast<std::int64_t>(best.index), c);
+  hdf5::write_number_attribute<double>(root, "best_loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                       best.loss, c);
   std::vector<std::string> runs;
   for (std::uint32_t r = 0; r < cal.replicates; ++r)
     runs.push_back("batches/" + std::to_string(best.batch) + "/" +
                    sweep::run_relative_path(best.point * cal.replicates + r));
   write_string_attribute(root, "best_runs", yaml_reader::join(runs, ","), c);
-  number_attribute<double>(root, "level", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, cal.level, c);
-  number_attribute<double>(root, "loss_threshold", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
-                           best.loss + res.threshold, c);
+  hdf5::write_number_attribute<double>(root, "level", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, cal.level,
+                                       c);
+  hdf5::write_number_attribute<double>(root, "loss_threshold", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                       best.loss + res.threshold, c);
   write_string_attribute(root, "start_utc", utc(cal.start_unix_seconds), c);
-  number_attribute<double>(root, "tick_hours", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, cal.tick_hours,
-                           c);
+  hdf5::write_number_attribute<double>(root, "tick_hours", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                       cal.tick_hours, c);
 }
 
 void write_evaluations(hid_t root, const Calibration& cal, const Results& res, const Checker& c) {
@@ -180,8 +181,7 @@ void write_evaluations(hid_t root, const Calibration& cal, const Results& res, c
     for (double t : e.term_losses) cols[k++].numbers.push_back(t);
     for (std::size_t m = 0; m < cal.moments.size(); ++m) {
       const auto& reps = e.simulated[first_moment_row + m];
-      cols[k++].numbers.push_back(std::accumulate(reps.begin(), reps.end(), 0.0) /
-                                  static_cast<double>(reps.size()));
+      cols[k++].numbers.push_back(replicate_mean(reps));
     }
   }
   write_table(root, "evaluations", cols, res.evaluations.size(),
@@ -222,8 +222,7 @@ void write_rows(hid_t root, const Results& res, const Checker& c) {
     cols[7].numbers.push_back(row.observed);
     cols[8].numbers.push_back(row.scale);
     cols[9].numbers.push_back(row.weight);
-    cols[10].numbers.push_back(std::accumulate(reps.begin(), reps.end(), 0.0) /
-                               static_cast<double>(reps.size()));
+    cols[10].numbers.push_back(replicate_mean(reps));
     cols[11].numbers.push_back(*std::min_element(reps.begin(), reps.end()));
     cols[12].numbers.push_back(*std::max_element(reps.begin(), reps.end()));
     by_replicate.insert(by_replicate.end(), reps.begin(), reps.end());

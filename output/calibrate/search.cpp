@@ -98,19 +98,24 @@ Cmaes::Cmaes(Point mean, std::uint32_t lambda, double sigma)
   p_c_.assign(n_, 0.0);
 }
 
+Point Cmaes::place(const Point& center, double step, const Point& z) const {
+  Point x(n_);
+  for (std::size_t i = 0; i < n_; ++i) {
+    double y = 0.0;  // y = B D z
+    for (std::size_t j = 0; j < n_; ++j) y += b_[i * n_ + j] * d_[j] * z[j];
+    x[i] = mirror(center[i] + step * y);
+  }
+  return x;
+}
+
 std::vector<Point> Cmaes::ask(std::uint64_t seed, std::uint64_t generation) const {
-  std::vector<Point> points(lambda_, Point(n_));
+  std::vector<Point> points;
   Point z(n_);
   for (std::uint32_t k = 0; k < lambda_; ++k) {
     for (std::size_t j = 0; j < n_; ++j)
       z[j] = sweep::normal_quantile(
           sweep::unit_from_hash(sweep::hash64(seed, kTagNormal, generation, k * n_ + j)));
-    // x = m + sigma B D z, mirrored into [0, 1].
-    for (std::size_t i = 0; i < n_; ++i) {
-      double y = 0.0;
-      for (std::size_t j = 0; j < n_; ++j) y += b_[i * n_ + j] * d_[j] * z[j];
-      points[k][i] = mirror(mean_[i] + sigma_ * y);
-    }
+    points.push_back(place(mean_, sigma_, z));  // x = m + sigma B D z
   }
   return points;
 }
@@ -118,15 +123,10 @@ std::vector<Point> Cmaes::ask(std::uint64_t seed, std::uint64_t generation) cons
 Point Cmaes::around(const Point& center, double scale, std::uint64_t index,
                     std::uint64_t seed) const {
   const Point u = halton_point(index, n_, seed ^ 0x27d4eb2fu);
-  Point z(n_), x(n_);
+  Point z(n_);
   for (std::size_t j = 0; j < n_; ++j)
     z[j] = sweep::normal_quantile(std::clamp(u[j], 1e-12, 1 - 1e-12));
-  for (std::size_t i = 0; i < n_; ++i) {
-    double y = 0.0;
-    for (std::size_t j = 0; j < n_; ++j) y += b_[i * n_ + j] * d_[j] * z[j];
-    x[i] = mirror(center[i] + scale * sigma_ * y);
-  }
-  return x;
+  return place(center, scale * sigma_, z);
 }
 
 void Cmaes::tell(const std::vector<Point>& points, const std::vector<double>& losses) {

@@ -49,6 +49,8 @@ class Cmaes {
 
  private:
   void decompose();  // B and D from C (Jacobi)
+  // center + step B D z, mirrored into the unit cube.
+  Point place(const Point& center, double step, const Point& z) const;
   std::size_t n_;
   std::uint32_t lambda_, mu_;
   std::vector<double> weights_;

@@ -425,7 +425,14 @@ Subcommand add_validate_command(CLI::App& app) {
   return {cmd, [args] { return cmd_validate(args->path, args->overrides); }};
 }
 
-// The --slurm options of `bankrun sweep`.
+// --jobs and --threads of `bankrun sweep` and `bankrun calibrate`.
+void add_parallel_options(CLI::App& cmd, int& jobs, int& threads) {
+  cmd.add_option("-j,--jobs", jobs, "Runs in flight (0 = one per core)")
+      ->check(CLI::Range(0, 4096));
+  cmd.add_option("--threads", threads, "Threads per run")->check(CLI::Range(1, 4096));
+}
+
+// The --slurm options of `bankrun sweep` and `bankrun calibrate`.
 void add_slurm_options(CLI::App& cmd, sweep::SlurmOptions& so, bool& no_submit) {
   cmd.add_option("--partition", so.partition, "--slurm: the partition");
   cmd.add_option("--time", so.time, "--slurm: time limit of each array task");
@@ -455,9 +462,7 @@ Subcommand add_sweep_command(CLI::App& app) {
       "sweep", "Run every run of a sweep file (locally, or as a Slurm array job with --slurm)");
   cmd->add_option("sweep", a.sweep_file, "Sweep YAML file")->required();
   cmd->add_option("-o,--output", a.output, "Output folder (default: the sweep's)");
-  cmd->add_option("-j,--jobs", a.jobs, "Runs in flight (0 = one per core)")
-      ->check(CLI::Range(0, 4096));
-  cmd->add_option("--threads", a.threads, "Threads per run")->check(CLI::Range(1, 4096));
+  add_parallel_options(*cmd, a.jobs, a.threads);
   cmd->add_option("--checkpoint-every", a.checkpoint_every,
                   "Save each run's state to runs/<i>.h5.ckpt every K ticks (e.g. 24) or wall "
                   "time (90s, 10m, 2h), and when a signal stops it; running the sweep again "
@@ -509,9 +514,7 @@ Subcommand add_calibrate_command(CLI::App& app) {
       "array jobs with --slurm); resumable");
   cmd->add_option("calibration", a.file, "Calibration YAML file")->required();
   cmd->add_option("-o,--output", a.output, "Output folder (default: the calibration's)");
-  cmd->add_option("-j,--jobs", a.jobs, "Runs in flight (0 = one per core)")
-      ->check(CLI::Range(0, 4096));
-  cmd->add_option("--threads", a.threads, "Threads per run")->check(CLI::Range(1, 4096));
+  add_parallel_options(*cmd, a.jobs, a.threads);
   cmd->add_flag("--dry-run", a.dry_run,
                 "Check the calibration file and print the plan; run nothing");
   cmd->add_flag("-q,--quiet", a.quiet, "Print only failures");

@@ -262,26 +262,22 @@ void pack_row(std::vector<char>& row, const RunsRow& layout, const SweepInfo& in
   put_string(row, type[layout.tail + 2], run_relative_path(m.index));
 }
 
-template <class T>
-void number_attribute(hid_t obj, const char* name, hid_t file_type, hid_t mem_type, T value,
-                      const Checker& c) {
-  hdf5::write_attribute(obj, name, file_type, mem_type, &value, c);
-}
-
 void write_index_attributes(hid_t root, const SweepInfo& info, const Checker& c) {
   using hdf5::write_string_attribute;
   write_string_attribute(root, "format", "bankrun-sweep-index", c);
-  number_attribute<std::int32_t>(root, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, c);
+  hdf5::write_number_attribute<std::int32_t>(root, "format_version", H5T_STD_I32LE,
+                                             H5T_NATIVE_INT32, 1, c);
   write_string_attribute(root, "sweep_name", info.name, c);
   write_string_attribute(root, "sweep_file", info.sweep_file, c);
   write_string_attribute(root, "mode", info.mode, c);
-  number_attribute<std::uint64_t>(root, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, info.seed, c);
-  number_attribute<std::int64_t>(root, "points", H5T_STD_I64LE, H5T_NATIVE_INT64,
-                                 static_cast<std::int64_t>(info.points), c);
-  number_attribute<std::int32_t>(root, "replicates", H5T_STD_I32LE, H5T_NATIVE_INT32,
-                                 static_cast<std::int32_t>(info.replicates), c);
-  number_attribute<std::int64_t>(root, "runs", H5T_STD_I64LE, H5T_NATIVE_INT64,
-                                 static_cast<std::int64_t>(info.runs), c);
+  hdf5::write_number_attribute<std::uint64_t>(root, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+                                              info.seed, c);
+  hdf5::write_number_attribute<std::int64_t>(root, "points", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                                             static_cast<std::int64_t>(info.points), c);
+  hdf5::write_number_attribute<std::int32_t>(root, "replicates", H5T_STD_I32LE, H5T_NATIVE_INT32,
+                                             static_cast<std::int32_t>(info.replicates), c);
+  hdf5::write_number_attribute<std::int64_t>(root, "runs", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                                             static_cast<std::int64_t>(info.runs), c);
   write_string_attribute(root, "parameters", yaml_reader::join(info.parameters, ","), c);
   write_string_attribute(root, "institution_names", yaml_reader::join(info.institutions, ","), c);
 }
@@ -415,8 +411,8 @@ MergeReport merge_sweep(const fs::path& out, const std::optional<fs::path>& inde
     link_trajectory(trajectories.get(), out, m.index, errors);
   }
   runs.flush();
-  number_attribute<std::int64_t>(root, "complete_runs", H5T_STD_I64LE, H5T_NATIVE_INT64,
-                                 static_cast<std::int64_t>(report.complete), errors);
+  hdf5::write_number_attribute<std::int64_t>(root, "complete_runs", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                                             static_cast<std::int64_t>(report.complete), errors);
   trajectories.close();
   runs.close();
   if (!file.close()) errors.fail("cannot close the file");
