@@ -546,6 +546,17 @@ struct Hdf5Writer::Impl : hdf5::Checker {
   void attr(hid_t obj, const char* name, const std::string& value) {
     hdf5::write_string_attribute(obj, name, value, *this);
   }
+  // The root's `status` changes during a run (running -> interrupted, failed, complete):
+  // one fixed 16-byte string type, so that each change rewrites the attribute's value in
+  // place instead of deleting and re-creating the attribute (a string attribute's type is
+  // sized to its value), which a SIGKILL in between could leave unreadable.
+  void status(hid_t root, std::string_view value) {
+    constexpr std::size_t kStatusBytes = 16;
+    char text[kStatusBytes] = {};
+    value.copy(text, kStatusBytes - 1);
+    const hdf5::Handle type = hdf5::string_type(kStatusBytes, *this);
+    attribute(root, "status", type.get(), type.get(), text);
+  }
   void attr(hid_t obj, const char* name, const char* value) { attr(obj, name, std::string(value)); }
   void attr(hid_t obj, const char* name, std::int32_t v) {
     attribute(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &v);
@@ -729,7 +740,7 @@ void Hdf5Writer::Impl::write_root(const Simulation& sim, const Provenance& prov)
   attr(root, "seed", std::uint64_t{prov.seed});
   attr(root, "threads", std::int32_t{prov.threads});
   attr(root, "started_utc", prov.started_utc);
-  attr(root, "status", "running");
+  status(root, "running");
   attr(root, "wall_seconds", std::numeric_limits<double>::quiet_NaN());
   attr(root, "loop_seconds", std::numeric_limits<double>::quiet_NaN());
   if (!reopening) {
@@ -1371,7 +1382,7 @@ void Hdf5Writer::Impl::continue_at(Hdf5Writer::Position at) {
     remove(out.path + "/exposures");
   }
   attr(root, "ticks_recorded", std::int64_t{written});
-  attr(root, "status", "running");
+  status(root, "running");
   check_status(H5Fflush(root, H5F_SCOPE_GLOBAL), "cannot flush the file");
 }
 
@@ -1479,7 +1490,7 @@ Hdf5Writer::~Hdf5Writer() {
     } catch (const OutputError&) {
       // The file stays readable without them.
     }
-    m.attr(m.file.get(), "status", "failed");
+    m.status(m.file.get(), "failed");
     m.attr(m.file.get(), "ticks_recorded", std::int64_t{m.written});
     m.close_checked();
   } catch (...) {
@@ -1520,7 +1531,7 @@ void Hdf5Writer::finish(std::string_view status, const Summary& summary, double 
     m.write_summary(summary);
     m.write_closing_tables();
     const hid_t root = m.file.get();
-    m.attr(root, "status", std::string(status));
+    m.status(root, status);
     m.attr(root, "wall_seconds", wall_seconds);
     m.attr(root, "loop_seconds", loop_seconds);
     m.attr(root, "ticks_recorded", std::int64_t{m.written});
